@@ -1,0 +1,97 @@
+// Package domain holds the Article aggregate: its state, the commands editors give it, the
+// events it records, and the rules between them. It is pure: no I/O, no clock, no randomness.
+// The shell loads an article's events, folds them with Evolve, asks Decide for the next event,
+// and appends that event to the log.
+package domain
+
+import "time"
+
+// Status is where an article stands in the editorial workflow. Status values are stored in
+// events and views: renaming one means migrating or replaying history.
+type Status string
+
+const (
+	StatusNone      Status = ""          // not drafted yet
+	StatusDraft     Status = "draft"     // being written
+	StatusInReview  Status = "in_review" // submitted, waiting for an editor
+	StatusApproved  Status = "approved"  // an editor approved it; ready to publish
+	StatusPublished Status = "published" // public
+)
+
+// Valid reports whether s is a status an article can be in.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusDraft, StatusInReview, StatusApproved, StatusPublished:
+		return true
+	}
+	return false
+}
+
+// Role is what an actor may do. Roles are stored in events (the actor of each event).
+type Role string
+
+const (
+	RoleReporter Role = "reporter"
+	RoleEditor   Role = "editor"
+	RoleAdmin    Role = "admin"
+)
+
+// ParseRole returns the role named s, or ErrUnknownRole.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleReporter, RoleEditor, RoleAdmin:
+		return r, nil
+	}
+	return "", ErrUnknownRole
+}
+
+// rank orders roles by what they may do: each role may do everything the ones below it may.
+func (r Role) rank() int {
+	switch r {
+	case RoleReporter:
+		return 1
+	case RoleEditor:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
+}
+
+// AtLeast reports whether r may do what min may.
+func (r Role) AtLeast(min Role) bool { return r.rank() >= min.rank() && r.rank() > 0 }
+
+// Actor is who gives a command: an opaque user id (never a person's name) and a role.
+type Actor struct {
+	ID   string
+	Role Role
+}
+
+// Content is what editors write. Every field but Headline may be empty.
+type Content struct {
+	Headline string
+	Summary  string
+	Body     string // Markdown
+	Language string // BCP 47
+	Byline   string
+	Dateline string
+	Tags     []string
+	Slug     string // requested slug; empty means "derive from the headline at publish"
+}
+
+// Article is the state of one communiqué, folded from its events by Evolve.
+type Article struct {
+	ID      string
+	Status  Status
+	Version int // the number of events applied; 0 for an article that does not exist
+	Content
+
+	CreatedBy     string // actor id of the draft
+	LastRevisedBy string // actor id of the latest change to the content (four eyes)
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	PublishedAt   time.Time // first publication; zero until published
+}
+
+// Exists reports whether the article has been drafted.
+func (a Article) Exists() bool { return a.Version > 0 }

@@ -1,0 +1,59 @@
+package domain
+
+import "time"
+
+// Command is something an actor asks of one article.
+type Command interface {
+	command()
+}
+
+// Draft starts a new article.
+type Draft struct {
+	Content Content
+}
+
+// Revise changes editable fields.
+type Revise struct {
+	Changes Changes
+}
+
+// Submit sends a draft to review.
+type Submit struct{}
+
+// Approve records an editor's approval of the article under review.
+type Approve struct{}
+
+// Publish makes an approved article public under Slug, which the shell has reserved for this
+// article beforehand (slugs are unique across articles, which one article cannot check).
+type Publish struct {
+	Slug string
+}
+
+func (Draft) command()   {}
+func (Revise) command()  {}
+func (Submit) command()  {}
+func (Approve) command() {}
+func (Publish) command() {}
+
+// CommandName names a command in refusals ("cannot publish: …").
+func CommandName(c Command) string {
+	switch c.(type) {
+	case Draft:
+		return "draft"
+	case Revise:
+		return "revise"
+	case Submit:
+		return "submit"
+	case Approve:
+		return "approve"
+	case Publish:
+		return "publish"
+	}
+	return "do that"
+}
+
+// Decision is what the shell passes to Decide beside the state and the command.
+type Decision struct {
+	By  Actor
+	Now time.Time
+}

@@ -1,0 +1,87 @@
+package domain
+
+import "time"
+
+// Event type names are permanent: they are stored in the log and read back on every replay.
+// Renaming one means writing an upcaster or replaying history.
+const (
+	TypeDrafted   = "article.drafted"
+	TypeRevised   = "article.revised"
+	TypeSubmitted = "article.submitted"
+	TypeApproved  = "article.approved"
+	TypePublished = "article.published"
+)
+
+// Event is a fact about one article, as Decide returns it and Evolve applies it. Its JSON form
+// is its payload in the log: field names are permanent too.
+type Event interface {
+	EventType() string
+}
+
+// Drafted starts an article.
+type Drafted struct {
+	Headline string   `json:"headline"`
+	Summary  string   `json:"summary,omitempty"`
+	Body     string   `json:"body,omitempty"`
+	Language string   `json:"language"`
+	Byline   string   `json:"byline,omitempty"`
+	Dateline string   `json:"dateline,omitempty"`
+	Tags     []string `json:"tags,omitempty"`
+	Slug     string   `json:"slug,omitempty"`
+}
+
+// Revised changes the fields that are set and leaves the others as they were.
+type Revised struct {
+	Changes
+}
+
+// Changes names the editable fields a revision sets; nil means "unchanged". An empty string
+// (or an empty list) clears a field.
+type Changes struct {
+	Headline *string   `json:"headline,omitempty"`
+	Summary  *string   `json:"summary,omitempty"`
+	Body     *string   `json:"body,omitempty"`
+	Language *string   `json:"language,omitempty"`
+	Byline   *string   `json:"byline,omitempty"`
+	Dateline *string   `json:"dateline,omitempty"`
+	Tags     *[]string `json:"tags,omitempty"`
+	Slug     *string   `json:"slug,omitempty"`
+}
+
+// Empty reports whether the changes set no field.
+func (c Changes) Empty() bool { return c == Changes{} }
+
+// Submitted sends the article to review.
+type Submitted struct{}
+
+// Approved records an editor's approval.
+type Approved struct{}
+
+// Published makes the article public. It carries what was published, so that the public view
+// and subscribers need no earlier event to show it.
+type Published struct {
+	Slug        string    `json:"slug"`
+	PublishedAt time.Time `json:"published_at"` // the first publication
+	Headline    string    `json:"headline"`
+	Summary     string    `json:"summary,omitempty"`
+	Body        string    `json:"body"`
+	Language    string    `json:"language"`
+	Byline      string    `json:"byline,omitempty"`
+	Dateline    string    `json:"dateline,omitempty"`
+	Tags        []string  `json:"tags,omitempty"`
+}
+
+func (Drafted) EventType() string   { return TypeDrafted }
+func (Revised) EventType() string   { return TypeRevised }
+func (Submitted) EventType() string { return TypeSubmitted }
+func (Approved) EventType() string  { return TypeApproved }
+func (Published) EventType() string { return TypePublished }
+
+// Recorded is an event as the log holds it: with who recorded it, when, and the article version
+// it made. Evolve needs all three (the four-eyes rule, timestamps, versions).
+type Recorded struct {
+	Event   Event
+	Version int
+	By      Actor
+	At      time.Time
+}

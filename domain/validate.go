@@ -1,0 +1,99 @@
+package domain
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits on editable fields. The HTTP layer also caps the whole request body; these say what a
+// single field may hold so that one field cannot fill the log.
+const (
+	MaxHeadline = 300
+	MaxSummary  = 2_000
+	MaxBody     = 200_000 // bytes of Markdown
+	MaxByline   = 200
+	MaxDateline = 200
+	MaxTags     = 30
+	MaxTag      = 50
+	MaxSlug     = 100
+)
+
+// DefaultLanguage is the language of an article drafted without one.
+const DefaultLanguage = "en"
+
+// languageTag matches a well-formed BCP 47 language tag (RFC 5646, section 2.1), without the
+// grandfathered forms.
+var languageTag = regexp.MustCompile(`^(?i)[a-z]{2,3}(-[a-z]{3}){0,3}(-[a-z]{4})?(-([a-z]{2}|[0-9]{3}))?` +
+	`(-([a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(-[0-9a-wyz](-[a-z0-9]{2,8})+)*(-x(-[a-z0-9]{1,8})+)?$`)
+
+var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+// ValidLanguage reports whether tag is a well-formed BCP 47 language tag.
+func ValidLanguage(tag string) bool { return languageTag.MatchString(tag) }
+
+// ValidSlug reports whether s may be used as a slug: lowercase ASCII words joined by hyphens.
+func ValidSlug(s string) bool { return len(s) <= MaxSlug && slugPattern.MatchString(s) }
+
+// validate checks the content an article would have after a draft or a revision.
+func (c Content) validate() error {
+	var v ValidationError
+	switch n := utf8.RuneCountInString(c.Headline); {
+	case strings.TrimSpace(c.Headline) == "":
+		v.add("headline", "is required")
+	case n > MaxHeadline:
+		v.add("headline", "is %d characters long; at most %d are allowed", n, MaxHeadline)
+	}
+	checkLength(&v, "summary", c.Summary, MaxSummary)
+	if len(c.Body) > MaxBody {
+		v.add("body", "is %d bytes long; at most %d are allowed", len(c.Body), MaxBody)
+	}
+	checkLength(&v, "byline", c.Byline, MaxByline)
+	checkLength(&v, "dateline", c.Dateline, MaxDateline)
+	if c.Language != "" && !ValidLanguage(c.Language) {
+		v.add("language", "%q is not a BCP 47 language tag (for example en, fr, pt-BR)", c.Language)
+	}
+	if c.Slug != "" && !ValidSlug(c.Slug) {
+		v.add("slug", "%q is not a slug: use lowercase letters, digits and single hyphens, at most %d characters", c.Slug, MaxSlug)
+	}
+	if len(c.Tags) > MaxTags {
+		v.add("tags", "has %d tags; at most %d are allowed", len(c.Tags), MaxTags)
+	}
+	seen := make(map[string]bool, len(c.Tags))
+	for _, t := range c.Tags {
+		switch {
+		case strings.TrimSpace(t) == "":
+			v.add("tags", "a tag is empty")
+		case utf8.RuneCountInString(t) > MaxTag:
+			v.add("tags", "tag %.20q… is longer than %d characters", t, MaxTag)
+		case seen[t]:
+			v.add("tags", "tag %q appears twice", t)
+		}
+		seen[t] = true
+	}
+	if !utf8.ValidString(c.Headline + c.Summary + c.Body + c.Byline + c.Dateline) {
+		v.add("content", "is not valid UTF-8")
+	}
+	return v.orNil()
+}
+
+func checkLength(v *ValidationError, field, value string, max int) {
+	if n := utf8.RuneCountInString(value); n > max {
+		v.add(field, "is %d characters long; at most %d are allowed", n, max)
+	}
+}
+
+// readyForReview checks what submit needs beyond valid content.
+func (c Content) readyForReview() error {
+	var v ValidationError
+	if strings.TrimSpace(c.Headline) == "" {
+		v.add("headline", "is required before submitting")
+	}
+	if strings.TrimSpace(c.Body) == "" {
+		v.add("body", "is required before submitting")
+	}
+	if c.Language == "" {
+		v.add("language", "is required before submitting")
+	}
+	return v.orNil()
+}
