@@ -1,0 +1,58 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/newsroom/newsroom/domain"
+)
+
+// kind describes one event type: how to decode its current schema, and how to bring an older
+// schema up to date. An upcaster at index v turns schema v+1 into v+2 (schema versions start at 1).
+type kind struct {
+	current   int
+	decode    func([]byte) (domain.Event, error)
+	upcasters []func(json.RawMessage) (json.RawMessage, error)
+}
+
+// registry maps the permanent event type names to their decoders.
+var registry = map[string]kind{
+	domain.TypeDrafted:   current[domain.Drafted](),
+	domain.TypeRevised:   current[domain.Revised](),
+	domain.TypeSubmitted: current[domain.Submitted](),
+	domain.TypeApproved:  current[domain.Approved](),
+	domain.TypePublished: current[domain.Published](),
+}
+
+func current[E domain.Event]() kind {
+	return kind{current: 1, decode: func(data []byte) (domain.Event, error) {
+		var e E
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if err := dec.Decode(&e); err != nil {
+			return nil, err
+		}
+		return e, nil
+	}}
+}
+
+func decodeEvent(typ string, schema int, data json.RawMessage) (domain.Event, error) {
+	k, ok := registry[typ]
+	if !ok {
+		return nil, fmt.Errorf("unknown event type %q", typ)
+	}
+	if schema < 1 || schema > k.current {
+		return nil, fmt.Errorf("%s: schema version %d, this build reads 1 to %d", typ, schema, k.current)
+	}
+	for v := schema; v < k.current; v++ {
+		var err error
+		if data, err = k.upcasters[v-1](data); err != nil {
+			return nil, fmt.Errorf("%s: upcast schema %d: %w", typ, v, err)
+		}
+	}
+	e, err := k.decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: decode payload: %w", typ, err)
+	}
+	return e, nil
+}

@@ -1,0 +1,215 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Permanent names. Renaming any of them orphans the history stored under the old one: it means
+// migrating the stream or replaying history into a new one.
+const (
+	// StreamName is the event log, the only source of truth for articles.
+	StreamName = "NEWSROOM"
+	// SubjectPrefix + article id is the subject of one article's events.
+	SubjectPrefix = "newsroom.article."
+	// SubjectAll matches every article's events.
+	SubjectAll = SubjectPrefix + "*"
+)
+
+// JetStream error codes that mean "the expected last sequence did not match". 10164 is what a
+// clustered stream answers when another write to the subject is in flight.
+const (
+	codeWrongLastSequence         = 10071
+	codeWrongLastSequenceConstant = 10164
+)
+
+var (
+	// ErrConflict: another event was appended to the article since the caller read it; nothing
+	// was written.
+	ErrConflict = errors.New("concurrent change: the article changed since it was read")
+	// ErrUnavailable: the log did not answer; the append may or may not have happened, and
+	// retrying the same envelope is safe (it is deduplicated by its id).
+	ErrUnavailable = errors.New("event log unavailable")
+)
+
+// Subject is the subject of one article's events.
+func Subject(articleID string) string { return SubjectPrefix + articleID }
+
+// StreamConfig is the configuration of the log.
+func StreamConfig(replicas int) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "newsroom event log: the only source of truth for articles",
+		Subjects:    []string{SubjectAll},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Replicas:    replicas,
+		Duplicates:  2 * time.Minute,
+		AllowDirect: true, // reads of one article without creating a consumer
+	}
+}
+
+// Store appends to and reads from the log. It is safe for concurrent use.
+type Store struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	slugs  jetstream.KeyValue
+	// attempts bounds how often Append retries a publish that got no answer.
+	attempts int
+}
+
+// Open creates or updates the log stream and the slug bucket with the given number of replicas,
+// and returns a Store on them.
+func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
+	stream, err := js.CreateOrUpdateStream(ctx, StreamConfig(replicas))
+	if err != nil {
+		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
+	}
+	slugs, err := js.CreateOrUpdateKeyValue(ctx, SlugBucketConfig(replicas))
+	if err != nil {
+		return nil, fmt.Errorf("create key-value bucket %s: %w", SlugBucket, err)
+	}
+	return &Store{js: js, stream: stream, slugs: slugs, attempts: 3}, nil
+}
+
+// Append writes env as the next event of its article, provided the last event on the article's
+// subject is at stream sequence expected (0 for a new article). It returns the event's stream
+// sequence. It returns ErrConflict when another event came first, and ErrUnavailable when the
+// log did not answer after a few tries; a retry with the same envelope never writes it twice.
+func (s *Store) Append(ctx context.Context, env Envelope, expected uint64) (uint64, error) {
+	body, err := env.Marshal()
+	if err != nil {
+		return 0, fmt.Errorf("append article %s: %w", env.ArticleID, err)
+	}
+	subject := Subject(env.ArticleID)
+	var lastErr error
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return 0, fmt.Errorf("append article %s: %w: %w", env.ArticleID, ErrUnavailable, lastErr)
+			case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+			}
+		}
+		msg := &nats.Msg{Subject: subject, Data: body, Header: nats.Header{}}
+		ack, err := s.js.PublishMsg(ctx, msg,
+			jetstream.WithMsgID(env.ID),
+			jetstream.WithExpectLastSequencePerSubject(expected))
+		if err == nil {
+			return ack.Sequence, nil // a duplicate ack carries the original sequence
+		}
+		if isWrongLastSequence(err) {
+			// On a single-replica stream the sequence check runs before dedupe: a retry of a
+			// write whose ack was lost lands here. Look for our own event before calling it a
+			// conflict.
+			seq, found, scanErr := s.find(ctx, subject, expected+1, env.ID)
+			if scanErr != nil {
+				return 0, fmt.Errorf("append article %s: look for event %s: %w", env.ArticleID, env.ID, scanErr)
+			}
+			if found {
+				return seq, nil
+			}
+			return 0, fmt.Errorf("append article %s at seq %d: %w", env.ArticleID, expected, ErrConflict)
+		}
+		if !isUnavailable(err) {
+			return 0, fmt.Errorf("append article %s: %w", env.ArticleID, err)
+		}
+		lastErr = err
+	}
+	return 0, fmt.Errorf("append article %s: %w: %w", env.ArticleID, ErrUnavailable, lastErr)
+}
+
+// find looks on subject, from stream sequence from onward, for the message with event id id.
+func (s *Store) find(ctx context.Context, subject string, from uint64, id string) (uint64, bool, error) {
+	for seq := from; ; {
+		msg, err := s.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, unavailable(err)
+		}
+		if msg.Header.Get(jetstream.MsgIDHeader) == id {
+			return msg.Sequence, true, nil
+		}
+		seq = msg.Sequence + 1
+	}
+}
+
+// History is one article's events, oldest first, and the stream sequence of the last one
+// (0 when the article has none): the sequence a following Append expects.
+type History struct {
+	Events       []Envelope
+	LastSequence uint64
+}
+
+// Load reads every event of one article. An article with no events has an empty History and
+// no error. It returns ErrUnavailable when the log does not answer.
+func (s *Store) Load(ctx context.Context, articleID string) (History, error) {
+	subject := Subject(articleID)
+	var h History
+	for seq := uint64(1); ; {
+		msg, err := s.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return h, nil
+		}
+		if err != nil {
+			return History{}, fmt.Errorf("load article %s: %w", articleID, unavailable(err))
+		}
+		env, err := Unmarshal(msg.Data, msg.Sequence)
+		if err != nil {
+			return History{}, fmt.Errorf("load article %s: %w", articleID, err)
+		}
+		h.Events = append(h.Events, env)
+		h.LastSequence = msg.Sequence
+		seq = msg.Sequence + 1
+	}
+}
+
+// LastSequence is the stream sequence of the newest event in the log (0 when empty).
+func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info: %w", unavailable(err))
+	}
+	return info.State.LastSeq, nil
+}
+
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	code := int(apiErr.ErrorCode)
+	return code == codeWrongLastSequence || code == codeWrongLastSequenceConstant
+}
+
+// isUnavailable reports whether err means the log did not answer, as opposed to refusing.
+func isUnavailable(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		// The server answered but could not act: no leader, or a cluster in transition.
+		return apiErr.Code == 503 || strings.Contains(strings.ToLower(apiErr.Description), "unavailable")
+	}
+	return errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionClosed) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) ||
+		errors.Is(err, nats.ErrDisconnected)
+}
+
+// unavailable marks err as ErrUnavailable when it means the log did not answer.
+func unavailable(err error) error {
+	if isUnavailable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
