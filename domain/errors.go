@@ -52,7 +52,10 @@ type ValidationError struct {
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
-		parts[i] = f.Field + ": " + f.Detail
+		parts[i] = f.Detail
+		if f.Field != "" {
+			parts[i] = f.Field + ": " + f.Detail
+		}
 	}
 	return "invalid article: " + strings.Join(parts, "; ")
 }

@@ -14,33 +14,41 @@ var latinFold = map[rune]string{
 // MaxSlug characters, cut at a word boundary. It returns "" when the headline has no letter or
 // digit it can keep; the caller then needs another slug.
 func Slugify(headline string) string {
-	var b strings.Builder
-	pendingHyphen := false
+	var words []string
+	var word strings.Builder
+	endWord := func() {
+		if word.Len() > 0 {
+			words = append(words, word.String())
+			word.Reset()
+		}
+	}
 	for _, r := range strings.ToLower(headline) {
 		r = stripAccent(r)
-		var piece string
 		switch {
 		case r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			piece = string(r)
+			word.WriteRune(r)
 		case latinFold[r] != "":
-			piece = latinFold[r]
-		case r == '\'' || r == '’':
-			continue // "NATO's" becomes "natos", not "nato-s"
+			word.WriteString(latinFold[r])
+		case r == '\'' || r == '’' || unicode.Is(unicode.Mn, r):
+			// "NATO's" becomes "natos", not "nato-s"; a combining accent belongs to its letter.
 		default:
-			pendingHyphen = b.Len() > 0
-			continue
+			endWord()
 		}
-		if pendingHyphen {
-			if b.Len()+1+len(piece) > MaxSlug {
-				break
-			}
+	}
+	endWord()
+	var b strings.Builder
+	for _, w := range words {
+		switch {
+		case b.Len() == 0 && len(w) > MaxSlug:
+			return w[:MaxSlug] // one word longer than a slug: cut it
+		case b.Len() == 0:
+			b.WriteString(w)
+		case b.Len()+1+len(w) > MaxSlug:
+			return b.String()
+		default:
 			b.WriteByte('-')
-			pendingHyphen = false
+			b.WriteString(w)
 		}
-		if b.Len()+len(piece) > MaxSlug {
-			break
-		}
-		b.WriteString(piece)
 	}
 	return b.String()
 }

@@ -24,7 +24,7 @@ const DefaultLanguage = "en"
 
 // languageTag matches a well-formed BCP 47 language tag (RFC 5646, section 2.1), without the
 // grandfathered forms.
-var languageTag = regexp.MustCompile(`^(?i)[a-z]{2,3}(-[a-z]{3}){0,3}(-[a-z]{4})?(-([a-z]{2}|[0-9]{3}))?` +
+var languageTag = regexp.MustCompile(`^(?i)x(-[a-z0-9]{1,8})+$|^(?i)[a-z]{2,3}(-[a-z]{3}){0,3}(-[a-z]{4})?(-([a-z]{2}|[0-9]{3}))?` +
 	`(-([a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*(-[0-9a-wyz](-[a-z0-9]{2,8})+)*(-x(-[a-z0-9]{1,8})+)?$`)
 
 var slugPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
@@ -71,8 +71,18 @@ func (c Content) validate() error {
 		}
 		seen[t] = true
 	}
-	if !utf8.ValidString(c.Headline + c.Summary + c.Body + c.Byline + c.Dateline) {
-		v.add("content", "is not valid UTF-8")
+	for _, f := range []struct{ name, value string }{
+		{"headline", c.Headline}, {"summary", c.Summary}, {"body", c.Body},
+		{"byline", c.Byline}, {"dateline", c.Dateline}, {"slug", c.Slug},
+	} {
+		if !utf8.ValidString(f.value) {
+			v.add(f.name, "is not valid UTF-8")
+		}
+	}
+	for _, t := range c.Tags {
+		if !utf8.ValidString(t) {
+			v.add("tags", "a tag is not valid UTF-8")
+		}
 	}
 	return v.orNil()
 }

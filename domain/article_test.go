@@ -1,0 +1,150 @@
+package domain_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/newsroom/newsroom/domain"
+)
+
+func TestParseRole(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    domain.Role
+		wantErr error
+	}{
+		{"reporter", domain.RoleReporter, nil},
+		{"editor", domain.RoleEditor, nil},
+		{"admin", domain.RoleAdmin, nil},
+		{"", "", domain.ErrUnknownRole},
+		{"Editor", "", domain.ErrUnknownRole},
+		{"ADMIN", "", domain.ErrUnknownRole},
+		{" editor", "", domain.ErrUnknownRole},
+		{"editor ", "", domain.ErrUnknownRole},
+		{"anonymous", "", domain.ErrUnknownRole},
+		{"root", "", domain.ErrUnknownRole},
+		{"editors", "", domain.ErrUnknownRole},
+	}
+	for _, tt := range tests {
+		got, err := domain.ParseRole(tt.in)
+		if got != tt.want || !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
+			t.Errorf("ParseRole(%q) = %q, %v; want %q, %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestRoleAtLeast(t *testing.T) {
+	const (
+		reporter = domain.RoleReporter
+		editor   = domain.RoleEditor
+		admin    = domain.RoleAdmin
+		none     = domain.Role("")
+		unknown  = domain.Role("root")
+	)
+	tests := []struct {
+		r, min domain.Role
+		want   bool
+	}{
+		{reporter, reporter, true},
+		{reporter, editor, false},
+		{reporter, admin, false},
+		{editor, reporter, true},
+		{editor, editor, true},
+		{editor, admin, false},
+		{admin, reporter, true},
+		{admin, editor, true},
+		{admin, admin, true},
+		// No role, or one nobody knows, may do nothing, whatever is asked.
+		{none, reporter, false},
+		{none, editor, false},
+		{none, admin, false},
+		{none, none, false},
+		{unknown, reporter, false},
+		{unknown, none, false},
+		{unknown, unknown, false},
+		{domain.Role("Admin"), reporter, false},
+	}
+	for _, tt := range tests {
+		if got := tt.r.AtLeast(tt.min); got != tt.want {
+			t.Errorf("Role(%q).AtLeast(%q) = %v; want %v", tt.r, tt.min, got, tt.want)
+		}
+	}
+}
+
+func TestStatusValid(t *testing.T) {
+	tests := []struct {
+		s    domain.Status
+		want bool
+	}{
+		{domain.StatusDraft, true},
+		{domain.StatusInReview, true},
+		{domain.StatusApproved, true},
+		{domain.StatusPublished, true},
+		{domain.StatusNone, false},
+		{"Draft", false},
+		{"in-review", false},
+		{"deleted", false},
+	}
+	for _, tt := range tests {
+		if got := tt.s.Valid(); got != tt.want {
+			t.Errorf("Status(%q).Valid() = %v; want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
+// TestStatusNames pins the stored names: renaming one means migrating or replaying history.
+func TestStatusNames(t *testing.T) {
+	tests := []struct {
+		s    domain.Status
+		want string
+	}{
+		{domain.StatusNone, ""},
+		{domain.StatusDraft, "draft"},
+		{domain.StatusInReview, "in_review"},
+		{domain.StatusApproved, "approved"},
+		{domain.StatusPublished, "published"},
+	}
+	for _, tt := range tests {
+		if got := string(tt.s); got != tt.want {
+			t.Errorf("string(%#v) = %q; want %q", tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestArticleExists(t *testing.T) {
+	tests := []struct {
+		a    domain.Article
+		want bool
+	}{
+		{domain.Article{}, false},
+		{domain.Article{ID: articleID}, false},
+		{domain.Article{ID: articleID, Content: domain.Content{Headline: "h"}}, false},
+		{domain.Article{ID: articleID, Version: 1, Status: domain.StatusDraft}, true},
+		{domain.Article{ID: articleID, Version: 9, Status: domain.StatusPublished}, true},
+	}
+	for _, tt := range tests {
+		if got := tt.a.Exists(); got != tt.want {
+			t.Errorf("Article{Version: %d}.Exists() = %v; want %v", tt.a.Version, got, tt.want)
+		}
+	}
+}
+
+func TestCommandName(t *testing.T) {
+	tests := []struct {
+		c    domain.Command
+		want string
+	}{
+		{domain.Draft{}, "draft"},
+		{domain.Revise{}, "revise"},
+		{domain.Submit{}, "submit"},
+		{domain.Approve{}, "approve"},
+		{domain.Publish{Slug: natoSlug}, "publish"},
+		{nil, "do that"},
+		{&domain.Approve{}, "do that"},
+	}
+	for _, tt := range tests {
+		if got := domain.CommandName(tt.c); got != tt.want {
+			t.Errorf("CommandName(%#v) = %q; want %q", tt.c, got, tt.want)
+		}
+	}
+}

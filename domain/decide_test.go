@@ -1,0 +1,798 @@
+package domain_test
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/newsroom/newsroom/domain"
+)
+
+// decideCase is one domain rule: given these recorded events, when this actor gives this
+// command at now, then this event or this error.
+type decideCase struct {
+	name  string
+	given []domain.Recorded
+	when  domain.Command
+	by    domain.Actor
+	then  outcome
+}
+
+func runDecideCases(t *testing.T, cases []decideCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a := domain.Fold(articleID, tc.given)
+			got, err := domain.Decide(a, tc.when, domain.Decision{By: tc.by, Now: now})
+			checkOutcome(t, decideCall(tc.when, tc.by), got, err, tc.then)
+		})
+	}
+}
+
+func TestDecideDraft(t *testing.T) {
+	full := natoContent()
+	full.Slug = "nato-russia-council"
+	full.Language = "fr"
+	noLanguage := natoContent()
+	noLanguage.Language = ""
+	runDecideCases(t, []decideCase{
+		{
+			name: "new article records every field",
+			when: domain.Draft{Content: full}, by: reporter,
+			then: outcome{event: domain.Drafted{
+				Headline: natoHeadline, Summary: full.Summary, Body: natoBody, Language: "fr",
+				Byline: full.Byline, Dateline: full.Dateline, Tags: []string{"nato", "russia"},
+				Slug: "nato-russia-council",
+			}},
+		},
+		{
+			name: "no language defaults to en",
+			when: domain.Draft{Content: noLanguage}, by: reporter,
+			then: outcome{event: natoDrafted()},
+		},
+		{
+			name: "a headline alone is enough",
+			when: domain.Draft{Content: domain.Content{Headline: "Ministers meet"}}, by: reporter,
+			then: outcome{event: domain.Drafted{Headline: "Ministers meet", Language: "en"}},
+		},
+		{
+			name: "editor may draft",
+			when: domain.Draft{Content: domain.Content{Headline: "Ministers meet"}}, by: editorA,
+			then: outcome{event: domain.Drafted{Headline: "Ministers meet", Language: "en"}},
+		},
+		{
+			name: "admin may draft",
+			when: domain.Draft{Content: domain.Content{Headline: "Ministers meet"}}, by: admin,
+			then: outcome{event: domain.Drafted{Headline: "Ministers meet", Language: "en"}},
+		},
+		{
+			name: "actor without a role is forbidden",
+			when: domain.Draft{Content: natoContent()}, by: anonymous,
+			then: outcome{err: domain.ErrForbidden},
+		},
+		{
+			name:  "existing article",
+			given: givenDraft(),
+			when:  domain.Draft{Content: natoContent()}, by: reporter,
+			then: outcome{err: domain.ErrAlreadyExists},
+		},
+		{
+			name:  "existing article, even for an actor without a role",
+			given: givenPublished(),
+			when:  domain.Draft{Content: natoContent()}, by: anonymous,
+			then: outcome{err: domain.ErrAlreadyExists},
+		},
+		{
+			name: "no headline",
+			when: domain.Draft{Content: domain.Content{Body: natoBody}}, by: reporter,
+			then: outcome{fields: []string{"headline"}},
+		},
+		{
+			name: "invalid language",
+			when: domain.Draft{Content: domain.Content{Headline: "Ministers meet", Language: "english"}}, by: reporter,
+			then: outcome{fields: []string{"language"}},
+		},
+		{
+			name: "invalid requested slug",
+			when: domain.Draft{Content: domain.Content{Headline: "Ministers meet", Slug: "Ministers Meet"}}, by: reporter,
+			then: outcome{fields: []string{"slug"}},
+		},
+	})
+}
+
+func TestDecideRevise(t *testing.T) {
+	revisedBy := func(a domain.Actor, c domain.Changes) []domain.Recorded {
+		return history(by(reporter, natoDrafted()), by(a, domain.Revised{Changes: c}))
+	}
+	runDecideCases(t, []decideCase{
+		{
+			name:  "new headline",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Headline: ptr("NATO and Russia meet")}}, by: reporter,
+			then: outcome{event: domain.Revised{Changes: domain.Changes{Headline: ptr("NATO and Russia meet")}}},
+		},
+		{
+			name:  "every field at once",
+			given: givenDraft(),
+			when: domain.Revise{Changes: domain.Changes{
+				Headline: ptr("h"), Summary: ptr("s"), Body: ptr("b"), Language: ptr("de-CH-1996"),
+				Byline: ptr("by"), Dateline: ptr("Bruxelles"), Tags: ptr([]string{"nrc"}), Slug: ptr("nrc"),
+			}},
+			by: reporter2,
+			then: outcome{event: domain.Revised{Changes: domain.Changes{
+				Headline: ptr("h"), Summary: ptr("s"), Body: ptr("b"), Language: ptr("de-CH-1996"),
+				Byline: ptr("by"), Dateline: ptr("Bruxelles"), Tags: ptr([]string{"nrc"}), Slug: ptr("nrc"),
+			}}},
+		},
+		{
+			name:  "clearing optional fields",
+			given: givenDraft(),
+			when: domain.Revise{Changes: domain.Changes{
+				Summary: ptr(""), Byline: ptr(""), Dateline: ptr(""), Tags: ptr([]string{}), Slug: ptr(""),
+			}},
+			by: editorA,
+			then: outcome{event: domain.Revised{Changes: domain.Changes{
+				Summary: ptr(""), Byline: ptr(""), Dateline: ptr(""), Tags: ptr([]string{}), Slug: ptr(""),
+			}}},
+		},
+		{
+			// Language is required only to submit: a draft may be without one for a while.
+			name:  "clearing the language",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Language: ptr("")}}, by: reporter,
+			then: outcome{event: domain.Revised{Changes: domain.Changes{Language: ptr("")}}},
+		},
+		{
+			name:  "setting a field to its current value is still a revision",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Headline: ptr(natoHeadline)}}, by: reporter,
+			then: outcome{event: domain.Revised{Changes: domain.Changes{Headline: ptr(natoHeadline)}}},
+		},
+		{
+			name:  "a second revision",
+			given: revisedBy(editorA, domain.Changes{Summary: ptr("first")}),
+			when:  domain.Revise{Changes: domain.Changes{Summary: ptr("second")}}, by: editorB,
+			then: outcome{event: domain.Revised{Changes: domain.Changes{Summary: ptr("second")}}},
+		},
+		{
+			name:  "no changes",
+			given: givenDraft(),
+			when:  domain.Revise{}, by: reporter,
+			then: outcome{fields: []string{""}},
+		},
+		{
+			name:  "clearing the headline",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Headline: ptr("")}}, by: reporter,
+			then: outcome{fields: []string{"headline"}},
+		},
+		{
+			name:  "blank headline",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Headline: ptr(" \t\n")}}, by: reporter,
+			then: outcome{fields: []string{"headline"}},
+		},
+		{
+			name:  "invalid language",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Language: ptr("en_US")}}, by: reporter,
+			then: outcome{fields: []string{"language"}},
+		},
+		{
+			name:  "invalid slug",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Slug: ptr("-nato-")}}, by: reporter,
+			then: outcome{fields: []string{"slug"}},
+		},
+		{
+			name:  "duplicate tag",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Tags: ptr([]string{"nato", "nato"})}}, by: reporter,
+			then: outcome{fields: []string{"tags"}},
+		},
+		{
+			// The merged content is validated, not only the changes: the old headline stays valid.
+			name:  "body over the limit while the headline is unchanged",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Body: ptr(strings.Repeat("x", domain.MaxBody+1))}}, by: reporter,
+			then: outcome{fields: []string{"body"}},
+		},
+		{
+			name:  "every invalid field is listed",
+			given: givenDraft(),
+			when: domain.Revise{Changes: domain.Changes{
+				Headline: ptr(""), Language: ptr("e"), Slug: ptr("A"),
+			}},
+			by:   reporter,
+			then: outcome{fields: []string{"headline", "language", "slug"}},
+		},
+		{
+			name:  "in review",
+			given: givenInReview(),
+			when:  domain.Revise{Changes: domain.Changes{Summary: ptr("late")}}, by: editorA,
+			then: outcome{err: domain.ErrInvalidTransition},
+		},
+		{
+			name:  "published",
+			given: givenPublished(),
+			when:  domain.Revise{Changes: domain.Changes{Summary: ptr("late")}}, by: admin,
+			then: outcome{err: domain.ErrInvalidTransition},
+		},
+		{
+			name: "no article",
+			when: domain.Revise{Changes: domain.Changes{Summary: ptr("s")}}, by: reporter,
+			then: outcome{err: domain.ErrNotFound},
+		},
+		{
+			name:  "actor without a role",
+			given: givenDraft(),
+			when:  domain.Revise{Changes: domain.Changes{Summary: ptr("s")}}, by: anonymous,
+			then: outcome{err: domain.ErrForbidden},
+		},
+	})
+}
+
+func TestDecideSubmit(t *testing.T) {
+	draftedWith := func(d domain.Drafted) []domain.Recorded { return history(by(reporter, d)) }
+	noBody := natoDrafted()
+	noBody.Body = ""
+	blankBody := natoDrafted()
+	blankBody.Body = "  \n\t "
+	runDecideCases(t, []decideCase{
+		{
+			name:  "complete draft",
+			given: givenDraft(),
+			when:  domain.Submit{}, by: reporter,
+			then: outcome{event: domain.Submitted{}},
+		},
+		{
+			name:  "by another reporter",
+			given: givenDraft(),
+			when:  domain.Submit{}, by: reporter2,
+			then: outcome{event: domain.Submitted{}},
+		},
+		{
+			name:  "draft without a body",
+			given: draftedWith(noBody),
+			when:  domain.Submit{}, by: reporter,
+			then: outcome{fields: []string{"body"}},
+		},
+		{
+			name:  "draft with a blank body",
+			given: draftedWith(blankBody),
+			when:  domain.Submit{}, by: reporter,
+			then: outcome{fields: []string{"body"}},
+		},
+		{
+			name:  "body cleared by a revision",
+			given: history(by(reporter, natoDrafted()), by(reporter, domain.Revised{Changes: domain.Changes{Body: ptr("")}})),
+			when:  domain.Submit{}, by: reporter,
+			then: outcome{fields: []string{"body"}},
+		},
+		{
+			name:  "language cleared by a revision",
+			given: history(by(reporter, natoDrafted()), by(reporter, domain.Revised{Changes: domain.Changes{Language: ptr("")}})),
+			when:  domain.Submit{}, by: reporter,
+			then: outcome{fields: []string{"language"}},
+		},
+		{
+			name: "body and language cleared",
+			given: history(by(reporter, natoDrafted()),
+				by(reporter, domain.Revised{Changes: domain.Changes{Body: ptr(""), Language: ptr("")}})),
+			when: domain.Submit{}, by: reporter,
+			then: outcome{fields: []string{"body", "language"}},
+		},
+		{
+			name:  "body restored by a later revision",
+			given: history(by(reporter, noBody), by(reporter, domain.Revised{Changes: domain.Changes{Body: ptr(natoBody)}})),
+			when:  domain.Submit{}, by: reporter,
+			then: outcome{event: domain.Submitted{}},
+		},
+		{
+			name:  "already in review",
+			given: givenInReview(),
+			when:  domain.Submit{}, by: reporter,
+			then: outcome{err: domain.ErrInvalidTransition},
+		},
+		{
+			name: "no article",
+			when: domain.Submit{}, by: reporter,
+			then: outcome{err: domain.ErrNotFound},
+		},
+		{
+			// Existence is checked before the role: an unknown actor learns nothing more.
+			name: "no article, actor without a role",
+			when: domain.Submit{}, by: anonymous,
+			then: outcome{err: domain.ErrNotFound},
+		},
+	})
+}
+
+func TestDecideApprove(t *testing.T) {
+	runDecideCases(t, []decideCase{
+		{
+			name:  "editor who did not write it",
+			given: givenInReview(),
+			when:  domain.Approve{}, by: editorA,
+			then: outcome{event: domain.Approved{}},
+		},
+		{
+			name:  "admin who did not write it",
+			given: givenInReview(),
+			when:  domain.Approve{}, by: admin,
+			then: outcome{event: domain.Approved{}},
+		},
+		{
+			name:  "reporter",
+			given: givenInReview(),
+			when:  domain.Approve{}, by: reporter2,
+			then: outcome{err: domain.ErrForbidden},
+		},
+		{
+			name:  "actor without a role",
+			given: givenInReview(),
+			when:  domain.Approve{}, by: anonymous,
+			then: outcome{err: domain.ErrForbidden},
+		},
+		{
+			// The role is checked before the status: a reporter is told they may not approve at all.
+			name:  "reporter, draft",
+			given: givenDraft(),
+			when:  domain.Approve{}, by: reporter,
+			then: outcome{err: domain.ErrForbidden},
+		},
+		{
+			name:  "draft not submitted",
+			given: givenDraft(),
+			when:  domain.Approve{}, by: editorA,
+			then: outcome{err: domain.ErrInvalidTransition},
+		},
+		{
+			name:  "already approved",
+			given: givenApproved(),
+			when:  domain.Approve{}, by: editorB,
+			then: outcome{err: domain.ErrInvalidTransition},
+		},
+		{
+			name: "no article",
+			when: domain.Approve{}, by: editorA,
+			then: outcome{err: domain.ErrNotFound},
+		},
+	})
+}
+
+// TestDecideFourEyes checks that the editor who wrote the latest revision of the content cannot
+// approve it; any other editor can. Submitting is not writing.
+func TestDecideFourEyes(t *testing.T) {
+	draftedBy := func(a domain.Actor) domain.Recorded { return by(a, natoDrafted()) }
+	revisedBy := func(a domain.Actor) domain.Recorded {
+		return by(a, domain.Revised{Changes: domain.Changes{Summary: ptr("revised by " + a.ID)}})
+	}
+	submittedBy := func(a domain.Actor) domain.Recorded { return by(a, domain.Submitted{}) }
+	selfApproval := outcome{err: domain.ErrSelfApproval}
+	approved := outcome{event: domain.Approved{}}
+	runDecideCases(t, []decideCase{
+		{
+			name:  "editor A drafted; A approves",
+			given: history(draftedBy(editorA), submittedBy(editorA)),
+			when:  domain.Approve{}, by: editorA, then: selfApproval,
+		},
+		{
+			name:  "editor A drafted; B approves",
+			given: history(draftedBy(editorA), submittedBy(editorA)),
+			when:  domain.Approve{}, by: editorB, then: approved,
+		},
+		{
+			name:  "A drafted, B revised; B approves",
+			given: history(draftedBy(editorA), revisedBy(editorB), submittedBy(editorA)),
+			when:  domain.Approve{}, by: editorB, then: selfApproval,
+		},
+		{
+			name:  "A drafted, B revised; A approves",
+			given: history(draftedBy(editorA), revisedBy(editorB), submittedBy(editorA)),
+			when:  domain.Approve{}, by: editorA, then: approved,
+		},
+		{
+			name:  "reporter drafted, A revised; A approves",
+			given: history(draftedBy(reporter), revisedBy(editorA), submittedBy(reporter)),
+			when:  domain.Approve{}, by: editorA, then: selfApproval,
+		},
+		{
+			name:  "reporter drafted, A revised; B approves",
+			given: history(draftedBy(reporter), revisedBy(editorA), submittedBy(reporter)),
+			when:  domain.Approve{}, by: editorB, then: approved,
+		},
+		{
+			name:  "A revised, then B, then A; B approves",
+			given: history(draftedBy(reporter), revisedBy(editorA), revisedBy(editorB), revisedBy(editorA), submittedBy(reporter)),
+			when:  domain.Approve{}, by: editorB, then: approved,
+		},
+		{
+			name:  "A revised, then B, then A; A approves",
+			given: history(draftedBy(reporter), revisedBy(editorA), revisedBy(editorB), revisedBy(editorA), submittedBy(reporter)),
+			when:  domain.Approve{}, by: editorA, then: selfApproval,
+		},
+		{
+			name:  "B submitted A's draft; B approves",
+			given: history(draftedBy(editorA), submittedBy(editorB)),
+			when:  domain.Approve{}, by: editorB, then: approved,
+		},
+		{
+			name:  "admin wrote the latest revision; admin approves",
+			given: history(draftedBy(reporter), revisedBy(admin), submittedBy(reporter)),
+			when:  domain.Approve{}, by: admin, then: selfApproval,
+		},
+		{
+			// The rule is about the person (the id), not the role they act in.
+			name:  "A revised as editor; A approves as admin",
+			given: history(draftedBy(reporter), revisedBy(editorA), submittedBy(reporter)),
+			when:  domain.Approve{}, by: domain.Actor{ID: editorA.ID, Role: domain.RoleAdmin}, then: selfApproval,
+		},
+	})
+}
+
+func TestDecidePublish(t *testing.T) {
+	withSlug := natoDrafted()
+	withSlug.Slug = "nrc-ministers"
+	republishable := append(givenPublished(), domain.Recorded{Event: domain.Approved{}, By: editorB, Version: 5, At: at(4)})
+	runDecideCases(t, []decideCase{
+		{
+			name:  "approved article, first publication",
+			given: givenApproved(),
+			when:  domain.Publish{Slug: natoSlug}, by: editorB,
+			then: outcome{event: domain.Published{
+				Slug: natoSlug, PublishedAt: now,
+				Headline: natoHeadline, Summary: natoDrafted().Summary, Body: natoBody, Language: "en",
+				Byline: natoDrafted().Byline, Dateline: natoDrafted().Dateline, Tags: []string{"nato", "russia"},
+			}},
+		},
+		{
+			// Four eyes guard approval, not publication: the approving editor may publish.
+			name:  "by the editor who approved",
+			given: givenApproved(),
+			when:  domain.Publish{Slug: natoSlug}, by: editorA,
+			then: outcome{event: domain.Published{
+				Slug: natoSlug, PublishedAt: now,
+				Headline: natoHeadline, Summary: natoDrafted().Summary, Body: natoBody, Language: "en",
+				Byline: natoDrafted().Byline, Dateline: natoDrafted().Dateline, Tags: []string{"nato", "russia"},
+			}},
+		},
+		{
+			name: "snapshot of revised content",
+			given: history(
+				by(reporter, natoDrafted()),
+				by(editorA, domain.Revised{Changes: domain.Changes{
+					Headline: ptr("NATO and Russia ministers meet"), Summary: ptr(""), Tags: ptr([]string{"nrc"}),
+				}}),
+				by(reporter, domain.Submitted{}), by(editorB, domain.Approved{}),
+			),
+			when: domain.Publish{Slug: "nato-and-russia-ministers-meet"}, by: admin,
+			then: outcome{event: domain.Published{
+				Slug: "nato-and-russia-ministers-meet", PublishedAt: now,
+				Headline: "NATO and Russia ministers meet", Body: natoBody, Language: "en",
+				Byline: natoDrafted().Byline, Dateline: natoDrafted().Dateline, Tags: []string{"nrc"},
+			}},
+		},
+		{
+			// The command's slug (reserved by the shell) wins over the one the draft asked for.
+			name:  "slug from the command",
+			given: history(by(reporter, withSlug), by(reporter, domain.Submitted{}), by(editorA, domain.Approved{})),
+			when:  domain.Publish{Slug: "nrc-ministers-2"}, by: editorB,
+			then: outcome{event: domain.Published{
+				Slug: "nrc-ministers-2", PublishedAt: now,
+				Headline: natoHeadline, Summary: natoDrafted().Summary, Body: natoBody, Language: "en",
+				Byline: natoDrafted().Byline, Dateline: natoDrafted().Dateline, Tags: []string{"nato", "russia"},
+			}},
+		},
+		{
+			// No command leads back to approved yet; when one does, PublishedAt stays the first.
+			name:  "published before: keeps the first PublishedAt",
+			given: republishable,
+			when:  domain.Publish{Slug: natoSlug}, by: editorB,
+			then: outcome{event: domain.Published{
+				Slug: natoSlug, PublishedAt: at(3),
+				Headline: natoHeadline, Summary: natoDrafted().Summary, Body: natoBody, Language: "en",
+				Byline: natoDrafted().Byline, Dateline: natoDrafted().Dateline, Tags: []string{"nato", "russia"},
+			}},
+		},
+		{
+			name:  "empty slug",
+			given: givenApproved(),
+			when:  domain.Publish{}, by: editorB,
+			then: outcome{fields: []string{"slug"}},
+		},
+		{
+			name:  "invalid slug",
+			given: givenApproved(),
+			when:  domain.Publish{Slug: "NATO Russia"}, by: editorB,
+			then: outcome{fields: []string{"slug"}},
+		},
+		{
+			name:  "slug over MaxSlug",
+			given: givenApproved(),
+			when:  domain.Publish{Slug: strings.Repeat("a", domain.MaxSlug+1)}, by: editorB,
+			then: outcome{fields: []string{"slug"}},
+		},
+		{
+			name:  "in review",
+			given: givenInReview(),
+			when:  domain.Publish{Slug: natoSlug}, by: editorB,
+			then: outcome{err: domain.ErrInvalidTransition},
+		},
+		{
+			name:  "already published",
+			given: givenPublished(),
+			when:  domain.Publish{Slug: natoSlug}, by: editorB,
+			then: outcome{err: domain.ErrInvalidTransition},
+		},
+		{
+			name:  "reporter",
+			given: givenApproved(),
+			when:  domain.Publish{Slug: natoSlug}, by: reporter,
+			then: outcome{err: domain.ErrForbidden},
+		},
+		{
+			name:  "actor without a role",
+			given: givenApproved(),
+			when:  domain.Publish{Slug: natoSlug}, by: anonymous,
+			then: outcome{err: domain.ErrForbidden},
+		},
+		{
+			name: "no article",
+			when: domain.Publish{Slug: natoSlug}, by: editorB,
+			then: outcome{err: domain.ErrNotFound},
+		},
+	})
+}
+
+// TestDecideWorkflow gives every command, from every status, as every role. Each row of the
+// table is a status; its columns are what a reporter, an editor, an admin and an actor without
+// a role get. None of them wrote the article, so four eyes never apply here.
+func TestDecideWorkflow(t *testing.T) {
+	const (
+		ok        = "ok"
+		notFound  = "not found"
+		exists    = "exists"
+		forbidden = "forbidden"
+		invalid   = "invalid transition"
+	)
+	roles := []domain.Actor{
+		{ID: "u-rep-9", Role: domain.RoleReporter},
+		{ID: "u-ed-9", Role: domain.RoleEditor},
+		{ID: "u-adm-9", Role: domain.RoleAdmin},
+		{ID: "u-anon-9", Role: ""},
+	}
+	givens := map[domain.Status]func() []domain.Recorded{
+		domain.StatusNone:      givenNone,
+		domain.StatusDraft:     givenDraft,
+		domain.StatusInReview:  givenInReview,
+		domain.StatusApproved:  givenApproved,
+		domain.StatusPublished: givenPublished,
+	}
+	statuses := []domain.Status{
+		domain.StatusNone, domain.StatusDraft, domain.StatusInReview, domain.StatusApproved, domain.StatusPublished,
+	}
+	type grid map[domain.Status][4]string
+	tests := []struct {
+		when      domain.Command
+		eventType string
+		want      grid
+	}{
+		{domain.Draft{Content: natoContent()}, domain.TypeDrafted, grid{
+			domain.StatusNone:      {ok, ok, ok, forbidden},
+			domain.StatusDraft:     {exists, exists, exists, exists},
+			domain.StatusInReview:  {exists, exists, exists, exists},
+			domain.StatusApproved:  {exists, exists, exists, exists},
+			domain.StatusPublished: {exists, exists, exists, exists},
+		}},
+		{domain.Revise{Changes: domain.Changes{Summary: ptr("new")}}, domain.TypeRevised, grid{
+			domain.StatusNone:      {notFound, notFound, notFound, notFound},
+			domain.StatusDraft:     {ok, ok, ok, forbidden},
+			domain.StatusInReview:  {invalid, invalid, invalid, forbidden},
+			domain.StatusApproved:  {invalid, invalid, invalid, forbidden},
+			domain.StatusPublished: {invalid, invalid, invalid, forbidden},
+		}},
+		{domain.Submit{}, domain.TypeSubmitted, grid{
+			domain.StatusNone:      {notFound, notFound, notFound, notFound},
+			domain.StatusDraft:     {ok, ok, ok, forbidden},
+			domain.StatusInReview:  {invalid, invalid, invalid, forbidden},
+			domain.StatusApproved:  {invalid, invalid, invalid, forbidden},
+			domain.StatusPublished: {invalid, invalid, invalid, forbidden},
+		}},
+		{domain.Approve{}, domain.TypeApproved, grid{
+			domain.StatusNone:      {notFound, notFound, notFound, notFound},
+			domain.StatusDraft:     {forbidden, invalid, invalid, forbidden},
+			domain.StatusInReview:  {forbidden, ok, ok, forbidden},
+			domain.StatusApproved:  {forbidden, invalid, invalid, forbidden},
+			domain.StatusPublished: {forbidden, invalid, invalid, forbidden},
+		}},
+		{domain.Publish{Slug: natoSlug}, domain.TypePublished, grid{
+			domain.StatusNone:      {notFound, notFound, notFound, notFound},
+			domain.StatusDraft:     {forbidden, invalid, invalid, forbidden},
+			domain.StatusInReview:  {forbidden, invalid, invalid, forbidden},
+			domain.StatusApproved:  {forbidden, ok, ok, forbidden},
+			domain.StatusPublished: {forbidden, invalid, invalid, forbidden},
+		}},
+	}
+	sentinel := map[string]error{
+		notFound: domain.ErrNotFound, exists: domain.ErrAlreadyExists,
+		forbidden: domain.ErrForbidden, invalid: domain.ErrInvalidTransition,
+	}
+	for _, tt := range tests {
+		for _, status := range statuses {
+			for i, actor := range roles {
+				want := tt.want[status][i]
+				name := fmt.Sprintf("%s/from %q/as %q", domain.CommandName(tt.when), status, actor.Role)
+				t.Run(name, func(t *testing.T) {
+					a := domain.Fold(articleID, givens[status]())
+					if a.Status != status {
+						t.Fatalf("Fold(given %q).Status = %q; want %q", status, a.Status, status)
+					}
+					got, err := domain.Decide(a, tt.when, domain.Decision{By: actor, Now: now})
+					call := decideCall(tt.when, actor)
+					if want == ok {
+						if err != nil {
+							t.Fatalf("%s = %v; want a %s event", call, err, tt.eventType)
+						}
+						if got.EventType() != tt.eventType {
+							t.Errorf("%s = %s event; want %s", call, got.EventType(), tt.eventType)
+						}
+						return
+					}
+					checkOutcome(t, call, got, err, outcome{err: sentinel[want]})
+				})
+			}
+		}
+	}
+}
+
+func TestDecideRefusalMessage(t *testing.T) {
+	tests := []struct {
+		given []domain.Recorded
+		when  domain.Command
+		by    domain.Actor
+		want  string
+	}{
+		{givenInReview(), domain.Publish{Slug: natoSlug}, editorB, "cannot publish: article is in_review, not approved"},
+		{givenPublished(), domain.Publish{Slug: natoSlug}, editorB, "cannot publish: article is published, not approved"},
+		{givenDraft(), domain.Approve{}, editorB, "cannot approve: article is draft, not in_review"},
+		{givenApproved(), domain.Approve{}, editorB, "cannot approve: article is approved, not in_review"},
+		{givenInReview(), domain.Revise{Changes: domain.Changes{Body: ptr("b")}}, reporter, "cannot revise: article is in_review, not draft"},
+		{givenPublished(), domain.Submit{}, reporter, "cannot submit: article is published, not draft"},
+		{givenDraft(), domain.Draft{Content: natoContent()}, reporter, "cannot draft: article a-1 already exists"},
+		{givenNone(), domain.Draft{Content: natoContent()}, anonymous, "cannot draft: the anonymous role may not; it needs reporter"},
+		{givenDraft(), domain.Submit{}, anonymous, "cannot submit: the anonymous role may not; it needs reporter"},
+		{givenInReview(), domain.Approve{}, reporter2, "cannot approve: the reporter role may not; it needs editor"},
+		{givenApproved(), domain.Publish{Slug: natoSlug}, reporter, "cannot publish: the reporter role may not; it needs editor"},
+		{givenInReview(), domain.Approve{}, reporter, "cannot approve: the reporter role may not; it needs editor"},
+		{
+			history(by(editorA, natoDrafted()), by(editorA, domain.Submitted{})), domain.Approve{}, editorA,
+			"cannot approve: you wrote the latest revision; another editor must approve it",
+		},
+		{givenNone(), domain.Submit{}, reporter, "article not found"},
+		{
+			givenApproved(), domain.Publish{}, editorB,
+			"invalid article: slug: the article needs a slug: give one, or a headline with letters or digits",
+		},
+		{
+			history(by(reporter, domain.Drafted{Headline: "h", Language: "en"})), domain.Submit{}, reporter,
+			"invalid article: body: is required before submitting",
+		},
+	}
+	for _, tt := range tests {
+		a := domain.Fold(articleID, tt.given)
+		_, err := domain.Decide(a, tt.when, domain.Decision{By: tt.by, Now: now})
+		call := fmt.Sprintf("Decide(%s by %s, from %q)", domain.CommandName(tt.when), tt.by.Role, a.Status)
+		if err == nil {
+			t.Errorf("%s = nil error; want %q", call, tt.want)
+			continue
+		}
+		if got := err.Error(); got != tt.want {
+			t.Errorf("%s = %q; want %q", call, got, tt.want)
+		}
+	}
+}
+
+// TestDecideLeavesArticleAlone checks that Decide is pure: the article it is given, including
+// the slices it shares with the caller, is the same afterwards, and the same inputs give the
+// same answer.
+func TestDecideLeavesArticleAlone(t *testing.T) {
+	tests := []struct {
+		given []domain.Recorded
+		when  domain.Command
+		by    domain.Actor
+	}{
+		{givenNone(), domain.Draft{Content: natoContent()}, reporter},
+		{givenDraft(), domain.Revise{Changes: domain.Changes{Tags: ptr([]string{"x"}), Headline: ptr("h")}}, reporter},
+		{givenDraft(), domain.Submit{}, reporter},
+		{givenInReview(), domain.Approve{}, editorA},
+		{givenApproved(), domain.Publish{Slug: natoSlug}, editorB},
+		{givenApproved(), domain.Publish{}, editorB},
+	}
+	for _, tt := range tests {
+		a := domain.Fold(articleID, tt.given)
+		before := domain.Fold(articleID, tt.given)
+		d := domain.Decision{By: tt.by, Now: now}
+		got1, err1 := domain.Decide(a, tt.when, d)
+		got2, err2 := domain.Decide(a, tt.when, d)
+		call := decideCall(tt.when, tt.by)
+		if !reflect.DeepEqual(a, before) {
+			t.Errorf("%s changed the article: %+v; want %+v", call, a, before)
+		}
+		if !reflect.DeepEqual(got1, got2) || fmt.Sprint(err1) != fmt.Sprint(err2) {
+			t.Errorf("%s twice = (%#v, %v) then (%#v, %v); want the same answer", call, got1, err1, got2, err2)
+		}
+	}
+}
+
+// TestDecideRefusesCommandsItDoesNotKnow checks that anything but the five command values
+// (pointers to them included) is refused without an event.
+func TestDecideRefusesCommandsItDoesNotKnow(t *testing.T) {
+	tests := []struct {
+		given []domain.Recorded
+		when  domain.Command
+		want  error
+	}{
+		{givenDraft(), nil, domain.ErrInvalidTransition},
+		{givenNone(), nil, domain.ErrNotFound},
+		{givenDraft(), &domain.Submit{}, domain.ErrInvalidTransition},
+		{givenInReview(), &domain.Approve{}, domain.ErrInvalidTransition},
+		{givenApproved(), &domain.Publish{Slug: natoSlug}, domain.ErrInvalidTransition},
+		{givenNone(), &domain.Draft{Content: natoContent()}, domain.ErrNotFound},
+	}
+	for _, tt := range tests {
+		a := domain.Fold(articleID, tt.given)
+		got, err := domain.Decide(a, tt.when, domain.Decision{By: admin, Now: now})
+		checkOutcome(t, fmt.Sprintf("Decide(%T from %q)", tt.when, a.Status), got, err, outcome{err: tt.want})
+	}
+}
+
+// TestDecideThenEvolve drives one article through the whole workflow, deciding each command
+// against the state folded so far, as the shell does.
+func TestDecideThenEvolve(t *testing.T) {
+	steps := []struct {
+		when   domain.Command
+		by     domain.Actor
+		status domain.Status
+	}{
+		{domain.Draft{Content: domain.Content{Headline: natoHeadline}}, reporter, domain.StatusDraft},
+		{domain.Revise{Changes: domain.Changes{Body: ptr(natoBody), Tags: ptr([]string{"nato"})}}, editorA, domain.StatusDraft},
+		{domain.Submit{}, reporter, domain.StatusInReview},
+		{domain.Approve{}, editorB, domain.StatusApproved},
+		{domain.Publish{Slug: natoSlug}, editorB, domain.StatusPublished},
+	}
+	var log []domain.Recorded
+	for i, s := range steps {
+		a := domain.Fold(articleID, log)
+		e, err := domain.Decide(a, s.when, domain.Decision{By: s.by, Now: at(i)})
+		if err != nil {
+			t.Fatalf("step %d: %s = %v; want an event", i+1, decideCall(s.when, s.by), err)
+		}
+		log = append(log, domain.Recorded{Event: e, Version: i + 1, By: s.by, At: at(i)})
+		if got := domain.Fold(articleID, log).Status; got != s.status {
+			t.Fatalf("step %d: status after %s = %q; want %q", i+1, e.EventType(), got, s.status)
+		}
+	}
+	got := domain.Fold(articleID, log)
+	want := domain.Article{
+		ID: articleID, Status: domain.StatusPublished, Version: 5,
+		Content: domain.Content{
+			Headline: natoHeadline, Body: natoBody, Language: "en", Tags: []string{"nato"}, Slug: natoSlug,
+		},
+		CreatedBy: reporter.ID, LastRevisedBy: editorA.ID,
+		CreatedAt: at(0), UpdatedAt: at(4), PublishedAt: at(4),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Fold(workflow) = %+v; want %+v", got, want)
+	}
+	types := make([]string, len(log))
+	for i, r := range log {
+		types[i] = r.Event.EventType()
+	}
+	wantTypes := []string{domain.TypeDrafted, domain.TypeRevised, domain.TypeSubmitted, domain.TypeApproved, domain.TypePublished}
+	if !slices.Equal(types, wantTypes) {
+		t.Errorf("event types = %q; want %q", types, wantTypes)
+	}
+}

@@ -1,0 +1,100 @@
+package domain_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+
+	"github.com/newsroom/newsroom/domain"
+)
+
+// TestEventTypes pins the event type names: they are stored in the log and read back on every
+// replay.
+func TestEventTypes(t *testing.T) {
+	tests := []struct {
+		e    domain.Event
+		want string
+	}{
+		{domain.Drafted{}, "article.drafted"},
+		{domain.Revised{}, "article.revised"},
+		{domain.Submitted{}, "article.submitted"},
+		{domain.Approved{}, "article.approved"},
+		{domain.Published{}, "article.published"},
+	}
+	for _, tt := range tests {
+		if got := tt.e.EventType(); got != tt.want {
+			t.Errorf("%T.EventType() = %q; want %q", tt.e, got, tt.want)
+		}
+	}
+}
+
+// TestEventJSON pins the payloads as the log stores them, and checks that each reads back as
+// the same event. A Revised keeps the difference between an unchanged field (absent) and a
+// cleared one (an empty string or list).
+func TestEventJSON(t *testing.T) {
+	tests := []struct {
+		e    domain.Event
+		json string
+	}{
+		{
+			natoDrafted(),
+			`{"headline":"NATO-Russia foreign ministers meet","summary":"Ministers reiterated the continued importance of the NRC.",` +
+				`"body":"` + natoBody + `","language":"en","byline":"NATO Press Office","dateline":"Brussels","tags":["nato","russia"]}`,
+		},
+		{domain.Drafted{Headline: "h", Language: "en"}, `{"headline":"h","language":"en"}`},
+		{domain.Revised{Changes: domain.Changes{Headline: ptr("h")}}, `{"headline":"h"}`},
+		{
+			domain.Revised{Changes: domain.Changes{Summary: ptr(""), Tags: ptr([]string{}), Slug: ptr("")}},
+			`{"summary":"","tags":[],"slug":""}`,
+		},
+		{domain.Submitted{}, `{}`},
+		{domain.Approved{}, `{}`},
+		{
+			domain.Published{
+				Slug: natoSlug, PublishedAt: now, Headline: natoHeadline, Body: "b", Language: "en", Tags: []string{"nato"},
+			},
+			`{"slug":"nato-russia-foreign-ministers-meet","published_at":"2007-12-08T12:30:00Z",` +
+				`"headline":"NATO-Russia foreign ministers meet","body":"b","language":"en","tags":["nato"]}`,
+		},
+	}
+	for _, tt := range tests {
+		b, err := json.Marshal(tt.e)
+		if err != nil {
+			t.Errorf("json.Marshal(%#v) = %v; want no error", tt.e, err)
+			continue
+		}
+		if got := string(b); got != tt.json {
+			t.Errorf("json.Marshal(%#v) =\n %s;\nwant\n %s", tt.e, got, tt.json)
+		}
+		back := reflect.New(reflect.TypeOf(tt.e))
+		if err := json.Unmarshal(b, back.Interface()); err != nil {
+			t.Errorf("json.Unmarshal(%s) = %v; want no error", b, err)
+			continue
+		}
+		if got := back.Elem().Interface(); !reflect.DeepEqual(got, tt.e) {
+			t.Errorf("json.Unmarshal(%s) = %#v; want %#v", b, got, tt.e)
+		}
+	}
+}
+
+func TestChangesEmpty(t *testing.T) {
+	tests := []struct {
+		c    domain.Changes
+		want bool
+	}{
+		{domain.Changes{}, true},
+		{domain.Changes{Headline: ptr("")}, false},
+		{domain.Changes{Summary: ptr("")}, false},
+		{domain.Changes{Body: ptr("")}, false},
+		{domain.Changes{Language: ptr("")}, false},
+		{domain.Changes{Byline: ptr("")}, false},
+		{domain.Changes{Dateline: ptr("")}, false},
+		{domain.Changes{Tags: ptr([]string(nil))}, false},
+		{domain.Changes{Slug: ptr("")}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.c.Empty(); got != tt.want {
+			t.Errorf("Changes%s.Empty() = %v; want %v", describeChanges(tt.c), got, tt.want)
+		}
+	}
+}

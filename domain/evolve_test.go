@@ -1,0 +1,232 @@
+package domain_test
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/newsroom/newsroom/domain"
+)
+
+func TestFold(t *testing.T) {
+	nato := natoContent()
+	tests := []struct {
+		name  string
+		given []domain.Recorded
+		want  domain.Article
+	}{
+		{
+			name:  "no events",
+			given: nil,
+			want:  domain.Article{ID: articleID},
+		},
+		{
+			name:  "drafted",
+			given: givenDraft(),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusDraft, Version: 1, Content: nato,
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(0),
+			},
+		},
+		{
+			name:  "submitted",
+			given: givenInReview(),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusInReview, Version: 2, Content: nato,
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(1),
+			},
+		},
+		{
+			// Approving is not writing: LastRevisedBy stays the author.
+			name:  "approved",
+			given: givenApproved(),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusApproved, Version: 3, Content: nato,
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(2),
+			},
+		},
+		{
+			name:  "published",
+			given: givenPublished(),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusPublished, Version: 4,
+				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags, Slug: natoSlug},
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(3), PublishedAt: at(3),
+			},
+		},
+		{
+			name: "revised by an editor",
+			given: history(by(reporter, natoDrafted()),
+				by(editorA, domain.Revised{Changes: domain.Changes{Headline: ptr("NATO and Russia meet")}})),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusDraft, Version: 2,
+				Content:   domain.Content{Headline: "NATO and Russia meet", Summary: nato.Summary, Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags},
+				CreatedBy: reporter.ID, LastRevisedBy: editorA.ID, CreatedAt: at(0), UpdatedAt: at(1),
+			},
+		},
+		{
+			name: "revised twice: the latest reviser counts",
+			given: history(by(reporter, natoDrafted()),
+				by(editorA, domain.Revised{Changes: domain.Changes{Summary: ptr("one")}}),
+				by(editorB, domain.Revised{Changes: domain.Changes{Summary: ptr("two")}}),
+				by(reporter, domain.Submitted{})),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusInReview, Version: 4,
+				Content:   domain.Content{Headline: nato.Headline, Summary: "two", Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags},
+				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(3),
+			},
+		},
+		{
+			// Published records when the article first went out; the record says when the
+			// event was written. They may differ, and PublishedAt follows the event.
+			name: "PublishedAt comes from the event, UpdatedAt from the record",
+			given: append(givenApproved(), domain.Recorded{
+				Event: domain.Published{Slug: natoSlug, PublishedAt: t0.Add(-24 * time.Hour)}, By: editorA, Version: 4, At: at(9),
+			}),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusPublished, Version: 4,
+				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags, Slug: natoSlug},
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(9), PublishedAt: t0.Add(-24 * time.Hour),
+			},
+		},
+		{
+			// The version is the one the log recorded, not a count Evolve keeps.
+			name:  "version from the record",
+			given: []domain.Recorded{{Event: natoDrafted(), Version: 7, By: reporter, At: at(0)}},
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusDraft, Version: 7, Content: nato,
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(0),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := domain.Fold(articleID, tt.given)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Fold(%q, %s) =\n %+v;\nwant\n %+v", articleID, tt.name, got, tt.want)
+			}
+			if got.Exists() != (len(tt.given) > 0) {
+				t.Errorf("Fold(%s).Exists() = %v; want %v", tt.name, got.Exists(), len(tt.given) > 0)
+			}
+		})
+	}
+}
+
+// TestEvolveRevised checks each editable field: a nil change leaves it, a value replaces it,
+// an empty string or list clears it.
+func TestEvolveRevised(t *testing.T) {
+	base := domain.Content{
+		Headline: "h0", Summary: "s0", Body: "b0", Language: "fr", Byline: "by0", Dateline: "d0",
+		Tags: []string{"t0"}, Slug: "slug-0",
+	}
+	with := func(change func(*domain.Content)) domain.Content {
+		c := base
+		c.Tags = append([]string(nil), base.Tags...)
+		change(&c)
+		return c
+	}
+	tests := []struct {
+		name    string
+		changes domain.Changes
+		want    domain.Content
+	}{
+		{"nothing set", domain.Changes{}, base},
+		{"headline", domain.Changes{Headline: ptr("h1")}, with(func(c *domain.Content) { c.Headline = "h1" })},
+		{"summary", domain.Changes{Summary: ptr("s1")}, with(func(c *domain.Content) { c.Summary = "s1" })},
+		{"summary cleared", domain.Changes{Summary: ptr("")}, with(func(c *domain.Content) { c.Summary = "" })},
+		{"body", domain.Changes{Body: ptr("b1")}, with(func(c *domain.Content) { c.Body = "b1" })},
+		{"body cleared", domain.Changes{Body: ptr("")}, with(func(c *domain.Content) { c.Body = "" })},
+		{"language", domain.Changes{Language: ptr("pt-BR")}, with(func(c *domain.Content) { c.Language = "pt-BR" })},
+		{"language cleared", domain.Changes{Language: ptr("")}, with(func(c *domain.Content) { c.Language = "" })},
+		{"byline", domain.Changes{Byline: ptr("by1")}, with(func(c *domain.Content) { c.Byline = "by1" })},
+		{"byline cleared", domain.Changes{Byline: ptr("")}, with(func(c *domain.Content) { c.Byline = "" })},
+		{"dateline", domain.Changes{Dateline: ptr("d1")}, with(func(c *domain.Content) { c.Dateline = "d1" })},
+		{"dateline cleared", domain.Changes{Dateline: ptr("")}, with(func(c *domain.Content) { c.Dateline = "" })},
+		{"tags", domain.Changes{Tags: ptr([]string{"t1", "t2"})}, with(func(c *domain.Content) { c.Tags = []string{"t1", "t2"} })},
+		{"tags cleared", domain.Changes{Tags: ptr([]string{})}, with(func(c *domain.Content) { c.Tags = []string{} })},
+		{"slug", domain.Changes{Slug: ptr("slug-1")}, with(func(c *domain.Content) { c.Slug = "slug-1" })},
+		{"slug cleared", domain.Changes{Slug: ptr("")}, with(func(c *domain.Content) { c.Slug = "" })},
+		{
+			"several", domain.Changes{Headline: ptr("h1"), Body: ptr(""), Tags: ptr([]string{"t1"})},
+			with(func(c *domain.Content) { c.Headline, c.Body, c.Tags = "h1", "", []string{"t1"} }),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := domain.Article{
+				ID: articleID, Status: domain.StatusDraft, Version: 1, Content: with(func(*domain.Content) {}),
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(0),
+			}
+			got := domain.Evolve(before, domain.Recorded{
+				Event: domain.Revised{Changes: tt.changes}, Version: 2, By: editorA, At: at(1),
+			})
+			if !reflect.DeepEqual(got.Content, tt.want) {
+				t.Errorf("Evolve(Revised %s).Content = %+v; want %+v", tt.name, got.Content, tt.want)
+			}
+			if got.Version != 2 || !got.UpdatedAt.Equal(at(1)) || !got.CreatedAt.Equal(at(0)) {
+				t.Errorf("Evolve(Revised %s) = version %d, created %v, updated %v; want 2, %v, %v",
+					tt.name, got.Version, got.CreatedAt, got.UpdatedAt, at(0), at(1))
+			}
+			if got.LastRevisedBy != editorA.ID || got.CreatedBy != reporter.ID || got.Status != domain.StatusDraft {
+				t.Errorf("Evolve(Revised %s) = last revised by %q, created by %q, status %q; want %q, %q, %q",
+					tt.name, got.LastRevisedBy, got.CreatedBy, got.Status, editorA.ID, reporter.ID, domain.StatusDraft)
+			}
+			if !reflect.DeepEqual(before.Content, base) {
+				t.Errorf("Evolve(Revised %s) changed the article it was given: %+v; want %+v", tt.name, before.Content, base)
+			}
+		})
+	}
+}
+
+// TestEvolveTimestamps checks, event by event, which of the three timestamps each one moves.
+func TestEvolveTimestamps(t *testing.T) {
+	log := history(
+		by(reporter, natoDrafted()),
+		by(editorA, domain.Revised{Changes: domain.Changes{Summary: ptr("s")}}),
+		by(reporter, domain.Submitted{}),
+		by(editorB, domain.Approved{}),
+		by(editorB, domain.Published{Slug: natoSlug, PublishedAt: at(4)}),
+	)
+	var never time.Time
+	want := []struct {
+		version                     int
+		created, updated, published time.Time
+		status                      domain.Status
+		lastRevisedBy               string
+	}{
+		{1, at(0), at(0), never, domain.StatusDraft, reporter.ID},
+		{2, at(0), at(1), never, domain.StatusDraft, editorA.ID},
+		{3, at(0), at(2), never, domain.StatusInReview, editorA.ID},
+		{4, at(0), at(3), never, domain.StatusApproved, editorA.ID},
+		{5, at(0), at(4), at(4), domain.StatusPublished, editorA.ID},
+	}
+	a := domain.Article{ID: articleID}
+	for i, r := range log {
+		a = domain.Evolve(a, r)
+		w := want[i]
+		event := r.Event.EventType()
+		if !a.CreatedAt.Equal(w.created) || !a.UpdatedAt.Equal(w.updated) || !a.PublishedAt.Equal(w.published) {
+			t.Errorf("after %s: created, updated, published = %v, %v, %v; want %v, %v, %v",
+				event, a.CreatedAt, a.UpdatedAt, a.PublishedAt, w.created, w.updated, w.published)
+		}
+		if a.Version != w.version || a.Status != w.status || a.CreatedBy != reporter.ID || a.LastRevisedBy != w.lastRevisedBy {
+			t.Errorf("after %s: version %d, status %q, created by %q, last revised by %q; want %d, %q, %q, %q",
+				event, a.Version, a.Status, a.CreatedBy, a.LastRevisedBy, w.version, w.status, reporter.ID, w.lastRevisedBy)
+		}
+	}
+}
+
+// TestFoldIsEvolveInOrder checks that Fold is Evolve applied oldest first, from an article that
+// holds only its id.
+func TestFoldIsEvolveInOrder(t *testing.T) {
+	log := givenPublished()
+	for n := 0; n <= len(log); n++ {
+		want := domain.Article{ID: articleID}
+		for _, r := range log[:n] {
+			want = domain.Evolve(want, r)
+		}
+		if got := domain.Fold(articleID, log[:n]); !reflect.DeepEqual(got, want) {
+			t.Errorf("Fold(first %d events) = %+v; want %+v", n, got, want)
+		}
+	}
+}
