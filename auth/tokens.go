@@ -1,0 +1,290 @@
+// Package auth authenticates HTTP API callers by bearer token. Tokens are operator state, kept in
+// the tokens table (replay of the event log never touches them). Only the SHA-256 of a secret is
+// stored: a secret is 256 random bits, so a fast hash is enough to make the table useless to a
+// reader, and a slow password hash on every request would cap the API's throughput.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/sqldb"
+)
+
+var (
+	// ErrUnauthenticated: the secret is malformed, unknown, or its token was revoked. Callers
+	// must not tell these apart to the client.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrNameTaken: a token with this name already exists (revoked tokens keep their name).
+	ErrNameTaken = errors.New("token name taken")
+	// ErrInvalidName: a token name that is not 1–64 characters of A–Z a–z 0–9 . _ -
+	ErrInvalidName = errors.New("invalid token name: want 1-64 characters of A-Z a-z 0-9 . _ -")
+	// ErrNotFound: no token has this name.
+	ErrNotFound = errors.New("token not found")
+)
+
+const (
+	// secretPrefix marks newsroom secrets so that they are recognisable in logs and by secret
+	// scanners. It is part of the wire format of every issued token: never change it.
+	secretPrefix = "nr_"
+	secretBytes  = 32
+	// lastUsedEvery bounds how often Authenticate writes last_used_at for one token, so that
+	// authenticating a request is a read, not a write, almost always.
+	lastUsedEvery = time.Minute
+	maxNameLen    = 64
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	// UserID is an opaque random UUID made when the token was created. Events record it as the
+	// actor; they never record Name.
+	UserID string
+	// Name is the token's name, for operators (token list/revoke) and logs.
+	Name string
+	Role domain.Role
+}
+
+// Actor is the domain actor for commands this principal gives.
+func (p Principal) Actor() domain.Actor { return domain.Actor{ID: p.UserID, Role: p.Role} }
+
+// TokenInfo describes a token for operators. It never holds the secret or its hash.
+type TokenInfo struct {
+	UserID     string
+	Name       string
+	Role       domain.Role
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero if never used; updated at most once a minute per process
+	RevokedAt  time.Time // zero if active
+}
+
+// Revoked reports whether the token was revoked.
+func (i TokenInfo) Revoked() bool { return !i.RevokedAt.IsZero() }
+
+// Tokens creates, authenticates, lists and revokes API tokens. It is safe for concurrent use.
+type Tokens struct {
+	db  *sqldb.DB
+	now func() time.Time
+
+	mu sync.Mutex
+	// lastWrite is when this process last wrote last_used_at, by user id.
+	lastWrite map[string]time.Time
+}
+
+// NewTokens returns Tokens stored in db, which must be migrated (sqldb.Open does it).
+func NewTokens(db *sqldb.DB) *Tokens {
+	return &Tokens{db: db, now: time.Now, lastWrite: make(map[string]time.Time)}
+}
+
+// Create makes a token called name with the given role and returns its secret, which is shown
+// to the operator once and never stored, and the principal it authenticates as, with a new
+// UserID.
+//
+// Errors: ErrInvalidName; domain.ErrUnknownRole; ErrNameTaken if a token (even a revoked one)
+// already has this name; otherwise a database error.
+func (t *Tokens) Create(ctx context.Context, name string, role domain.Role) (secret string, p Principal, err error) {
+	if err := validName(name); err != nil {
+		return "", Principal{}, err
+	}
+	if _, err := domain.ParseRole(string(role)); err != nil {
+		return "", Principal{}, fmt.Errorf("create token %s: role %q: %w", name, role, err)
+	}
+	raw := make([]byte, secretBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return "", Principal{}, fmt.Errorf("create token %s: %w", name, err)
+	}
+	secret = secretPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return "", Principal{}, fmt.Errorf("create token %s: %w", name, err)
+	}
+	p = Principal{UserID: id.String(), Name: name, Role: role}
+
+	w := t.db.Write
+	_, err = w.ExecContext(ctx, w.Rebind(
+		`INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)`),
+		p.UserID, p.Name, string(p.Role), hashSecret(secret), sqldb.FormatTime(t.now()))
+	if sqldb.IsUniqueViolation(err) {
+		// id and hash are random (122 and 256 bits); only the name can collide.
+		return "", Principal{}, fmt.Errorf("create token %s: %w", name, ErrNameTaken)
+	}
+	if err != nil {
+		return "", Principal{}, fmt.Errorf("create token %s: %w", name, err)
+	}
+	return secret, p, nil
+}
+
+// Authenticate returns the principal whose token has this secret (the bearer token, without
+// "Bearer "). A revocation takes effect on the next call, in every process sharing the database.
+// It records when the token was last used, writing at most once a minute per token; failing to
+// record it is logged and does not refuse the caller.
+//
+// Errors: ErrUnauthenticated if the secret is malformed, unknown or revoked; otherwise a
+// database error (the caller should answer 5xx, not 401).
+func (t *Tokens) Authenticate(ctx context.Context, secret string) (Principal, error) {
+	if !wellFormed(secret) {
+		return Principal{}, ErrUnauthenticated
+	}
+	var row struct {
+		ID        string `db:"id"`
+		Name      string `db:"name"`
+		Role      string `db:"role"`
+		RevokedAt string `db:"revoked_at"`
+	}
+	// The lookup by hash is the comparison: the secret itself is never compared, so there is
+	// nothing to time.
+	r := t.db.Read
+	err := r.GetContext(ctx, &row, r.Rebind(
+		`SELECT id, name, role, revoked_at FROM tokens WHERE hash = ?`), hashSecret(secret))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Principal{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if row.RevokedAt != "" {
+		return Principal{}, ErrUnauthenticated
+	}
+	role, err := domain.ParseRole(row.Role)
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: token %s has stored role %q: %w", row.Name, row.Role, err)
+	}
+	t.touch(ctx, row.ID, row.Name)
+	return Principal{UserID: row.ID, Name: row.Name, Role: role}, nil
+}
+
+// touch records that the token id was used now, unless this process did so less than
+// lastUsedEvery ago.
+func (t *Tokens) touch(ctx context.Context, id, name string) {
+	now := t.now()
+	t.mu.Lock()
+	prev, seen := t.lastWrite[id]
+	if seen && now.Sub(prev) < lastUsedEvery {
+		t.mu.Unlock()
+		return
+	}
+	// Claimed before the write so that concurrent requests with one token write once.
+	t.lastWrite[id] = now
+	t.mu.Unlock()
+
+	stamp := sqldb.FormatTime(now)
+	w := t.db.Write
+	// The condition keeps last_used_at from going backwards when several processes race.
+	_, err := w.ExecContext(ctx, w.Rebind(
+		`UPDATE tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`), stamp, id, stamp)
+	if err == nil {
+		return
+	}
+	t.mu.Lock()
+	if t.lastWrite[id].Equal(now) { // let the next request try again
+		if seen {
+			t.lastWrite[id] = prev
+		} else {
+			delete(t.lastWrite, id)
+		}
+	}
+	t.mu.Unlock()
+	if ctx.Err() == nil { // a caller that went away is not worth a warning
+		slog.WarnContext(ctx, "record token last use", "token", name, "err", err)
+	}
+}
+
+// List returns every token, revoked ones included, ordered by name.
+//
+// Errors: a database error, or a stored time that does not parse.
+func (t *Tokens) List(ctx context.Context) ([]TokenInfo, error) {
+	var rows []struct {
+		ID         string `db:"id"`
+		Name       string `db:"name"`
+		Role       string `db:"role"`
+		CreatedAt  string `db:"created_at"`
+		LastUsedAt string `db:"last_used_at"`
+		RevokedAt  string `db:"revoked_at"`
+	}
+	if err := t.db.Read.SelectContext(ctx, &rows,
+		`SELECT id, name, role, created_at, last_used_at, revoked_at FROM tokens ORDER BY name`); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	infos := make([]TokenInfo, 0, len(rows))
+	for _, r := range rows {
+		info := TokenInfo{UserID: r.ID, Name: r.Name, Role: domain.Role(r.Role)}
+		var err error
+		if info.CreatedAt, err = sqldb.ParseTime(r.CreatedAt); err != nil {
+			return nil, fmt.Errorf("list tokens: %s: %w", r.Name, err)
+		}
+		if info.LastUsedAt, err = sqldb.ParseTime(r.LastUsedAt); err != nil {
+			return nil, fmt.Errorf("list tokens: %s: %w", r.Name, err)
+		}
+		if info.RevokedAt, err = sqldb.ParseTime(r.RevokedAt); err != nil {
+			return nil, fmt.Errorf("list tokens: %s: %w", r.Name, err)
+		}
+		infos = append(infos, info)
+	}
+	return infos, nil
+}
+
+// Revoke revokes the token called name: from now on Authenticate refuses its secret, in every
+// process sharing the database. The token keeps its row (and its name) so that List shows when
+// it was revoked. Revoking a revoked token does nothing and returns nil.
+//
+// Errors: ErrNotFound if no token has this name; otherwise a database error.
+func (t *Tokens) Revoke(ctx context.Context, name string) error {
+	w := t.db.Write
+	res, err := w.ExecContext(ctx, w.Rebind(
+		`UPDATE tokens SET revoked_at = CASE WHEN revoked_at = '' THEN ? ELSE revoked_at END WHERE name = ?`),
+		sqldb.FormatTime(t.now()), name)
+	if err != nil {
+		return fmt.Errorf("revoke token %q: %w", name, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("revoke token %q: %w", name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("revoke token %q: %w", name, ErrNotFound)
+	}
+	return nil
+}
+
+func validName(name string) error {
+	if name == "" || len(name) > maxNameLen {
+		return fmt.Errorf("%w: got %d characters", ErrInvalidName, len(name))
+	}
+	for _, c := range []byte(name) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == '-':
+		default:
+			return fmt.Errorf("%w: %q", ErrInvalidName, name)
+		}
+	}
+	return nil
+}
+
+// wellFormed reports whether s has the shape of a secret Create makes, so that garbage is
+// refused without a database lookup.
+func wellFormed(s string) bool {
+	rest, ok := strings.CutPrefix(s, secretPrefix)
+	if !ok || len(rest) != base64.RawURLEncoding.EncodedLen(secretBytes) {
+		return false
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	return err == nil && len(raw) == secretBytes
+}
+
+// hashSecret is the stored form of a secret: hex SHA-256 of the whole secret, prefix included.
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// config is every setting of `serve`; the commands that open the data directory use part of it.
+type config struct {
+	HTTP       string // listen address of the API
+	DataDir    string // embedded NATS files, SQLite database, nats.url
+	DB         string // "" (SQLite in DataDir) or postgres://…
+	NATSURL    string // external NATS; empty runs the embedded server
+	NATSListen string // the embedded server's client address
+	NoSync     bool   // relax the embedded server's fsync-before-ack
+}
+
+// flags binds settings to fs, each with a NEWSROOM_* environment variable as its default.
+type flags struct {
+	fs *flag.FlagSet
+}
+
+func newFlags(name string, stderr io.Writer) flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return flags{fs: fs}
+}
+
+func envName(flagName string) string {
+	return "NEWSROOM_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (f flags) string(dst *string, name, def, help string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		def = v
+	}
+	f.fs.StringVar(dst, name, def, fmt.Sprintf("%s (env %s)", help, envName(name)))
+}
+
+func (f flags) bool(dst *bool, name string, help string) {
+	def := false
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		def = v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
+	}
+	f.fs.BoolVar(dst, name, def, fmt.Sprintf("%s (env %s)", help, envName(name)))
+}
+
+// storage binds the settings that say where the data lives.
+func (f flags) storage(c *config) {
+	f.string(&c.DataDir, "data-dir", "./data", "directory for the embedded NATS files, the SQLite database and nats.url")
+	f.string(&c.DB, "db", "", `SQL database for views and tokens: empty for SQLite in the data directory, or postgres://…`)
+}
+
+func (f flags) parse(args []string) error {
+	if err := f.fs.Parse(args); err != nil {
+		return err
+	}
+	if f.fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q", f.fs.Name(), f.fs.Arg(0))
+	}
+	return nil
+}

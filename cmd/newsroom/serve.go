@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	nethttp "net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsroom/newsroom/auth"
+	"github.com/newsroom/newsroom/editorial"
+	"github.com/newsroom/newsroom/embeddednats"
+	"github.com/newsroom/newsroom/events"
+	newsroomhttp "github.com/newsroom/newsroom/http"
+	"github.com/newsroom/newsroom/projections"
+	"github.com/newsroom/newsroom/sqldb"
+)
+
+// minNATSVersion is the oldest external nats-server newsroom accepts: the expected-sequence
+// and dedupe behaviour it relies on were checked against 2.12 and later.
+const minNATSVersion = "2.12.0"
+
+// shutdownGrace is how long in-flight requests get to finish after SIGINT or SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
+	var cfg config
+	f := newFlags("serve", stderr)
+	f.string(&cfg.HTTP, "http", "127.0.0.1:8080", "listen address of the HTTP API")
+	f.storage(&cfg)
+	f.string(&cfg.NATSURL, "nats-url", "", "external NATS with JetStream (2.12 or later); empty runs an embedded server")
+	f.string(&cfg.NATSListen, "nats-listen", "127.0.0.1:0", "client address of the embedded NATS server (port 0: a free port); written to <data-dir>/nats.url")
+	f.bool(&cfg.NoSync, "nats-no-sync", "embedded NATS: acknowledge writes before they reach the disk (faster; a power cut can lose up to 2 minutes of accepted commands)")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	app, err := startApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("newsroom serving", "http", "http://"+app.httpAddr, "nats", app.natsURL, "data_dir", cfg.DataDir)
+	<-ctx.Done()
+	log.Info("shutting down: finishing in-flight requests")
+	return app.Close()
+}
+
+// app is a running newsroom: what `serve` starts, and what the end-to-end tests start too.
+type app struct {
+	log      *slog.Logger
+	embedded *embeddednats.Server
+	nc       *nats.Conn
+	db       *sqldb.DB
+	runner   *projections.Runner
+	server   *nethttp.Server
+	served   chan error
+
+	natsURL  string
+	httpAddr string
+}
+
+// startApp wires and starts every part. On error, what was started is stopped again.
+func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err error) {
+	a = &app{log: log, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			a.stop()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if a.natsURL, err = a.startNATS(cfg); err != nil {
+		return nil, err
+	}
+	connect := func() (*nats.Conn, error) {
+		return nats.Connect(a.natsURL, nats.Name("newsroom"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))
+	}
+	if a.nc, err = connect(); err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", a.natsURL, err)
+	}
+	if cfg.NATSURL != "" {
+		if err := checkServerVersion(a.nc.ConnectedServerVersion()); err != nil {
+			return nil, err
+		}
+	}
+	js, err := jetstream.New(a.nc)
+	if err != nil {
+		return nil, err
+	}
+	store, err := events.Open(ctx, js, 1)
+	if err != nil {
+		return nil, fmt.Errorf("event log: %w", err)
+	}
+	if a.db, err = sqldb.Open(ctx, cfg.DB, cfg.DataDir); err != nil {
+		return nil, err
+	}
+
+	published := projections.NewPublished(a.db)
+	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Connect: connect, Logger: log}, published)
+	// The views run until Close, not until the start context ends.
+	if err := a.runner.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("views: %w", err)
+	}
+
+	handler := newsroomhttp.New(newsroomhttp.Config{
+		Desk:   editorial.NewDesk(store),
+		Public: published,
+		Tokens: auth.NewTokens(a.db),
+		Logger: log,
+	})
+	listener, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (set --http or NEWSROOM_HTTP to another address): %w", cfg.HTTP, err)
+	}
+	a.httpAddr = listener.Addr().String()
+	a.server = &nethttp.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() { a.served <- a.server.Serve(listener) }()
+	return a, nil
+}
+
+// startNATS starts the embedded server unless an external one is configured, and returns the
+// client URL to use.
+func (a *app) startNATS(cfg config) (string, error) {
+	if cfg.NATSURL != "" {
+		return cfg.NATSURL, nil
+	}
+	srv, err := embeddednats.Start(embeddednats.Config{
+		StoreDir: filepath.Join(cfg.DataDir, "nats"),
+		Listen:   cfg.NATSListen,
+		NoSync:   cfg.NoSync,
+	})
+	if err != nil {
+		return "", err
+	}
+	a.embedded = srv
+	url := srv.ClientURL()
+	// Other processes on this data directory (newsroom tail, a subscriber) find the server here.
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, "nats.url"), []byte(url+"\n"), 0o640); err != nil {
+		return "", fmt.Errorf("write nats.url: %w", err)
+	}
+	return url, nil
+}
+
+// Close stops taking requests, lets in-flight ones finish, then stops the views, NATS and the
+// database, in that order.
+func (a *app) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	var errs []error
+	if a.server != nil {
+		if err := a.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := <-a.served; err != nil && !errors.Is(err, nethttp.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		a.server = nil
+	}
+	a.stop()
+	return errors.Join(errs...)
+}
+
+// stop stops the background parts: views, NATS connection, embedded server, database.
+func (a *app) stop() {
+	if a.runner != nil {
+		if err := a.runner.Close(); err != nil {
+			a.log.Warn("stop views", "error", err)
+		}
+	}
+	if a.nc != nil {
+		a.nc.Close()
+	}
+	if a.embedded != nil {
+		a.embedded.Stop()
+	}
+	if a.db != nil {
+		if err := a.db.Close(); err != nil {
+			a.log.Warn("close database", "error", err)
+		}
+	}
+}
+
+// checkServerVersion refuses an external nats-server older than minNATSVersion.
+func checkServerVersion(version string) error {
+	if compareVersions(version, minNATSVersion) < 0 {
+		return fmt.Errorf("the NATS server at --nats-url runs nats-server %s; newsroom needs %s or later (upgrade it, or leave --nats-url empty to use the embedded server)", version, minNATSVersion)
+	}
+	return nil
+}
+
+// compareVersions compares dotted versions numerically ("2.9.10" < "2.12.0").
+func compareVersions(a, b string) int {
+	pa, pb := strings.Split(strings.TrimPrefix(a, "v"), "."), strings.Split(strings.TrimPrefix(b, "v"), ".")
+	for i := 0; i < max(len(pa), len(pb)); i++ {
+		x, y := versionPart(pa, i), versionPart(pb, i)
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+func versionPart(parts []string, i int) int {
+	if i >= len(parts) {
+		return 0
+	}
+	digits := parts[i]
+	if j := strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }); j >= 0 {
+		digits = digits[:j] // "0-beta" counts as 0
+	}
+	n, _ := strconv.Atoi(digits)
+	return n
+}

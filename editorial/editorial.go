@@ -1,0 +1,197 @@
+// Package editorial is the write side's shell: it loads an article's events from the log, asks
+// the domain to decide, and appends the one event that results. Each method is one use case.
+package editorial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/events"
+)
+
+// ErrVersionMismatch: the caller sent If-Match with a version that is not the article's current
+// one, or lost the append race to another change of that version.
+var ErrVersionMismatch = errors.New("version mismatch")
+
+// maxSlugSuffix bounds the search for a free slug derived from a headline ("-2", "-3", …).
+const maxSlugSuffix = 50
+
+// conflictRetries is how often a command given without If-Match is decided again after losing
+// an append race: the caller asked for "the current version", whichever that is.
+const conflictRetries = 3
+
+// Log is the event log as the desk uses it; *events.Store implements it.
+type Log interface {
+	Append(ctx context.Context, env events.Envelope, expected uint64) (uint64, error)
+	Load(ctx context.Context, articleID string) (events.History, error)
+	ReserveSlug(ctx context.Context, slug, articleID string) error
+}
+
+// Desk runs editorial commands against the log.
+type Desk struct {
+	log Log
+	now func() time.Time
+}
+
+// NewDesk returns a Desk on log.
+func NewDesk(log Log) *Desk {
+	return &Desk{log: log, now: time.Now}
+}
+
+// Request says who asks, and ties the resulting event to the request.
+type Request struct {
+	By    domain.Actor
+	Trace events.Trace
+	// IfMatch, when set, is the version the caller last saw; the command is refused with
+	// ErrVersionMismatch if the article has moved on.
+	IfMatch *int
+}
+
+// Result is the article after a command, and the stream sequence of the event it recorded (a
+// position that views can be waited on).
+type Result struct {
+	Article  domain.Article
+	Position uint64
+}
+
+// NewArticleID returns a fresh article id.
+func NewArticleID() string { return uuid.NewString() }
+
+// ValidID reports whether id is an article id: a UUID in its canonical lowercase form, which
+// is also safe as a NATS subject token.
+func ValidID(id string) bool {
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
+}
+
+// Get returns the article as its own events say, with the stream sequence of its last event.
+// It returns domain.ErrNotFound and events.ErrUnavailable.
+func (d *Desk) Get(ctx context.Context, id string) (Result, error) {
+	if !ValidID(id) {
+		return Result{}, domain.ErrNotFound
+	}
+	a, h, err := d.load(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	if !a.Exists() {
+		return Result{}, domain.ErrNotFound
+	}
+	return Result{Article: a, Position: h.LastSequence}, nil
+}
+
+// Execute decides cmd on article id and appends the resulting event. Errors: those of
+// domain.Decide, ErrVersionMismatch, events.ErrConflict (lost the race too often),
+// events.ErrUnavailable.
+func (d *Desk) Execute(ctx context.Context, id string, cmd domain.Command, req Request) (Result, error) {
+	if !ValidID(id) {
+		return Result{}, domain.ErrNotFound
+	}
+	for attempt := 0; ; attempt++ {
+		res, err := d.execute(ctx, id, cmd, req)
+		if !errors.Is(err, events.ErrConflict) {
+			return res, err
+		}
+		if req.IfMatch != nil {
+			return Result{}, fmt.Errorf("%w: another change was saved first", ErrVersionMismatch)
+		}
+		if attempt == conflictRetries {
+			return Result{}, err
+		}
+	}
+}
+
+func (d *Desk) execute(ctx context.Context, id string, cmd domain.Command, req Request) (Result, error) {
+	a, h, err := d.load(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	if req.IfMatch != nil && a.Exists() && *req.IfMatch != a.Version {
+		return Result{}, fmt.Errorf("%w: the article is at version %d, not %d", ErrVersionMismatch, a.Version, *req.IfMatch)
+	}
+	// Microseconds: the precision every SQL view stores, so the write side and the views agree.
+	decision := domain.Decision{By: req.By, Now: d.now().UTC().Truncate(time.Microsecond)}
+	if p, ok := cmd.(domain.Publish); ok && p.Slug == "" {
+		if cmd, err = d.reserveSlug(ctx, a, decision); err != nil {
+			return Result{}, err
+		}
+	}
+	event, err := domain.Decide(a, cmd, decision)
+	if err != nil {
+		return Result{}, err
+	}
+	env, err := events.NewEnvelope(id, a.Version+1, event, req.By, decision.Now, req.Trace)
+	if err != nil {
+		return Result{}, err
+	}
+	seq, err := d.log.Append(ctx, env, h.LastSequence)
+	if err != nil {
+		return Result{}, err
+	}
+	recorded, err := env.Recorded()
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Article: domain.Evolve(a, recorded), Position: seq}, nil
+}
+
+// reserveSlug finds and reserves the slug a publish will use, after checking that the publish
+// would be allowed at all, so that a refused command reserves nothing. An editor's own slug is
+// taken as given or refused; one derived from the headline gets a numbered suffix when taken.
+func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domain.Decision) (domain.Command, error) {
+	base := domain.SlugFor(a)
+	if _, err := domain.Decide(a, domain.Publish{Slug: base}, decision); err != nil {
+		return nil, err
+	}
+	for n := 1; n <= maxSlugSuffix; n++ {
+		slug := base
+		if n > 1 {
+			suffix := "-" + strconv.Itoa(n)
+			slug = trimSlug(base, domain.MaxSlug-len(suffix)) + suffix
+		}
+		err := d.log.ReserveSlug(ctx, slug, a.ID)
+		if err == nil {
+			return domain.Publish{Slug: slug}, nil
+		}
+		if !errors.Is(err, domain.ErrSlugTaken) {
+			return nil, err
+		}
+		if a.Slug != "" {
+			return nil, &domain.RuleError{Kind: domain.ErrSlugTaken,
+				Reason: fmt.Sprintf("cannot publish: the slug %q belongs to another published article; revise the slug", slug)}
+		}
+	}
+	return nil, &domain.RuleError{Kind: domain.ErrSlugTaken,
+		Reason: fmt.Sprintf("cannot publish: the slug %q and its numbered variants are taken; give the article a slug", base)}
+}
+
+func trimSlug(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	s = s[:max]
+	for len(s) > 0 && s[len(s)-1] == '-' {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func (d *Desk) load(ctx context.Context, id string) (domain.Article, events.History, error) {
+	h, err := d.log.Load(ctx, id)
+	if err != nil {
+		return domain.Article{}, events.History{}, err
+	}
+	history := make([]domain.Recorded, len(h.Events))
+	for i, env := range h.Events {
+		if history[i], err = env.Recorded(); err != nil {
+			return domain.Article{}, events.History{}, fmt.Errorf("load article %s: %w", id, err)
+		}
+	}
+	return domain.Fold(id, history), h, nil
+}

@@ -1,0 +1,110 @@
+package http
+
+import (
+	nethttp "net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/newsroom/newsroom/projections"
+)
+
+// Paging limits of every listing.
+const (
+	defaultPerPage = 20
+	maxPerPage     = 100
+)
+
+type publicAPI struct {
+	articles PublicArticles
+}
+
+// publicArticleJSON is a published article as readers see it.
+type publicArticleJSON struct {
+	ID          string    `json:"id"`
+	Slug        string    `json:"slug"`
+	Status      string    `json:"status"`
+	Version     int       `json:"version"`
+	Headline    string    `json:"headline"`
+	Summary     string    `json:"summary"`
+	Body        string    `json:"body,omitempty"`
+	BodyHTML    string    `json:"body_html,omitempty"`
+	Language    string    `json:"language"`
+	Byline      string    `json:"byline"`
+	Dateline    string    `json:"dateline"`
+	Tags        []string  `json:"tags"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	PublishedAt time.Time `json:"published_at"`
+}
+
+func publicArticleFrom(a projections.PublicArticle, withBody bool) publicArticleJSON {
+	out := publicArticleJSON{
+		ID: a.ID, Slug: a.Slug, Status: projections.VisibilityPublished, Version: a.Version,
+		Headline: a.Headline, Summary: a.Summary, Language: a.Language, Byline: a.Byline,
+		Dateline: a.Dateline, Tags: a.Tags, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		PublishedAt: a.PublishedAt,
+	}
+	if out.Tags == nil {
+		out.Tags = []string{}
+	}
+	if withBody {
+		out.Body, out.BodyHTML = a.Body, a.BodyHTML
+	}
+	return out
+}
+
+type pageJSON[T any] struct {
+	Items   []T `json:"items"`
+	Page    int `json:"page"`
+	PerPage int `json:"per_page"`
+	Total   int `json:"total"`
+}
+
+func (api *publicAPI) list(c echo.Context) error {
+	page, err := parsePage(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := api.articles.List(c.Request().Context(), page)
+	if err != nil {
+		return err
+	}
+	out := pageJSON[publicArticleJSON]{Items: make([]publicArticleJSON, len(items)), Page: page.Number, PerPage: page.PerPage, Total: total}
+	for i, a := range items {
+		out.Items[i] = publicArticleFrom(a, false)
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=10")
+	return c.JSON(nethttp.StatusOK, out)
+}
+
+func (api *publicAPI) get(c echo.Context) error {
+	a, err := api.articles.BySlug(c.Request().Context(), c.Param("slug"))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(headerETag, etag(a.Version))
+	c.Response().Header().Set("Cache-Control", "public, max-age=10")
+	return c.JSON(nethttp.StatusOK, publicArticleFrom(a, true))
+}
+
+// parsePage reads page (from 1) and per_page (1 to 100, default 20).
+func parsePage(c echo.Context) (projections.Page, error) {
+	p := projections.Page{Number: 1, PerPage: defaultPerPage}
+	if s := c.QueryParam("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return p, malformed("query parameter page=%q must be a whole number from 1", s)
+		}
+		p.Number = n
+	}
+	if s := c.QueryParam("per_page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxPerPage {
+			return p, malformed("query parameter per_page=%q must be a whole number from 1 to %d", s, maxPerPage)
+		}
+		p.PerPage = n
+	}
+	return p, nil
+}

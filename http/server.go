@@ -1,0 +1,120 @@
+// Package http is newsroom's HTTP API on Echo: the editors' API under /api/v1, the public API
+// under /public/v1, and the operators' endpoints. Handlers decode, build one command or query,
+// call one method, and render; errors go to the one error handler, as problem details.
+package http
+
+import (
+	"context"
+	"log/slog"
+	nethttp "net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/newsroom/newsroom/auth"
+	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/editorial"
+	"github.com/newsroom/newsroom/projections"
+)
+
+// Desk runs editorial commands; *editorial.Desk implements it.
+type Desk interface {
+	Get(ctx context.Context, id string) (editorial.Result, error)
+	Execute(ctx context.Context, id string, cmd domain.Command, req editorial.Request) (editorial.Result, error)
+}
+
+// PublicArticles reads the published view; *projections.Published implements it.
+type PublicArticles interface {
+	List(ctx context.Context, page projections.Page) ([]projections.PublicArticle, int, error)
+	BySlug(ctx context.Context, slug string) (projections.PublicArticle, error)
+}
+
+// Authenticator checks bearer tokens; *auth.Tokens implements it.
+type Authenticator interface {
+	Authenticate(ctx context.Context, secret string) (auth.Principal, error)
+}
+
+// Config is what the server serves from.
+type Config struct {
+	Desk   Desk
+	Public PublicArticles
+	Tokens Authenticator
+	Logger *slog.Logger
+}
+
+// New returns the API as an http.Handler.
+func New(cfg Config) nethttp.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Use(
+		middleware.Recover(),
+		middleware.RequestID(),
+		middleware.BodyLimit(bodyLimit),
+	)
+
+	e.GET("/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
+
+	editors := &editorsAPI{desk: cfg.Desk}
+	api := e.Group("/api/v1", authenticate(cfg.Tokens))
+	api.POST("/articles", editors.draft)
+	api.GET("/articles/:id", editors.get)
+	api.PATCH("/articles/:id", editors.revise)
+	api.POST("/articles/:id/submit", editors.command(func(echo.Context) (domain.Command, error) { return domain.Submit{}, nil }))
+	api.POST("/articles/:id/approve", editors.command(func(echo.Context) (domain.Command, error) { return domain.Approve{}, nil }))
+	api.POST("/articles/:id/publish", editors.command(func(echo.Context) (domain.Command, error) { return domain.Publish{}, nil }))
+
+	public := &publicAPI{articles: cfg.Public}
+	e.GET("/public/v1/articles", public.list)
+	e.GET("/public/v1/articles/:slug", public.get)
+	return e
+}
+
+// principalKey is where authenticate leaves the caller in the Echo context.
+const principalKey = "newsroom.principal"
+
+// authenticate requires a valid bearer token and records who the caller is.
+func authenticate(tokens Authenticator) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			const prefix = "Bearer "
+			h := c.Request().Header.Get(echo.HeaderAuthorization)
+			if len(h) <= len(prefix) || !equalFold(h[:len(prefix)], prefix) {
+				return errUnauthenticated
+			}
+			p, err := tokens.Authenticate(c.Request().Context(), h[len(prefix):])
+			if err != nil {
+				return err
+			}
+			c.Set(principalKey, p)
+			return next(c)
+		}
+	}
+}
+
+func principal(c echo.Context) auth.Principal {
+	p, _ := c.Get(principalKey).(auth.Principal)
+	return p
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
