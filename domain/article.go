@@ -16,13 +16,22 @@ const (
 	StatusInReview  Status = "in_review" // submitted, waiting for an editor
 	StatusApproved  Status = "approved"  // an editor approved it; ready to publish
 	StatusPublished Status = "published" // public
+	// StatusChangesRequested: an editor sent it back with a comment.
+	StatusChangesRequested Status = "changes_requested"
+	StatusRetracted        Status = "retracted" // withdrawn; stays at its URL as a notice
+	StatusSpiked           Status = "spiked"    // abandoned before publication
 )
+
+// Statuses lists every status an article can be in, in workflow order.
+var Statuses = []Status{StatusDraft, StatusChangesRequested, StatusInReview, StatusApproved,
+	StatusPublished, StatusRetracted, StatusSpiked}
 
 // Valid reports whether s is a status an article can be in.
 func (s Status) Valid() bool {
-	switch s {
-	case StatusDraft, StatusInReview, StatusApproved, StatusPublished:
-		return true
+	for _, x := range Statuses {
+		if s == x {
+			return true
+		}
 	}
 	return false
 }
@@ -91,6 +100,16 @@ type Article struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	PublishedAt   time.Time // first publication; zero until published
+
+	Corrections     []Correction // public corrections, oldest first
+	RetractedReason string
+	RetractedAt     time.Time
+}
+
+// Correction is a public note on a change made after publication.
+type Correction struct {
+	Note string
+	At   time.Time
 }
 
 // Exists reports whether the article has been drafted.

@@ -29,6 +29,32 @@ type Publish struct {
 	Slug string
 }
 
+// RequestChanges sends an article under review back to its writers with a comment.
+type RequestChanges struct {
+	Comment string
+}
+
+// Correct changes a published article and tells readers why, in Note.
+type Correct struct {
+	Changes Changes
+	Note    string
+}
+
+// Retract withdraws a published article; Reason is public.
+type Retract struct {
+	Reason string
+}
+
+// Spike abandons an unpublished article.
+type Spike struct {
+	Reason string
+}
+
+func (RequestChanges) command() {}
+func (Correct) command()        {}
+func (Retract) command()        {}
+func (Spike) command()          {}
+
 func (Draft) command()   {}
 func (Revise) command()  {}
 func (Submit) command()  {}
@@ -48,6 +74,14 @@ func CommandName(c Command) string {
 		return "approve"
 	case Publish:
 		return "publish"
+	case RequestChanges:
+		return "request changes"
+	case Correct:
+		return "correct"
+	case Retract:
+		return "retract"
+	case Spike:
+		return "spike"
 	}
 	return "do that"
 }

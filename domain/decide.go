@@ -1,10 +1,20 @@
 package domain
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits on the words that go with a workflow step.
+const (
+	MaxComment = 5_000 // request-changes comment
+	MaxNote    = 2_000 // public correction note
+	MaxReason  = 2_000 // retraction or spike reason
+)
 
 // Decide returns the one event that command c records on article a, or the reason it is
-// refused: ErrNotFound, ErrAlreadyExists, ErrForbidden, ErrInvalidTransition or ErrSelfApproval
-// inside a *RuleError, or a *ValidationError. It never has side effects.
+// refused: ErrNotFound, or a *RuleError wrapping ErrAlreadyExists, ErrForbidden,
+// ErrInvalidTransition or ErrSelfApproval, or a *ValidationError. It never has side effects.
 func Decide(a Article, c Command, d Decision) (Event, error) {
 	name := CommandName(c)
 	if _, isDraft := c.(Draft); isDraft {
@@ -14,8 +24,8 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 	} else if !a.Exists() {
 		return nil, ErrNotFound
 	}
-	if need := requiredRole(c); !d.By.Role.AtLeast(need) {
-		return nil, refuse(ErrForbidden, "cannot %s: the %s role may not; it needs %s", name, roleName(d.By.Role), need)
+	if err := authorise(a, c, d.By, name); err != nil {
+		return nil, err
 	}
 	if allowed := allowedFrom(c); a.Exists() && !containsStatus(allowed, a.Status) {
 		return nil, refuse(ErrInvalidTransition, "cannot %s: article is %s, not %s", name, a.Status, joinStatuses(allowed))
@@ -38,7 +48,7 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 
 	case Revise:
 		if c.Changes.Empty() {
-			return nil, &ValidationError{Fields: []FieldError{{Field: "", Detail: "the revision changes no field"}}}
+			return nil, invalid("", "the revision changes no field")
 		}
 		if err := c.Changes.apply(a.Content).validate(); err != nil {
 			return nil, err
@@ -51,6 +61,12 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		}
 		return Submitted{}, nil
 
+	case RequestChanges:
+		if err := words("comment", c.Comment, MaxComment, true); err != nil {
+			return nil, err
+		}
+		return ChangesRequested{Comment: c.Comment}, nil
+
 	case Approve:
 		if d.By.ID == a.LastRevisedBy {
 			return nil, refuse(ErrSelfApproval, "cannot approve: you wrote the latest revision; another editor must approve it")
@@ -59,7 +75,7 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 
 	case Publish:
 		if !ValidSlug(c.Slug) {
-			return nil, &ValidationError{Fields: []FieldError{{Field: "slug", Detail: "the article needs a slug: give one, or a headline with letters or digits"}}}
+			return nil, invalid("slug", "the article needs a slug: give one, or a headline with letters or digits")
 		}
 		publishedAt := a.PublishedAt
 		if publishedAt.IsZero() {
@@ -70,6 +86,41 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 			Headline: a.Headline, Summary: a.Summary, Body: a.Body, Language: a.Language,
 			Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags,
 		}, nil
+
+	case Correct:
+		if c.Changes.Slug != nil && *c.Changes.Slug != a.Slug {
+			return nil, invalid("slug", "cannot change after publication: readers and links know the article by it")
+		}
+		if err := words("note", c.Note, MaxNote, true); err != nil {
+			return nil, err
+		}
+		if c.Changes.Empty() {
+			return nil, invalid("", "the correction changes no field")
+		}
+		after := c.Changes.apply(a.Content)
+		if err := after.validate(); err != nil {
+			return nil, err
+		}
+		if err := after.readyForReview(); err != nil {
+			return nil, err
+		}
+		return Corrected{
+			Note: c.Note, Slug: a.Slug, PublishedAt: a.PublishedAt,
+			Headline: after.Headline, Summary: after.Summary, Body: after.Body, Language: after.Language,
+			Byline: after.Byline, Dateline: after.Dateline, Tags: after.Tags,
+		}, nil
+
+	case Retract:
+		if err := words("reason", c.Reason, MaxReason, true); err != nil {
+			return nil, err
+		}
+		return Retracted{Reason: c.Reason}, nil
+
+	case Spike:
+		if err := words("reason", c.Reason, MaxReason, false); err != nil {
+			return nil, err
+		}
+		return Spiked{Reason: c.Reason}, nil
 	}
 	return nil, refuse(ErrInvalidTransition, "unknown command %T", c)
 }
@@ -83,26 +134,62 @@ func SlugFor(a Article) string {
 	return Slugify(a.Headline)
 }
 
-func requiredRole(c Command) Role {
+// authorise checks that by's role may give c. Spiking is the one rule that depends on the
+// article: its author may spike it whatever their role.
+func authorise(a Article, c Command, by Actor, name string) error {
+	need := RoleReporter
 	switch c.(type) {
-	case Approve, Publish:
-		return RoleEditor
+	case Approve, Publish, RequestChanges, Correct, Retract:
+		need = RoleEditor
+	case Spike:
+		if by.Role.AtLeast(RoleReporter) && by.ID == a.CreatedBy {
+			return nil
+		}
+		if !by.Role.AtLeast(RoleEditor) {
+			return refuse(ErrForbidden, "cannot spike: only the article's author or an editor may")
+		}
 	}
-	return RoleReporter
+	if !by.Role.AtLeast(need) {
+		return refuse(ErrForbidden, "cannot %s: the %s role may not; it needs %s", name, roleName(by.Role), need)
+	}
+	return nil
 }
 
+// allowedFrom lists the statuses command c may be given in.
 func allowedFrom(c Command) []Status {
 	switch c.(type) {
 	case Draft:
 		return []Status{StatusNone}
-	case Revise, Submit:
-		return []Status{StatusDraft}
-	case Approve:
+	case Revise, Spike:
+		return []Status{StatusDraft, StatusChangesRequested, StatusInReview, StatusApproved}
+	case Submit:
+		return []Status{StatusDraft, StatusChangesRequested}
+	case RequestChanges, Approve:
 		return []Status{StatusInReview}
 	case Publish:
 		return []Status{StatusApproved}
+	case Correct, Retract:
+		return []Status{StatusPublished}
 	}
 	return nil
+}
+
+func words(field, text string, max int, required bool) error {
+	switch n := utf8.RuneCountInString(text); {
+	case !utf8.ValidString(text):
+		return invalid(field, "is not valid UTF-8")
+	case required && strings.TrimSpace(text) == "":
+		return invalid(field, "is required")
+	case n > max:
+		return invalid(field, "is %d characters long; at most %d are allowed", n, max)
+	}
+	return nil
+}
+
+func invalid(field, format string, args ...any) error {
+	var v ValidationError
+	v.add(field, format, args...)
+	return &v
 }
 
 func containsStatus(list []Status, s Status) bool {
@@ -119,7 +206,10 @@ func joinStatuses(list []Status) string {
 	for i, s := range list {
 		names[i] = string(s)
 	}
-	return strings.Join(names, " or ")
+	if len(names) > 1 {
+		return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	}
+	return strings.Join(names, "")
 }
 
 func roleName(r Role) string {

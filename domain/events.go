@@ -10,6 +10,11 @@ const (
 	TypeSubmitted = "article.submitted"
 	TypeApproved  = "article.approved"
 	TypePublished = "article.published"
+
+	TypeChangesRequested = "article.changes_requested"
+	TypeCorrected        = "article.corrected"
+	TypeRetracted        = "article.retracted"
+	TypeSpiked           = "article.spiked"
 )
 
 // Event is a fact about one article, as Decide returns it and Evolve applies it. Its JSON form
@@ -70,6 +75,41 @@ type Published struct {
 	Dateline    string    `json:"dateline,omitempty"`
 	Tags        []string  `json:"tags,omitempty"`
 }
+
+// ChangesRequested sends the article back to its writers.
+type ChangesRequested struct {
+	Comment string `json:"comment"`
+}
+
+// Corrected changes a published article. Like Published it carries the whole public text after
+// the correction, so that readers' views need no earlier event.
+type Corrected struct {
+	Note        string    `json:"note"`
+	Slug        string    `json:"slug"`
+	PublishedAt time.Time `json:"published_at"`
+	Headline    string    `json:"headline"`
+	Summary     string    `json:"summary,omitempty"`
+	Body        string    `json:"body"`
+	Language    string    `json:"language"`
+	Byline      string    `json:"byline,omitempty"`
+	Dateline    string    `json:"dateline,omitempty"`
+	Tags        []string  `json:"tags,omitempty"`
+}
+
+// Retracted withdraws a published article; the reason is public.
+type Retracted struct {
+	Reason string `json:"reason"`
+}
+
+// Spiked abandons an unpublished article.
+type Spiked struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+func (ChangesRequested) EventType() string { return TypeChangesRequested }
+func (Corrected) EventType() string        { return TypeCorrected }
+func (Retracted) EventType() string        { return TypeRetracted }
+func (Spiked) EventType() string           { return TypeSpiked }
 
 func (Drafted) EventType() string   { return TypeDrafted }
 func (Revised) EventType() string   { return TypeRevised }

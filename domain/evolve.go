@@ -17,6 +17,9 @@ func Evolve(a Article, r Recorded) Article {
 	case Revised:
 		a.Content = e.Changes.apply(a.Content)
 		a.LastRevisedBy = r.By.ID
+		a.Status = StatusDraft // a pending review or approval lapses
+	case ChangesRequested:
+		a.Status = StatusChangesRequested
 	case Submitted:
 		a.Status = StatusInReview
 	case Approved:
@@ -25,6 +28,19 @@ func Evolve(a Article, r Recorded) Article {
 		a.Status = StatusPublished
 		a.Slug = e.Slug
 		a.PublishedAt = e.PublishedAt
+	case Corrected:
+		a.Content = Content{
+			Headline: e.Headline, Summary: e.Summary, Body: e.Body, Language: e.Language,
+			Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, Slug: e.Slug,
+		}
+		a.LastRevisedBy = r.By.ID
+		a.Corrections = append(a.Corrections[:len(a.Corrections):len(a.Corrections)], Correction{Note: e.Note, At: r.At})
+	case Retracted:
+		a.Status = StatusRetracted
+		a.RetractedReason = e.Reason
+		a.RetractedAt = r.At
+	case Spiked:
+		a.Status = StatusSpiked
 	}
 	return a
 }

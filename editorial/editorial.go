@@ -51,6 +51,9 @@ type Request struct {
 	// IfMatch, when set, is the version the caller last saw; the command is refused with
 	// ErrVersionMismatch if the article has moved on.
 	IfMatch *int
+	// Idempotent marks a draft whose id was derived from an idempotency key: if that draft
+	// already exists by the same author, it is returned as it is now rather than refused.
+	Idempotent bool
 }
 
 // Result is the article after a command, and the stream sequence of the event it recorded (a
@@ -62,6 +65,16 @@ type Result struct {
 
 // NewArticleID returns a fresh article id.
 func NewArticleID() string { return uuid.NewString() }
+
+// idempotencyNamespace scopes ids derived from idempotency keys. It is permanent: changing it
+// would let a retried request create a second article.
+var idempotencyNamespace = uuid.MustParse("5b0d6c1e-3f4a-4c59-9a0e-6e2b8f6a1d37")
+
+// IdempotentArticleID derives the id of the article a draft with idempotency key key from user
+// userID creates, so that a retry names the same article.
+func IdempotentArticleID(userID, key string) string {
+	return uuid.NewSHA1(idempotencyNamespace, []byte(userID+"\x00"+key)).String()
+}
 
 // ValidID reports whether id is an article id: a UUID in its canonical lowercase form, which
 // is also safe as a NATS subject token.
@@ -111,6 +124,9 @@ func (d *Desk) execute(ctx context.Context, id string, cmd domain.Command, req R
 	a, h, err := d.load(ctx, id)
 	if err != nil {
 		return Result{}, err
+	}
+	if _, isDraft := cmd.(domain.Draft); isDraft && req.Idempotent && a.Exists() && a.CreatedBy == req.By.ID {
+		return Result{Article: a, Position: h.LastSequence}, nil
 	}
 	if req.IfMatch != nil && a.Exists() && *req.IfMatch != a.Version {
 		return Result{}, fmt.Errorf("%w: the article is at version %d, not %d", ErrVersionMismatch, a.Version, *req.IfMatch)

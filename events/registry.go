@@ -23,6 +23,11 @@ var registry = map[string]kind{
 	domain.TypeSubmitted: current[domain.Submitted](),
 	domain.TypeApproved:  current[domain.Approved](),
 	domain.TypePublished: current[domain.Published](),
+
+	domain.TypeChangesRequested: current[domain.ChangesRequested](),
+	domain.TypeCorrected:        current[domain.Corrected](),
+	domain.TypeRetracted:        current[domain.Retracted](),
+	domain.TypeSpiked:           current[domain.Spiked](),
 }
 
 func current[E domain.Event]() kind {

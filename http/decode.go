@@ -120,13 +120,38 @@ func (r draftRequest) command() domain.Draft {
 	}}
 }
 
-// decodeChanges reads a JSON merge patch (RFC 7396) of the editable fields: a field that is
-// present is set, null clears it, an absent one is left alone.
-func decodeChanges(body []byte) (domain.Changes, error) {
+// decodeObject reads a JSON object's fields without decoding their values.
+func decodeObject(body []byte) (map[string]json.RawMessage, error) {
 	var fields map[string]json.RawMessage
 	if err := decodeStrict(body, &fields); err != nil {
-		return domain.Changes{}, err
+		return nil, err
 	}
+	if fields == nil {
+		return nil, malformed("the body must be a JSON object, not null")
+	}
+	return fields, nil
+}
+
+// takeString removes field name from fields and returns its string value ("" if absent or null).
+func takeString(fields map[string]json.RawMessage, name string) (string, error) {
+	raw, ok := fields[name]
+	if !ok {
+		return "", nil
+	}
+	delete(fields, name)
+	var s *string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", malformed("field %q must be a string", name)
+	}
+	if s == nil {
+		return "", nil
+	}
+	return *s, nil
+}
+
+// decodeChanges reads a JSON merge patch (RFC 7396) of the editable fields: a field that is
+// present is set, null clears it, an absent one is left alone. Any other field is refused.
+func decodeChanges(fields map[string]json.RawMessage) (domain.Changes, error) {
 	var ch domain.Changes
 	strs := map[string]**string{
 		"headline": &ch.Headline, "summary": &ch.Summary, "body": &ch.Body, "language": &ch.Language,
@@ -163,6 +188,29 @@ func decodeChanges(body []byte) (domain.Changes, error) {
 		return domain.Changes{}, malformed("unknown field %q; editable fields are headline, summary, body, language, byline, dateline, tags, slug", name)
 	}
 	return ch, nil
+}
+
+// reasonRequest is the body of request-changes, retract and spike: one text field.
+func decodeText(c echo.Context, field string, optional bool) (string, error) {
+	if optional && c.Request().ContentLength == 0 {
+		return "", nil
+	}
+	body, err := readJSONBody(c, echo.MIMEApplicationJSON)
+	if err != nil {
+		return "", err
+	}
+	fields, err := decodeObject(body)
+	if err != nil {
+		return "", err
+	}
+	text, err := takeString(fields, field)
+	if err != nil {
+		return "", err
+	}
+	for name := range fields {
+		return "", malformed("unknown field %q; this request takes only %q", name, field)
+	}
+	return text, nil
 }
 
 func contains(list []string, s string) bool {

@@ -11,13 +11,19 @@ import (
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/projections"
 )
 
 // positionHeader carries the stream sequence of the event a command recorded.
 const positionHeader = "X-Newsroom-Position"
 
+// idempotencyHeader makes a draft safe to retry: the same key from the same user returns the
+// article the first request made.
+const idempotencyHeader = "Idempotency-Key"
+
 type editorsAPI struct {
-	desk Desk
+	desk  Desk
+	views DeskViews
 }
 
 // articleJSON is an article as the editors' API shows it.
@@ -64,8 +70,14 @@ func (api *editorsAPI) draft(c echo.Context) error {
 	if err := decodeStrict(body, &req); err != nil {
 		return err
 	}
-	id := editorial.NewArticleID()
-	res, err := api.desk.Execute(c.Request().Context(), id, req.command(), request(c, nil))
+	id, req2 := editorial.NewArticleID(), request(c, nil)
+	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
+		if len(key) > 255 || strings.TrimSpace(key) != key {
+			return malformed("%s must be 1 to 255 characters without surrounding spaces", idempotencyHeader)
+		}
+		id, req2.Idempotent = editorial.IdempotentArticleID(req2.By.ID, key), true
+	}
+	res, err := api.desk.Execute(c.Request().Context(), id, req.command(), req2)
 	if err != nil {
 		return err
 	}
@@ -93,7 +105,11 @@ func (api *editorsAPI) revise(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	changes, err := decodeChanges(body)
+	fields, err := decodeObject(body)
+	if err != nil {
+		return err
+	}
+	changes, err := decodeChanges(fields)
 	if err != nil {
 		return err
 	}
@@ -102,6 +118,111 @@ func (api *editorsAPI) revise(c echo.Context) error {
 		return err
 	}
 	return renderArticle(c, nethttp.StatusOK, res)
+}
+
+// list serves the desk: every article, newest change first.
+func (api *editorsAPI) list(c echo.Context) error {
+	page, err := parsePage(c)
+	if err != nil {
+		return err
+	}
+	q := projections.DeskQuery{Page: page}
+	if s := c.QueryParam("status"); s != "" {
+		q.Status = domain.Status(s)
+		if !q.Status.Valid() {
+			return malformed("query parameter status=%q is not a status; use one of %s", s, statusNames())
+		}
+	}
+	items, total, err := api.views.List(c.Request().Context(), q)
+	if err != nil {
+		return err
+	}
+	out := pageJSON[articleJSON]{Items: make([]articleJSON, len(items)), Page: page.Number, PerPage: page.PerPage, Total: total}
+	for i, a := range items {
+		out.Items[i] = articleFrom(a)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(nethttp.StatusOK, out)
+}
+
+// entryJSON is one step of an article's timeline.
+type entryJSON struct {
+	Version  int       `json:"version"`
+	Position uint64    `json:"position"`
+	Event    string    `json:"event"`
+	Status   string    `json:"status"`
+	Actor    actorJSON `json:"actor"`
+	At       time.Time `json:"at"`
+	Comment  string    `json:"comment,omitempty"`
+}
+
+type actorJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// history serves an article's timeline, oldest first.
+func (api *editorsAPI) history(c echo.Context) error {
+	id := c.Param("id")
+	if _, err := api.desk.Get(c.Request().Context(), id); err != nil {
+		return err
+	}
+	entries, err := api.views.Timeline(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	out := make([]entryJSON, len(entries))
+	for i, e := range entries {
+		out[i] = entryJSON{Version: e.Version, Position: e.Sequence, Event: e.EventType, Status: string(e.Status),
+			Actor: actorJSON{ID: e.ActorID, Name: e.ActorName, Role: e.ActorRole}, At: e.At, Comment: e.Comment}
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(nethttp.StatusOK, map[string]any{"items": out})
+}
+
+// correct decodes a correction: editable fields as a merge patch, and a public note.
+func correct(c echo.Context) (domain.Command, error) {
+	body, err := readJSONBody(c, echo.MIMEApplicationJSON, "application/merge-patch+json")
+	if err != nil {
+		return nil, err
+	}
+	fields, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	note, err := takeString(fields, "note")
+	if err != nil {
+		return nil, err
+	}
+	changes, err := decodeChanges(fields)
+	if err != nil {
+		return nil, err
+	}
+	return domain.Correct{Changes: changes, Note: note}, nil
+}
+
+func requestChanges(c echo.Context) (domain.Command, error) {
+	comment, err := decodeText(c, "comment", false)
+	return domain.RequestChanges{Comment: comment}, err
+}
+
+func retract(c echo.Context) (domain.Command, error) {
+	reason, err := decodeText(c, "reason", false)
+	return domain.Retract{Reason: reason}, err
+}
+
+func spike(c echo.Context) (domain.Command, error) {
+	reason, err := decodeText(c, "reason", true)
+	return domain.Spike{Reason: reason}, err
+}
+
+func statusNames() string {
+	names := make([]string, len(domain.Statuses))
+	for i, s := range domain.Statuses {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
 }
 
 // command serves a workflow step whose command build makes from the request.

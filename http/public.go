@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/projections"
 )
 
@@ -37,11 +38,24 @@ type publicArticleJSON struct {
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
 	PublishedAt time.Time `json:"published_at"`
+
+	Corrections []correctionJSON `json:"corrections,omitempty"`
+	Retraction  *retractionJSON  `json:"retraction,omitempty"`
+}
+
+type correctionJSON struct {
+	Note        string    `json:"note"`
+	CorrectedAt time.Time `json:"corrected_at"`
+}
+
+type retractionJSON struct {
+	Reason      string    `json:"reason"`
+	RetractedAt time.Time `json:"retracted_at"`
 }
 
 func publicArticleFrom(a projections.PublicArticle, withBody bool) publicArticleJSON {
 	out := publicArticleJSON{
-		ID: a.ID, Slug: a.Slug, Status: projections.VisibilityPublished, Version: a.Version,
+		ID: a.ID, Slug: a.Slug, Status: a.Status, Version: a.Version,
 		Headline: a.Headline, Summary: a.Summary, Language: a.Language, Byline: a.Byline,
 		Dateline: a.Dateline, Tags: a.Tags, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 		PublishedAt: a.PublishedAt,
@@ -51,6 +65,12 @@ func publicArticleFrom(a projections.PublicArticle, withBody bool) publicArticle
 	}
 	if withBody {
 		out.Body, out.BodyHTML = a.Body, a.BodyHTML
+	}
+	for _, c := range a.Corrections {
+		out.Corrections = append(out.Corrections, correctionJSON{Note: c.Note, CorrectedAt: c.At})
+	}
+	if a.Status == projections.VisibilityRetracted {
+		out.Retraction = &retractionJSON{Reason: a.RetractedReason, RetractedAt: a.RetractedAt}
 	}
 	return out
 }
@@ -67,7 +87,14 @@ func (api *publicAPI) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	items, total, err := api.articles.List(c.Request().Context(), page)
+	q := projections.PublicQuery{Page: page, Language: c.QueryParam("lang"), Tag: c.QueryParam("tag")}
+	if q.Language != "" && !domain.ValidLanguage(q.Language) {
+		return malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", q.Language)
+	}
+	if len(q.Tag) > 4*domain.MaxTag {
+		return malformed("query parameter tag is longer than any tag can be")
+	}
+	items, total, err := api.articles.List(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,22 @@ type Desk interface {
 
 // PublicArticles reads the published view; *projections.Published implements it.
 type PublicArticles interface {
-	List(ctx context.Context, page projections.Page) ([]projections.PublicArticle, int, error)
+	List(ctx context.Context, q projections.PublicQuery) ([]projections.PublicArticle, int, error)
 	BySlug(ctx context.Context, slug string) (projections.PublicArticle, error)
+}
+
+// DeskViews reads the editors' views; *projections.Desk and *projections.History implement it
+// together (see cmd/newsroom).
+type DeskViews interface {
+	List(ctx context.Context, q projections.DeskQuery) ([]domain.Article, int, error)
+	Timeline(ctx context.Context, articleID string) ([]projections.Entry, error)
+}
+
+// Readiness reports whether this instance can accept commands and how far its views are.
+type Readiness interface {
+	// LogPosition is the log's last stream sequence; an error means the log is unreachable.
+	LogPosition(ctx context.Context) (uint64, error)
+	Views() []projections.Status
 }
 
 // Authenticator checks bearer tokens; *auth.Tokens implements it.
@@ -36,10 +50,12 @@ type Authenticator interface {
 
 // Config is what the server serves from.
 type Config struct {
-	Desk   Desk
-	Public PublicArticles
-	Tokens Authenticator
-	Logger *slog.Logger
+	Desk      Desk
+	DeskViews DeskViews
+	Public    PublicArticles
+	Readiness Readiness
+	Tokens    Authenticator
+	Logger    *slog.Logger
 }
 
 // New returns the API as an http.Handler.
@@ -58,19 +74,32 @@ func New(cfg Config) nethttp.Handler {
 
 	e.GET("/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
 
-	editors := &editorsAPI{desk: cfg.Desk}
+	e.GET("/readyz", readyz(cfg.Readiness))
+
+	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
 	api := e.Group("/api/v1", authenticate(cfg.Tokens))
 	api.POST("/articles", editors.draft)
+	api.GET("/articles", editors.list)
 	api.GET("/articles/:id", editors.get)
+	api.GET("/articles/:id/history", editors.history)
 	api.PATCH("/articles/:id", editors.revise)
-	api.POST("/articles/:id/submit", editors.command(func(echo.Context) (domain.Command, error) { return domain.Submit{}, nil }))
-	api.POST("/articles/:id/approve", editors.command(func(echo.Context) (domain.Command, error) { return domain.Approve{}, nil }))
-	api.POST("/articles/:id/publish", editors.command(func(echo.Context) (domain.Command, error) { return domain.Publish{}, nil }))
+	api.POST("/articles/:id/submit", editors.command(fixed(domain.Submit{})))
+	api.POST("/articles/:id/request-changes", editors.command(requestChanges))
+	api.POST("/articles/:id/approve", editors.command(fixed(domain.Approve{})))
+	api.POST("/articles/:id/publish", editors.command(fixed(domain.Publish{})))
+	api.POST("/articles/:id/correct", editors.command(correct))
+	api.POST("/articles/:id/retract", editors.command(retract))
+	api.POST("/articles/:id/spike", editors.command(spike))
 
 	public := &publicAPI{articles: cfg.Public}
 	e.GET("/public/v1/articles", public.list)
 	e.GET("/public/v1/articles/:slug", public.get)
 	return e
+}
+
+// fixed builds a command that takes nothing from the request.
+func fixed(cmd domain.Command) func(echo.Context) (domain.Command, error) {
+	return func(echo.Context) (domain.Command, error) { return cmd, nil }
 }
 
 // principalKey is where authenticate leaves the caller in the Echo context.

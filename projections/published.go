@@ -19,6 +19,7 @@ import (
 const (
 	VisibilityUnpublished = "unpublished"
 	VisibilityPublished   = "published"
+	VisibilityRetracted   = "retracted" // a notice at the article's URL: headline and reason
 )
 
 // ErrNotPublic: no published article has that slug.
@@ -57,24 +58,67 @@ func (p *Published) Apply(ctx context.Context, tx *sqlx.Tx, env events.Envelope)
 			(id, version, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`),
 			env.ArticleID, env.ArticleVersion, VisibilityUnpublished, at, at)
 	case domain.Published:
-		html, renderErr := RenderMarkdown(e.Body)
-		if renderErr != nil {
-			return renderErr
+		err = p.show(ctx, tx, env, at, publicText{e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body,
+			e.Language, e.Byline, e.Dateline, e.Tags})
+	case domain.Corrected:
+		err = p.show(ctx, tx, env, at, publicText{e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body,
+			e.Language, e.Byline, e.Dateline, e.Tags})
+		if err == nil {
+			_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO public_corrections (article_id, version, note, corrected_at)
+				VALUES (?, ?, ?, ?)`), env.ArticleID, env.ArticleVersion, e.Note, at)
 		}
-		tags, _ := json.Marshal(nonNil(e.Tags))
-		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE public_articles SET
-			version = ?, status = ?, slug = ?, headline = ?, summary = ?, body = ?, body_html = ?,
-			language = ?, byline = ?, dateline = ?, tags = ?, updated_at = ?, published_at = ?
-			WHERE id = ?`),
-			env.ArticleVersion, VisibilityPublished, e.Slug, e.Headline, e.Summary, e.Body, html,
-			e.Language, e.Byline, e.Dateline, string(tags), at, sqldb.FormatTime(e.PublishedAt),
-			env.ArticleID)
+	case domain.Retracted:
+		// The notice keeps the headline and says why; the text leaves the public model.
+		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE public_articles SET version = ?, status = ?,
+			summary = '', body = '', body_html = '', retracted_reason = ?, retracted_at = ?, updated_at = ?
+			WHERE id = ?`), env.ArticleVersion, VisibilityRetracted, e.Reason, at, at, env.ArticleID)
 	default:
 		// Desk work: nothing public changes, but the version moves on.
 		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE public_articles SET version = ? WHERE id = ?`),
 			env.ArticleVersion, env.ArticleID)
 	}
 	return err
+}
+
+// publicText is what Published and Corrected events make public.
+type publicText struct {
+	slug        string
+	publishedAt time.Time
+	headline    string
+	summary     string
+	body        string
+	language    string
+	byline      string
+	dateline    string
+	tags        []string
+}
+
+// show writes the public text of an article and its tags.
+func (p *Published) show(ctx context.Context, tx *sqlx.Tx, env events.Envelope, at string, t publicText) error {
+	html, err := RenderMarkdown(t.body)
+	if err != nil {
+		return err
+	}
+	tags, _ := json.Marshal(nonNil(t.tags))
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE public_articles SET
+		version = ?, status = ?, slug = ?, headline = ?, summary = ?, body = ?, body_html = ?,
+		language = ?, byline = ?, dateline = ?, tags = ?, updated_at = ?, published_at = ?
+		WHERE id = ?`),
+		env.ArticleVersion, VisibilityPublished, t.slug, t.headline, t.summary, t.body, html,
+		t.language, t.byline, t.dateline, string(tags), at, sqldb.FormatTime(t.publishedAt),
+		env.ArticleID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM public_tags WHERE article_id = ?`), env.ArticleID); err != nil {
+		return err
+	}
+	for _, tag := range t.tags {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO public_tags (tag, article_id) VALUES (?, ?)`),
+			tag, env.ArticleID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *Published) version(ctx context.Context, tx *sqlx.Tx, id string) (int, error) {
@@ -89,6 +133,7 @@ func (p *Published) version(ctx context.Context, tx *sqlx.Tx, id string) (int, e
 // PublicArticle is a published article as readers see it.
 type PublicArticle struct {
 	ID          string
+	Status      string // VisibilityPublished or VisibilityRetracted
 	Version     int
 	Slug        string
 	Headline    string
@@ -102,10 +147,17 @@ type PublicArticle struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	PublishedAt time.Time
+
+	Corrections     []domain.Correction // oldest first
+	RetractedReason string
+	RetractedAt     time.Time
 }
 
 type publicRow struct {
 	ID          string `db:"id"`
+	Status      string `db:"status"`
+	Retracted   string `db:"retracted_reason"`
+	RetractedAt string `db:"retracted_at"`
 	Version     int    `db:"version"`
 	Slug        string `db:"slug"`
 	Headline    string `db:"headline"`
@@ -122,26 +174,18 @@ type publicRow struct {
 }
 
 // Columns are named, never *: a cached prepared statement must not depend on column order.
-const publicColumns = `id, version, slug, headline, summary, body, body_html, language, byline,
-	dateline, tags, created_at, updated_at, published_at`
+const publicColumns = `id, status, version, slug, headline, summary, body, body_html, language, byline,
+	dateline, tags, created_at, updated_at, published_at, retracted_reason, retracted_at`
 
 func (r publicRow) article() (PublicArticle, error) {
-	a := PublicArticle{ID: r.ID, Version: r.Version, Slug: r.Slug, Headline: r.Headline,
+	a := PublicArticle{ID: r.ID, Status: r.Status, RetractedReason: r.Retracted, Version: r.Version, Slug: r.Slug, Headline: r.Headline,
 		Summary: r.Summary, Body: r.Body, BodyHTML: r.BodyHTML, Language: r.Language,
 		Byline: r.Byline, Dateline: r.Dateline}
 	if err := json.Unmarshal([]byte(r.Tags), &a.Tags); err != nil {
 		return PublicArticle{}, fmt.Errorf("article %s: tags: %w", r.ID, err)
 	}
-	var err error
-	for _, t := range []struct {
-		dst *time.Time
-		src string
-	}{{&a.CreatedAt, r.CreatedAt}, {&a.UpdatedAt, r.UpdatedAt}, {&a.PublishedAt, r.PublishedAt}} {
-		if *t.dst, err = sqldb.ParseTime(t.src); err != nil {
-			return PublicArticle{}, fmt.Errorf("article %s: %w", r.ID, err)
-		}
-	}
-	return a, nil
+	return a, parseTimes(r.ID, []*time.Time{&a.CreatedAt, &a.UpdatedAt, &a.PublishedAt, &a.RetractedAt},
+		[]string{r.CreatedAt, r.UpdatedAt, r.PublishedAt, r.RetractedAt})
 }
 
 // Page is one page of a listing.
@@ -152,20 +196,36 @@ type Page struct {
 
 func (p Page) offset() int { return (p.Number - 1) * p.PerPage }
 
-// List returns one page of published articles, newest first (id breaks ties), and how many
-// there are in all.
-func (p *Published) List(ctx context.Context, page Page) ([]PublicArticle, int, error) {
+// PublicQuery selects public articles.
+type PublicQuery struct {
+	Page     Page
+	Language string // exact BCP 47 tag; empty for all
+	Tag      string // empty for all
+}
+
+// List returns one page of public articles — published ones, and retracted ones as notices —
+// newest first (id breaks ties), and how many match in all. Corrections are not loaded.
+func (p *Published) List(ctx context.Context, q PublicQuery) ([]PublicArticle, int, error) {
 	db := p.db.Read
+	where := ` FROM public_articles a WHERE a.status IN (?, ?)`
+	args := []any{VisibilityPublished, VisibilityRetracted}
+	if q.Language != "" {
+		where += ` AND a.language = ?`
+		args = append(args, q.Language)
+	}
+	if q.Tag != "" {
+		where += ` AND a.id IN (SELECT article_id FROM public_tags WHERE tag = ?)`
+		args = append(args, q.Tag)
+	}
 	var total int
-	if err := db.GetContext(ctx, &total, db.Rebind(`SELECT COUNT(*) FROM public_articles WHERE status = ?`),
-		VisibilityPublished); err != nil {
-		return nil, 0, fmt.Errorf("count published articles: %w", err)
+	if err := db.GetContext(ctx, &total, db.Rebind(`SELECT COUNT(*)`+where), args...); err != nil {
+		return nil, 0, fmt.Errorf("count public articles: %w", err)
 	}
 	var rows []publicRow
-	if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT `+publicColumns+` FROM public_articles
-		WHERE status = ? ORDER BY published_at DESC, id ASC LIMIT ? OFFSET ?`),
-		VisibilityPublished, page.PerPage, page.offset()); err != nil {
-		return nil, 0, fmt.Errorf("list published articles: %w", err)
+	if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT `+publicColumns+where+
+		` ORDER BY a.published_at DESC, a.id ASC LIMIT ? OFFSET ?`),
+		append(args, q.Page.PerPage, q.Page.offset())...); err != nil {
+		return nil, 0, fmt.Errorf("list public articles: %w", err)
 	}
 	items := make([]PublicArticle, 0, len(rows))
 	for _, r := range rows {
@@ -178,19 +238,39 @@ func (p *Published) List(ctx context.Context, page Page) ([]PublicArticle, int, 
 	return items, total, nil
 }
 
-// BySlug returns the published article with that slug, or ErrNotPublic.
+// BySlug returns the public article with that slug (a retracted one as a notice), with its
+// corrections, or ErrNotPublic.
 func (p *Published) BySlug(ctx context.Context, slug string) (PublicArticle, error) {
 	db := p.db.Read
 	var r publicRow
 	err := db.GetContext(ctx, &r, db.Rebind(`SELECT `+publicColumns+` FROM public_articles
-		WHERE slug = ? AND status = ?`), slug, VisibilityPublished)
+		WHERE slug = ? AND status IN (?, ?)`), slug, VisibilityPublished, VisibilityRetracted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return PublicArticle{}, ErrNotPublic
 	}
 	if err != nil {
 		return PublicArticle{}, fmt.Errorf("article by slug: %w", err)
 	}
-	return r.article()
+	a, err := r.article()
+	if err != nil {
+		return PublicArticle{}, err
+	}
+	var corrections []struct {
+		Note string `db:"note"`
+		At   string `db:"corrected_at"`
+	}
+	if err := db.SelectContext(ctx, &corrections, db.Rebind(`SELECT note, corrected_at FROM public_corrections
+		WHERE article_id = ? ORDER BY version`), a.ID); err != nil {
+		return PublicArticle{}, fmt.Errorf("corrections of %s: %w", a.ID, err)
+	}
+	for _, c := range corrections {
+		at, err := sqldb.ParseTime(c.At)
+		if err != nil {
+			return PublicArticle{}, err
+		}
+		a.Corrections = append(a.Corrections, domain.Correction{Note: c.Note, At: at})
+	}
+	return a, nil
 }
 
 func nonNil(tags []string) []string {

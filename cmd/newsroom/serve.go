@@ -106,18 +106,24 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		return nil, err
 	}
 
-	published := projections.NewPublished(a.db)
-	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Connect: connect, Logger: log}, published)
+	published, desk, history := projections.NewPublished(a.db), projections.NewDesk(a.db), projections.NewHistory(a.db)
+	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Connect: connect, Logger: log},
+		published, desk, history)
 	// The views run until Close, not until the start context ends.
 	if err := a.runner.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("views: %w", err)
 	}
 
 	handler := newsroomhttp.New(newsroomhttp.Config{
-		Desk:   editorial.NewDesk(store),
-		Public: published,
-		Tokens: auth.NewTokens(a.db),
-		Logger: log,
+		Desk: editorial.NewDesk(store),
+		DeskViews: struct {
+			*projections.Desk
+			*projections.History
+		}{desk, history},
+		Public:    published,
+		Readiness: readiness{store, a.runner},
+		Tokens:    auth.NewTokens(a.db),
+		Logger:    log,
 	})
 	listener, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
@@ -135,6 +141,15 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 	go func() { a.served <- a.server.Serve(listener) }()
 	return a, nil
 }
+
+// readiness reports the log's position and the views' progress to /readyz.
+type readiness struct {
+	store  *events.Store
+	runner *projections.Runner
+}
+
+func (r readiness) LogPosition(ctx context.Context) (uint64, error) { return r.store.LastSequence(ctx) }
+func (r readiness) Views() []projections.Status                     { return r.runner.Statuses() }
 
 // startNATS starts the embedded server unless an external one is configured, and returns the
 // client URL to use.

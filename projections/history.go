@@ -1,0 +1,127 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/sqldb"
+)
+
+// History is each article's timeline: who did what, when, with what comment.
+type History struct {
+	db *sqldb.DB
+}
+
+// NewHistory returns the history view on db.
+func NewHistory(db *sqldb.DB) *History { return &History{db: db} }
+
+// Name implements View.
+func (*History) Name() string { return "history" }
+
+// statusAfter is the status each event leaves an article in; Corrected leaves it as it was.
+var statusAfter = map[string]domain.Status{
+	domain.TypeDrafted:          domain.StatusDraft,
+	domain.TypeRevised:          domain.StatusDraft,
+	domain.TypeSubmitted:        domain.StatusInReview,
+	domain.TypeChangesRequested: domain.StatusChangesRequested,
+	domain.TypeApproved:         domain.StatusApproved,
+	domain.TypePublished:        domain.StatusPublished,
+	domain.TypeCorrected:        domain.StatusPublished,
+	domain.TypeRetracted:        domain.StatusRetracted,
+	domain.TypeSpiked:           domain.StatusSpiked,
+}
+
+// Apply implements View.
+func (h *History) Apply(ctx context.Context, tx *sqlx.Tx, env events.Envelope) error {
+	r, err := env.Recorded()
+	if err != nil {
+		return err
+	}
+	var current sql.NullInt64
+	if err := tx.GetContext(ctx, &current, tx.Rebind(`SELECT MAX(version) FROM article_history WHERE article_id = ?`),
+		env.ArticleID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if err := nextVersion(int(current.Int64), env); err != nil {
+		return err
+	}
+	status, ok := statusAfter[env.Type]
+	if !ok {
+		return fmt.Errorf("history: no status for event type %s", env.Type)
+	}
+	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO article_history
+		(article_id, version, seq, event_type, status, actor_id, actor_role, at, comment)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		env.ArticleID, env.ArticleVersion, env.Sequence, env.Type, string(status),
+		env.Actor.ID, env.Actor.Role, sqldb.FormatTime(r.At), commentOf(r.Event))
+	return err
+}
+
+func commentOf(e domain.Event) string {
+	switch e := e.(type) {
+	case domain.ChangesRequested:
+		return e.Comment
+	case domain.Corrected:
+		return e.Note
+	case domain.Retracted:
+		return e.Reason
+	case domain.Spiked:
+		return e.Reason
+	}
+	return ""
+}
+
+// Entry is one step of an article's timeline.
+type Entry struct {
+	Version   int
+	Sequence  uint64
+	EventType string
+	Status    domain.Status
+	ActorID   string
+	ActorName string // from the token that holds the user id; empty if it is gone
+	ActorRole string
+	At        time.Time
+	Comment   string
+}
+
+type entryRow struct {
+	Version   int    `db:"version"`
+	Seq       uint64 `db:"seq"`
+	EventType string `db:"event_type"`
+	Status    string `db:"status"`
+	ActorID   string `db:"actor_id"`
+	ActorName string `db:"actor_name"`
+	ActorRole string `db:"actor_role"`
+	At        string `db:"at"`
+	Comment   string `db:"comment"`
+}
+
+// Timeline returns the article's history, oldest first; empty if the view has none.
+func (h *History) Timeline(ctx context.Context, articleID string) ([]Entry, error) {
+	db := h.db.Read
+	var rows []entryRow
+	// Names are operator state joined at read time: the log and this view hold user ids only.
+	if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT h.version, h.seq, h.event_type, h.status,
+		h.actor_id, COALESCE(t.name, '') AS actor_name, h.actor_role, h.at, h.comment
+		FROM article_history h LEFT JOIN tokens t ON t.id = h.actor_id
+		WHERE h.article_id = ? ORDER BY h.version`), articleID); err != nil {
+		return nil, fmt.Errorf("history of %s: %w", articleID, err)
+	}
+	out := make([]Entry, len(rows))
+	for i, r := range rows {
+		at, err := sqldb.ParseTime(r.At)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = Entry{Version: r.Version, Sequence: r.Seq, EventType: r.EventType, Status: domain.Status(r.Status),
+			ActorID: r.ActorID, ActorName: r.ActorName, ActorRole: r.ActorRole, At: at, Comment: r.Comment}
+	}
+	return out, nil
+}
