@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/newsroom/newsroom/domain"
 )
@@ -18,7 +19,9 @@ type kind struct {
 
 // registry maps the permanent event type names to their decoders.
 var registry = map[string]kind{
-	domain.TypeDrafted:   current[domain.Drafted](),
+	// Schema 2 of article.drafted (2026-11) made tags a JSON array; schema 1 stored them as one
+	// comma-separated string ("nato, russia"). Logs written before then still hold schema 1.
+	domain.TypeDrafted:   current[domain.Drafted]().then(draftedTagsAsArray),
 	domain.TypeRevised:   current[domain.Revised](),
 	domain.TypeSubmitted: current[domain.Submitted](),
 	domain.TypeApproved:  current[domain.Approved](),
@@ -28,6 +31,44 @@ var registry = map[string]kind{
 	domain.TypeCorrected:        current[domain.Corrected](),
 	domain.TypeRetracted:        current[domain.Retracted](),
 	domain.TypeSpiked:           current[domain.Spiked](),
+}
+
+// then records that the schema moved on by one version, with the upcaster from the previous one.
+func (k kind) then(up func(json.RawMessage) (json.RawMessage, error)) kind {
+	k.current++
+	k.upcasters = append(k.upcasters, up)
+	return k
+}
+
+// draftedTagsAsArray upcasts article.drafted from schema 1 to 2: "tags": "a, b" → ["a", "b"].
+func draftedTagsAsArray(data json.RawMessage) (json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, err
+	}
+	raw, ok := fields["tags"]
+	if !ok {
+		return data, nil
+	}
+	var joined string
+	if err := json.Unmarshal(raw, &joined); err != nil {
+		return nil, fmt.Errorf("schema 1 tags must be a string: %w", err)
+	}
+	tags := []string{}
+	for _, t := range strings.Split(joined, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	delete(fields, "tags")
+	if len(tags) > 0 {
+		encoded, err := json.Marshal(tags)
+		if err != nil {
+			return nil, err
+		}
+		fields["tags"] = encoded
+	}
+	return json.Marshal(fields)
 }
 
 func current[E domain.Event]() kind {

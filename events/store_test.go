@@ -271,8 +271,8 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if back.Sequence != 42 || back.ID != env.ID || back.Type != domain.TypeDrafted || back.SchemaVersion != 1 {
-		t.Errorf("round trip = %+v; want id %s, type %s, schema 1, seq 42", back, env.ID, domain.TypeDrafted)
+	if back.Sequence != 42 || back.ID != env.ID || back.Type != domain.TypeDrafted || back.SchemaVersion != 2 {
+		t.Errorf("round trip = %+v; want id %s, type %s, schema 2, seq 42", back, env.ID, domain.TypeDrafted)
 	}
 	r, err := back.Recorded()
 	if err != nil {
