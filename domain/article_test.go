@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/newsroom/newsroom/domain"
@@ -80,9 +81,15 @@ func TestStatusValid(t *testing.T) {
 		{domain.StatusInReview, true},
 		{domain.StatusApproved, true},
 		{domain.StatusPublished, true},
+		{domain.StatusChangesRequested, true},
+		{domain.StatusRetracted, true},
+		{domain.StatusSpiked, true},
 		{domain.StatusNone, false},
 		{"Draft", false},
 		{"in-review", false},
+		{"changes-requested", false},
+		{"Retracted", false},
+		{"spiked ", false},
 		{"deleted", false},
 	}
 	for _, tt := range tests {
@@ -103,11 +110,33 @@ func TestStatusNames(t *testing.T) {
 		{domain.StatusInReview, "in_review"},
 		{domain.StatusApproved, "approved"},
 		{domain.StatusPublished, "published"},
+		{domain.StatusChangesRequested, "changes_requested"},
+		{domain.StatusRetracted, "retracted"},
+		{domain.StatusSpiked, "spiked"},
 	}
 	for _, tt := range tests {
 		if got := string(tt.s); got != tt.want {
 			t.Errorf("string(%#v) = %q; want %q", tt.s, got, tt.want)
 		}
+	}
+}
+
+// TestStatuses pins the list of statuses and its workflow order, which views show to editors.
+func TestStatuses(t *testing.T) {
+	want := []domain.Status{
+		domain.StatusDraft, domain.StatusChangesRequested, domain.StatusInReview, domain.StatusApproved,
+		domain.StatusPublished, domain.StatusRetracted, domain.StatusSpiked,
+	}
+	if !slices.Equal(domain.Statuses, want) {
+		t.Errorf("domain.Statuses = %q; want %q", domain.Statuses, want)
+	}
+	for _, s := range domain.Statuses {
+		if !s.Valid() {
+			t.Errorf("Status(%q).Valid() = false; want true for every status in domain.Statuses", s)
+		}
+	}
+	if slices.Contains(domain.Statuses, domain.StatusNone) {
+		t.Errorf("domain.Statuses = %q; want no StatusNone: an article that does not exist has no status", domain.Statuses)
 	}
 }
 
@@ -139,8 +168,13 @@ func TestCommandName(t *testing.T) {
 		{domain.Submit{}, "submit"},
 		{domain.Approve{}, "approve"},
 		{domain.Publish{Slug: natoSlug}, "publish"},
+		{domain.RequestChanges{}, "request changes"},
+		{domain.Correct{}, "correct"},
+		{domain.Retract{}, "retract"},
+		{domain.Spike{}, "spike"},
 		{nil, "do that"},
 		{&domain.Approve{}, "do that"},
+		{&domain.Spike{}, "do that"},
 	}
 	for _, tt := range tests {
 		if got := domain.CommandName(tt.c); got != tt.want {

@@ -56,7 +56,7 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		return Revised{Changes: c.Changes}, nil
 
 	case Submit:
-		if err := a.Content.readyForReview(); err != nil {
+		if err := a.Content.complete("submitting"); err != nil {
 			return nil, err
 		}
 		return Submitted{}, nil
@@ -88,20 +88,17 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		}, nil
 
 	case Correct:
+		// Every invalid field is reported at once, as for a draft.
+		var v ValidationError
 		if c.Changes.Slug != nil && *c.Changes.Slug != a.Slug {
-			return nil, invalid("slug", "cannot change after publication: readers and links know the article by it")
-		}
-		if err := words("note", c.Note, MaxNote, true); err != nil {
-			return nil, err
+			v.add("slug", "cannot change after publication: readers and links know the article by it")
 		}
 		if c.Changes.Empty() {
-			return nil, invalid("", "the correction changes no field")
+			v.add("", "the correction changes no field")
 		}
 		after := c.Changes.apply(a.Content)
-		if err := after.validate(); err != nil {
-			return nil, err
-		}
-		if err := after.readyForReview(); err != nil {
+		v.merge(words("note", c.Note, MaxNote, true), after.validate(), after.complete("a published article"))
+		if err := v.orNil(); err != nil {
 			return nil, err
 		}
 		return Corrected{

@@ -70,3 +70,27 @@ func (e *ValidationError) orNil() error {
 	}
 	return e
 }
+
+// merge adds the fields of other validation errors, except for fields already reported.
+func (e *ValidationError) merge(errs ...error) {
+	for _, err := range errs {
+		other, ok := err.(*ValidationError)
+		if !ok {
+			continue
+		}
+		for _, f := range other.Fields {
+			if !e.has(f.Field) {
+				e.Fields = append(e.Fields, f)
+			}
+		}
+	}
+}
+
+func (e *ValidationError) has(field string) bool {
+	for _, f := range e.Fields {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}

@@ -20,6 +20,10 @@ func TestEventTypes(t *testing.T) {
 		{domain.Submitted{}, "article.submitted"},
 		{domain.Approved{}, "article.approved"},
 		{domain.Published{}, "article.published"},
+		{domain.ChangesRequested{}, "article.changes_requested"},
+		{domain.Corrected{}, "article.corrected"},
+		{domain.Retracted{}, "article.retracted"},
+		{domain.Spiked{}, "article.spiked"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.EventType(); got != tt.want {
@@ -56,6 +60,24 @@ func TestEventJSON(t *testing.T) {
 			`{"slug":"nato-russia-foreign-ministers-meet","published_at":"2007-12-08T12:30:00Z",` +
 				`"headline":"NATO-Russia foreign ministers meet","body":"b","language":"en","tags":["nato"]}`,
 		},
+		{domain.ChangesRequested{Comment: natoComment}, `{"comment":"Attribute the quote to the NRC statement."}`},
+		{domain.ChangesRequested{Comment: "Ça va, « Bruxelles » ?\n"}, `{"comment":"Ça va, « Bruxelles » ?\n"}`},
+		{
+			natoCorrected(natoNote, nil),
+			`{"note":"An earlier version gave the wrong date of the meeting.","slug":"nato-russia-foreign-ministers-meet",` +
+				`"published_at":"2007-12-07T12:00:00Z","headline":"NATO-Russia foreign ministers meet",` +
+				`"summary":"Ministers reiterated the continued importance of the NRC.","body":"` + natoBody + `",` +
+				`"language":"en","byline":"NATO Press Office","dateline":"Brussels","tags":["nato","russia"]}`,
+		},
+		{
+			// Cleared optional fields are left out, as in Published.
+			domain.Corrected{Note: "n", Slug: natoSlug, PublishedAt: now, Headline: "h", Body: "b", Language: "en"},
+			`{"note":"n","slug":"nato-russia-foreign-ministers-meet","published_at":"2007-12-08T12:30:00Z",` +
+				`"headline":"h","body":"b","language":"en"}`,
+		},
+		{domain.Retracted{Reason: natoReason}, `{"reason":"The meeting was postponed."}`},
+		{domain.Spiked{Reason: natoReason}, `{"reason":"The meeting was postponed."}`},
+		{domain.Spiked{}, `{}`},
 	}
 	for _, tt := range tests {
 		b, err := json.Marshal(tt.e)

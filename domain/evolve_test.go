@@ -90,6 +90,106 @@ func TestFold(t *testing.T) {
 			},
 		},
 		{
+			name:  "changes requested: not a revision",
+			given: givenChangesRequested(),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusChangesRequested, Version: 3, Content: nato,
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(2),
+			},
+		},
+		{
+			name: "revised in review: back to draft",
+			given: history(append(givenInReview(),
+				by(editorA, domain.Revised{Changes: domain.Changes{Summary: ptr("late")}}))...),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusDraft, Version: 3,
+				Content:   domain.Content{Headline: nato.Headline, Summary: "late", Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags},
+				CreatedBy: reporter.ID, LastRevisedBy: editorA.ID, CreatedAt: at(0), UpdatedAt: at(2),
+			},
+		},
+		{
+			name: "revised once approved: the approval lapses",
+			given: history(append(givenApproved(),
+				by(editorB, domain.Revised{Changes: domain.Changes{Byline: ptr("")}}))...),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusDraft, Version: 4,
+				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: nato.Body, Language: "en", Dateline: nato.Dateline, Tags: nato.Tags},
+				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(3),
+			},
+		},
+		{
+			name: "revised after changes were requested",
+			given: history(append(givenChangesRequested(),
+				by(reporter2, domain.Revised{Changes: domain.Changes{Body: ptr("b2")}}))...),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusDraft, Version: 4,
+				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: "b2", Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags},
+				CreatedBy: reporter.ID, LastRevisedBy: reporter2.ID, CreatedAt: at(0), UpdatedAt: at(3),
+			},
+		},
+		{
+			// The content is the event's snapshot; the slug and the first PublishedAt stay.
+			name: "corrected",
+			given: history(append(givenPublished(), by(editorB, natoCorrected(natoNote, func(c *domain.Corrected) {
+				c.Headline, c.Summary, c.Tags = "NATO-Russia ministers meet", "", []string{"nrc"}
+			})))...),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusPublished, Version: 5,
+				Content:   domain.Content{Headline: "NATO-Russia ministers meet", Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: []string{"nrc"}, Slug: natoSlug},
+				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(4), PublishedAt: at(3),
+				Corrections: []domain.Correction{{Note: natoNote, At: at(4)}},
+			},
+		},
+		{
+			name: "corrected twice: corrections oldest first",
+			given: history(append(givenCorrected("b2"),
+				by(admin, natoCorrected("second", func(c *domain.Corrected) { c.Body = "b3" })))...),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusPublished, Version: 6,
+				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: "b3", Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags, Slug: natoSlug},
+				CreatedBy: reporter.ID, LastRevisedBy: admin.ID, CreatedAt: at(0), UpdatedAt: at(5), PublishedAt: at(3),
+				Corrections: []domain.Correction{{Note: natoNote, At: at(4)}, {Note: "second", At: at(5)}},
+			},
+		},
+		{
+			// A retracted article keeps its text and slug: it stays at its URL as a notice.
+			name:  "retracted",
+			given: givenRetracted(),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusRetracted, Version: 5,
+				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags, Slug: natoSlug},
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(4), PublishedAt: at(3),
+				RetractedReason: natoReason, RetractedAt: at(4),
+			},
+		},
+		{
+			name:  "retracted after a correction",
+			given: history(append(givenCorrected("b2"), by(admin, domain.Retracted{Reason: natoReason}))...),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusRetracted, Version: 6,
+				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: "b2", Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags, Slug: natoSlug},
+				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(5), PublishedAt: at(3),
+				Corrections:     []domain.Correction{{Note: natoNote, At: at(4)}},
+				RetractedReason: natoReason, RetractedAt: at(5),
+			},
+		},
+		{
+			name:  "spiked draft",
+			given: givenSpiked(),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusSpiked, Version: 2, Content: nato,
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(1),
+			},
+		},
+		{
+			name:  "spiked once approved, by an editor",
+			given: history(append(givenApproved(), by(editorB, domain.Spiked{}))...),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusSpiked, Version: 4, Content: nato,
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(3),
+			},
+		},
+		{
 			// The version is the one the log recorded, not a count Evolve keeps.
 			name:  "version from the record",
 			given: []domain.Recorded{{Event: natoDrafted(), Version: 7, By: reporter, At: at(0)}},
@@ -227,6 +327,79 @@ func TestFoldIsEvolveInOrder(t *testing.T) {
 		}
 		if got := domain.Fold(articleID, log[:n]); !reflect.DeepEqual(got, want) {
 			t.Errorf("Fold(first %d events) = %+v; want %+v", n, got, want)
+		}
+	}
+}
+
+// TestEvolveCorrectedLeavesCorrectionsAlone checks that Evolve never writes into the
+// Corrections of the article it is given, even when that slice has room to grow: two states
+// evolved from one must not share their latest correction.
+func TestEvolveCorrectedLeavesCorrectionsAlone(t *testing.T) {
+	first := domain.Correction{Note: natoNote, At: at(4)}
+	corrections := make([]domain.Correction, 1, 8)
+	corrections[0] = first
+	before := domain.Fold(articleID, givenPublished())
+	before.Corrections = corrections
+	record := func(note string) domain.Recorded {
+		return domain.Recorded{Event: natoCorrected(note, nil), Version: 6, By: editorB, At: at(5)}
+	}
+	a := domain.Evolve(before, record("from a"))
+	b := domain.Evolve(before, record("from b"))
+	if want := []domain.Correction{first, {Note: "from a", At: at(5)}}; !reflect.DeepEqual(a.Corrections, want) {
+		t.Errorf("Evolve(Corrected a).Corrections = %+v; want %+v", a.Corrections, want)
+	}
+	if want := []domain.Correction{first, {Note: "from b", At: at(5)}}; !reflect.DeepEqual(b.Corrections, want) {
+		t.Errorf("Evolve(Corrected b).Corrections = %+v; want %+v", b.Corrections, want)
+	}
+	if len(before.Corrections) != 1 || before.Corrections[0] != first || corrections[:2][1] != (domain.Correction{}) {
+		t.Errorf("Evolve(Corrected) wrote into the given article's corrections: %+v (spare %+v)", before.Corrections, corrections[:2])
+	}
+}
+
+// TestEvolveDeskEvents checks, event by event, what each event of the desk moves, on a history
+// that passes through every status.
+func TestEvolveDeskEvents(t *testing.T) {
+	log := history(
+		by(reporter, natoDrafted()),
+		by(reporter, domain.Submitted{}),
+		by(editorA, domain.ChangesRequested{Comment: natoComment}),
+		by(reporter, domain.Revised{Changes: domain.Changes{Summary: ptr("s")}}),
+		by(reporter, domain.Submitted{}),
+		by(editorA, domain.Approved{}),
+		by(editorA, domain.Published{Slug: natoSlug, PublishedAt: at(6)}),
+		by(editorB, natoCorrected("n1", nil)),
+		by(admin, domain.Retracted{Reason: natoReason}),
+	)
+	var never time.Time
+	want := []struct {
+		status        domain.Status
+		lastRevisedBy string
+		published     time.Time
+		corrections   int
+		retractedAt   time.Time
+	}{
+		{domain.StatusDraft, reporter.ID, never, 0, never},
+		{domain.StatusInReview, reporter.ID, never, 0, never},
+		{domain.StatusChangesRequested, reporter.ID, never, 0, never},
+		{domain.StatusDraft, reporter.ID, never, 0, never},
+		{domain.StatusInReview, reporter.ID, never, 0, never},
+		{domain.StatusApproved, reporter.ID, never, 0, never},
+		{domain.StatusPublished, reporter.ID, at(6), 0, never},
+		{domain.StatusPublished, editorB.ID, at(6), 1, never},
+		{domain.StatusRetracted, editorB.ID, at(6), 1, at(8)},
+	}
+	a := domain.Article{ID: articleID}
+	for i, r := range log {
+		a = domain.Evolve(a, r)
+		w := want[i]
+		event := r.Event.EventType()
+		if a.Status != w.status || a.LastRevisedBy != w.lastRevisedBy || a.Version != i+1 || !a.UpdatedAt.Equal(at(i)) {
+			t.Errorf("after %s: status %q, last revised by %q, version %d, updated %v; want %q, %q, %d, %v",
+				event, a.Status, a.LastRevisedBy, a.Version, a.UpdatedAt, w.status, w.lastRevisedBy, i+1, at(i))
+		}
+		if !a.PublishedAt.Equal(w.published) || len(a.Corrections) != w.corrections || !a.RetractedAt.Equal(w.retractedAt) {
+			t.Errorf("after %s: published %v, %d corrections, retracted %v; want %v, %d, %v",
+				event, a.PublishedAt, len(a.Corrections), a.RetractedAt, w.published, w.corrections, w.retractedAt)
 		}
 	}
 }

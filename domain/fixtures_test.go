@@ -99,6 +99,50 @@ func givenPublished() []domain.Recorded {
 	)
 }
 
+// The comment, reason and note the given histories below carry.
+const (
+	natoComment = "Attribute the quote to the NRC statement."
+	natoNote    = "An earlier version gave the wrong date of the meeting."
+	natoReason  = "The meeting was postponed."
+)
+
+func givenChangesRequested() []domain.Recorded {
+	return history(by(reporter, natoDrafted()), by(reporter, domain.Submitted{}),
+		by(editorA, domain.ChangesRequested{Comment: natoComment}))
+}
+
+// givenRetracted is givenPublished, then retracted by editor A.
+func givenRetracted() []domain.Recorded {
+	return history(append(givenPublished(), by(editorA, domain.Retracted{Reason: natoReason}))...)
+}
+
+// givenSpiked is a draft its author spiked.
+func givenSpiked() []domain.Recorded {
+	return history(by(reporter, natoDrafted()), by(reporter, domain.Spiked{Reason: natoReason}))
+}
+
+// givenCorrected is givenPublished, then corrected by editor B: natoCorrected(body).
+func givenCorrected(body string) []domain.Recorded {
+	return history(append(givenPublished(), by(editorB, natoCorrected(natoNote, func(c *domain.Corrected) {
+		c.Body = body
+	})))...)
+}
+
+// natoCorrected is the Corrected event a correction of givenPublished records: the NATO text as
+// published, under natoSlug and first published at(3), with note and then change applied.
+func natoCorrected(note string, change func(*domain.Corrected)) domain.Corrected {
+	d := natoDrafted()
+	c := domain.Corrected{
+		Note: note, Slug: natoSlug, PublishedAt: at(3),
+		Headline: d.Headline, Summary: d.Summary, Body: d.Body, Language: d.Language,
+		Byline: d.Byline, Dateline: d.Dateline, Tags: d.Tags,
+	}
+	if change != nil {
+		change(&c)
+	}
+	return c
+}
+
 // fieldsOf returns the field names of a *domain.ValidationError in err, in order, and whether
 // err holds one.
 func fieldsOf(err error) ([]string, bool) {

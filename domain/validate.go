@@ -93,17 +93,18 @@ func checkLength(v *ValidationError, field, value string, max int) {
 	}
 }
 
-// readyForReview checks what submit needs beyond valid content.
-func (c Content) readyForReview() error {
+// complete checks what a reviewable or published article needs beyond valid content; when
+// names the moment in the message ("is required before submitting").
+func (c Content) complete(when string) error {
 	var v ValidationError
-	if strings.TrimSpace(c.Headline) == "" {
-		v.add("headline", "is required before submitting")
-	}
-	if strings.TrimSpace(c.Body) == "" {
-		v.add("body", "is required before submitting")
-	}
-	if c.Language == "" {
-		v.add("language", "is required before submitting")
+	for _, f := range []struct{ name, value string }{{"headline", c.Headline}, {"body", c.Body}, {"language", c.Language}} {
+		if strings.TrimSpace(f.value) == "" {
+			if when == "submitting" {
+				v.add(f.name, "is required before submitting")
+			} else {
+				v.add(f.name, "is required in %s", when)
+			}
+		}
 	}
 	return v.orNil()
 }
