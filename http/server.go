@@ -54,6 +54,7 @@ type Config struct {
 	DeskViews DeskViews
 	Public    PublicArticles
 	Readiness Readiness
+	Positions Positions
 	Tokens    Authenticator
 	Logger    *slog.Logger
 }
@@ -79,9 +80,9 @@ func New(cfg Config) nethttp.Handler {
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
 	api := e.Group("/api/v1", authenticate(cfg.Tokens))
 	api.POST("/articles", editors.draft)
-	api.GET("/articles", editors.list)
+	api.GET("/articles", editors.list, readYourWrites(cfg.Positions, "desk"))
 	api.GET("/articles/:id", editors.get)
-	api.GET("/articles/:id/history", editors.history)
+	api.GET("/articles/:id/history", editors.history, readYourWrites(cfg.Positions, "history"))
 	api.PATCH("/articles/:id", editors.revise)
 	api.POST("/articles/:id/submit", editors.command(fixed(domain.Submit{})))
 	api.POST("/articles/:id/request-changes", editors.command(requestChanges))
@@ -92,8 +93,9 @@ func New(cfg Config) nethttp.Handler {
 	api.POST("/articles/:id/spike", editors.command(spike))
 
 	public := &publicAPI{articles: cfg.Public}
-	e.GET("/public/v1/articles", public.list)
-	e.GET("/public/v1/articles/:slug", public.get)
+	fresh := readYourWrites(cfg.Positions, "published")
+	e.GET("/public/v1/articles", public.list, fresh)
+	e.GET("/public/v1/articles/:slug", public.get, fresh)
 	return e
 }
 

@@ -281,11 +281,21 @@ func (r *Runner) Statuses() []Status {
 	return out
 }
 
-// WaitFor waits until every view has applied the log up to stream sequence seq, or ctx ends.
-func (r *Runner) WaitFor(ctx context.Context, seq uint64) error {
-	for _, v := range r.views {
-		if err := r.states[v.Name()].waitFor(ctx, seq); err != nil {
-			return fmt.Errorf("view %s: %w", v.Name(), err)
+// WaitFor waits until the named views (every view, if none is named) have applied the log up
+// to stream sequence seq, or ctx ends.
+func (r *Runner) WaitFor(ctx context.Context, seq uint64, names ...string) error {
+	if len(names) == 0 {
+		for _, v := range r.views {
+			names = append(names, v.Name())
+		}
+	}
+	for _, name := range names {
+		state, ok := r.states[name]
+		if !ok {
+			return fmt.Errorf("no view named %q", name)
+		}
+		if err := state.waitFor(ctx, seq); err != nil {
+			return fmt.Errorf("view %s: %w", name, err)
 		}
 	}
 	return nil

@@ -122,6 +122,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		}{desk, history},
 		Public:    published,
 		Readiness: readiness{store, a.runner},
+		Positions: a.runner,
 		Tokens:    auth.NewTokens(a.db),
 		Logger:    log,
 	})
