@@ -34,6 +34,11 @@ var (
 	ErrInvalidName = errors.New("invalid token name: want 1-64 characters of A-Z a-z 0-9 . _ -")
 	// ErrNotFound: no token has this name.
 	ErrNotFound = errors.New("token not found")
+	// ErrUnavailable: the token database did not answer, and the secret was not verified by this
+	// process before, so it can be neither accepted nor refused. The HTTP layer should answer
+	// 503 Service Unavailable (with Retry-After), not 401: the token may well be valid, and the
+	// client should retry rather than ask for a new one.
+	ErrUnavailable = errors.New("token database unavailable")
 )
 
 const (
@@ -45,6 +50,17 @@ const (
 	// authenticating a request is a read, not a write, almost always.
 	lastUsedEvery = time.Minute
 	maxNameLen    = 64
+
+	// verifiedFor is how long Authenticate answers from memory for a secret the database
+	// confirmed. It is the longest a revocation made by another process (`newsroom token
+	// revoke`) takes to reach this one.
+	verifiedFor = 30 * time.Second
+	// recheckTimeout bounds the lookup that re-checks a remembered secret, so that a database
+	// that hangs, rather than fails, does not hold up requests that memory can answer.
+	recheckTimeout = 2 * time.Second
+	// maxVerified bounds how many verified secrets are remembered. Only secrets the database
+	// confirmed are remembered, so this is reached only with that many live tokens in use.
+	maxVerified = 10_000
 )
 
 // Principal is an authenticated caller.
@@ -77,15 +93,43 @@ func (i TokenInfo) Revoked() bool { return !i.RevokedAt.IsZero() }
 type Tokens struct {
 	db  *sqldb.DB
 	now func() time.Time
+	log *slog.Logger // nil: slog.Default()
+	// maxVerified is maxVerified except in tests.
+	maxVerified int
 
 	mu sync.Mutex
 	// lastWrite is when this process last wrote last_used_at, by user id.
 	lastWrite map[string]time.Time
+	// verified remembers, by secret hash, the principals of secrets the database confirmed, so
+	// that most checks need no query and a brief database outage does not lock editors out.
+	verified map[string]verifiedToken
+	// dbDown is set by the first failed database call of an outage and cleared by the next one
+	// that succeeds, so that an outage is logged once, not once per request.
+	dbDown bool
+}
+
+// verifiedToken is a principal and when the database last confirmed its secret.
+type verifiedToken struct {
+	p  Principal
+	at time.Time
 }
 
 // NewTokens returns Tokens stored in db, which must be migrated (sqldb.Open does it).
 func NewTokens(db *sqldb.DB) *Tokens {
-	return &Tokens{db: db, now: time.Now, lastWrite: make(map[string]time.Time)}
+	return &Tokens{
+		db:          db,
+		now:         time.Now,
+		maxVerified: maxVerified,
+		lastWrite:   make(map[string]time.Time),
+		verified:    make(map[string]verifiedToken),
+	}
+}
+
+func (t *Tokens) logger() *slog.Logger {
+	if t.log != nil {
+		return t.log
+	}
+	return slog.Default()
 }
 
 // Create makes a token called name with the given role and returns its secret, which is shown
@@ -127,51 +171,161 @@ func (t *Tokens) Create(ctx context.Context, name string, role domain.Role) (sec
 }
 
 // Authenticate returns the principal whose token has this secret (the bearer token, without
-// "Bearer "). A revocation takes effect on the next call, in every process sharing the database.
-// It records when the token was last used, writing at most once a minute per token; failing to
-// record it is logged and does not refuse the caller.
+// "Bearer "). It records when the token was last used, writing at most once a minute per token;
+// failing to record it does not refuse the caller.
 //
-// Errors: ErrUnauthenticated if the secret is malformed, unknown or revoked; otherwise a
-// database error (the caller should answer 5xx, not 401).
+// A secret the database confirmed less than 30 s ago is accepted from memory: a revocation made
+// by another process (`newsroom token revoke`) takes effect within 30 s; one made through these
+// Tokens takes effect at once. After 30 s the secret is checked again; if the database does not
+// answer then, the remembered principal is still accepted, and the outage is logged once.
+//
+// Errors: ErrUnauthenticated if the secret is malformed, unknown or revoked; an error wrapping
+// ErrUnavailable if the database did not answer and the secret was never confirmed by this
+// process (the caller should answer 503); otherwise a database error (the caller should answer
+// 5xx, not 401).
 func (t *Tokens) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	if !wellFormed(secret) {
 		return Principal{}, ErrUnauthenticated
 	}
-	var row struct {
-		ID        string `db:"id"`
-		Name      string `db:"name"`
-		Role      string `db:"role"`
-		RevokedAt string `db:"revoked_at"`
+	hash := hashSecret(secret)
+	now := t.now()
+	t.mu.Lock()
+	known, remembered := t.verified[hash]
+	t.mu.Unlock()
+	if remembered && now.Sub(known.at) < verifiedFor {
+		t.touch(ctx, known.p)
+		return known.p, nil
 	}
+
+	lookupCtx := ctx
+	if remembered {
+		var cancel context.CancelFunc
+		lookupCtx, cancel = context.WithTimeout(ctx, recheckTimeout)
+		defer cancel()
+	}
+	row, err := t.lookup(lookupCtx, hash)
+	switch {
+	case errors.Is(err, ErrUnauthenticated):
+		t.forget(hash)
+		t.dbAnswered(ctx)
+		return Principal{}, ErrUnauthenticated
+	case err != nil && ctx.Err() != nil:
+		// The caller went away; that says nothing about the database.
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	case err != nil && remembered:
+		t.dbFailed(ctx, err)
+		return known.p, nil
+	case err != nil:
+		t.dbFailed(ctx, err)
+		return Principal{}, fmt.Errorf("authenticate: %w: %w", ErrUnavailable, err)
+	}
+	t.dbAnswered(ctx)
+	role, err := domain.ParseRole(row.Role)
+	if err != nil {
+		t.forget(hash)
+		return Principal{}, fmt.Errorf("authenticate: token %s has stored role %q: %w", row.Name, row.Role, err)
+	}
+	p := Principal{UserID: row.ID, Name: row.Name, Role: role}
+	t.remember(hash, p, now)
+	t.touch(ctx, p)
+	return p, nil
+}
+
+type tokenRow struct {
+	ID        string `db:"id"`
+	Name      string `db:"name"`
+	Role      string `db:"role"`
+	RevokedAt string `db:"revoked_at"`
+}
+
+// lookup reads the token whose secret has this hash. It returns ErrUnauthenticated if there is
+// none or it is revoked, and the database error if the database did not answer.
+func (t *Tokens) lookup(ctx context.Context, hash string) (tokenRow, error) {
+	var row tokenRow
 	// The lookup by hash is the comparison: the secret itself is never compared, so there is
 	// nothing to time.
 	r := t.db.Read
 	err := r.GetContext(ctx, &row, r.Rebind(
-		`SELECT id, name, role, revoked_at FROM tokens WHERE hash = ?`), hashSecret(secret))
+		`SELECT id, name, role, revoked_at FROM tokens WHERE hash = ?`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Principal{}, ErrUnauthenticated
+		return tokenRow{}, ErrUnauthenticated
 	}
 	if err != nil {
-		return Principal{}, fmt.Errorf("authenticate: %w", err)
+		return tokenRow{}, err
 	}
 	if row.RevokedAt != "" {
-		return Principal{}, ErrUnauthenticated
+		return tokenRow{}, ErrUnauthenticated
 	}
-	role, err := domain.ParseRole(row.Role)
-	if err != nil {
-		return Principal{}, fmt.Errorf("authenticate: token %s has stored role %q: %w", row.Name, row.Role, err)
-	}
-	t.touch(ctx, row.ID, row.Name)
-	return Principal{UserID: row.ID, Name: row.Name, Role: role}, nil
+	return row, nil
 }
 
-// touch records that the token id was used now, unless this process did so less than
-// lastUsedEvery ago.
-func (t *Tokens) touch(ctx context.Context, id, name string) {
+// remember records that the database confirmed the secret with this hash at time at. When
+// memory is full, the entry confirmed longest ago makes room.
+func (t *Tokens) remember(hash string, p Principal, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.verified[hash]; !ok && len(t.verified) >= t.maxVerified {
+		var oldest string
+		var oldestAt time.Time
+		for h, v := range t.verified {
+			if oldest == "" || v.at.Before(oldestAt) {
+				oldest, oldestAt = h, v.at
+			}
+		}
+		delete(t.verified, oldest)
+	}
+	t.verified[hash] = verifiedToken{p: p, at: at}
+}
+
+// forget drops the remembered secret with this hash.
+func (t *Tokens) forget(hash string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.verified, hash)
+}
+
+// forgetName drops the remembered secret of the token called name.
+func (t *Tokens) forgetName(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for h, v := range t.verified {
+		if v.p.Name == name {
+			delete(t.verified, h)
+		}
+	}
+}
+
+// dbFailed notes that the database did not answer; the first failure of an outage is logged.
+func (t *Tokens) dbFailed(ctx context.Context, err error) {
+	t.mu.Lock()
+	first := !t.dbDown
+	t.dbDown = true
+	t.mu.Unlock()
+	if first {
+		t.logger().WarnContext(ctx, "token database unavailable: tokens verified recently are accepted from memory, others refused until it answers",
+			"err", err)
+	}
+}
+
+// dbAnswered notes that the database answered, which ends an outage.
+func (t *Tokens) dbAnswered(ctx context.Context) {
+	t.mu.Lock()
+	was := t.dbDown
+	t.dbDown = false
+	t.mu.Unlock()
+	if was {
+		t.logger().InfoContext(ctx, "token database answers again")
+	}
+}
+
+// touch records that p's token was used now, unless this process did so less than
+// lastUsedEvery ago, or the database is known to be down (last use is worth no retry storm).
+func (t *Tokens) touch(ctx context.Context, p Principal) {
+	id := p.UserID
 	now := t.now()
 	t.mu.Lock()
 	prev, seen := t.lastWrite[id]
-	if seen && now.Sub(prev) < lastUsedEvery {
+	if t.dbDown || seen && now.Sub(prev) < lastUsedEvery {
 		t.mu.Unlock()
 		return
 	}
@@ -197,7 +351,7 @@ func (t *Tokens) touch(ctx context.Context, id, name string) {
 	}
 	t.mu.Unlock()
 	if ctx.Err() == nil { // a caller that went away is not worth a warning
-		slog.WarnContext(ctx, "record token last use", "token", name, "err", err)
+		t.dbFailed(ctx, fmt.Errorf("record last use of token %s: %w", p.Name, err))
 	}
 }
 
@@ -235,8 +389,8 @@ func (t *Tokens) List(ctx context.Context) ([]TokenInfo, error) {
 	return infos, nil
 }
 
-// Revoke revokes the token called name: from now on Authenticate refuses its secret, in every
-// process sharing the database. The token keeps its row (and its name) so that List shows when
+// Revoke revokes the token called name: from now on these Tokens refuse its secret, and other
+// Tokens sharing the database (other processes) refuse it within 30 s. The token keeps its row (and its name) so that List shows when
 // it was revoked. Revoking a revoked token does nothing and returns nil.
 //
 // Errors: ErrNotFound if no token has this name; otherwise a database error.
@@ -255,6 +409,7 @@ func (t *Tokens) Revoke(ctx context.Context, name string) error {
 	if n == 0 {
 		return fmt.Errorf("revoke token %q: %w", name, ErrNotFound)
 	}
+	t.forgetName(name)
 	return nil
 }
 

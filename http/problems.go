@@ -70,6 +70,9 @@ func problemFor(err error) (Problem, bool) {
 	case errors.Is(err, events.ErrUnavailable):
 		return Problem{Type: problemType("log-unavailable"), Title: "Event log unavailable", Status: nethttp.StatusServiceUnavailable,
 			Detail: "the event log did not answer; nothing is lost, retry shortly"}, true
+	case errors.Is(err, auth.ErrUnavailable):
+		return Problem{Type: problemType("auth-unavailable"), Title: "Token check unavailable", Status: nethttp.StatusServiceUnavailable,
+			Detail: "the token database did not answer and this token is not known here yet; retry shortly"}, true
 	case errors.Is(err, errNotYetVisible):
 		return Problem{Type: problemType("not-yet-visible"), Title: "Not yet visible", Status: nethttp.StatusServiceUnavailable,
 			Detail: "the views have not reached the requested position yet; retry shortly"}, true

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
-	wmjs "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/jetstream"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
@@ -21,9 +20,10 @@ import (
 )
 
 // ackWait is how long the server waits for a view to finish one event before redelivering it.
-// It must outlast the in-process retries (see retry below), or the server would redeliver an
-// event the handler is still retrying.
-const ackWait = 60 * time.Second
+// It must outlast the in-process retries (see Retry in Start), or the server would redeliver an
+// event the handler is still retrying; it is also how long a view waits after a crash for the
+// event that was in hand.
+const ackWait = 30 * time.Second
 
 // seqMetadata is the Watermill metadata key that carries an event's stream sequence.
 const seqMetadata = "newsroom-stream-seq"
@@ -192,24 +192,11 @@ func (r *Runner) subscriber(v View) (message.Subscriber, error) {
 		return nil, fmt.Errorf("view %s: connect: %w", v.Name(), err)
 	}
 	r.conns = append(r.conns, nc)
-	durable := Durable(v.Name())
-	quiet := watermill.NewSlogLoggerWithLevelMapping(r.cfg.Logger, map[slog.Level]slog.Level{
-		slog.LevelInfo: slog.LevelDebug, // watermill-nats logs every message at Info
-	})
-	return wmjs.NewSubscriber(wmjs.SubscriberConfig{
-		Conn:           nc,
-		Logger:         quiet,
-		AckWaitTimeout: ackWait,
-		NakDelay:       backoff{},
-		// Without this the client prefetches, and AckWait starts before the handler sees the
-		// message (watermill issue #609).
-		ConsumeOptions: []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(1)},
-		Unmarshaler:    sequenceUnmarshaler{},
-		ResourceInitializer: func(ctx context.Context, js jetstream.JetStream, _ string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
-			c, err := js.Consumer(ctx, events.StreamName, durable)
-			return c, nil, err
-		},
-	})
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	return newDurableSubscriber(js, Durable(v.Name()), r.cfg.Logger), nil
 }
 
 func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
@@ -232,32 +219,6 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 		state.set(seq, nil)
 		return nil
 	}
-}
-
-// sequenceUnmarshaler turns a JetStream message into a Watermill message that carries the
-// stream sequence. It never fails: watermill-nats dereferences the message even on an error,
-// so a bad body is left for the handler to refuse.
-type sequenceUnmarshaler struct{}
-
-func (sequenceUnmarshaler) Unmarshal(m jetstream.Msg) (*message.Message, error) {
-	id := m.Headers().Get(jetstream.MsgIDHeader)
-	if id == "" {
-		id = watermill.NewUUID()
-	}
-	wm := message.NewMessage(id, m.Data())
-	if md, err := m.Metadata(); err == nil {
-		wm.Metadata.Set(seqMetadata, strconv.FormatUint(md.Sequence.Stream, 10))
-	}
-	return wm, nil
-}
-
-// backoff delays redelivery of a nacked event: 1 s, 2 s, 4 s … up to a minute, so that a
-// database outage is not a hot loop.
-type backoff struct{}
-
-func (backoff) WaitTime(delivered uint64) time.Duration {
-	d := time.Second << min(delivered, 6)
-	return min(d, time.Minute)
 }
 
 // Status is what a view has done: its checkpoint and its last error, if the last event failed.

@@ -1,5 +1,6 @@
 // Command newsroom is the one binary: `serve` runs the API, the views and (by default) an
-// embedded NATS server; `token` manages API tokens. Run `newsroom help` for the rest.
+// embedded NATS server; `token` manages API tokens; `import` drafts an article from a text file
+// through a running server. Run `newsroom help` for the rest.
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -18,9 +20,13 @@ const usage = `newsroom: an event-sourced publishing backend for newsrooms.
 Usage:
   newsroom serve [flags]                                 run the API, the views and an embedded NATS
   newsroom token create --name NAME --role ROLE [flags]  create an API token; prints only the token
+  newsroom token list [flags]                            list tokens (never their secrets)
+  newsroom token revoke NAME [flags]                     revoke a token; servers refuse it within 30 s
+  newsroom import [flags] FILE                           draft an article from a plain-text file (- for
+                                                         stdin) through a running serve; prints its id
 
 Roles: reporter, editor, admin. Every flag can also be set by the environment variable shown in
-'newsroom COMMAND -h' (NEWSROOM_HTTP, NEWSROOM_DATA_DIR, …).
+'newsroom COMMAND -h' (NEWSROOM_HTTP, NEWSROOM_DATA_DIR, NEWSROOM_API, NEWSROOM_TOKEN, …).
 `
 
 func main() {
@@ -44,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serveCommand(ctx, rest, stderr)
 	case "token":
 		return tokenCommand(ctx, rest, stdout, stderr)
+	case "import":
+		return importCommand(ctx, rest, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -51,4 +59,30 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
+}
+
+// parseOperands parses args with f, flags before and after the operands alike, and returns the
+// operands, which must be as many as names (used in the error message). After "--" everything
+// is an operand.
+func parseOperands(f flags, args []string, names ...string) ([]string, error) {
+	var operands []string
+	for {
+		if err := f.fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := f.fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			operands = append(operands, rest...)
+			break
+		}
+		operands = append(operands, rest[0])
+		args = rest[1:]
+	}
+	if len(operands) != len(names) {
+		return nil, fmt.Errorf("%s: want %d argument(s) (%s), got %d", f.fs.Name(), len(names), strings.Join(names, " "), len(operands))
+	}
+	return operands, nil
 }

@@ -1,0 +1,161 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsroom/newsroom/events"
+)
+
+// durableSubscriber is a Watermill subscriber on one existing durable JetStream consumer, one
+// message at a time. It replaces watermill-nats' jetstream subscriber, whose shutdown closes
+// its output channel while a send may be in flight (a data race, and a panic under load), whose
+// Close drains the shared connection, and whose unmarshal errors dereference a nil message.
+// Here the goroutine that sends is the one that closes, and a message in hand at shutdown is
+// nacked so that the next consumer gets it at once rather than after AckWait.
+type durableSubscriber struct {
+	js      jetstream.JetStream
+	durable string
+	log     *slog.Logger
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	done      sync.WaitGroup
+}
+
+var _ message.Subscriber = (*durableSubscriber)(nil)
+
+func newDurableSubscriber(js jetstream.JetStream, durable string, log *slog.Logger) *durableSubscriber {
+	return &durableSubscriber{js: js, durable: durable, log: log, closing: make(chan struct{})}
+}
+
+// Subscribe delivers the durable's messages; topic is ignored (the durable has its filter).
+func (s *durableSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *message.Message, error) {
+	consumer, err := s.js.Consumer(ctx, events.StreamName, s.durable)
+	if err != nil {
+		return nil, err
+	}
+	// One message buffered at most: the server's AckWait starts when it sends a message, so
+	// prefetching would start the clock before the handler sees it.
+	it, err := consumer.Messages(jetstream.PullMaxMessages(1))
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *message.Message)
+	s.done.Add(1)
+	go func() {
+		defer s.done.Done()
+		defer close(out)
+		go func() {
+			select {
+			case <-s.closing:
+			case <-ctx.Done():
+			}
+			it.Stop() // unblocks Next
+		}()
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					return
+				}
+				s.log.Warn("view consumer: next message", "durable", s.durable, "error", err)
+				select { // the server or the connection is away: do not spin
+				case <-s.closing:
+					return
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				continue
+			}
+			if !s.deliver(ctx, msg, out) {
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// deliver hands one message to the handler and acknowledges it as the handler says. It
+// returns false when the subscriber is closing.
+func (s *durableSubscriber) deliver(ctx context.Context, msg jetstream.Msg, out chan<- *message.Message) bool {
+	wm := toWatermill(msg)
+	wm.SetContext(ctx)
+	select {
+	case out <- wm:
+	case <-s.closing:
+		_ = msg.Nak()
+		return false
+	case <-ctx.Done():
+		_ = msg.Nak()
+		return false
+	}
+	var settled bool
+	select {
+	case <-wm.Acked():
+		settled = true
+	case <-wm.Nacked():
+		settled = true
+	case <-s.closing:
+	case <-ctx.Done():
+	}
+	if !settled {
+		// Shutting down with the handler still at work: give it a moment to finish.
+		select {
+		case <-wm.Acked():
+		case <-wm.Nacked():
+		case <-time.After(10 * time.Second):
+		}
+	}
+	select {
+	case <-wm.Acked():
+		ackCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := msg.DoubleAck(ackCtx); err != nil {
+			// The event is applied and its checkpoint moved: a redelivery is a no-op.
+			s.log.Warn("view consumer: ack", "durable", s.durable, "error", err)
+		}
+	default:
+		delay := time.Duration(0)
+		if md, err := msg.Metadata(); err == nil && settled {
+			delay = nakDelay(md.NumDelivered)
+		}
+		_ = msg.NakWithDelay(delay)
+	}
+	return settled
+}
+
+// Close stops delivering and waits until the message in hand is settled.
+func (s *durableSubscriber) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.done.Wait()
+	return nil
+}
+
+// toWatermill carries the event id as the message UUID and the stream sequence as metadata.
+func toWatermill(m jetstream.Msg) *message.Message {
+	id := m.Headers().Get(jetstream.MsgIDHeader)
+	if id == "" {
+		id = watermill.NewUUID()
+	}
+	wm := message.NewMessage(id, m.Data())
+	if md, err := m.Metadata(); err == nil {
+		wm.Metadata.Set(seqMetadata, strconv.FormatUint(md.Sequence.Stream, 10))
+	}
+	return wm
+}
+
+// nakDelay delays the redelivery of a failed event: 1 s, 2 s, 4 s … up to a minute, so that a
+// database outage is not a hot loop.
+func nakDelay(delivered uint64) time.Duration {
+	return min(time.Second<<min(delivered, 6), time.Minute)
+}
