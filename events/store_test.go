@@ -298,3 +298,60 @@ func TestUnmarshalRejects(t *testing.T) {
 		t.Error("Recorded() of an unknown type = nil error; want an error")
 	}
 }
+
+func TestReadLog(t *testing.T) {
+	ctx := context.Background()
+	store, _, _ := openStore(t)
+	var want []string
+	var last uint64
+	for i := range 25 {
+		env := envelope(t, uuid.NewString(), 1, domain.Drafted{Headline: "A"})
+		seq, err := store.Append(ctx, env, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i >= 4 {
+			want = append(want, env.ID)
+		}
+		last = seq
+	}
+	tests := []struct {
+		from, until uint64
+		batch       int
+		wantIDs     []string
+	}{
+		{5, last, 7, want},
+		{5, 9, 2, want[:5]},
+		{0, 0, 3, nil},
+		{30, 40, 3, nil},
+	}
+	for _, tt := range tests {
+		var got []string
+		var prev uint64
+		err := store.ReadLog(ctx, tt.from, tt.until, tt.batch, func(batch []events.Envelope) error {
+			if len(batch) == 0 || len(batch) > tt.batch {
+				t.Errorf("batch of %d; want 1 to %d", len(batch), tt.batch)
+			}
+			for _, env := range batch {
+				if env.Sequence <= prev {
+					t.Errorf("sequence %d after %d; want increasing", env.Sequence, prev)
+				}
+				prev = env.Sequence
+				got = append(got, env.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("ReadLog(%d, %d): %v", tt.from, tt.until, err)
+		}
+		if len(got) != len(tt.wantIDs) {
+			t.Errorf("ReadLog(%d, %d) read %d events; want %d", tt.from, tt.until, len(got), len(tt.wantIDs))
+			continue
+		}
+		for i := range got {
+			if got[i] != tt.wantIDs[i] {
+				t.Errorf("ReadLog(%d, %d)[%d] = %s; want %s", tt.from, tt.until, i, got[i], tt.wantIDs[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,82 @@
+package events
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ReadLog reads the log in order from stream sequence from (1 for the start) up to and
+// including until (or the log's last event, if that is older), and calls fn with batches of at most batchSize envelopes. It uses an
+// ordered consumer: no durable state on the server, and flow control for large reads. An error
+// from fn stops the read and is returned.
+func (s *Store) ReadLog(ctx context.Context, from, until uint64, batchSize int, fn func([]Envelope) error) error {
+	if from == 0 {
+		from = 1
+	}
+	last, err := s.LastSequence(ctx)
+	if err != nil {
+		return err
+	}
+	until = min(until, last)
+	if until < from {
+		return nil
+	}
+	consumer, err := s.js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{SubjectAll},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    from,
+	})
+	if err != nil {
+		return fmt.Errorf("read log from %d: %w", from, unavailable(err))
+	}
+	it, err := consumer.Messages(jetstream.PullMaxMessages(max(2*batchSize, 256)))
+	if err != nil {
+		return fmt.Errorf("read log from %d: %w", from, unavailable(err))
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+
+	batch := make([]Envelope, 0, batchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := fn(batch)
+		batch = make([]Envelope, 0, batchSize) // fn may keep the slice it was given
+		return err
+	}
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("read log: %w", unavailable(err))
+		}
+		md, err := msg.Metadata()
+		if err != nil {
+			return fmt.Errorf("read log: %w", err)
+		}
+		seq := md.Sequence.Stream
+		if seq > until {
+			return flush()
+		}
+		env, err := Unmarshal(msg.Data(), seq)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, env)
+		// Done at until, or when nothing is left (until itself may have been deleted).
+		if seq >= until || md.NumPending == 0 {
+			return flush()
+		}
+		if len(batch) == batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
