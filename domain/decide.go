@@ -173,8 +173,8 @@ func allowedFrom(c Command) []Status {
 
 func words(field, text string, max int, required bool) error {
 	switch n := utf8.RuneCountInString(text); {
-	case !utf8.ValidString(text):
-		return invalid(field, "is not valid UTF-8")
+	case textProblem(text, true) != "":
+		return invalid(field, "%s", textProblem(text, true))
 	case required && strings.TrimSpace(text) == "":
 		return invalid(field, "is required")
 	case n > max:

@@ -1,8 +1,10 @@
 package domain
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -71,17 +73,20 @@ func (c Content) validate() error {
 		}
 		seen[t] = true
 	}
-	for _, f := range []struct{ name, value string }{
-		{"headline", c.Headline}, {"summary", c.Summary}, {"body", c.Body},
-		{"byline", c.Byline}, {"dateline", c.Dateline}, {"slug", c.Slug},
+	for _, f := range []struct {
+		name, value string
+		multiline   bool
+	}{
+		{"headline", c.Headline, false}, {"summary", c.Summary, true}, {"body", c.Body, true},
+		{"byline", c.Byline, false}, {"dateline", c.Dateline, false}, {"slug", c.Slug, false},
 	} {
-		if !utf8.ValidString(f.value) {
-			v.add(f.name, "is not valid UTF-8")
+		if problem := textProblem(f.value, f.multiline); problem != "" && !v.has(f.name) {
+			v.add(f.name, "%s", problem)
 		}
 	}
 	for _, t := range c.Tags {
-		if !utf8.ValidString(t) {
-			v.add("tags", "a tag is not valid UTF-8")
+		if problem := textProblem(t, false); problem != "" && !v.has("tags") {
+			v.add("tags", "a tag %s", problem)
 		}
 	}
 	return v.orNil()
@@ -107,4 +112,23 @@ func (c Content) complete(when string) error {
 		}
 	}
 	return v.orNil()
+}
+
+// textProblem says what is wrong with text as a field's value, or "". Control characters are
+// refused (line breaks and tabs only where a field has lines): they have no place in a
+// communiqué, some databases cannot store them (PostgreSQL refuses NUL), and they can
+// disguise what a reader sees.
+func textProblem(text string, multiline bool) string {
+	if !utf8.ValidString(text) {
+		return "is not valid UTF-8"
+	}
+	for _, r := range text {
+		if multiline && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
+		if unicode.IsControl(r) {
+			return fmt.Sprintf("contains the control character %U; remove it", r)
+		}
+	}
+	return ""
 }

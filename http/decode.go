@@ -17,7 +17,7 @@ import (
 
 // bodyLimit caps every request body; a larger one is refused with 413 before it is read whole.
 const (
-	bodyLimit     = "1M"
+	bodyLimit     = "1MiB"
 	bodyLimitText = "1 MiB"
 )
 

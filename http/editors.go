@@ -66,9 +66,12 @@ func (api *editorsAPI) draft(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req draftRequest
+	var req *draftRequest
 	if err := decodeStrict(body, &req); err != nil {
 		return err
+	}
+	if req == nil {
+		return malformed("the body must be a JSON object, not null")
 	}
 	id, req2 := editorial.NewArticleID(), request(c, nil)
 	if key := c.Request().Header.Get(idempotencyHeader); key != "" {

@@ -69,6 +69,7 @@ func New(cfg Config) nethttp.Handler {
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 	e.Use(
 		middleware.Recover(),
+		boundRequestID,
 		middleware.RequestID(),
 		middleware.BodyLimit(bodyLimit),
 	)
@@ -97,6 +98,36 @@ func New(cfg Config) nethttp.Handler {
 	e.GET("/public/v1/articles", public.list, fresh)
 	e.GET("/public/v1/articles/:slug", public.get, fresh)
 	return e
+}
+
+// maxRequestID bounds a client's own X-Request-Id.
+const maxRequestID = 128
+
+// boundRequestID drops a client's X-Request-Id that is long or holds more than letters, digits
+// and ._:- before RequestID reads it, so that a fresh one is generated instead. The request id
+// becomes the correlation id of the event a command records: unbounded, it would write past
+// every limit the body and its fields have.
+func boundRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Request().Header
+		if id := h.Get(echo.HeaderXRequestID); id != "" && !plainID(id) {
+			h.Del(echo.HeaderXRequestID)
+		}
+		return next(c)
+	}
+}
+
+func plainID(id string) bool {
+	if len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		b := id[i]
+		if !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '.' || b == '_' || b == ':' || b == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // fixed builds a command that takes nothing from the request.
