@@ -1,7 +1,8 @@
 // Package projections folds the event log into SQL read models. Each view is a Watermill
-// handler on its own durable JetStream consumer; it applies an event and moves its checkpoint
-// (the event's stream sequence) in one SQL transaction, so a view is always exactly as far as
-// its checkpoint says and can be dropped and rebuilt from the log at any time.
+// handler on its own durable JetStream consumer; it applies events and moves its checkpoint
+// (the last applied stream sequence) in one SQL transaction, so a view is always exactly as far
+// as its checkpoint says. A view owns its tables and their schema: a rebuild replays the log
+// into a fresh set of tables while the live ones keep serving, then swaps them in (rebuild.go).
 package projections
 
 import (
@@ -9,6 +10,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -17,22 +19,54 @@ import (
 	"github.com/newsroom/newsroom/sqldb"
 )
 
-// View is one read model. Apply writes what one event changes; it runs inside the transaction
-// that also moves the view's checkpoint, and must not commit or roll back.
+// View is one read model.
 type View interface {
 	// Name identifies the view: its checkpoint row and its durable consumer "proj-<name>".
 	// It is permanent: renaming it rebuilds the view from scratch.
 	Name() string
-	// Apply returns ErrGap when the event is not the next version of its article.
-	Apply(ctx context.Context, tx *sqlx.Tx, env events.Envelope) error
+	// Version names the rules and schema the view's tables follow. Bump it with any change to
+	// Schema or Apply: serve then rebuilds the view, blue/green, at start.
+	Version() int
+	// Tables lists the view's base table names.
+	Tables() []string
+	// Schema is the DDL that creates the view's tables as t names them.
+	Schema(d sqldb.Dialect, t Tables) []string
+	// Apply applies a batch of events, oldest first, to the tables t names, inside tx; it must
+	// not commit or roll back. It returns ErrGap when an event is not the next version of its
+	// article.
+	Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.Envelope) error
+}
+
+// Tables names one generation of a view's tables.
+type Tables struct {
+	Suffix     string // "" for the live tables
+	Generation int    // index names carry it, so that two generations never collide
+}
+
+// Live names the live tables; readers always use them.
+var Live = Tables{}
+
+// Name is the name of base table in this generation.
+func (t Tables) Name(base string) string { return base + t.Suffix }
+
+// Index is the name of an index of this generation.
+func (t Tables) Index(name string) string { return fmt.Sprintf("%s_g%d", name, t.Generation) }
+
+var tableRef = regexp.MustCompile(`\{(\w+)\}`)
+
+// SQL replaces every {table} in query with that table's name in t, and binds ? for tx's driver.
+func (t Tables) SQL(tx *sqlx.Tx, query string) string { return tx.Rebind(t.names(query)) }
+
+func (t Tables) names(query string) string {
+	return tableRef.ReplaceAllStringFunc(query, func(ref string) string { return t.Name(ref[1 : len(ref)-1]) })
 }
 
 var (
 	// ErrGap: an event is not the next version of its article in a view. It is a bug or a lost
 	// event, never skipped: the view stops there until someone looks.
 	ErrGap = errors.New("version gap")
-	// ErrCheckpointMoved: another process moved the view's checkpoint while this one applied an
-	// event; the work was rolled back.
+	// ErrCheckpointMoved: another process moved the view's checkpoint while this one applied
+	// events; the work was rolled back.
 	ErrCheckpointMoved = errors.New("checkpoint moved by another process")
 )
 
@@ -40,37 +74,65 @@ var (
 // permanent: renaming one makes the view start over from its SQL checkpoint.
 func Durable(name string) string { return "proj-" + name }
 
-// Apply applies env to view v and moves v's checkpoint to env.Sequence in one transaction. An
+// rebuildName is the checkpoint row of a view's rebuild in progress.
+func rebuildName(name string) string { return name + "+rebuild" }
+
+// checkpoint is a view's row in checkpoints.
+type checkpoint struct {
+	Seq        uint64 `db:"seq"`
+	Version    int    `db:"version"`
+	Generation int    `db:"generation"`
+}
+
+// Apply applies env to view v's live tables and moves its checkpoint, in one transaction. An
 // event at or below the checkpoint has no effect and Apply returns false.
 func Apply(ctx context.Context, db *sqldb.DB, v View, env events.Envelope) (applied bool, err error) {
+	n, err := applyBatch(ctx, db, v, v.Name(), Live, []events.Envelope{env})
+	return n > 0, err
+}
+
+// applyBatch applies the events of batch above checkpoint row name to the tables t names, and
+// moves that checkpoint to the last one, in one transaction. It returns how many it applied.
+func applyBatch(ctx context.Context, db *sqldb.DB, v View, name string, t Tables, batch []events.Envelope) (int, error) {
 	tx, err := db.Write.BeginTxx(ctx, nil)
 	if err != nil {
-		return false, fmt.Errorf("view %s: begin: %w", v.Name(), err)
+		return 0, fmt.Errorf("view %s: begin: %w", v.Name(), err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
-	checkpoint, err := readCheckpoint(ctx, tx, v.Name())
+	cp, found, err := readCheckpoint(ctx, tx, name)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	if env.Sequence <= checkpoint {
-		return false, nil
+	if !found {
+		return 0, fmt.Errorf("view %s: no checkpoint row %q", v.Name(), name)
 	}
-	if err := v.Apply(ctx, tx, env); err != nil {
-		return false, fmt.Errorf("view %s: apply %s %s (seq %d): %w", v.Name(), env.Type, env.ID, env.Sequence, err)
+	for len(batch) > 0 && batch[0].Sequence <= cp.Seq {
+		batch = batch[1:]
 	}
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	if err := v.Apply(ctx, tx, t, batch); err != nil {
+		first, last := batch[0], batch[len(batch)-1]
+		if len(batch) == 1 {
+			return 0, fmt.Errorf("view %s: apply %s %s (seq %d): %w", v.Name(), first.Type, first.ID, first.Sequence, err)
+		}
+		return 0, fmt.Errorf("view %s: apply seq %d to %d: %w", v.Name(), first.Sequence, last.Sequence, err)
+	}
+	last := batch[len(batch)-1].Sequence
 	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE checkpoints SET seq = ?, updated_at = ? WHERE name = ? AND seq = ?`),
-		env.Sequence, sqldb.FormatTime(time.Now()), v.Name(), checkpoint)
+		last, sqldb.FormatTime(time.Now()), name, cp.Seq)
 	if err != nil {
-		return false, fmt.Errorf("view %s: move checkpoint: %w", v.Name(), err)
+		return 0, fmt.Errorf("view %s: move checkpoint: %w", v.Name(), err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return false, fmt.Errorf("view %s: move checkpoint from %d: %w", v.Name(), checkpoint, ErrCheckpointMoved)
+		return 0, fmt.Errorf("view %s: move checkpoint from %d: %w", v.Name(), cp.Seq, ErrCheckpointMoved)
 	}
 	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("view %s: commit: %w", v.Name(), err)
+		return 0, fmt.Errorf("view %s: commit: %w", v.Name(), err)
 	}
-	return true, nil
+	return len(batch), nil
 }
 
 // Checkpoint returns the stream sequence view name has applied up to (0 for none).
@@ -86,33 +148,107 @@ func Checkpoint(ctx context.Context, db *sqldb.DB, name string) (uint64, error) 
 	return seq, nil
 }
 
-// EnsureCheckpoint creates view name's checkpoint at 0 if it has none.
-func EnsureCheckpoint(ctx context.Context, db *sqldb.DB, name string) error {
-	_, err := db.Write.ExecContext(ctx, db.Write.Rebind(
-		`INSERT INTO checkpoints (name, seq, updated_at) VALUES (?, 0, ?) ON CONFLICT (name) DO NOTHING`),
-		name, sqldb.FormatTime(time.Now()))
+// EnsureTables creates view v's live tables and checkpoint (at 0, current version, first
+// generation) if it has none, so that readers find empty tables rather than none. It reports
+// whether the live tables follow v's current version.
+func EnsureTables(ctx context.Context, db *sqldb.DB, v View) (current bool, err error) {
+	tx, err := db.Write.BeginTxx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("view %s: create checkpoint: %w", name, err)
+		return false, err
+	}
+	defer tx.Rollback() //nolint:errcheck
+	cp, found, err := readCheckpoint(ctx, tx, v.Name())
+	if err != nil {
+		return false, err
+	}
+	if found {
+		return cp.Version == v.Version(), nil
+	}
+	t := Tables{Generation: 1}
+	if err := dropTables(ctx, tx, v, t); err != nil {
+		return false, err
+	}
+	for _, ddl := range v.Schema(db.Dialect, t) {
+		if _, err := tx.ExecContext(ctx, ddl); err != nil {
+			return false, fmt.Errorf("view %s: create tables: %w", v.Name(), err)
+		}
+	}
+	if err := writeCheckpoint(ctx, tx, v.Name(), checkpoint{Version: v.Version(), Generation: 1}); err != nil {
+		return false, err
+	}
+	// A new view starts empty: it is current once the log is applied, which a rebuild does fast.
+	return false, tx.Commit()
+}
+
+func readCheckpoint(ctx context.Context, tx *sqlx.Tx, name string) (checkpoint, bool, error) {
+	var cp checkpoint
+	err := tx.GetContext(ctx, &cp, tx.Rebind(`SELECT seq, version, generation FROM checkpoints WHERE name = ?`), name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return checkpoint{}, false, nil
+	}
+	if err != nil {
+		return checkpoint{}, false, fmt.Errorf("checkpoint %s: %w", name, err)
+	}
+	return cp, true, nil
+}
+
+func writeCheckpoint(ctx context.Context, tx *sqlx.Tx, name string, cp checkpoint) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO checkpoints (name, seq, version, generation, updated_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, version = excluded.version,
+		generation = excluded.generation, updated_at = excluded.updated_at`),
+		name, cp.Seq, cp.Version, cp.Generation, sqldb.FormatTime(time.Now()))
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", name, err)
 	}
 	return nil
 }
 
-func readCheckpoint(ctx context.Context, tx *sqlx.Tx, name string) (uint64, error) {
-	var seq uint64
-	err := tx.GetContext(ctx, &seq, tx.Rebind(`SELECT seq FROM checkpoints WHERE name = ?`), name)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("view %s: no checkpoint row (EnsureCheckpoint not called)", name)
+func dropTables(ctx context.Context, tx *sqlx.Tx, v View, t Tables) error {
+	for _, base := range v.Tables() {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+t.Name(base)); err != nil {
+			return fmt.Errorf("view %s: drop %s: %w", v.Name(), t.Name(base), err)
+		}
 	}
-	if err != nil {
-		return 0, fmt.Errorf("view %s: read checkpoint: %w", name, err)
-	}
-	return seq, nil
+	return nil
 }
 
 // nextVersion checks that env is the next event of an article a view holds at version current.
 func nextVersion(current int, env events.Envelope) error {
 	if env.ArticleVersion != current+1 {
-		return fmt.Errorf("%w: article %s is at version %d, event is version %d", ErrGap, env.ArticleID, current, env.ArticleVersion)
+		return fmt.Errorf("%w: article %s is at version %d, event %s (seq %d) is version %d",
+			ErrGap, env.ArticleID, current, env.ID, env.Sequence, env.ArticleVersion)
+	}
+	return nil
+}
+
+// articleIDs lists the distinct article ids of a batch, in order of first appearance.
+func articleIDs(batch []events.Envelope) []string {
+	seen := make(map[string]bool, len(batch))
+	ids := make([]string, 0, len(batch))
+	for _, env := range batch {
+		if !seen[env.ArticleID] {
+			seen[env.ArticleID] = true
+			ids = append(ids, env.ArticleID)
+		}
+	}
+	return ids
+}
+
+// selectIn runs query, which names tables as {table} and ends in "IN (?)", for ids in chunks,
+// appending rows to dst.
+func selectIn[T any](ctx context.Context, tx *sqlx.Tx, t Tables, query string, ids []string, dst *[]T) error {
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		q, args, err := sqlx.In(t.names(query), part)
+		if err != nil {
+			return err
+		}
+		var rows []T
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			return err
+		}
+		*dst = append(*dst, rows...)
 	}
 	return nil
 }

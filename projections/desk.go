@@ -2,9 +2,7 @@ package projections
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -27,6 +25,38 @@ func NewDesk(db *sqldb.DB) *Desk { return &Desk{db: db} }
 // Name implements View.
 func (*Desk) Name() string { return "desk" }
 
+// Version implements View.
+func (*Desk) Version() int { return 1 }
+
+// Tables implements View.
+func (*Desk) Tables() []string { return []string{"desk_articles"} }
+
+// Schema implements View.
+func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
+	return []string{
+		`CREATE TABLE ` + t.Name("desk_articles") + ` (
+			id              TEXT    PRIMARY KEY,
+			version         ` + bigint(d) + ` NOT NULL,
+			status          TEXT    NOT NULL,
+			slug            TEXT    NOT NULL DEFAULT '',
+			headline        TEXT    NOT NULL DEFAULT '',
+			summary         TEXT    NOT NULL DEFAULT '',
+			body            TEXT    NOT NULL DEFAULT '',
+			language        TEXT    NOT NULL DEFAULT '',
+			byline          TEXT    NOT NULL DEFAULT '',
+			dateline        TEXT    NOT NULL DEFAULT '',
+			tags            TEXT    NOT NULL DEFAULT '[]',
+			created_by      TEXT    NOT NULL,
+			last_revised_by TEXT    NOT NULL,
+			created_at      TEXT    NOT NULL,
+			updated_at      TEXT    NOT NULL,
+			published_at    TEXT    NOT NULL DEFAULT ''
+		)` + strict(d),
+		`CREATE INDEX ` + t.Index("desk_articles_updated") + ` ON ` + t.Name("desk_articles") + ` (updated_at, id)`,
+		`CREATE INDEX ` + t.Index("desk_articles_status_updated") + ` ON ` + t.Name("desk_articles") + ` (status, updated_at, id)`,
+	}
+}
+
 type deskRow struct {
 	ID            string `db:"id"`
 	Version       int    `db:"version"`
@@ -46,42 +76,60 @@ type deskRow struct {
 	PublishedAt   string `db:"published_at"`
 }
 
+// Columns are named, never *: a cached prepared statement must not depend on column order.
 const deskColumns = `id, version, status, slug, headline, summary, body, language, byline, dateline,
 	tags, created_by, last_revised_by, created_at, updated_at, published_at`
 
-// Apply implements View.
-func (d *Desk) Apply(ctx context.Context, tx *sqlx.Tx, env events.Envelope) error {
-	r, err := env.Recorded()
+// Apply implements View: the articles of the batch are loaded once, folded in memory, and
+// written once each, however many of their events the batch holds.
+func (d *Desk) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.Envelope) error {
+	ids := articleIDs(batch)
+	var rows []deskRow
+	if err := selectIn(ctx, tx, t, `SELECT `+deskColumns+` FROM {desk_articles} WHERE id IN (?)`, ids, &rows); err != nil {
+		return err
+	}
+	state := make(map[string]domain.Article, len(ids))
+	for _, r := range rows {
+		a, err := r.article()
+		if err != nil {
+			return err
+		}
+		state[a.ID] = a
+	}
+	for _, env := range batch {
+		r, err := env.Recorded()
+		if err != nil {
+			return err
+		}
+		a, ok := state[env.ArticleID]
+		if !ok {
+			a = domain.Article{ID: env.ArticleID}
+		}
+		if err := nextVersion(a.Version, env); err != nil {
+			return err
+		}
+		state[env.ArticleID] = domain.Evolve(a, r)
+	}
+	upsert, err := tx.PreparexContext(ctx, t.SQL(tx, `INSERT INTO {desk_articles} (`+deskColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
+		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
+		language = excluded.language, byline = excluded.byline, dateline = excluded.dateline,
+		tags = excluded.tags, last_revised_by = excluded.last_revised_by, updated_at = excluded.updated_at,
+		published_at = excluded.published_at`))
 	if err != nil {
 		return err
 	}
-	var row deskRow
-	err = tx.GetContext(ctx, &row, tx.Rebind(`SELECT `+deskColumns+` FROM desk_articles WHERE id = ?`), env.ArticleID)
-	exists := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	before := domain.Article{ID: env.ArticleID}
-	if exists {
-		if before, err = row.article(); err != nil {
+	defer upsert.Close()
+	for _, id := range ids {
+		r := deskRowFrom(state[id])
+		if _, err := upsert.ExecContext(ctx, r.ID, r.Version, r.Status, r.Slug, r.Headline, r.Summary, r.Body,
+			r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedBy, r.LastRevisedBy, r.CreatedAt, r.UpdatedAt,
+			r.PublishedAt); err != nil {
 			return err
 		}
 	}
-	if err := nextVersion(before.Version, env); err != nil {
-		return err
-	}
-	after := deskRowFrom(domain.Evolve(before, r))
-	if !exists {
-		_, err = tx.NamedExecContext(ctx, `INSERT INTO desk_articles (`+deskColumns+`) VALUES (:id, :version,
-			:status, :slug, :headline, :summary, :body, :language, :byline, :dateline, :tags, :created_by,
-			:last_revised_by, :created_at, :updated_at, :published_at)`, after)
-		return err
-	}
-	_, err = tx.NamedExecContext(ctx, `UPDATE desk_articles SET version = :version, status = :status,
-		slug = :slug, headline = :headline, summary = :summary, body = :body, language = :language,
-		byline = :byline, dateline = :dateline, tags = :tags, last_revised_by = :last_revised_by,
-		updated_at = :updated_at, published_at = :published_at WHERE id = :id`, after)
-	return err
+	return nil
 }
 
 func deskRowFrom(a domain.Article) deskRow {
@@ -119,6 +167,22 @@ func parseTimes(id string, dst []*time.Time, src []string) error {
 		*dst[i] = t
 	}
 	return nil
+}
+
+// bigint is the 64-bit integer type of dialect d.
+func bigint(d sqldb.Dialect) string {
+	if d == sqldb.Postgres {
+		return "BIGINT"
+	}
+	return "INTEGER"
+}
+
+// strict makes SQLite enforce column types as PostgreSQL does.
+func strict(d sqldb.Dialect) string {
+	if d == sqldb.SQLite {
+		return " STRICT"
+	}
+	return ""
 }
 
 // DeskQuery selects articles on the desk.

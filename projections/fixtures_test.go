@@ -111,8 +111,8 @@ func checkpoint(tb testing.TB, db *sqldb.DB) uint64 {
 
 func ensureCheckpoint(tb testing.TB, db *sqldb.DB) {
 	tb.Helper()
-	if err := projections.EnsureCheckpoint(context.Background(), db, "published"); err != nil {
-		tb.Fatalf("EnsureCheckpoint(published): %v", err)
+	if _, err := projections.EnsureTables(context.Background(), db, projections.NewPublished(db)); err != nil {
+		tb.Fatalf("EnsureTables(published): %v", err)
 	}
 }
 

@@ -2,8 +2,6 @@ package projections
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -38,30 +36,70 @@ var statusAfter = map[string]domain.Status{
 	domain.TypeSpiked:           domain.StatusSpiked,
 }
 
+// Version implements View.
+func (*History) Version() int { return 1 }
+
+// Tables implements View.
+func (*History) Tables() []string { return []string{"article_history"} }
+
+// Schema implements View.
+func (*History) Schema(d sqldb.Dialect, t Tables) []string {
+	return []string{
+		`CREATE TABLE ` + t.Name("article_history") + ` (
+			article_id TEXT    NOT NULL,
+			version    ` + bigint(d) + ` NOT NULL,
+			seq        ` + bigint(d) + ` NOT NULL,
+			event_type TEXT    NOT NULL,
+			status     TEXT    NOT NULL,
+			actor_id   TEXT    NOT NULL,
+			actor_role TEXT    NOT NULL,
+			at         TEXT    NOT NULL,
+			comment    TEXT    NOT NULL DEFAULT '',
+			PRIMARY KEY (article_id, version)
+		)` + strict(d),
+	}
+}
+
 // Apply implements View.
-func (h *History) Apply(ctx context.Context, tx *sqlx.Tx, env events.Envelope) error {
-	r, err := env.Recorded()
+func (h *History) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.Envelope) error {
+	var rows []struct {
+		ID      string `db:"article_id"`
+		Version int    `db:"version"`
+	}
+	if err := selectIn(ctx, tx, t, `SELECT article_id, MAX(version) AS version FROM {article_history}
+		WHERE article_id IN (?) GROUP BY article_id`, articleIDs(batch), &rows); err != nil {
+		return err
+	}
+	versions := make(map[string]int, len(rows))
+	for _, r := range rows {
+		versions[r.ID] = r.Version
+	}
+	insert, err := tx.PreparexContext(ctx, t.SQL(tx, `INSERT INTO {article_history}
+		(article_id, version, seq, event_type, status, actor_id, actor_role, at, comment)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`))
 	if err != nil {
 		return err
 	}
-	var current sql.NullInt64
-	if err := tx.GetContext(ctx, &current, tx.Rebind(`SELECT MAX(version) FROM article_history WHERE article_id = ?`),
-		env.ArticleID); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
+	defer insert.Close()
+	for _, env := range batch {
+		r, err := env.Recorded()
+		if err != nil {
+			return err
+		}
+		if err := nextVersion(versions[env.ArticleID], env); err != nil {
+			return err
+		}
+		versions[env.ArticleID] = env.ArticleVersion
+		status, ok := statusAfter[env.Type]
+		if !ok {
+			return fmt.Errorf("history: no status for event type %s", env.Type)
+		}
+		if _, err := insert.ExecContext(ctx, env.ArticleID, env.ArticleVersion, env.Sequence, env.Type, string(status),
+			env.Actor.ID, env.Actor.Role, sqldb.FormatTime(r.At), commentOf(r.Event)); err != nil {
+			return err
+		}
 	}
-	if err := nextVersion(int(current.Int64), env); err != nil {
-		return err
-	}
-	status, ok := statusAfter[env.Type]
-	if !ok {
-		return fmt.Errorf("history: no status for event type %s", env.Type)
-	}
-	_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO article_history
-		(article_id, version, seq, event_type, status, actor_id, actor_role, at, comment)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		env.ArticleID, env.ArticleVersion, env.Sequence, env.Type, string(status),
-		env.Actor.ID, env.Actor.Role, sqldb.FormatTime(r.At), commentOf(r.Event))
-	return err
+	return nil
 }
 
 func commentOf(e domain.Event) string {

@@ -38,96 +38,185 @@ func NewPublished(db *sqldb.DB) *Published { return &Published{db: db} }
 // Name implements View.
 func (*Published) Name() string { return "published" }
 
-// Apply implements View.
-func (p *Published) Apply(ctx context.Context, tx *sqlx.Tx, env events.Envelope) error {
-	r, err := env.Recorded()
-	if err != nil {
+// Version implements View.
+func (*Published) Version() int { return 1 }
+
+// Tables implements View.
+func (*Published) Tables() []string {
+	return []string{"public_articles", "public_corrections", "public_tags"}
+}
+
+// Schema implements View.
+func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
+	articles, corrections, tags := t.Name("public_articles"), t.Name("public_corrections"), t.Name("public_tags")
+	return []string{
+		`CREATE TABLE ` + articles + ` (
+			id               TEXT    PRIMARY KEY,
+			version          ` + bigint(d) + ` NOT NULL,
+			status           TEXT    NOT NULL,
+			slug             TEXT    NOT NULL DEFAULT '',
+			headline         TEXT    NOT NULL DEFAULT '',
+			summary          TEXT    NOT NULL DEFAULT '',
+			body             TEXT    NOT NULL DEFAULT '',
+			body_html        TEXT    NOT NULL DEFAULT '',
+			language         TEXT    NOT NULL DEFAULT '',
+			byline           TEXT    NOT NULL DEFAULT '',
+			dateline         TEXT    NOT NULL DEFAULT '',
+			tags             TEXT    NOT NULL DEFAULT '[]',
+			created_at       TEXT    NOT NULL,
+			updated_at       TEXT    NOT NULL,
+			published_at     TEXT    NOT NULL DEFAULT '',
+			retracted_reason TEXT    NOT NULL DEFAULT '',
+			retracted_at     TEXT    NOT NULL DEFAULT ''
+		)` + strict(d),
+		`CREATE INDEX ` + t.Index("public_articles_status_published") + ` ON ` + articles + ` (status, published_at, id)`,
+		`CREATE INDEX ` + t.Index("public_articles_slug") + ` ON ` + articles + ` (slug)`,
+		`CREATE INDEX ` + t.Index("public_articles_language") + ` ON ` + articles + ` (language, status, published_at, id)`,
+		`CREATE TABLE ` + corrections + ` (
+			article_id   TEXT    NOT NULL,
+			version      ` + bigint(d) + ` NOT NULL,
+			note         TEXT    NOT NULL,
+			corrected_at TEXT    NOT NULL,
+			PRIMARY KEY (article_id, version)
+		)` + strict(d),
+		`CREATE TABLE ` + tags + ` (
+			tag        TEXT NOT NULL,
+			article_id TEXT NOT NULL,
+			PRIMARY KEY (tag, article_id)
+		)` + strict(d),
+	}
+}
+
+// publicState is one article of a batch as the published view folds it in memory.
+type publicState struct {
+	row         publicRow
+	exists      bool     // a row is in the table already
+	tags        []string // the public tags, when textChanged
+	textChanged bool     // body_html and the tags need writing
+	corrections []correctionRow
+}
+
+type correctionRow struct {
+	version int
+	note    string
+	at      string
+}
+
+// Apply implements View: each article of the batch is loaded once, folded in memory, and
+// written once, its Markdown rendered once.
+func (p *Published) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.Envelope) error {
+	ids := articleIDs(batch)
+	var rows []publicRow
+	if err := selectIn(ctx, tx, t, `SELECT `+publicColumns+` FROM {public_articles} WHERE id IN (?)`, ids, &rows); err != nil {
 		return err
 	}
-	current, err := p.version(ctx, tx, env.ArticleID)
-	if err != nil {
-		return err
+	state := make(map[string]*publicState, len(ids))
+	for _, r := range rows {
+		state[r.ID] = &publicState{row: r, exists: true}
 	}
-	if err := nextVersion(current, env); err != nil {
-		return err
+	for _, env := range batch {
+		r, err := env.Recorded()
+		if err != nil {
+			return err
+		}
+		s := state[env.ArticleID]
+		if s == nil {
+			s = &publicState{row: publicRow{ID: env.ArticleID, Tags: "[]"}}
+			state[env.ArticleID] = s
+		}
+		if err := nextVersion(s.row.Version, env); err != nil {
+			return err
+		}
+		s.apply(env, r)
 	}
+	return p.write(ctx, tx, t, ids, state)
+}
+
+// apply folds one event into the article's public state.
+func (s *publicState) apply(env events.Envelope, r domain.Recorded) {
 	at := sqldb.FormatTime(r.At)
+	row := &s.row
+	row.Version = env.ArticleVersion
+	show := func(slug string, publishedAt time.Time, headline, summary, body, language, byline, dateline string, tags []string) {
+		row.Status, row.Slug, row.PublishedAt = VisibilityPublished, slug, sqldb.FormatTime(publishedAt)
+		row.Headline, row.Summary, row.Body, row.Language = headline, summary, body, language
+		row.Byline, row.Dateline, row.UpdatedAt = byline, dateline, at
+		encoded, _ := json.Marshal(nonNil(tags))
+		row.Tags, s.tags, s.textChanged = string(encoded), tags, true
+	}
 	switch e := r.Event.(type) {
 	case domain.Drafted:
-		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO public_articles
-			(id, version, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`),
-			env.ArticleID, env.ArticleVersion, VisibilityUnpublished, at, at)
+		row.Status, row.CreatedAt, row.UpdatedAt = VisibilityUnpublished, at, at
 	case domain.Published:
-		err = p.show(ctx, tx, env, at, publicText{e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body,
-			e.Language, e.Byline, e.Dateline, e.Tags})
+		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags)
 	case domain.Corrected:
-		err = p.show(ctx, tx, env, at, publicText{e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body,
-			e.Language, e.Byline, e.Dateline, e.Tags})
-		if err == nil {
-			_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO public_corrections (article_id, version, note, corrected_at)
-				VALUES (?, ?, ?, ?)`), env.ArticleID, env.ArticleVersion, e.Note, at)
-		}
+		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags)
+		s.corrections = append(s.corrections, correctionRow{version: env.ArticleVersion, note: e.Note, at: at})
 	case domain.Retracted:
 		// The notice keeps the headline and says why; the text leaves the public model.
-		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE public_articles SET version = ?, status = ?,
-			summary = '', body = '', body_html = '', retracted_reason = ?, retracted_at = ?, updated_at = ?
-			WHERE id = ?`), env.ArticleVersion, VisibilityRetracted, e.Reason, at, at, env.ArticleID)
-	default:
-		// Desk work: nothing public changes, but the version moves on.
-		_, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE public_articles SET version = ? WHERE id = ?`),
-			env.ArticleVersion, env.ArticleID)
+		row.Status, row.Summary, row.Body, row.BodyHTML = VisibilityRetracted, "", "", ""
+		row.Retracted, row.RetractedAt, row.UpdatedAt = e.Reason, at, at
+		s.textChanged = false
 	}
-	return err
+	// Desk work (revisions, reviews, spikes) changes nothing public but the version.
 }
 
-// publicText is what Published and Corrected events make public.
-type publicText struct {
-	slug        string
-	publishedAt time.Time
-	headline    string
-	summary     string
-	body        string
-	language    string
-	byline      string
-	dateline    string
-	tags        []string
-}
-
-// show writes the public text of an article and its tags.
-func (p *Published) show(ctx context.Context, tx *sqlx.Tx, env events.Envelope, at string, t publicText) error {
-	html, err := RenderMarkdown(t.body)
+func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string, state map[string]*publicState) error {
+	upsert, err := tx.PreparexContext(ctx, t.SQL(tx, `INSERT INTO {public_articles} (`+publicColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version,
+		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
+		body_html = excluded.body_html, language = excluded.language, byline = excluded.byline,
+		dateline = excluded.dateline, tags = excluded.tags, updated_at = excluded.updated_at,
+		published_at = excluded.published_at, retracted_reason = excluded.retracted_reason,
+		retracted_at = excluded.retracted_at`))
 	if err != nil {
 		return err
 	}
-	tags, _ := json.Marshal(nonNil(t.tags))
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE public_articles SET
-		version = ?, status = ?, slug = ?, headline = ?, summary = ?, body = ?, body_html = ?,
-		language = ?, byline = ?, dateline = ?, tags = ?, updated_at = ?, published_at = ?
-		WHERE id = ?`),
-		env.ArticleVersion, VisibilityPublished, t.slug, t.headline, t.summary, t.body, html,
-		t.language, t.byline, t.dateline, string(tags), at, sqldb.FormatTime(t.publishedAt),
-		env.ArticleID); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM public_tags WHERE article_id = ?`), env.ArticleID); err != nil {
-		return err
-	}
-	for _, tag := range t.tags {
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO public_tags (tag, article_id) VALUES (?, ?)`),
-			tag, env.ArticleID); err != nil {
+	defer upsert.Close()
+	for _, id := range ids {
+		s := state[id]
+		r := &s.row
+		if s.textChanged {
+			if r.BodyHTML, err = RenderMarkdown(r.Body); err != nil {
+				return err
+			}
+		}
+		if _, err := upsert.ExecContext(ctx, r.ID, r.Status, r.Version, r.Slug, r.Headline, r.Summary, r.Body,
+			r.BodyHTML, r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedAt, r.UpdatedAt, r.PublishedAt,
+			r.Retracted, r.RetractedAt); err != nil {
 			return err
+		}
+		for _, c := range s.corrections {
+			if _, err := tx.ExecContext(ctx, t.SQL(tx, `INSERT INTO {public_corrections} (article_id, version, note, corrected_at)
+				VALUES (?, ?, ?, ?)`), id, c.version, c.note, c.at); err != nil {
+				return err
+			}
+		}
+		if s.textChanged {
+			if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {public_tags} WHERE article_id = ?`), id); err != nil {
+				return err
+			}
+			for _, tag := range dedupe(s.tags) {
+				if _, err := tx.ExecContext(ctx, t.SQL(tx, `INSERT INTO {public_tags} (tag, article_id) VALUES (?, ?)`), tag, id); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
 }
 
-func (p *Published) version(ctx context.Context, tx *sqlx.Tx, id string) (int, error) {
-	var v int
-	err := tx.GetContext(ctx, &v, tx.Rebind(`SELECT version FROM public_articles WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+func dedupe(tags []string) []string {
+	seen := make(map[string]bool, len(tags))
+	out := tags[:0:0]
+	for _, t := range tags {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
 	}
-	return v, err
+	return out
 }
 
 // PublicArticle is a published article as readers see it.

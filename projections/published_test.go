@@ -237,8 +237,9 @@ type hookedView struct {
 	during func(ctx context.Context, tx *sqlx.Tx, env events.Envelope) error
 }
 
-func (v hookedView) Apply(ctx context.Context, tx *sqlx.Tx, env events.Envelope) error {
-	if err := v.View.Apply(ctx, tx, env); err != nil {
+func (v hookedView) Apply(ctx context.Context, tx *sqlx.Tx, t projections.Tables, batch []events.Envelope) error {
+	env := batch[len(batch)-1]
+	if err := v.View.Apply(ctx, tx, t, batch); err != nil {
 		return err
 	}
 	return v.during(ctx, tx, env)

@@ -30,7 +30,8 @@ const seqMetadata = "newsroom-stream-seq"
 
 // RunnerConfig wires a Runner.
 type RunnerConfig struct {
-	DB *sqldb.DB
+	DB  *sqldb.DB
+	Log Log
 	// Connect opens a NATS connection for one view's subscriber. Each view needs its own:
 	// closing a watermill-nats subscriber drains the connection it was given.
 	Connect func() (*nats.Conn, error)
@@ -42,8 +43,14 @@ type Runner struct {
 	cfg    RunnerConfig
 	views  []View
 	states map[string]*viewState
-	router *message.Router
-	conns  []*nats.Conn
+	ctx    context.Context // the context the routers and rebuilds run in
+	cancel context.CancelFunc
+
+	mu      sync.Mutex // guards conns and routers
+	conns   []*nats.Conn
+	routers []*message.Router // one per live view: a view goes live when it is ready
+	closed  bool
+	wg      sync.WaitGroup // rebuilds in the background
 }
 
 // NewRunner returns a Runner for views.
@@ -58,58 +65,174 @@ func NewRunner(cfg RunnerConfig, views ...View) *Runner {
 	return r
 }
 
-// Start positions every view's durable consumer at the view's SQL checkpoint, then starts
-// applying events in the background until ctx ends or Close is called.
+// Start creates every view's tables if they are missing, positions each durable consumer at
+// its view's checkpoint and starts applying events in the background, until ctx ends or Close
+// is called. A view whose tables are missing or were built by another version of the view is
+// first rebuilt (blue/green, in the background): its live handler starts after the swap.
 func (r *Runner) Start(ctx context.Context) error {
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second},
-		watermill.NewSlogLogger(r.cfg.Logger))
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.ctx = ctx
+	var stale []View
+	for _, v := range r.views {
+		current, err := EnsureTables(ctx, r.cfg.DB, v)
+		if err != nil {
+			return err
+		}
+		if !current {
+			stale = append(stale, v)
+			continue
+		}
+		if err := r.addLive(ctx, v); err != nil {
+			r.closeConns()
+			return err
+		}
+	}
+	for _, v := range stale {
+		r.cfg.Logger.Info("view is missing or of another version: rebuilding it from the log", "view", v.Name(), "version", v.Version())
+		if err := r.Rebuild(v.Name()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ErrRebuilding: a rebuild of the view is already running.
+var ErrRebuilding = errors.New("a rebuild of this view is already running")
+
+// Rebuild starts rebuilding view name in the background, blue/green: the live tables keep
+// serving until the rebuilt ones are swapped in. It returns ErrRebuilding if one is running.
+func (r *Runner) Rebuild(name string) error {
+	v, st := r.view(name)
+	if v == nil {
+		return fmt.Errorf("%w: %q", ErrNoView, name)
+	}
+	if !st.startRebuild() {
+		return ErrRebuilding
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		rb := Rebuild{DB: r.cfg.DB, Log: r.cfg.Log, View: v, Live: &st.apply, Progress: st.progress}
+		for attempt := 1; ; attempt++ {
+			p, err := rb.Run(r.ctx)
+			if err == nil || p.Done {
+				st.finishRebuild(p, err)
+				r.cfg.Logger.Info("view rebuilt", "view", name, "events", p.Applied, "checkpoint", p.Checkpoint,
+					"seconds", time.Since(p.Started).Seconds())
+				break
+			}
+			if r.ctx.Err() != nil {
+				st.finishRebuild(p, err)
+				return
+			}
+			st.fail(err)
+			r.cfg.Logger.Error("view rebuild failed; retrying", "view", name, "attempt", attempt, "error", err)
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-time.After(nakDelay(uint64(attempt))):
+			}
+		}
+		if !st.isLive() {
+			if err := r.addLive(r.ctx, v); err != nil {
+				st.fail(err)
+				r.cfg.Logger.Error("view live handler", "view", name, "error", err)
+			}
+		}
+	}()
+	return nil
+}
+
+// ErrNoView: no view has that name.
+var ErrNoView = errors.New("no such view")
+
+func (r *Runner) view(name string) (View, *viewState) {
+	for _, v := range r.views {
+		if v.Name() == name {
+			return v, r.states[name]
+		}
+	}
+	return nil, nil
+}
+
+// addLive positions view v's durable consumer and starts its live handler, on a Watermill
+// router of its own.
+func (r *Runner) addLive(ctx context.Context, v View) error {
+	if err := r.prepare(ctx, v); err != nil {
+		return err
+	}
+	sub, err := r.subscriber(v)
 	if err != nil {
-		return fmt.Errorf("projections: %w", err)
+		return err
+	}
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second},
+		watermill.NewSlogLogger(r.cfg.Logger.With("view", v.Name())))
+	if err != nil {
+		return fmt.Errorf("view %s: %w", v.Name(), err)
 	}
 	router.AddMiddleware(
 		middleware.Recoverer,
 		// Transient failures (a busy database) are retried in place, keeping the order; past
-		// that, the event is nacked and the server redelivers it after NakDelay.
+		// that, the event is nacked and the server redelivers it after a backoff.
 		middleware.Retry{MaxRetries: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second,
 			Multiplier: 2, Logger: watermill.NewSlogLogger(r.cfg.Logger)}.Middleware,
 	)
-	for _, v := range r.views {
-		if err := r.prepare(ctx, v); err != nil {
-			r.closeConns()
-			return err
-		}
-		sub, err := r.subscriber(v)
-		if err != nil {
-			r.closeConns()
-			return err
-		}
-		router.AddConsumerHandler(Durable(v.Name()), events.SubjectAll, sub, r.handler(v))
-	}
-	r.router = router
+	router.AddConsumerHandler(Durable(v.Name()), events.SubjectAll, sub, r.handler(v))
+	ran := make(chan error, 1)
 	go func() {
-		if err := router.Run(ctx); err != nil {
-			r.cfg.Logger.Error("projections stopped", "error", err)
+		err := router.Run(ctx)
+		ran <- err
+		if err != nil && ctx.Err() == nil {
+			r.cfg.Logger.Error("view stopped", "view", v.Name(), "error", err)
 		}
 	}()
 	select {
 	case <-router.Running():
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	case err := <-ran:
+		// A router that never ran must not be closed: it would wait for its handler forever.
+		return fmt.Errorf("view %s: start: %w", v.Name(), err)
 	}
+	r.mu.Lock()
+	if r.closed { // Close has passed: stop what it could not
+		r.mu.Unlock()
+		_ = router.Close()
+		return errors.New("projections closed")
+	}
+	r.routers = append(r.routers, router)
+	r.mu.Unlock()
+	r.states[v.Name()].setLive()
+	return nil
 }
 
-// Close stops applying events, letting the one in hand finish.
+// Close stops applying events, letting the one in hand finish; a rebuild stops at its last
+// checkpoint (the next one resumes there) once the context given to Start ends.
 func (r *Runner) Close() error {
-	var err error
-	if r.router != nil {
-		err = r.router.Close()
+	r.mu.Lock()
+	r.closed = true
+	routers := r.routers
+	r.routers = nil
+	r.mu.Unlock()
+	errs := make([]error, len(routers))
+	var closing sync.WaitGroup
+	for i, router := range routers { // each lets the event in hand finish
+		closing.Add(1)
+		go func() {
+			defer closing.Done()
+			errs[i] = router.Close()
+		}()
 	}
+	closing.Wait()
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait() // rebuilds stop at their last checkpoint
 	r.closeConns()
-	return err
+	return errors.Join(errs...)
 }
 
 func (r *Runner) closeConns() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, nc := range r.conns {
 		nc.Close()
 	}
@@ -120,9 +243,6 @@ func (r *Runner) closeConns() {
 // just after it. A consumer that is ahead of the checkpoint (the view was dropped or restored
 // from an older backup) is recreated, so the view refills from the log.
 func (r *Runner) prepare(ctx context.Context, v View) error {
-	if err := EnsureCheckpoint(ctx, r.cfg.DB, v.Name()); err != nil {
-		return err
-	}
 	checkpoint, err := Checkpoint(ctx, r.cfg.DB, v.Name())
 	if err != nil {
 		return err
@@ -191,7 +311,9 @@ func (r *Runner) subscriber(v View) (message.Subscriber, error) {
 	if err != nil {
 		return nil, fmt.Errorf("view %s: connect: %w", v.Name(), err)
 	}
+	r.mu.Lock()
 	r.conns = append(r.conns, nc)
+	r.mu.Unlock()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
@@ -210,7 +332,9 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 		}
 		env, err := events.Unmarshal(msg.Payload, seq)
 		if err == nil {
+			state.apply.Lock() // a rebuild's swap waits for the event in hand
 			_, err = Apply(msg.Context(), r.cfg.DB, v, env)
+			state.apply.Unlock()
 		}
 		if err != nil {
 			state.fail(err)
@@ -221,22 +345,23 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 	}
 }
 
-// Status is what a view has done: its checkpoint and its last error, if the last event failed.
+// Status is what a view has done: its checkpoint, its last error if the last event failed,
+// and whether it is live or rebuilding.
 type Status struct {
 	Name       string
+	Version    int
+	State      string // "starting", "rebuilding" (the live tables serve meanwhile) or "live"
 	Checkpoint uint64
 	LastError  string
+	Rebuild    *Progress // the running or the last rebuild, if any
 }
 
 // Statuses returns every view's status.
 func (r *Runner) Statuses() []Status {
 	out := make([]Status, 0, len(r.views))
 	for _, v := range r.views {
-		seq, err := r.states[v.Name()].get()
-		s := Status{Name: v.Name(), Checkpoint: seq}
-		if err != nil {
-			s.LastError = err.Error()
-		}
+		s := r.states[v.Name()].status()
+		s.Name, s.Version = v.Name(), v.Version()
 		out = append(out, s)
 	}
 	return out
@@ -264,10 +389,15 @@ func (r *Runner) WaitFor(ctx context.Context, seq uint64, names ...string) error
 
 // viewState is a view's progress as this process saw it, with a way to wait for it.
 type viewState struct {
-	mu      sync.Mutex
-	seq     uint64
-	err     error
-	changed chan struct{} // closed and replaced at every change
+	apply sync.Mutex // held while the live handler applies an event, and during a swap
+
+	mu         sync.Mutex
+	seq        uint64
+	err        error
+	live       bool
+	rebuilding bool
+	rebuild    *Progress
+	changed    chan struct{} // closed and replaced at every change of seq
 }
 
 func newViewState() *viewState { return &viewState{changed: make(chan struct{})} }
@@ -286,10 +416,61 @@ func (s *viewState) fail(err error) {
 	s.err = err
 }
 
-func (s *viewState) get() (uint64, error) {
+func (s *viewState) setLive() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.seq, s.err
+	s.live = true
+}
+
+func (s *viewState) isLive() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live
+}
+
+func (s *viewState) startRebuild() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rebuilding {
+		return false
+	}
+	s.rebuilding, s.rebuild = true, &Progress{Started: time.Now()}
+	return true
+}
+
+func (s *viewState) progress(p Progress) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rebuild = &p
+}
+
+func (s *viewState) finishRebuild(p Progress, err error) {
+	s.mu.Lock()
+	s.rebuilding, s.rebuild, s.err = false, &p, err
+	s.mu.Unlock()
+	if p.Done {
+		s.set(p.Checkpoint, err) // the swapped-in tables are at the rebuild's checkpoint
+	}
+}
+
+func (s *viewState) status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Status{Checkpoint: s.seq, State: "starting"}
+	switch {
+	case s.rebuilding:
+		st.State = "rebuilding"
+	case s.live:
+		st.State = "live"
+	}
+	if s.err != nil {
+		st.LastError = s.err.Error()
+	}
+	if s.rebuild != nil {
+		p := *s.rebuild
+		st.Rebuild = &p
+	}
+	return st
 }
 
 func (s *viewState) waitFor(ctx context.Context, seq uint64) error {

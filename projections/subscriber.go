@@ -10,6 +10,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newsroom/newsroom/events"
@@ -43,31 +44,34 @@ func (s *durableSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *me
 	if err != nil {
 		return nil, err
 	}
-	// One message buffered at most: the server's AckWait starts when it sends a message, so
-	// prefetching would start the clock before the handler sees it.
-	it, err := consumer.Messages(jetstream.PullMaxMessages(1))
-	if err != nil {
-		return nil, err
-	}
 	out := make(chan *message.Message)
 	s.done.Add(1)
 	go func() {
 		defer s.done.Done()
 		defer close(out)
-		go func() {
+		for {
 			select {
 			case <-s.closing:
+				return
 			case <-ctx.Done():
+				return
+			default:
 			}
-			it.Stop() // unblocks Next
-		}()
-		for {
-			msg, err := it.Next()
-			if err != nil {
-				if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-					return
+			// One message per pull: the server's AckWait starts when it sends a message, so
+			// prefetching would start the clock before the handler sees it. A plain fetch loop
+			// rather than nats.go's Messages iterator, which was seen to stall for its
+			// heartbeat timeout (30 s) between two pulls under load.
+			batch, err := consumer.Fetch(1, jetstream.FetchMaxWait(time.Second))
+			if err == nil {
+				for msg := range batch.Messages() {
+					if !s.deliver(ctx, msg, out) {
+						return
+					}
 				}
-				s.log.Warn("view consumer: next message", "durable", s.durable, "error", err)
+				err = batch.Error()
+			}
+			if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+				s.log.Warn("view consumer: fetch", "durable", s.durable, "error", err)
 				select { // the server or the connection is away: do not spin
 				case <-s.closing:
 					return
@@ -75,10 +79,6 @@ func (s *durableSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *me
 					return
 				case <-time.After(time.Second):
 				}
-				continue
-			}
-			if !s.deliver(ctx, msg, out) {
-				return
 			}
 		}
 	}()
@@ -154,8 +154,8 @@ func toWatermill(m jetstream.Msg) *message.Message {
 	return wm
 }
 
-// nakDelay delays the redelivery of a failed event: 1 s, 2 s, 4 s … up to a minute, so that a
-// database outage is not a hot loop.
+// nakDelay delays the redelivery of a failed event: 2 s after its first delivery, then 4 s,
+// 8 s … up to a minute, so that a database outage is not a hot loop.
 func nakDelay(delivered uint64) time.Duration {
 	return min(time.Second<<min(delivered, 6), time.Minute)
 }

@@ -11,13 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/newsroom/newsroom/events"
-	"github.com/newsroom/newsroom/projections"
 )
 
 const corpusFile = "../../testdata/nato-russia-council-ministers-meet.txt"
@@ -62,35 +55,6 @@ func TestImportDraftsThroughTheAPI(t *testing.T) {
 		a["body"] != "Les ministres se sont réunis le 7 décembre." {
 		t.Errorf("article imported from stdin = %v; want the French headline and body, language fr, tags nato and russia", a)
 	}
-	waitViewsIdle(t, ta.natsURL)
-}
-
-// waitViewsIdle waits until the views have acknowledged every event in the log, so that the app
-// is not stopped with an event in hand. watermill-nats v2.1.3 closes its output channel on
-// Close without ordering it after the sends (ThreeDotsLabs/watermill-nats#18): stopping
-// mid-event trips the race detector nearly every time; stopping idle, rarely (as the other
-// end-to-end tests do).
-func waitViewsIdle(tb testing.TB, natsURL string) {
-	tb.Helper()
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	eventually(tb, "the views to apply every event", func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c, err := js.Consumer(ctx, events.StreamName, projections.Durable("published"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		info, err := c.Info(ctx)
-		return err == nil && info.NumPending == 0 && info.NumAckPending == 0
-	})
 }
 
 func TestImportErrors(t *testing.T) {

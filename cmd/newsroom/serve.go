@@ -107,7 +107,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 	}
 
 	published, desk, history := projections.NewPublished(a.db), projections.NewDesk(a.db), projections.NewHistory(a.db)
-	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Connect: connect, Logger: log},
+	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Log: store, Connect: connect, Logger: log},
 		published, desk, history)
 	// The views run until Close, not until the start context ends.
 	if err := a.runner.Start(context.WithoutCancel(ctx)); err != nil {

@@ -1,0 +1,234 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/sqldb"
+)
+
+// Log is the event log as a rebuild reads it; *events.Store implements it.
+type Log interface {
+	LastSequence(ctx context.Context) (uint64, error)
+	ReadLog(ctx context.Context, from, until uint64, batchSize int, fn func([]events.Envelope) error) error
+}
+
+// DefaultBatchSize is how many events a rebuild applies per transaction.
+const DefaultBatchSize = 2000
+
+// Rebuild replays the log into a fresh generation of a view's tables while the live ones keep
+// serving, then swaps the new tables in, in one transaction (blue/green). Its progress is
+// checkpointed with every batch: a rebuild that is stopped, or killed, resumes where it stopped
+// when run again.
+type Rebuild struct {
+	DB        *sqldb.DB
+	Log       Log
+	View      View
+	BatchSize int // events per transaction; DefaultBatchSize if 0
+	// Progress, if set, is called after every batch.
+	Progress func(Progress)
+	// Live, if set, is held while the tables are swapped: the live handler of this process
+	// holds it while it applies an event.
+	Live sync.Locker
+}
+
+// Progress is how far a rebuild is.
+type Progress struct {
+	View       string
+	Applied    uint64 // events applied by this run
+	Checkpoint uint64 // the rebuild's checkpoint
+	Target     uint64 // the log's last sequence when this run started
+	From       uint64 // the checkpoint this run started from
+	Started    time.Time
+	Done       bool
+}
+
+// Remaining is how many log positions are left to the target.
+func (p Progress) Remaining() uint64 {
+	if p.Checkpoint >= p.Target {
+		return 0
+	}
+	return p.Target - p.Checkpoint
+}
+
+// Rate is events applied per second so far.
+func (p Progress) Rate() float64 {
+	elapsed := time.Since(p.Started).Seconds()
+	if elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Applied) / elapsed
+}
+
+// Run rebuilds the view and swaps it in. It returns the final progress; Done says whether the
+// rebuilt tables were swapped in, which they are even when a gap (ErrGap, returned) stopped
+// the rebuild, provided they are not behind the live ones.
+func (rb Rebuild) Run(ctx context.Context) (Progress, error) {
+	if rb.BatchSize <= 0 {
+		rb.BatchSize = DefaultBatchSize
+	}
+	v := rb.View
+	shadow, err := rb.prepare(ctx)
+	if err != nil {
+		return Progress{}, err
+	}
+	t := Tables{Suffix: "_next", Generation: shadow.Generation}
+	target, err := rb.Log.LastSequence(ctx)
+	if err != nil {
+		return Progress{}, err
+	}
+	p := Progress{View: v.Name(), Checkpoint: shadow.Seq, From: shadow.Seq, Target: target, Started: time.Now()}
+	catchUp := func(until uint64) error {
+		apply := func(batch []events.Envelope) error {
+			n, err := applyBatch(ctx, rb.DB, v, rebuildName(v.Name()), t, batch)
+			if err != nil {
+				return err
+			}
+			p.Applied += uint64(n)
+			p.Checkpoint = batch[len(batch)-1].Sequence
+			if rb.Progress != nil {
+				rb.Progress(p)
+			}
+			return nil
+		}
+		return rb.Log.ReadLog(ctx, p.Checkpoint+1, until, rb.BatchSize, func(batch []events.Envelope) error {
+			err := apply(batch)
+			if err == nil || len(batch) == 1 || ctx.Err() != nil {
+				return err
+			}
+			// A batch fails whole: apply its events one by one, so that the rebuild stops
+			// exactly at the failing event, with everything before it applied.
+			for i := range batch {
+				if err := apply(batch[i : i+1]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	// A gap stops the rebuild where the live view would stop too: the rebuilt tables are
+	// still swapped in if they are not behind the live ones, and the gap is reported.
+	var gap error
+	if err := catchUp(target); errors.Is(err, ErrGap) {
+		gap = err
+	} else if err != nil {
+		return p, err
+	}
+	if gap == nil {
+		// What arrived during the long pass, before the live handler is held.
+		if last, err := rb.Log.LastSequence(ctx); err != nil {
+			return p, err
+		} else if err := catchUp(last); errors.Is(err, ErrGap) {
+			gap = err
+		} else if err != nil {
+			return p, err
+		}
+	}
+	if rb.Live != nil {
+		rb.Live.Lock()
+		defer rb.Live.Unlock()
+	}
+	for {
+		swapped, liveSeq, err := rb.swap(ctx, p.Checkpoint, t)
+		if err != nil {
+			return p, err
+		}
+		if swapped {
+			break
+		}
+		if gap != nil {
+			return p, gap
+		}
+		// Another process applied more to the live tables: the new ones must not be behind.
+		if err := catchUp(liveSeq); err != nil {
+			return p, err
+		}
+		if p.Checkpoint < liveSeq {
+			return p, fmt.Errorf("view %s: rebuild stopped at %d, the live view is at %d", v.Name(), p.Checkpoint, liveSeq)
+		}
+	}
+	p.Done = true
+	if rb.Progress != nil {
+		rb.Progress(p)
+	}
+	return p, gap
+}
+
+// prepare creates the rebuild's tables and checkpoint, or finds those of an interrupted
+// rebuild of the same version to resume.
+func (rb Rebuild) prepare(ctx context.Context) (checkpoint, error) {
+	v := rb.View
+	tx, err := rb.DB.Write.BeginTxx(ctx, nil)
+	if err != nil {
+		return checkpoint{}, err
+	}
+	defer tx.Rollback() //nolint:errcheck
+	live, _, err := readCheckpoint(ctx, tx, v.Name())
+	if err != nil {
+		return checkpoint{}, err
+	}
+	shadow, found, err := readCheckpoint(ctx, tx, rebuildName(v.Name()))
+	if err != nil {
+		return checkpoint{}, err
+	}
+	if found && shadow.Version == v.Version() && shadow.Generation > live.Generation {
+		return shadow, nil
+	}
+	shadow = checkpoint{Version: v.Version(), Generation: max(live.Generation, shadow.Generation) + 1}
+	t := Tables{Suffix: "_next", Generation: shadow.Generation}
+	if err := dropTables(ctx, tx, v, t); err != nil {
+		return checkpoint{}, err
+	}
+	for _, ddl := range v.Schema(rb.DB.Dialect, t) {
+		if _, err := tx.ExecContext(ctx, ddl); err != nil {
+			return checkpoint{}, fmt.Errorf("view %s: create rebuild tables: %w", v.Name(), err)
+		}
+	}
+	if err := writeCheckpoint(ctx, tx, rebuildName(v.Name()), shadow); err != nil {
+		return checkpoint{}, err
+	}
+	return shadow, tx.Commit()
+}
+
+// swap replaces the live tables with the rebuilt ones, unless the live view is ahead of the
+// rebuild (then it returns false and the live checkpoint).
+func (rb Rebuild) swap(ctx context.Context, rebuilt uint64, t Tables) (bool, uint64, error) {
+	v := rb.View
+	tx, err := rb.DB.Write.BeginTxx(ctx, nil)
+	if err != nil {
+		return false, 0, err
+	}
+	defer tx.Rollback() //nolint:errcheck
+	if rb.DB.Dialect == sqldb.Postgres {
+		// Hold the live checkpoint still until the swap commits.
+		if _, err := tx.ExecContext(ctx, `SELECT seq FROM checkpoints WHERE name = $1 FOR UPDATE`, v.Name()); err != nil {
+			return false, 0, err
+		}
+	}
+	live, found, err := readCheckpoint(ctx, tx, v.Name())
+	if err != nil {
+		return false, 0, err
+	}
+	if found && live.Seq > rebuilt {
+		return false, live.Seq, nil
+	}
+	if err := dropTables(ctx, tx, v, Live); err != nil {
+		return false, 0, err
+	}
+	for _, base := range v.Tables() {
+		if _, err := tx.ExecContext(ctx, `ALTER TABLE `+t.Name(base)+` RENAME TO `+base); err != nil {
+			return false, 0, fmt.Errorf("view %s: swap in %s: %w", v.Name(), base, err)
+		}
+	}
+	if err := writeCheckpoint(ctx, tx, v.Name(), checkpoint{Seq: rebuilt, Version: v.Version(), Generation: t.Generation}); err != nil {
+		return false, 0, err
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM checkpoints WHERE name = ?`), rebuildName(v.Name())); err != nil {
+		return false, 0, err
+	}
+	return true, rebuilt, tx.Commit()
+}
