@@ -50,13 +50,14 @@ type Authenticator interface {
 
 // Config is what the server serves from.
 type Config struct {
-	Desk      Desk
-	DeskViews DeskViews
-	Public    PublicArticles
-	Readiness Readiness
-	Positions Positions
-	Tokens    Authenticator
-	Logger    *slog.Logger
+	Desk        Desk
+	DeskViews   DeskViews
+	Public      PublicArticles
+	Readiness   Readiness
+	Positions   Positions
+	Projections Projections
+	Tokens      Authenticator
+	Logger      *slog.Logger
 }
 
 // New returns the API as an http.Handler.
@@ -92,6 +93,11 @@ func New(cfg Config) nethttp.Handler {
 	api.POST("/articles/:id/correct", editors.command(correct))
 	api.POST("/articles/:id/retract", editors.command(retract))
 	api.POST("/articles/:id/spike", editors.command(spike))
+
+	admin := &adminAPI{projections: cfg.Projections, readiness: cfg.Readiness}
+	ops := api.Group("/projections", requireRole(domain.RoleAdmin))
+	ops.GET("", admin.list)
+	ops.POST("/:name/rebuild", admin.rebuild)
 
 	public := &publicAPI{articles: cfg.Public}
 	fresh := readYourWrites(cfg.Positions, "published")

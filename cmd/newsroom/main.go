@@ -22,6 +22,8 @@ Usage:
   newsroom token create --name NAME --role ROLE [flags]  create an API token; prints only the token
   newsroom token list [flags]                            list tokens (never their secrets)
   newsroom token revoke NAME [flags]                     revoke a token; servers refuse it within 30 s
+  newsroom replay [--projection NAME]... [flags]         rebuild views from the log (asks a running
+                                                         serve to do it, blue/green, and follows it)
   newsroom import [flags] FILE                           draft an article from a plain-text file (- for
                                                          stdin) through a running serve; prints its id
 
@@ -52,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCommand(ctx, rest, stdout, stderr)
 	case "import":
 		return importCommand(ctx, rest, os.Stdin, stdout, stderr)
+	case "replay":
+		return replayCommand(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -58,6 +58,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 // app is a running newsroom: what `serve` starts, and what the end-to-end tests start too.
 type app struct {
 	log      *slog.Logger
+	lock     *dataDirLock
 	embedded *embeddednats.Server
 	nc       *nats.Conn
 	db       *sqldb.DB
@@ -77,8 +78,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 			a.stop()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+	if a.lock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	if a.natsURL, err = a.startNATS(cfg); err != nil {
 		return nil, err
@@ -106,9 +107,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		return nil, err
 	}
 
-	published, desk, history := projections.NewPublished(a.db), projections.NewDesk(a.db), projections.NewHistory(a.db)
-	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Log: store, Connect: connect, Logger: log},
-		published, desk, history)
+	published, desk, history, all := views(a.db)
+	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Log: store, Connect: connect, Logger: log}, all...)
 	// The views run until Close, not until the start context ends.
 	if err := a.runner.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("views: %w", err)
@@ -120,17 +120,22 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 			*projections.Desk
 			*projections.History
 		}{desk, history},
-		Public:    published,
-		Readiness: readiness{store, a.runner},
-		Positions: a.runner,
-		Tokens:    auth.NewTokens(a.db),
-		Logger:    log,
+		Public:      published,
+		Readiness:   readiness{store, a.runner},
+		Positions:   a.runner,
+		Projections: a.runner,
+		Tokens:      auth.NewTokens(a.db),
+		Logger:      log,
 	})
 	listener, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s (set --http or NEWSROOM_HTTP to another address): %w", cfg.HTTP, err)
 	}
 	a.httpAddr = listener.Addr().String()
+	// `newsroom replay` finds a running serve here.
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, httpURLFile), []byte("http://"+a.httpAddr+"\n"), 0o640); err != nil {
+		return nil, fmt.Errorf("write %s: %w", httpURLFile, err)
+	}
 	a.server = &nethttp.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -169,8 +174,8 @@ func (a *app) startNATS(cfg config) (string, error) {
 	a.embedded = srv
 	url := srv.ClientURL()
 	// Other processes on this data directory (newsroom tail, a subscriber) find the server here.
-	if err := os.WriteFile(filepath.Join(cfg.DataDir, "nats.url"), []byte(url+"\n"), 0o640); err != nil {
-		return "", fmt.Errorf("write nats.url: %w", err)
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, natsURLFile), []byte(url+"\n"), 0o640); err != nil {
+		return "", fmt.Errorf("write %s: %w", natsURLFile, err)
 	}
 	return url, nil
 }
@@ -212,6 +217,7 @@ func (a *app) stop() {
 			a.log.Warn("close database", "error", err)
 		}
 	}
+	a.lock.release()
 }
 
 // checkServerVersion refuses an external nats-server older than minNATSVersion.

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/newsroom/newsroom/projections"
+	"github.com/newsroom/newsroom/sqldb"
+)
+
+// Files in the data directory that other processes use to find a running serve.
+const (
+	lockFile    = "serve.lock" // held by serve (and by an offline replay) while it runs
+	natsURLFile = "nats.url"   // the embedded NATS server's client URL
+	httpURLFile = "http.url"   // the API's base URL
+)
+
+// errDataDirBusy: another process holds the data directory.
+var errDataDirBusy = errors.New("data directory in use")
+
+// dataDirLock is an exclusive lock on a data directory: one serve (or offline replay) at a time,
+// since the embedded NATS server's files cannot be shared.
+type dataDirLock struct{ f *os.File }
+
+// lockDataDir takes the data directory's lock without waiting; errDataDirBusy if it is held.
+func lockDataDir(dir string) (*dataDirLock, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("data directory lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w: %s is used by another newsroom process (serve or replay)", errDataDirBusy, dir)
+		}
+		return nil, fmt.Errorf("data directory lock: %w", err)
+	}
+	return &dataDirLock{f: f}, nil
+}
+
+func (l *dataDirLock) release() {
+	if l != nil && l.f != nil {
+		l.f.Close() // closing releases the flock
+		l.f = nil
+	}
+}
+
+// readURLFile reads a URL that serve wrote into the data directory.
+func readURLFile(dir, name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// views are every view newsroom maintains, in the order they are reported.
+func views(db *sqldb.DB) (*projections.Published, *projections.Desk, *projections.History, []projections.View) {
+	published, desk, history := projections.NewPublished(db), projections.NewDesk(db), projections.NewHistory(db)
+	return published, desk, history, []projections.View{published, desk, history}
+}
