@@ -156,7 +156,7 @@ func (s *publicState) apply(env events.Envelope, r domain.Recorded) {
 		// The notice keeps the headline and says why; the text leaves the public model.
 		row.Status, row.Summary, row.Body, row.BodyHTML = VisibilityRetracted, "", "", ""
 		row.Retracted, row.RetractedAt, row.UpdatedAt = e.Reason, at, at
-		s.textChanged = false
+		// A pending textChanged stays: its tags are still to be written (the body renders empty).
 	}
 	// Desk work (revisions, reviews, spikes) changes nothing public but the version.
 }
