@@ -3,6 +3,7 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -86,8 +87,17 @@ func (e Envelope) Recorded() (domain.Recorded, error) {
 	}, nil
 }
 
-// Marshal returns the envelope's stored form.
-func (e Envelope) Marshal() ([]byte, error) { return json.Marshal(e) }
+// Marshal returns the envelope's stored form. HTML is not escaped: "<" stays one byte, not six,
+// so that an article within the domain's limits always fits in a NATS message.
+func (e Envelope) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
 
 // Unmarshal reads an envelope from its stored form and checks the fields every reader relies on.
 func Unmarshal(body []byte, seq uint64) (Envelope, error) {

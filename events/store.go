@@ -51,7 +51,10 @@ func StreamConfig(replicas int) jetstream.StreamConfig {
 		Retention:   jetstream.LimitsPolicy,
 		Replicas:    replicas,
 		Duplicates:  2 * time.Minute,
-		AllowDirect: true, // reads of one article without creating a consumer
+		// Reads of one article without creating a consumer. Only on a single replica: on a
+		// replicated stream followers answer direct gets too, possibly behind the leader, and
+		// a stale read would give a stale ETag.
+		AllowDirect: replicas <= 1,
 	}
 }
 
@@ -64,18 +67,34 @@ type Store struct {
 	attempts int
 }
 
-// Open creates or updates the log stream and the slug bucket with the given number of replicas,
-// and returns a Store on them.
+// Open creates the log stream and the slug bucket with the given number of replicas if they
+// are missing, and returns a Store on them. Existing ones are used as they are: an operator's
+// settings (replicas above all) are never lowered by a start.
 func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, error) {
-	stream, err := js.CreateOrUpdateStream(ctx, StreamConfig(replicas))
+	stream, err := EnsureStream(ctx, js, StreamConfig(replicas))
 	if err != nil {
-		return nil, fmt.Errorf("create stream %s: %w", StreamName, err)
+		return nil, err
 	}
-	slugs, err := js.CreateOrUpdateKeyValue(ctx, SlugBucketConfig(replicas))
+	slugs, err := js.CreateKeyValue(ctx, SlugBucketConfig(replicas))
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		slugs, err = js.KeyValue(ctx, SlugBucket)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("create key-value bucket %s: %w", SlugBucket, err)
+		return nil, fmt.Errorf("key-value bucket %s: %w", SlugBucket, unavailable(err))
 	}
 	return &Store{js: js, stream: stream, slugs: slugs, attempts: 3}, nil
+}
+
+// EnsureStream creates the stream cfg describes, or returns the existing one unchanged.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	stream, err := js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		stream, err = js.Stream(ctx, cfg.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", cfg.Name, unavailable(err))
+	}
+	return stream, nil
 }
 
 // Append writes env as the next event of its article, provided the last event on the article's
@@ -172,13 +191,18 @@ func (s *Store) Load(ctx context.Context, articleID string) (History, error) {
 	}
 }
 
-// LastSequence is the stream sequence of the newest event in the log (0 when empty).
+// LastSequence is the stream sequence of the newest event in the log (0 when empty). It is
+// the newest event that exists: a deleted last message does not count, or a read up to it
+// would wait for it forever.
 func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
-	info, err := s.stream.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("stream info: %w", unavailable(err))
+	msg, err := s.stream.GetLastMsgForSubject(ctx, SubjectAll)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
 	}
-	return info.State.LastSeq, nil
+	if err != nil {
+		return 0, fmt.Errorf("last event: %w", unavailable(err))
+	}
+	return msg.Sequence, nil
 }
 
 func isWrongLastSequence(err error) bool {

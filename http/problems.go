@@ -69,7 +69,7 @@ func problemFor(err error) (Problem, bool) {
 			Detail: "the article kept changing while this command was decided; fetch it and try again"}, true
 	case errors.Is(err, events.ErrUnavailable):
 		return Problem{Type: problemType("log-unavailable"), Title: "Event log unavailable", Status: nethttp.StatusServiceUnavailable,
-			Detail: "the event log did not answer; nothing is lost, retry shortly"}, true
+			Detail: "the event log did not answer, so the change may or may not have been recorded; retry shortly (a draft retried with the same Idempotency-Key is never made twice; a change sent with If-Match answers 412 if it was recorded)"}, true
 	case errors.Is(err, auth.ErrUnavailable):
 		return Problem{Type: problemType("auth-unavailable"), Title: "Token check unavailable", Status: nethttp.StatusServiceUnavailable,
 			Detail: "the token database did not answer and this token is not known here yet; retry shortly"}, true

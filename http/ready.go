@@ -33,7 +33,8 @@ func readyz(r Readiness) echo.HandlerFunc {
 			s := componentJSON{Status: "ok", Position: v.Checkpoint}
 			switch {
 			case v.LastError != "":
-				s.Status, s.Error = "down", v.LastError
+				// The error itself is for admins (GET /api/v1/projections): it names articles.
+				s.Status, s.Error = "down", "the view's last event failed; see GET /api/v1/projections"
 			case err == nil && last > v.Checkpoint:
 				s.Status, s.Lag = "lagging", last-v.Checkpoint
 			}

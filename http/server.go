@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	nethttp "net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -58,6 +59,11 @@ type Config struct {
 	Projections Projections
 	Tokens      Authenticator
 	Logger      *slog.Logger
+
+	// PublicURL is the absolute base URL readers reach the public API at (for example
+	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
+	// scheme and Host.
+	PublicURL string
 }
 
 // New returns the API as an http.Handler.
@@ -103,6 +109,9 @@ func New(cfg Config) nethttp.Handler {
 	fresh := readYourWrites(cfg.Positions, "published")
 	e.GET("/public/v1/articles", public.list, fresh)
 	e.GET("/public/v1/articles/:slug", public.get, fresh)
+	feeds := &feedsAPI{articles: cfg.Public, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	e.GET("/public/v1/feeds/atom.xml", feeds.atom, fresh)
+	e.GET("/public/v1/feeds/feed.json", feeds.json, fresh)
 	return e
 }
 

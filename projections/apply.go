@@ -100,12 +100,18 @@ func applyBatch(ctx context.Context, db *sqldb.DB, v View, name string, t Tables
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 
-	cp, found, err := readCheckpoint(ctx, tx, name)
+	// On PostgreSQL the checkpoint row is locked first, as a swap locks it first: the same
+	// order on both sides, so the two never deadlock.
+	cp, found, err := readCheckpointForUpdate(ctx, tx, db.Dialect, name)
 	if err != nil {
 		return 0, err
 	}
 	if !found {
 		return 0, fmt.Errorf("view %s: no checkpoint row %q", v.Name(), name)
+	}
+	if t != Live && (cp.Generation != t.Generation || cp.Version != v.Version()) {
+		// Another process restarted the rebuild (another version of the view, say).
+		return 0, fmt.Errorf("view %s: rebuild tables replaced by another process: %w", v.Name(), ErrCheckpointMoved)
 	}
 	for len(batch) > 0 && batch[0].Sequence <= cp.Seq {
 		batch = batch[1:]
@@ -181,8 +187,18 @@ func EnsureTables(ctx context.Context, db *sqldb.DB, v View) (current bool, err 
 }
 
 func readCheckpoint(ctx context.Context, tx *sqlx.Tx, name string) (checkpoint, bool, error) {
+	return readCheckpointForUpdate(ctx, tx, sqldb.SQLite, name)
+}
+
+// readCheckpointForUpdate reads a checkpoint row and, on PostgreSQL, locks it until the
+// transaction ends (SQLite's writer lock already serialises every writing transaction).
+func readCheckpointForUpdate(ctx context.Context, tx *sqlx.Tx, d sqldb.Dialect, name string) (checkpoint, bool, error) {
 	var cp checkpoint
-	err := tx.GetContext(ctx, &cp, tx.Rebind(`SELECT seq, version, generation FROM checkpoints WHERE name = ?`), name)
+	query := `SELECT seq, version, generation FROM checkpoints WHERE name = ?`
+	if d == sqldb.Postgres {
+		query += ` FOR UPDATE`
+	}
+	err := tx.GetContext(ctx, &cp, tx.Rebind(query), name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return checkpoint{}, false, nil
 	}

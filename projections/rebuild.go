@@ -203,15 +203,17 @@ func (rb Rebuild) swap(ctx context.Context, rebuilt uint64, t Tables) (bool, uin
 		return false, 0, err
 	}
 	defer tx.Rollback() //nolint:errcheck
-	if rb.DB.Dialect == sqldb.Postgres {
-		// Hold the live checkpoint still until the swap commits.
-		if _, err := tx.ExecContext(ctx, `SELECT seq FROM checkpoints WHERE name = $1 FOR UPDATE`, v.Name()); err != nil {
-			return false, 0, err
-		}
-	}
-	live, found, err := readCheckpoint(ctx, tx, v.Name())
+	// The live checkpoint is locked first (on PostgreSQL), as every apply locks it first.
+	live, found, err := readCheckpointForUpdate(ctx, tx, rb.DB.Dialect, v.Name())
 	if err != nil {
 		return false, 0, err
+	}
+	mine, ok, err := readCheckpointForUpdate(ctx, tx, rb.DB.Dialect, rebuildName(v.Name()))
+	if err != nil {
+		return false, 0, err
+	}
+	if !ok || mine.Seq != rebuilt || mine.Generation != t.Generation || mine.Version != v.Version() {
+		return false, 0, fmt.Errorf("view %s: the rebuild's tables were replaced by another process: %w", v.Name(), ErrCheckpointMoved)
 	}
 	if found && live.Seq > rebuilt {
 		return false, live.Seq, nil

@@ -368,7 +368,9 @@ func (r *Runner) Statuses() []Status {
 }
 
 // WaitFor waits until the named views (every view, if none is named) have applied the log up
-// to stream sequence seq, or ctx ends.
+// to stream sequence seq, or ctx ends. Another instance may be the one applying a view's events
+// (they share its durable consumer): while this process has not seen the position, the SQL
+// checkpoint is polled too.
 func (r *Runner) WaitFor(ctx context.Context, seq uint64, names ...string) error {
 	if len(names) == 0 {
 		for _, v := range r.views {
@@ -380,8 +382,21 @@ func (r *Runner) WaitFor(ctx context.Context, seq uint64, names ...string) error
 		if !ok {
 			return fmt.Errorf("no view named %q", name)
 		}
-		if err := state.waitFor(ctx, seq); err != nil {
-			return fmt.Errorf("view %s: %w", name, err)
+		for {
+			reached, changed := state.reached(seq)
+			if reached {
+				break
+			}
+			if cp, err := Checkpoint(ctx, r.cfg.DB, name); err == nil && cp >= seq {
+				state.advance(cp)
+				break
+			}
+			select {
+			case <-changed:
+			case <-time.After(100 * time.Millisecond):
+			case <-ctx.Done():
+				return fmt.Errorf("view %s: %w", name, ctx.Err())
+			}
 		}
 	}
 	return nil
@@ -473,18 +488,20 @@ func (s *viewState) status() Status {
 	return st
 }
 
-func (s *viewState) waitFor(ctx context.Context, seq uint64) error {
-	for {
-		s.mu.Lock()
-		reached, changed := s.seq >= seq, s.changed
-		s.mu.Unlock()
-		if reached {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+// reached reports whether the view is at seq, and a channel closed at the next change.
+func (s *viewState) reached(seq uint64) (bool, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seq >= seq, s.changed
+}
+
+// advance raises the position this process knows, leaving the error as it is.
+func (s *viewState) advance(seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seq > s.seq {
+		s.seq = seq
+		close(s.changed)
+		s.changed = make(chan struct{})
 	}
 }

@@ -16,6 +16,7 @@ type config struct {
 	NATSURL    string // external NATS; empty runs the embedded server
 	NATSListen string // the embedded server's client address
 	NoSync     bool   // relax the embedded server's fsync-before-ack
+	PublicURL  string // the public base URL: article URIs, CloudEvents source, feeds
 }
 
 // flags binds settings to fs, each with a NEWSROOM_* environment variable as its default.

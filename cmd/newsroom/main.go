@@ -24,6 +24,7 @@ Usage:
   newsroom token revoke NAME [flags]                     revoke a token; servers refuse it within 30 s
   newsroom replay [--projection NAME]... [flags]         rebuild views from the log (asks a running
                                                          serve to do it, blue/green, and follows it)
+  newsroom tail [--since SEQ|--new] [--durable NAME]     print public events as JSON lines
   newsroom import [flags] FILE                           draft an article from a plain-text file (- for
                                                          stdin) through a running serve; prints its id
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return importCommand(ctx, rest, os.Stdin, stdout, stderr)
 	case "replay":
 		return replayCommand(ctx, rest, stdout, stderr)
+	case "tail":
+		return tailCommand(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

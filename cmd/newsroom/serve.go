@@ -41,6 +41,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.string(&cfg.NATSURL, "nats-url", "", "external NATS with JetStream (2.12 or later); empty runs an embedded server")
 	f.string(&cfg.NATSListen, "nats-listen", "127.0.0.1:0", "client address of the embedded NATS server (port 0: a free port); written to <data-dir>/nats.url")
 	f.bool(&cfg.NoSync, "nats-no-sync", "embedded NATS: acknowledge writes before they reach the disk (faster; a power cut can lose up to 2 minutes of accepted commands)")
+	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -63,6 +64,7 @@ type app struct {
 	nc       *nats.Conn
 	db       *sqldb.DB
 	runner   *projections.Runner
+	outbox   *projections.Outbox
 	server   *nethttp.Server
 	served   chan error
 
@@ -114,6 +116,25 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		return nil, fmt.Errorf("views: %w", err)
 	}
 
+	listener, err := net.Listen("tcp", cfg.HTTP)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (set --http or NEWSROOM_HTTP to another address): %w", cfg.HTTP, err)
+	}
+	defer func() {
+		if a.server == nil {
+			listener.Close() // not served: startApp failed
+		}
+	}()
+	publicURL := cfg.PublicURL
+	if publicURL == "" {
+		publicURL = "http://" + listener.Addr().String()
+	}
+	a.outbox = projections.NewOutbox(projections.OutboxConfig{Connect: connect, Articles: store,
+		PublicURL: publicURL, Logger: log})
+	if err := a.outbox.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("public outbox: %w", err)
+	}
+
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: editorial.NewDesk(store),
 		DeskViews: struct {
@@ -126,11 +147,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		Projections: a.runner,
 		Tokens:      auth.NewTokens(a.db),
 		Logger:      log,
+		PublicURL:   cfg.PublicURL,
 	})
-	listener, err := net.Listen("tcp", cfg.HTTP)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s (set --http or NEWSROOM_HTTP to another address): %w", cfg.HTTP, err)
-	}
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, httpURLFile), []byte("http://"+a.httpAddr+"\n"), 0o640); err != nil {
@@ -201,6 +219,11 @@ func (a *app) Close() error {
 
 // stop stops the background parts: views, NATS connection, embedded server, database.
 func (a *app) stop() {
+	if a.outbox != nil {
+		if err := a.outbox.Close(); err != nil {
+			a.log.Warn("stop public outbox", "error", err)
+		}
+	}
 	if a.runner != nil {
 		if err := a.runner.Close(); err != nil {
 			a.log.Warn("stop views", "error", err)

@@ -1,0 +1,197 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsroom/newsroom/domain"
+)
+
+// Permanent names of the public stream, what subscribers read. Renaming any of them breaks
+// every subscriber.
+const (
+	PublicStreamName    = "NEWSROOM_PUBLIC"
+	PublicSubjectPrefix = "newsroom.public.article."
+	PublicSubjectAll    = PublicSubjectPrefix + ">"
+	// SourceSeqHeader carries, on every public message, the stream sequence in NEWSROOM of the
+	// event it was made from: the outbox resumes after the last one it wrote.
+	SourceSeqHeader = "Newsroom-Source-Seq"
+)
+
+// Public actions, the third token of a public subject and part of the CloudEvent type.
+const (
+	ActionPublished = "published"
+	ActionCorrected = "corrected"
+	ActionRetracted = "retracted"
+)
+
+// PublicSubject is the subject of one public event.
+func PublicSubject(action, articleID string) string {
+	return PublicSubjectPrefix + action + "." + articleID
+}
+
+// CloudEventType is the permanent CloudEvents type of a public action.
+func CloudEventType(action string) string { return "org.newsroom.article." + action + ".v1" }
+
+// PublicStreamConfig is the configuration of the public stream.
+func PublicStreamConfig(replicas int) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        PublicStreamName,
+		Description: "newsroom public events: what subscribers may see, as CloudEvents with IPTC ninjs bodies",
+		Subjects:    []string{PublicSubjectAll},
+		Storage:     jetstream.FileStorage,
+		Retention:   jetstream.LimitsPolicy,
+		Replicas:    replicas,
+		Duplicates:  2 * time.Minute,
+		AllowDirect: replicas <= 1,
+	}
+}
+
+// Ninjs is an IPTC ninjs 2.2 document: the data of a public event. It holds what readers may
+// see and nothing else: no draft, comment, reviewer, user id or token.
+type Ninjs struct {
+	URI            string      `json:"uri"`
+	Type           string      `json:"type"`
+	Version        string      `json:"version"`
+	VersionCreated string      `json:"versioncreated"`
+	FirstCreated   string      `json:"firstcreated,omitempty"`
+	PubStatus      string      `json:"pubstatus"`
+	Language       string      `json:"language,omitempty"`
+	Slugline       string      `json:"slugline,omitempty"`
+	Headlines      []ninjsText `json:"headlines,omitempty"`
+	Descriptions   []ninjsText `json:"descriptions,omitempty"`
+	Bodies         []ninjsBody `json:"bodies,omitempty"`
+	Subjects       []ninjsName `json:"subjects,omitempty"`
+	By             string      `json:"by,omitempty"`
+	Located        string      `json:"located,omitempty"`
+	EdNote         string      `json:"ednote,omitempty"`
+}
+
+type ninjsText struct {
+	Role  string `json:"role"`
+	Value string `json:"value"`
+}
+
+type ninjsBody struct {
+	Role        string `json:"role"`
+	ContentType string `json:"contenttype"`
+	Value       string `json:"value"`
+}
+
+type ninjsName struct {
+	Name string `json:"name"`
+}
+
+// PublicText is what a public event shows of an article.
+type PublicText struct {
+	Slug        string
+	PublishedAt time.Time
+	Headline    string
+	Summary     string
+	BodyHTML    string // rendered and sanitised
+	Language    string
+	Byline      string
+	Dateline    string
+	Tags        []string
+	Note        string // a correction's or a retraction's public words
+}
+
+// PublicEvent is one message of the public stream.
+type PublicEvent struct {
+	Action    string
+	Source    Envelope // the internal event it was made from
+	PublicURL string   // the base of article URIs, and the CloudEvent source
+	Text      PublicText
+}
+
+// Msg encodes the event as a CloudEvent in NATS binary mode: ce-* headers (values
+// percent-encoded), the ninjs document as the body.
+func (p PublicEvent) Msg() (*nats.Msg, error) {
+	base := strings.TrimRight(p.PublicURL, "/")
+	doc := Ninjs{
+		URI:            base + "/public/v1/articles/" + p.Text.Slug,
+		Type:           "text",
+		Version:        strconv.Itoa(p.Source.ArticleVersion),
+		VersionCreated: p.Source.Time.UTC().Format(time.RFC3339Nano),
+		PubStatus:      "usable",
+		Language:       p.Text.Language,
+		Slugline:       p.Text.Slug,
+	}
+	if !p.Text.PublishedAt.IsZero() {
+		doc.FirstCreated = p.Text.PublishedAt.UTC().Format(time.RFC3339Nano)
+	}
+	if p.Text.Headline != "" {
+		doc.Headlines = []ninjsText{{Role: "main", Value: p.Text.Headline}}
+	}
+	switch p.Action {
+	case ActionRetracted:
+		doc.PubStatus, doc.Language = "canceled", ""
+		doc.EdNote = p.Text.Note
+	default:
+		if p.Text.Summary != "" {
+			doc.Descriptions = []ninjsText{{Role: "summary", Value: p.Text.Summary}}
+		}
+		doc.Bodies = []ninjsBody{{Role: "main", ContentType: "text/html", Value: p.Text.BodyHTML}}
+		for _, t := range p.Text.Tags {
+			doc.Subjects = append(doc.Subjects, ninjsName{Name: t})
+		}
+		doc.By, doc.Located = p.Text.Byline, p.Text.Dateline
+		if p.Action == ActionCorrected {
+			doc.EdNote = p.Text.Note
+		}
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("public event %s: %w", p.Source.ID, err)
+	}
+	msg := nats.NewMsg(PublicSubject(p.Action, p.Source.ArticleID))
+	msg.Data = data
+	h := map[string]string{
+		"ce-specversion":     "1.0",
+		"ce-id":              p.Source.ID,
+		"ce-source":          base,
+		"ce-type":            CloudEventType(p.Action),
+		"ce-time":            p.Source.Time.UTC().Format(time.RFC3339Nano),
+		"ce-subject":         p.Source.ArticleID,
+		"ce-datacontenttype": "application/json",
+	}
+	for k, v := range h {
+		msg.Header.Set(k, percentEncode(v))
+	}
+	msg.Header.Set(SourceSeqHeader, strconv.FormatUint(p.Source.Sequence, 10))
+	return msg, nil
+}
+
+// percentEncode encodes a CloudEvents header value for the NATS binding: every byte outside
+// printable ASCII, and '%' itself, as %XX.
+func percentEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == '%' || c == '"' {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// PublicActionOf says which public action an internal event makes, if any.
+func PublicActionOf(e domain.Event) (string, bool) {
+	switch e.(type) {
+	case domain.Published:
+		return ActionPublished, true
+	case domain.Corrected:
+		return ActionCorrected, true
+	case domain.Retracted:
+		return ActionRetracted, true
+	}
+	return "", false
+}

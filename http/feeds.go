@@ -1,0 +1,327 @@
+package http
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	nethttp "net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/projections"
+)
+
+// feedSize is how many of the newest public articles a feed holds.
+const feedSize = 50
+
+// Media types of the feeds.
+const (
+	atomMediaType     = "application/atom+xml; charset=utf-8"
+	jsonFeedMediaType = "application/feed+json; charset=utf-8"
+)
+
+// feedTitle names the feeds; there is no site name to take one from.
+const feedTitle = "Newsroom"
+
+// emptyFeedUpdated is a feed's updated time while it holds no entry: fixed, so that an empty
+// feed keeps its ETag.
+var emptyFeedUpdated = time.Unix(0, 0).UTC()
+
+type feedsAPI struct {
+	articles  PublicArticles
+	publicURL string // absolute, no trailing slash; empty: from each request
+}
+
+// feed is what both formats render: the newest public articles and the URLs they need.
+type feed struct {
+	language string // the ?lang= filter, or ""
+	base     string // the public base URL, no trailing slash
+	items    []projections.PublicArticle
+	updated  time.Time // the newest entry's updated_at, or emptyFeedUpdated
+}
+
+// load validates the query and reads the newest public articles, newest published first.
+func (api *feedsAPI) load(c echo.Context) (feed, error) {
+	lang := c.QueryParam("lang")
+	if lang != "" && !domain.ValidLanguage(lang) {
+		return feed{}, malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", lang)
+	}
+	items, _, err := api.articles.List(c.Request().Context(), projections.PublicQuery{
+		Page:     projections.Page{Number: 1, PerPage: feedSize},
+		Language: lang,
+	})
+	if err != nil {
+		return feed{}, err
+	}
+	f := feed{language: lang, base: api.publicURL, items: items, updated: emptyFeedUpdated}
+	if f.base == "" {
+		f.base = requestBase(c)
+	}
+	for _, a := range items {
+		if a.UpdatedAt.After(f.updated) {
+			f.updated = a.UpdatedAt
+		}
+	}
+	return f, nil
+}
+
+// requestBase is the public base URL as the request reached this server. Echo takes the scheme
+// from X-Forwarded-Proto only when a proxy on a loopback or private address sends it; net/http
+// has already refused a malformed Host.
+func requestBase(c echo.Context) string {
+	scheme := c.Scheme()
+	if scheme != "https" {
+		scheme = "http"
+	}
+	return scheme + "://" + c.Request().Host
+}
+
+// url is the address of a feed (or the listing) on the public base, with its language filter.
+func (f feed) url(path string) string {
+	u := f.base + path
+	if f.language != "" {
+		u += "?lang=" + url.QueryEscape(f.language)
+	}
+	return u
+}
+
+func (f feed) articleURL(a projections.PublicArticle) string {
+	return f.base + "/public/v1/articles/" + url.PathEscape(a.Slug)
+}
+
+// entryID is an article's permanent id in every feed: its id (a UUID) as a URN, which no
+// change of slug, host or --public-url can move.
+func entryID(a projections.PublicArticle) string { return "urn:uuid:" + a.ID }
+
+// retractionNoticeLanguage is the language of retractionNotice, whatever the article's.
+const retractionNoticeLanguage = "en"
+
+// retractionNotice is what a retracted article's entry says in place of its text.
+func retractionNotice(a projections.PublicArticle) string {
+	notice := "This article was retracted on " + a.RetractedAt.UTC().Format("2 January 2006") + "."
+	if a.RetractedReason != "" {
+		notice += " Reason: " + a.RetractedReason
+	}
+	return notice
+}
+
+func feedTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// Atom (RFC 4287). encoding/xml escapes every text and attribute, and replaces characters XML
+// cannot hold.
+type (
+	atomFeed struct {
+		XMLName xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
+		Lang    string      `xml:"http://www.w3.org/XML/1998/namespace lang,attr,omitempty"`
+		ID      string      `xml:"id"`
+		Title   atomText    `xml:"title"`
+		Updated string      `xml:"updated"`
+		Links   []atomLink  `xml:"link"`
+		Author  atomPerson  `xml:"author"` // required unless every entry has one
+		Entries []atomEntry `xml:"entry"`
+	}
+	atomEntry struct {
+		Lang       string         `xml:"http://www.w3.org/XML/1998/namespace lang,attr,omitempty"`
+		ID         string         `xml:"id"`
+		Title      atomText       `xml:"title"`
+		Updated    string         `xml:"updated"`
+		Published  string         `xml:"published"`
+		Links      []atomLink     `xml:"link"`
+		Authors    []atomPerson   `xml:"author"`
+		Categories []atomCategory `xml:"category"`
+		Summary    *atomText      `xml:"summary"`
+		Content    atomText       `xml:"content"`
+	}
+	atomText struct {
+		Type string `xml:"type,attr,omitempty"` // "text" when empty
+		Lang string `xml:"http://www.w3.org/XML/1998/namespace lang,attr,omitempty"`
+		Text string `xml:",chardata"`
+	}
+	atomLink struct {
+		Rel  string `xml:"rel,attr,omitempty"`
+		Type string `xml:"type,attr,omitempty"`
+		Href string `xml:"href,attr"`
+	}
+	atomPerson struct {
+		Name string `xml:"name"`
+	}
+	atomCategory struct {
+		Term string `xml:"term,attr"`
+	}
+)
+
+func (f feed) atom() atomFeed {
+	self := f.url("/public/v1/feeds/atom.xml")
+	out := atomFeed{
+		Lang:    f.language,
+		ID:      self,
+		Title:   atomText{Text: f.title()},
+		Updated: feedTime(f.updated),
+		Links: []atomLink{
+			{Rel: "self", Type: "application/atom+xml", Href: self},
+			{Rel: "alternate", Type: "application/json", Href: f.url("/public/v1/articles")},
+		},
+		Author:  atomPerson{Name: feedTitle},
+		Entries: make([]atomEntry, 0, len(f.items)),
+	}
+	for _, a := range f.items {
+		e := atomEntry{
+			Lang:      a.Language,
+			ID:        entryID(a),
+			Title:     atomText{Text: a.Headline},
+			Updated:   feedTime(a.UpdatedAt),
+			Published: feedTime(a.PublishedAt),
+			Links:     []atomLink{{Rel: "alternate", Type: "application/json", Href: f.articleURL(a)}},
+		}
+		if a.Byline != "" {
+			e.Authors = []atomPerson{{Name: a.Byline}}
+		}
+		for _, tag := range a.Tags {
+			e.Categories = append(e.Categories, atomCategory{Term: tag})
+		}
+		if a.Status == projections.VisibilityRetracted {
+			e.Content = atomText{Type: "text", Lang: retractionNoticeLanguage, Text: retractionNotice(a)}
+		} else {
+			if a.Summary != "" {
+				e.Summary = &atomText{Type: "text", Text: a.Summary}
+			}
+			e.Content = atomText{Type: "html", Text: a.BodyHTML}
+		}
+		out.Entries = append(out.Entries, e)
+	}
+	return out
+}
+
+func (f feed) title() string {
+	if f.language != "" {
+		return feedTitle + " (" + f.language + ")"
+	}
+	return feedTitle
+}
+
+// JSON Feed 1.1 (https://jsonfeed.org/version/1.1).
+type (
+	jsonFeed struct {
+		Version     string         `json:"version"`
+		Title       string         `json:"title"`
+		HomePageURL string         `json:"home_page_url"`
+		FeedURL     string         `json:"feed_url"`
+		Language    string         `json:"language,omitempty"`
+		Authors     []jsonFeedName `json:"authors"`
+		Items       []jsonFeedItem `json:"items"`
+	}
+	jsonFeedItem struct {
+		ID            string         `json:"id"`
+		URL           string         `json:"url"`
+		Title         string         `json:"title"`
+		ContentHTML   *string        `json:"content_html,omitempty"` // one of the two is required,
+		ContentText   *string        `json:"content_text,omitempty"` // even when empty
+		Summary       string         `json:"summary,omitempty"`
+		DatePublished string         `json:"date_published"`
+		DateModified  string         `json:"date_modified"`
+		Authors       []jsonFeedName `json:"authors,omitempty"`
+		Tags          []string       `json:"tags,omitempty"`
+		Language      string         `json:"language,omitempty"`
+	}
+	jsonFeedName struct {
+		Name string `json:"name"`
+	}
+)
+
+func (f feed) jsonFeed() jsonFeed {
+	out := jsonFeed{
+		Version:     "https://jsonfeed.org/version/1.1",
+		Title:       f.title(),
+		HomePageURL: f.url("/public/v1/articles"),
+		FeedURL:     f.url("/public/v1/feeds/feed.json"),
+		Language:    f.language,
+		Authors:     []jsonFeedName{{Name: feedTitle}},
+		Items:       make([]jsonFeedItem, 0, len(f.items)),
+	}
+	for _, a := range f.items {
+		it := jsonFeedItem{
+			ID:            entryID(a),
+			URL:           f.articleURL(a),
+			Title:         a.Headline,
+			DatePublished: feedTime(a.PublishedAt),
+			DateModified:  feedTime(a.UpdatedAt),
+			Tags:          a.Tags,
+			Language:      a.Language,
+		}
+		if a.Byline != "" {
+			it.Authors = []jsonFeedName{{Name: a.Byline}}
+		}
+		if a.Status == projections.VisibilityRetracted {
+			notice := retractionNotice(a)
+			it.ContentText = &notice
+		} else {
+			html := a.BodyHTML
+			it.ContentHTML, it.Summary = &html, a.Summary
+		}
+		out.Items = append(out.Items, it)
+	}
+	return out
+}
+
+func (api *feedsAPI) atom(c echo.Context) error {
+	f, err := api.load(c)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.WriteString(xml.Header)
+	enc := xml.NewEncoder(&buf)
+	enc.Indent("", "  ")
+	if err := enc.Encode(f.atom()); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	return sendFeed(c, atomMediaType, buf.Bytes())
+}
+
+func (api *feedsAPI) json(c echo.Context) error {
+	f, err := api.load(c)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(f.jsonFeed())
+	if err != nil {
+		return err
+	}
+	return sendFeed(c, jsonFeedMediaType, body)
+}
+
+// sendFeed answers with the feed, or 304 when the client holds it already. The ETag is a hash
+// of the bytes themselves: any change an entry can see (a publication, a correction, a
+// retraction, another base URL) changes it, and nothing else does.
+func sendFeed(c echo.Context, mediaType string, body []byte) error {
+	sum := sha256.Sum256(body)
+	tag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	h := c.Response().Header()
+	h.Set(headerETag, tag)
+	h.Set("Cache-Control", "public, max-age=30")
+	if etagListMatches(c.Request().Header.Values("If-None-Match"), tag) {
+		return c.NoContent(nethttp.StatusNotModified)
+	}
+	return c.Blob(nethttp.StatusOK, mediaType, body)
+}
+
+// etagListMatches reports whether an If-None-Match list holds tag, compared weakly
+// (RFC 9110, section 13.1.2: W/"x" matches "x"), or is "*".
+func etagListMatches(values []string, tag string) bool {
+	for _, v := range values {
+		for _, candidate := range strings.Split(v, ",") {
+			candidate = strings.TrimSpace(candidate)
+			if candidate == "*" || strings.TrimPrefix(candidate, "W/") == tag {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,227 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	nethttp "net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/newsroom/newsroom/projections"
+)
+
+// feedArticles serves fixed articles to the feeds and records the query it was asked.
+type feedArticles struct {
+	items []projections.PublicArticle
+	asked projections.PublicQuery
+}
+
+func (f *feedArticles) List(_ context.Context, q projections.PublicQuery) ([]projections.PublicArticle, int, error) {
+	f.asked = q
+	var out []projections.PublicArticle
+	for _, a := range f.items {
+		if q.Language == "" || a.Language == q.Language {
+			out = append(out, a)
+		}
+	}
+	return out, len(out), nil
+}
+
+func (f *feedArticles) BySlug(context.Context, string) (projections.PublicArticle, error) {
+	return projections.PublicArticle{}, projections.ErrNotPublic
+}
+
+// Atom as a reader parses it, independently of the types the server marshals.
+type testAtomFeed struct {
+	XMLName xml.Name `xml:"http://www.w3.org/2005/Atom feed"`
+	Lang    string   `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+	ID      string   `xml:"id"`
+	Title   string   `xml:"title"`
+	Updated string   `xml:"updated"`
+	Links   []struct {
+		Rel  string `xml:"rel,attr"`
+		Href string `xml:"href,attr"`
+	} `xml:"link"`
+	Author  []string `xml:"author>name"`
+	Entries []struct {
+		Lang       string   `xml:"http://www.w3.org/XML/1998/namespace lang,attr"`
+		ID         string   `xml:"id"`
+		Title      string   `xml:"title"`
+		Updated    string   `xml:"updated"`
+		Published  string   `xml:"published"`
+		Author     []string `xml:"author>name"`
+		Summary    *string  `xml:"summary"`
+		Categories []struct {
+			Term string `xml:"term,attr"`
+		} `xml:"category"`
+		Link struct {
+			Href string `xml:"href,attr"`
+		} `xml:"link"`
+		Content struct {
+			Type string `xml:"type,attr"`
+			Text string `xml:",chardata"`
+		} `xml:"content"`
+	} `xml:"entry"`
+}
+
+var (
+	published = time.Date(2025, 12, 7, 9, 0, 0, 0, time.UTC)
+	hostile   = `Ministers <script>alert("x")</script> & "friends" ]]> meet`
+	feedItems = []projections.PublicArticle{
+		{ID: "0b8f0f8e-8a6e-4b0e-9a43-5b2f6c1d2e3f", Slug: "ministers-meet", Status: projections.VisibilityPublished,
+			Headline: hostile, Summary: "A & B", BodyHTML: `<p>Text &amp; more</p>`, Language: "en", Byline: "NATO <Press>",
+			Tags: []string{"nato", `a"b`}, PublishedAt: published.Add(2 * time.Hour), UpdatedAt: published.Add(3 * time.Hour)},
+		{ID: "6a1f3e55-0f1c-4c4e-8a53-3a7b8b7f9d10", Slug: "le-sommet", Status: projections.VisibilityRetracted,
+			Headline: "Le sommet", Language: "fr", PublishedAt: published.Add(time.Hour),
+			UpdatedAt: published.Add(5 * time.Hour), RetractedAt: published.Add(5 * time.Hour), RetractedReason: "Publié par erreur <oops>."},
+	}
+)
+
+func getFeed(t *testing.T, h nethttp.Handler, target string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest("GET", target, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestAtomFeedEscapesAndLinks(t *testing.T) {
+	articles := &feedArticles{items: feedItems}
+	h := New(Config{Public: articles, PublicURL: "https://news.example.org/"})
+	rec := getFeed(t, h, "/public/v1/feeds/atom.xml")
+	if rec.Code != 200 {
+		t.Fatalf("GET atom.xml = %d; want 200\n%s", rec.Code, rec.Body)
+	}
+	if got := rec.Header().Get("Content-Type"); got != atomMediaType {
+		t.Errorf("Content-Type = %q; want %q", got, atomMediaType)
+	}
+	if articles.asked.Page != (projections.Page{Number: 1, PerPage: 50}) || articles.asked.Language != "" {
+		t.Errorf("List asked %+v; want page 1 of 50, every language", articles.asked)
+	}
+	var f testAtomFeed
+	if err := xml.Unmarshal(rec.Body.Bytes(), &f); err != nil {
+		t.Fatalf("the feed does not parse: %v\n%s", err, rec.Body)
+	}
+	if f.ID != "https://news.example.org/public/v1/feeds/atom.xml" || f.Updated != "2025-12-07T14:00:00Z" || f.Title == "" || len(f.Author) != 1 {
+		t.Errorf("feed id %q, updated %q, title %q, author %q; want the self URL, the newest entry's updated, a title, an author", f.ID, f.Updated, f.Title, f.Author)
+	}
+	if len(f.Entries) != 2 {
+		t.Fatalf("entries = %d; want 2", len(f.Entries))
+	}
+	e := f.Entries[0]
+	if e.Title != hostile || e.Author[0] != "NATO <Press>" || *e.Summary != "A & B" || e.Content.Type != "html" || e.Content.Text != `<p>Text &amp; more</p>` {
+		t.Errorf("entry 0 = %+v; want the texts back as they were", e)
+	}
+	if len(e.Categories) != 2 || e.Categories[1].Term != `a"b` {
+		t.Errorf("entry 0 categories = %+v; want nato, a\"b", e.Categories)
+	}
+	if e.ID != "urn:uuid:0b8f0f8e-8a6e-4b0e-9a43-5b2f6c1d2e3f" || e.Link.Href != "https://news.example.org/public/v1/articles/ministers-meet" || e.Lang != "en" {
+		t.Errorf("entry 0 id %q link %q lang %q", e.ID, e.Link.Href, e.Lang)
+	}
+	if e.Published != "2025-12-07T11:00:00Z" || e.Updated != "2025-12-07T12:00:00Z" {
+		t.Errorf("entry 0 published %q updated %q", e.Published, e.Updated)
+	}
+	r := f.Entries[1]
+	if r.Content.Type != "text" || !strings.Contains(r.Content.Text, "retracted") || !strings.Contains(r.Content.Text, "Publié par erreur <oops>.") || r.Summary != nil || r.Lang != "fr" {
+		t.Errorf("retracted entry = %+v; want a text notice with the reason, no summary", r)
+	}
+	if strings.Contains(rec.Body.String(), "<script>") {
+		t.Errorf("the feed holds an unescaped <script>:\n%s", rec.Body)
+	}
+}
+
+func TestFeedBaseFromRequest(t *testing.T) {
+	h := New(Config{Public: &feedArticles{items: feedItems}})
+	// X-Forwarded-Proto counts from a proxy on a private or loopback address only.
+	for remote, want := range map[string]string{"127.0.0.1:4321": "https", "192.0.2.1:4321": "http"} {
+		req := httptest.NewRequest("GET", "http://news.example.org/public/v1/feeds/atom.xml", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("X-Forwarded-Proto", "https")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var f testAtomFeed
+		if err := xml.Unmarshal(rec.Body.Bytes(), &f); err != nil || f.ID != want+"://news.example.org/public/v1/feeds/atom.xml" {
+			t.Errorf("from %s: feed id %q (%v); want %s://news.example.org/…", remote, f.ID, err, want)
+		}
+	}
+	rec := getFeed(t, h, "http://ignored/public/v1/feeds/feed.json?lang=fr")
+	var f map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &f); err != nil {
+		t.Fatalf("feed.json: %v\n%s", err, rec.Body)
+	}
+	if f["feed_url"] != "http://ignored/public/v1/feeds/feed.json?lang=fr" || f["home_page_url"] != "http://ignored/public/v1/articles?lang=fr" || f["language"] != "fr" {
+		t.Errorf("feed_url %v home_page_url %v language %v; want them from the request", f["feed_url"], f["home_page_url"], f["language"])
+	}
+	items, _ := f["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("items = %v; want the French one", items)
+	}
+	it := items[0].(map[string]any)
+	if _, ok := it["content_html"]; ok || !strings.Contains(it["content_text"].(string), "Publié par erreur") {
+		t.Errorf("retracted item = %v; want content_text with the reason, no content_html", it)
+	}
+}
+
+func TestEmptyFeeds(t *testing.T) {
+	h := New(Config{Public: &feedArticles{}, PublicURL: "http://x"})
+	rec := getFeed(t, h, "/public/v1/feeds/atom.xml")
+	var f testAtomFeed
+	if err := xml.Unmarshal(rec.Body.Bytes(), &f); err != nil || f.Updated != "1970-01-01T00:00:00Z" || len(f.Entries) != 0 {
+		t.Errorf("empty atom feed: err %v, updated %q, %d entries; want the epoch, none", err, f.Updated, len(f.Entries))
+	}
+	rec = getFeed(t, h, "/public/v1/feeds/feed.json")
+	if !strings.Contains(rec.Body.String(), `"items":[]`) {
+		t.Errorf("empty JSON feed = %s; want items: []", rec.Body)
+	}
+}
+
+func TestFeedConditionalGet(t *testing.T) {
+	h := New(Config{Public: &feedArticles{items: feedItems}, PublicURL: "http://x"})
+	for _, path := range []string{"/public/v1/feeds/atom.xml", "/public/v1/feeds/feed.json"} {
+		first := getFeed(t, h, path)
+		tag := first.Header().Get("ETag")
+		if !strings.HasPrefix(tag, `"`) || first.Header().Get("Cache-Control") != "public, max-age=30" {
+			t.Fatalf("%s: ETag %q, Cache-Control %q", path, tag, first.Header().Get("Cache-Control"))
+		}
+		tests := []struct {
+			ifNoneMatch string
+			want        int
+		}{
+			{tag, 304},
+			{"W/" + tag, 304},
+			{`"other", ` + tag, 304},
+			{"*", 304},
+			{`"other"`, 200},
+		}
+		for _, tt := range tests {
+			rec := getFeed(t, h, path, "If-None-Match", tt.ifNoneMatch)
+			if rec.Code != tt.want {
+				t.Errorf("%s with If-None-Match %s = %d; want %d", path, tt.ifNoneMatch, rec.Code, tt.want)
+			}
+			if rec.Code == 304 && (rec.Body.Len() != 0 || rec.Header().Get("ETag") != tag) {
+				t.Errorf("%s: 304 with body %q, ETag %q", path, rec.Body, rec.Header().Get("ETag"))
+			}
+		}
+		if other := getFeed(t, h, path+"?lang=fr").Header().Get("ETag"); other == tag {
+			t.Errorf("%s: the French feed has the ETag of the whole feed", path)
+		}
+	}
+}
+
+func TestFeedBadLanguage(t *testing.T) {
+	h := New(Config{Public: &feedArticles{}})
+	for _, path := range []string{"/public/v1/feeds/atom.xml", "/public/v1/feeds/feed.json"} {
+		rec := getFeed(t, h, path+"?lang=not%20a%20tag")
+		var p Problem
+		if err := json.Unmarshal(rec.Body.Bytes(), &p); rec.Code != 400 || err != nil || p.Type != "/problems/malformed-request" ||
+			rec.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s?lang=not a tag = %d %s %s; want a 400 malformed-request problem", path, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+	}
+}

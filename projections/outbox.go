@@ -1,0 +1,248 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/events"
+)
+
+// OutboxDurable is the durable consumer of the public outbox. The name is permanent.
+const OutboxDurable = "public-outbox"
+
+// Articles loads one article's events from the log; *events.Store implements it.
+type Articles interface {
+	Load(ctx context.Context, articleID string) (events.History, error)
+}
+
+// OutboxConfig wires an Outbox.
+type OutboxConfig struct {
+	// Connect opens the NATS connection the outbox consumes and publishes on.
+	Connect   func() (*nats.Conn, error)
+	Articles  Articles
+	PublicURL string
+	Replicas  int
+	Logger    *slog.Logger
+}
+
+// Outbox turns internal events into public ones on NEWSROOM_PUBLIC: published, corrected and
+// retracted articles, as CloudEvents with ninjs bodies. It is a Watermill handler on its own
+// durable consumer, like a view, but its "checkpoint" is the public stream itself: every public
+// message carries the sequence of the event it came from, and after a restart or a lost durable
+// the outbox resumes after the last one it wrote, so nothing is republished even outside the
+// dedupe window. Drafts and reviews never reach it.
+type Outbox struct {
+	cfg    OutboxConfig
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	router *message.Router
+	sub    *durableSubscriber
+
+	mu         sync.Mutex
+	lastSource uint64 // the source sequence of the last public message written
+}
+
+// NewOutbox returns an outbox; Start runs it.
+func NewOutbox(cfg OutboxConfig) *Outbox {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	return &Outbox{cfg: cfg}
+}
+
+// Start creates the public stream if needed, finds where the outbox stopped, and starts
+// publishing in the background until Close.
+func (o *Outbox) Start(ctx context.Context) error {
+	nc, err := o.cfg.Connect()
+	if err != nil {
+		return fmt.Errorf("outbox: connect: %w", err)
+	}
+	o.nc = nc
+	if o.js, err = jetstream.New(nc); err != nil {
+		return err
+	}
+	public, err := events.EnsureStream(ctx, o.js, events.PublicStreamConfig(o.cfg.Replicas))
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if o.lastSource, err = lastSourceSeq(ctx, public); err != nil {
+		return err
+	}
+	if err := o.position(ctx); err != nil {
+		return err
+	}
+	o.sub = newDurableSubscriber(o.js, OutboxDurable, o.cfg.Logger)
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second},
+		watermill.NewSlogLogger(o.cfg.Logger.With("handler", OutboxDurable)))
+	if err != nil {
+		return err
+	}
+	router.AddMiddleware(middleware.Recoverer, middleware.Retry{MaxRetries: 5, InitialInterval: 100 * time.Millisecond,
+		MaxInterval: 5 * time.Second, Multiplier: 2, Logger: watermill.NewSlogLogger(o.cfg.Logger)}.Middleware)
+	router.AddConsumerHandler(OutboxDurable, events.SubjectAll, o.sub, o.handle)
+	ran := make(chan error, 1)
+	go func() { ran <- router.Run(ctx) }()
+	select {
+	case <-router.Running():
+		o.router = router
+		return nil
+	case err := <-ran:
+		return fmt.Errorf("outbox: %w", err)
+	}
+}
+
+// Close stops the outbox after the event in hand.
+func (o *Outbox) Close() error {
+	var err error
+	if o.router != nil {
+		err = o.router.Close()
+	}
+	if o.nc != nil {
+		o.nc.Close()
+	}
+	return err
+}
+
+// LastSource is the source sequence of the last public message written.
+func (o *Outbox) LastSource() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.lastSource
+}
+
+// lastSourceSeq reads the source sequence of the newest public message (0 if there is none).
+func lastSourceSeq(ctx context.Context, public jetstream.Stream) (uint64, error) {
+	info, err := public.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	if info.State.LastSeq == 0 || info.State.Msgs == 0 {
+		return 0, nil
+	}
+	msg, err := public.GetMsg(ctx, info.State.LastSeq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil // the newest one was erased; its predecessors were written before it
+	}
+	if err != nil {
+		return 0, fmt.Errorf("outbox: read the last public message: %w", err)
+	}
+	seq, err := strconv.ParseUint(msg.Header.Get(events.SourceSeqHeader), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: public message %d has no %s header", msg.Sequence, events.SourceSeqHeader)
+	}
+	return seq, nil
+}
+
+// position creates the outbox's durable just after the last source it published, unless it
+// exists (events at or below lastSource are skipped by the handler).
+func (o *Outbox) position(ctx context.Context) error {
+	stream, err := o.js.Stream(ctx, events.StreamName)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	if _, err := stream.Consumer(ctx, OutboxDurable); err == nil {
+		return nil
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	cfg := consumerConfig(OutboxDurable)
+	cfg.Description = "newsroom public outbox"
+	if o.lastSource > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = o.lastSource + 1
+	}
+	if _, err := stream.CreateConsumer(ctx, cfg); err != nil {
+		return fmt.Errorf("outbox: create consumer: %w", err)
+	}
+	return nil
+}
+
+func (o *Outbox) handle(msg *message.Message) error {
+	seq, err := strconv.ParseUint(msg.Metadata.Get(seqMetadata), 10, 64)
+	if err != nil {
+		return fmt.Errorf("outbox: message %s has no stream sequence", msg.UUID)
+	}
+	if seq <= o.LastSource() {
+		return nil // published already
+	}
+	env, err := events.Unmarshal(msg.Payload, seq)
+	if err != nil {
+		return err
+	}
+	r, err := env.Recorded()
+	if err != nil {
+		return err
+	}
+	action, public := events.PublicActionOf(r.Event)
+	if !public {
+		return nil
+	}
+	text, err := o.publicText(msg.Context(), env, r.Event)
+	if err != nil {
+		return err
+	}
+	out, err := events.PublicEvent{Action: action, Source: env, PublicURL: o.cfg.PublicURL, Text: text}.Msg()
+	if err != nil {
+		return err
+	}
+	// Published with nats.go directly, reading the ack: the event id dedupes a retry.
+	if _, err := o.js.PublishMsg(msg.Context(), out, jetstream.WithMsgID(env.ID)); err != nil {
+		return fmt.Errorf("outbox: publish %s: %w", env.ID, err)
+	}
+	o.mu.Lock()
+	o.lastSource = seq
+	o.mu.Unlock()
+	return nil
+}
+
+// publicText is what the public event shows. Published and Corrected carry their text; a
+// retraction shows the headline it withdraws, read from the article's own events.
+func (o *Outbox) publicText(ctx context.Context, env events.Envelope, e domain.Event) (events.PublicText, error) {
+	var t events.PublicText
+	switch e := e.(type) {
+	case domain.Published:
+		t = events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Summary: e.Summary,
+			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags}
+		t.BodyHTML = e.Body
+	case domain.Corrected:
+		t = events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Summary: e.Summary,
+			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, Note: e.Note}
+		t.BodyHTML = e.Body
+	case domain.Retracted:
+		h, err := o.cfg.Articles.Load(ctx, env.ArticleID)
+		if err != nil {
+			return t, err
+		}
+		var history []domain.Recorded
+		for _, past := range h.Events {
+			if past.Sequence > env.Sequence {
+				break
+			}
+			r, err := past.Recorded()
+			if err != nil {
+				return t, err
+			}
+			history = append(history, r)
+		}
+		a := domain.Fold(env.ArticleID, history)
+		return events.PublicText{Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline, Note: e.Reason}, nil
+	}
+	html, err := RenderMarkdown(t.BodyHTML)
+	t.BodyHTML = html
+	return t, err
+}
