@@ -7,11 +7,8 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -87,23 +84,10 @@ func (o *Outbox) Start(ctx context.Context) error {
 		return err
 	}
 	o.sub = newDurableSubscriber(o.js, OutboxDurable, o.cfg.Logger)
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second},
-		watermill.NewSlogLogger(o.cfg.Logger.With("handler", OutboxDurable)))
-	if err != nil {
-		return err
-	}
-	router.AddMiddleware(middleware.Recoverer, middleware.Retry{MaxRetries: 5, InitialInterval: 100 * time.Millisecond,
-		MaxInterval: 5 * time.Second, Multiplier: 2, Logger: watermill.NewSlogLogger(o.cfg.Logger)}.Middleware)
-	router.AddConsumerHandler(OutboxDurable, events.SubjectAll, o.sub, o.handle)
-	ran := make(chan error, 1)
-	go func() { ran <- router.Run(ctx) }()
-	select {
-	case <-router.Running():
-		o.router = router
-		return nil
-	case err := <-ran:
+	if o.router, err = runHandler(ctx, o.cfg.Logger.With("handler", OutboxDurable), OutboxDurable, o.sub, o.handle); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
+	return nil
 }
 
 // Close stops the outbox after the event in hand.

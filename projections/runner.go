@@ -143,6 +143,34 @@ func (r *Runner) Rebuild(name string) error {
 	return nil
 }
 
+// runHandler runs handler on sub under a Watermill router of its own, and returns once it
+// runs. Transient failures (a busy database) are retried in place, keeping the order; past
+// that, the event is nacked and the server redelivers it after a backoff.
+func runHandler(ctx context.Context, log *slog.Logger, name string, sub message.Subscriber, handler message.NoPublishHandlerFunc) (*message.Router, error) {
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, watermill.NewSlogLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	router.AddMiddleware(middleware.Recoverer, middleware.Retry{MaxRetries: 5, InitialInterval: 100 * time.Millisecond,
+		MaxInterval: 5 * time.Second, Multiplier: 2, Logger: watermill.NewSlogLogger(log)}.Middleware)
+	router.AddConsumerHandler(name, events.SubjectAll, sub, handler)
+	ran := make(chan error, 1)
+	go func() {
+		err := router.Run(ctx)
+		ran <- err
+		if err != nil && ctx.Err() == nil {
+			log.Error("handler stopped", "handler", name, "error", err)
+		}
+	}()
+	select {
+	case <-router.Running():
+		return router, nil
+	case err := <-ran:
+		// A router that never ran must not be closed: it would wait for its handler forever.
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+}
+
 // ErrNoView: no view has that name.
 var ErrNoView = errors.New("no such view")
 
@@ -165,32 +193,9 @@ func (r *Runner) addLive(ctx context.Context, v View) error {
 	if err != nil {
 		return err
 	}
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second},
-		watermill.NewSlogLogger(r.cfg.Logger.With("view", v.Name())))
+	router, err := runHandler(ctx, r.cfg.Logger.With("view", v.Name()), Durable(v.Name()), sub, r.handler(v))
 	if err != nil {
 		return fmt.Errorf("view %s: %w", v.Name(), err)
-	}
-	router.AddMiddleware(
-		middleware.Recoverer,
-		// Transient failures (a busy database) are retried in place, keeping the order; past
-		// that, the event is nacked and the server redelivers it after a backoff.
-		middleware.Retry{MaxRetries: 5, InitialInterval: 100 * time.Millisecond, MaxInterval: 5 * time.Second,
-			Multiplier: 2, Logger: watermill.NewSlogLogger(r.cfg.Logger)}.Middleware,
-	)
-	router.AddConsumerHandler(Durable(v.Name()), events.SubjectAll, sub, r.handler(v))
-	ran := make(chan error, 1)
-	go func() {
-		err := router.Run(ctx)
-		ran <- err
-		if err != nil && ctx.Err() == nil {
-			r.cfg.Logger.Error("view stopped", "view", v.Name(), "error", err)
-		}
-	}()
-	select {
-	case <-router.Running():
-	case err := <-ran:
-		// A router that never ran must not be closed: it would wait for its handler forever.
-		return fmt.Errorf("view %s: start: %w", v.Name(), err)
 	}
 	r.mu.Lock()
 	if r.closed { // Close has passed: stop what it could not
