@@ -17,6 +17,7 @@ type config struct {
 	NATSListen string // the embedded server's client address
 	NoSync     bool   // relax the embedded server's fsync-before-ack
 	PublicURL  string // the public base URL: article URIs, CloudEvents source, feeds
+	Replicas   int    // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
 }
 
 // flags binds settings to fs, each with a NEWSROOM_* environment variable as its default.

@@ -41,6 +41,12 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.string(&cfg.NATSURL, "nats-url", "", "external NATS with JetStream (2.12 or later); empty runs an embedded server")
 	f.string(&cfg.NATSListen, "nats-listen", "127.0.0.1:0", "client address of the embedded NATS server (port 0: a free port); written to <data-dir>/nats.url")
 	f.bool(&cfg.NoSync, "nats-no-sync", "embedded NATS: acknowledge writes before they reach the disk (faster; a power cut can lose up to 2 minutes of accepted commands)")
+	f.fs.IntVar(&cfg.Replicas, "replicas", 0, "replicas of the streams and bucket newsroom creates on an external NATS (default: 3 when the server is clustered, 1 otherwise); existing ones are left as they are (env NEWSROOM_REPLICAS)")
+	if v := os.Getenv("NEWSROOM_REPLICAS"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			cfg.Replicas = n
+		}
+	}
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	if err := f.parse(args); err != nil {
 		return err
@@ -101,7 +107,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 	if err != nil {
 		return nil, err
 	}
-	store, err := events.Open(ctx, js, 1)
+	replicas := streamReplicas(cfg, a.nc)
+	store, err := events.Open(ctx, js, replicas)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
@@ -130,7 +137,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		publicURL = "http://" + listener.Addr().String()
 	}
 	a.outbox = projections.NewOutbox(projections.OutboxConfig{Connect: connect, Articles: store,
-		PublicURL: publicURL, Logger: log})
+		PublicURL: publicURL, Replicas: replicas, Logger: log})
 	if err := a.outbox.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("public outbox: %w", err)
 	}
@@ -241,6 +248,20 @@ func (a *app) stop() {
 		}
 	}
 	a.lock.release()
+}
+
+// streamReplicas is how many replicas the streams newsroom creates get: the embedded server
+// has one; a clustered external server three, unless --replicas says otherwise.
+func streamReplicas(cfg config, nc *nats.Conn) int {
+	switch {
+	case cfg.NATSURL == "":
+		return 1
+	case cfg.Replicas > 0:
+		return cfg.Replicas
+	case nc.ConnectedClusterName() != "":
+		return 3
+	}
+	return 1
 }
 
 // checkServerVersion refuses an external nats-server older than minNATSVersion.
