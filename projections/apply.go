@@ -168,6 +168,12 @@ func EnsureTables(ctx context.Context, db *sqldb.DB, v View) (current bool, err 
 		return false, err
 	}
 	if found {
+		// A table dropped by hand behind a checkpoint makes the view stale too.
+		for _, table := range v.Tables() {
+			if exists, err := tableExists(ctx, tx, db.Dialect, table); err != nil || !exists {
+				return false, err
+			}
+		}
 		return cp.Version == v.Version(), nil
 	}
 	t := Tables{Generation: 1}
@@ -184,6 +190,18 @@ func EnsureTables(ctx context.Context, db *sqldb.DB, v View) (current bool, err 
 	}
 	// A new view starts empty: it is current once the log is applied, which a rebuild does fast.
 	return false, tx.Commit()
+}
+
+func tableExists(ctx context.Context, tx *sqlx.Tx, d sqldb.Dialect, name string) (bool, error) {
+	var n int
+	query := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if d == sqldb.Postgres {
+		query = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	}
+	if err := tx.GetContext(ctx, &n, tx.Rebind(query), name); err != nil {
+		return false, fmt.Errorf("look for table %s: %w", name, err)
+	}
+	return n > 0, nil
 }
 
 func readCheckpoint(ctx context.Context, tx *sqlx.Tx, name string) (checkpoint, bool, error) {
