@@ -38,8 +38,9 @@ func NewPublished(db *sqldb.DB) *Published { return &Published{db: db} }
 // Name implements View.
 func (*Published) Name() string { return "published" }
 
-// Version implements View.
-func (*Published) Version() int { return 1 }
+// Version implements View. 2: public_tags got an index on article_id (a rebuild rewrote every
+// article's tags with a full scan of the table per article).
+func (*Published) Version() int { return 2 }
 
 // Tables implements View.
 func (*Published) Tables() []string {
@@ -84,6 +85,7 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			article_id TEXT NOT NULL,
 			PRIMARY KEY (tag, article_id)
 		)` + strict(d),
+		`CREATE INDEX ` + t.Index("public_tags_article") + ` ON ` + tags + ` (article_id)`,
 	}
 }
 
