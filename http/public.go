@@ -18,7 +18,9 @@ const (
 )
 
 type publicAPI struct {
-	articles PublicArticles
+	publicStream PublicStream
+	closing      <-chan struct{}
+	articles     PublicArticles
 }
 
 // publicArticleJSON is a published article as readers see it.

@@ -57,8 +57,12 @@ type Config struct {
 	Readiness   Readiness
 	Positions   Positions
 	Projections Projections
-	Tokens      Authenticator
-	Logger      *slog.Logger
+	Stream      PublicStream
+	// Closing, once closed, ends long-lived responses (the event stream), so that a graceful
+	// shutdown does not wait for them.
+	Closing <-chan struct{}
+	Tokens  Authenticator
+	Logger  *slog.Logger
 
 	// PublicURL is the absolute base URL readers reach the public API at (for example
 	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
@@ -105,8 +109,9 @@ func New(cfg Config) nethttp.Handler {
 	ops.GET("", admin.list)
 	ops.POST("/:name/rebuild", admin.rebuild)
 
-	public := &publicAPI{articles: cfg.Public}
+	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public}
 	fresh := readYourWrites(cfg.Positions, "published")
+	e.GET("/public/v1/stream", public.events)
 	e.GET("/public/v1/articles", public.list, fresh)
 	e.GET("/public/v1/articles/:slug", public.get, fresh)
 	feeds := &feedsAPI{articles: cfg.Public, publicURL: strings.TrimRight(cfg.PublicURL, "/")}

@@ -71,6 +71,7 @@ type app struct {
 	db       *sqldb.DB
 	runner   *projections.Runner
 	outbox   *projections.Outbox
+	closing  chan struct{} // closed when shutdown starts: ends event streams
 	server   *nethttp.Server
 	served   chan error
 
@@ -80,7 +81,7 @@ type app struct {
 
 // startApp wires and starts every part. On error, what was started is stopped again.
 func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err error) {
-	a = &app{log: log, served: make(chan error, 1)}
+	a = &app{log: log, served: make(chan error, 1), closing: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.stop()
@@ -152,6 +153,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		Readiness:   readiness{store, a.runner},
 		Positions:   a.runner,
 		Projections: a.runner,
+		Stream:      events.NewPublicReader(js),
+		Closing:     a.closing,
 		Tokens:      auth.NewTokens(a.db),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
@@ -212,6 +215,7 @@ func (a *app) Close() error {
 	defer cancel()
 	var errs []error
 	if a.server != nil {
+		close(a.closing)
 		if err := a.server.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	nethttp "net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sseEvent is one server-sent event.
+type sseEvent struct {
+	id, event string
+	data      map[string]any
+}
+
+// readSSE reads n events from the public event stream, resuming after lastID when it is set.
+func readSSE(t *testing.T, base, lastID string, n int) []sseEvent {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := nethttp.NewRequestWithContext(ctx, "GET", base+"/public/v1/stream", nil)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := nethttp.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
+		t.Fatalf("GET /public/v1/stream = %d %s", resp.StatusCode, ct)
+	}
+	var out []sseEvent
+	var cur sseEvent
+	lines := bufio.NewScanner(resp.Body)
+	lines.Buffer(make([]byte, 1<<20), 1<<20)
+	for len(out) < n && lines.Scan() {
+		line := lines.Text()
+		switch {
+		case line == "":
+			if cur.id != "" {
+				out = append(out, cur)
+			}
+			cur = sseEvent{}
+		case strings.HasPrefix(line, "id: "):
+			cur.id = strings.TrimPrefix(line, "id: ")
+		case strings.HasPrefix(line, "event: "):
+			cur.event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &cur.data); err != nil {
+				t.Fatalf("event data is not JSON: %v", err)
+			}
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("read %d events from the stream; want %d (%v)", len(out), n, lines.Err())
+	}
+	return out
+}
+
+func TestPublicEventStream(t *testing.T) {
+	dir := t.TempDir()
+	rita := createToken(t, dir, "rita", "reporter")
+	ed := createToken(t, dir, "ed", "editor")
+	ta := startTestApp(t, dir)
+	expectStatus(t, call(t, "POST", ta.base+"/api/v1/articles", rita, map[string]any{"headline": "SECRET draft"}), 201, "draft")
+	first, _ := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "First", "body": "One."})
+	second, _ := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Second", "body": "Two."})
+
+	all := readSSE(t, ta.base, "0", 2)
+	if all[0].id != "1" || all[1].id != "2" || all[0].event != "org.newsroom.article.published.v1" ||
+		all[0].data["subject"] != first || all[1].data["subject"] != second {
+		t.Errorf("stream from the start = %+v", all)
+	}
+	if doc, _ := all[0].data["data"].(map[string]any); doc["pubstatus"] != "usable" {
+		t.Errorf("event data = %v; want the ninjs document", all[0].data)
+	}
+	resumed := readSSE(t, ta.base, "1", 1)
+	if resumed[0].id != "2" || resumed[0].data["subject"] != second {
+		t.Errorf("resumed after 1 = %+v; want event 2", resumed)
+	}
+	expectStatus(t, call(t, "GET", ta.base+"/public/v1/stream", "", nil, "Last-Event-ID", "abc"), 400, "bad Last-Event-ID")
+}
