@@ -18,7 +18,7 @@ type Log interface {
 }
 
 // DefaultBatchSize is how many events a rebuild applies per transaction.
-const DefaultBatchSize = 2000
+const DefaultBatchSize = 5000
 
 // Rebuild replays the log into a fresh generation of a view's tables while the live ones keep
 // serving, then swaps the new tables in, in one transaction (blue/green). Its progress is
