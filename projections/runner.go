@@ -365,6 +365,12 @@ type Status struct {
 func (r *Runner) Statuses() []Status {
 	out := make([]Status, 0, len(r.views))
 	for _, v := range r.views {
+		// Another instance may be the one applying the view's events: the SQL checkpoint counts.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if cp, err := Checkpoint(ctx, r.cfg.DB, v.Name()); err == nil {
+			r.states[v.Name()].advance(cp)
+		}
+		cancel()
 		s := r.states[v.Name()].status()
 		s.Name, s.Version = v.Name(), v.Version()
 		out = append(out, s)
