@@ -371,8 +371,7 @@ func GenerateLog(ctx context.Context, nc *nats.Conn, spec LogSpec, text Text) (L
 	if err := failed.Load(); err != nil {
 		return g.stats, fmt.Errorf("publish: %w", *err)
 	}
-	// Articles whose first event is not in the log (none: each new article is drafted when
-	// first picked, but one may be created and never picked before the end).
+	// An article replacing a finished one may never have been picked: it is not in the log.
 	g.stats.Articles = g.articles
 	for _, a := range active {
 		if a.next == 0 {

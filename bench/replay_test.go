@@ -34,10 +34,10 @@ var logDir = flag.String("logdir", "", "keep generated logs under this directory
 const (
 	// eventsEnv lists log sizes to replay beside the default 100,000, e.g. 1000000.
 	eventsEnv = "NEWSROOM_BENCH_EVENTS"
-	// batchesEnv lists Rebuild batch sizes to try; default projections.DefaultBatchSize (2000).
+	// batchesEnv lists Rebuild batch sizes to try, e.g. 500,2000,5000; default projections.DefaultBatchSize.
 	batchesEnv = "NEWSROOM_BENCH_BATCHES"
-	// heapProfileEnv, if set, names a file to which each run writes a heap profile when it is
-	// half done (the mode and batch size are appended to the name).
+	// heapProfileEnv, if set, names files to which each run writes heap profiles when it is
+	// 25, 50 and 75 % done (size, mode, batch size and percentage are appended to the name).
 	heapProfileEnv = "NEWSROOM_BENCH_HEAPPROFILE"
 	// modesEnv lists how the three views are rebuilt: "parallel" (three Rebuild.Run in
 	// goroutines) or "sequential", as the code stands; default parallel,sequential. Variants
@@ -62,7 +62,7 @@ const generatorVersion = 2
 // a fresh SQLite database, and reports events applied per second and the memory used.
 //
 //	go test -run=XXX -bench=Replay -benchtime=1x ./bench
-//	NEWSROOM_BENCH_EVENTS=1000000 go test -run=XXX -bench=Replay -benchtime=1x -timeout=2h ./bench -logdir=/tmp/newsroom-bench
+//	NEWSROOM_BENCH_EVENTS=1000000 go test -run=XXX -bench=Replay -benchtime=1x -timeout=6h ./bench -logdir=/tmp/newsroom-bench
 func BenchmarkReplay(b *testing.B) {
 	text, err := LoadText(textPath)
 	if err != nil {
@@ -94,12 +94,12 @@ func BenchmarkReplay(b *testing.B) {
 					}
 				})
 			}
-			summarise(b, log, results)
+			summarise(log, results)
 		})
 	}
 }
 
-// genLog is a generated log and the server that holds it.
+// genLog is a generated log, open on an embedded nats-server, and what the generator wrote.
 type genLog struct {
 	store *events.Store
 	meta  logMeta
@@ -120,24 +120,7 @@ func openLog(b *testing.B, spec LogSpec, text Text) genLog {
 	if raw, err := os.ReadFile(metaPath); err == nil && json.Unmarshal(raw, &meta) == nil {
 		reuse = meta.Generator == generatorVersion && meta.Spec == spec
 	}
-	srv, err := embeddednats.Start(embeddednats.Config{StoreDir: filepath.Join(dir, "nats"), NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Stop)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	store, err := events.Open(ctx, js, 1)
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv, nc, js, store := startLog(b, dir)
 	last, err := store.LastSequence(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -171,9 +154,39 @@ func openLog(b *testing.B, spec LogSpec, text Text) genLog {
 		} else if err := os.WriteFile(metaPath, raw, 0o644); err != nil {
 			b.Fatal(err)
 		}
+		// Replay from a server that loaded the log from its files, as after a restart, and not
+		// from one whose heap still holds what writing the log left behind.
+		nc.Close()
+		srv.Stop()
+		_, _, js, store = startLog(b, dir)
 	}
 	forgetMsgIDs(b, js)
 	return genLog{store: store, meta: meta}
+}
+
+// startLog starts an embedded nats-server on dir and opens the log on it; both stop when the
+// benchmark ends.
+func startLog(b *testing.B, dir string) (*embeddednats.Server, *nats.Conn, jetstream.JetStream, *events.Store) {
+	b.Helper()
+	srv, err := embeddednats.Start(embeddednats.Config{StoreDir: filepath.Join(dir, "nats"), NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Stop)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := events.Open(context.Background(), js, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, nc, js, store
 }
 
 // forgetMsgIDs drops the server's deduplication entries for the generated events (one per
@@ -379,13 +392,13 @@ func note(format string, args ...any) {
 	fmt.Printf("# "+format+"\n", args...)
 }
 
-// watch prints progress every minute, for long runs, and writes a heap profile halfway if
-// heapProfileEnv asks for one. The returned func stops it.
+// watch prints progress every minute, for long runs, and writes heap profiles at 25, 50 and
+// 75 % if heapProfileEnv asks for them. The returned func stops it.
 func watch(views []projections.View, applied []atomic.Uint64, total uint64, mode string, batch int) func() {
 	stop := make(chan struct{})
 	done := make(chan struct{})
 	start := time.Now()
-	profile := os.Getenv(heapProfileEnv)
+	profile, next := os.Getenv(heapProfileEnv), 1 // next quarter to profile
 	go func() {
 		defer close(done)
 		minute := time.NewTicker(time.Minute)
@@ -403,23 +416,23 @@ func watch(views []projections.View, applied []atomic.Uint64, total uint64, mode
 				}
 				note("%s batch=%d: %s after %s", mode, batch, strings.Join(parts, ", "), time.Since(start).Round(time.Second))
 			case <-check.C:
-				if profile == "" {
+				if profile == "" || next > 3 {
 					continue
 				}
 				var sum uint64
 				for i := range applied {
 					sum += applied[i].Load()
 				}
-				if sum*2 < total*uint64(len(views)) {
+				if sum*4 < uint64(next)*total*uint64(len(views)) {
 					continue
 				}
-				name := fmt.Sprintf("%s.%d.%s.%d", profile, total, strings.ReplaceAll(mode, "+", "-"), batch)
+				name := fmt.Sprintf("%s.%d.%s.%d.p%d", profile, total, strings.ReplaceAll(mode, "+", "-"), batch, 25*next)
 				if f, err := os.Create(name); err == nil {
 					pprof.Lookup("heap").WriteTo(f, 0)
 					f.Close()
-					note("heap profile at 50%%: %s", name)
+					note("heap profile at %d%%: %s", 25*next, name)
 				}
-				profile = ""
+				next++
 			}
 		}
 	}()
@@ -430,7 +443,7 @@ func watch(views []projections.View, applied []atomic.Uint64, total uint64, mode
 }
 
 // summarise logs the closing note of one log size: every run, fastest first.
-func summarise(b *testing.B, log genLog, results []replayResult) {
+func summarise(log genLog, results []replayResult) {
 	if len(results) == 0 {
 		return
 	}
