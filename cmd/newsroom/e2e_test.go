@@ -99,29 +99,7 @@ func call(tb testing.TB, method, url, token string, body any, headers ...string)
 		}
 		reader = bytes.NewReader(data)
 	}
-	req, err := nethttp.NewRequest(method, url, reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if reader != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := nethttp.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	return sendBody(tb, method, url, token, reader, headers...)
 }
 
 func expectStatus(tb testing.TB, r response, want int, what string) {
@@ -435,4 +413,33 @@ func TestCompareVersions(t *testing.T) {
 	if err := checkServerVersion("2.9.10"); err == nil || !strings.Contains(err.Error(), "2.12") {
 		t.Errorf("checkServerVersion(2.9.10) = %v; want a refusal naming 2.12", err)
 	}
+}
+
+// sendBody is call with any io.Reader as the body: one that is not a *strings.Reader,
+// *bytes.Reader or *bytes.Buffer has no known length and goes out chunked.
+func sendBody(tb testing.TB, method, url, token string, body io.Reader, headers ...string) response {
+	tb.Helper()
+	req, err := nethttp.NewRequest(method, url, body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := nethttp.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: data}
 }

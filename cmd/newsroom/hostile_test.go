@@ -88,35 +88,6 @@ func hostilePrepare(tb testing.TB, base, author, editor string, status domain.St
 
 func hostileETag(version int) string { return `"` + strconv.Itoa(version) + `"` }
 
-// hostileSend is call with any io.Reader as the body: one that is not a *strings.Reader,
-// *bytes.Reader or *bytes.Buffer has no known length and goes out chunked.
-func hostileSend(tb testing.TB, method, url, token string, body io.Reader, headers ...string) response {
-	tb.Helper()
-	req, err := nethttp.NewRequest(method, url, body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := nethttp.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
-}
-
 // unsized hides the length of a reader, so that the request is sent chunked.
 type unsized struct{ r io.Reader }
 
@@ -548,7 +519,7 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 			case io.Reader:
 				body = b
 			}
-			r := hostileSend(t, tt.method, ta.base+tt.path, tt.token, body, tt.headers...)
+			r := sendBody(t, tt.method, ta.base+tt.path, tt.token, body, tt.headers...)
 			p := hostileProblem(t, r, tt.status, tt.method+" "+tt.path)
 			if detail, _ := p["detail"].(string); !strings.Contains(detail, tt.detail) {
 				t.Errorf("detail = %q; want it to mention %q", detail, tt.detail)
