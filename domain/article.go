@@ -20,11 +20,13 @@ const (
 	StatusChangesRequested Status = "changes_requested"
 	StatusRetracted        Status = "retracted" // withdrawn; stays at its URL as a notice
 	StatusSpiked           Status = "spiked"    // abandoned before publication
+	// StatusKilled: withdrawn for legal reasons; its text is erased everywhere.
+	StatusKilled Status = "killed"
 )
 
 // Statuses lists every status an article can be in, in workflow order.
 var Statuses = []Status{StatusDraft, StatusChangesRequested, StatusInReview, StatusApproved,
-	StatusPublished, StatusRetracted, StatusSpiked}
+	StatusPublished, StatusRetracted, StatusSpiked, StatusKilled}
 
 // Valid reports whether s is a status an article can be in.
 func (s Status) Valid() bool {
@@ -104,6 +106,18 @@ type Article struct {
 	Corrections     []Correction // public corrections, oldest first
 	RetractedReason string
 	RetractedAt     time.Time
+
+	// Timeline is every step so far without its words: what a kill keeps of the history.
+	Timeline []Step
+}
+
+// Step is one event of an article's history without its text: who did what, when.
+type Step struct {
+	Type      string    `json:"type"`
+	Version   int       `json:"version"`
+	ActorID   string    `json:"actor_id"`
+	ActorRole Role      `json:"actor_role"`
+	At        time.Time `json:"at"`
 }
 
 // Correction is a public note on a change made after publication.

@@ -84,12 +84,15 @@ func TestStatusValid(t *testing.T) {
 		{domain.StatusChangesRequested, true},
 		{domain.StatusRetracted, true},
 		{domain.StatusSpiked, true},
+		{domain.StatusKilled, true},
 		{domain.StatusNone, false},
 		{"Draft", false},
 		{"in-review", false},
 		{"changes-requested", false},
 		{"Retracted", false},
 		{"spiked ", false},
+		{"Killed", false},
+		{"kill", false},
 		{"deleted", false},
 	}
 	for _, tt := range tests {
@@ -113,6 +116,7 @@ func TestStatusNames(t *testing.T) {
 		{domain.StatusChangesRequested, "changes_requested"},
 		{domain.StatusRetracted, "retracted"},
 		{domain.StatusSpiked, "spiked"},
+		{domain.StatusKilled, "killed"},
 	}
 	for _, tt := range tests {
 		if got := string(tt.s); got != tt.want {
@@ -125,7 +129,7 @@ func TestStatusNames(t *testing.T) {
 func TestStatuses(t *testing.T) {
 	want := []domain.Status{
 		domain.StatusDraft, domain.StatusChangesRequested, domain.StatusInReview, domain.StatusApproved,
-		domain.StatusPublished, domain.StatusRetracted, domain.StatusSpiked,
+		domain.StatusPublished, domain.StatusRetracted, domain.StatusSpiked, domain.StatusKilled,
 	}
 	if !slices.Equal(domain.Statuses, want) {
 		t.Errorf("domain.Statuses = %q; want %q", domain.Statuses, want)
@@ -172,9 +176,11 @@ func TestCommandName(t *testing.T) {
 		{domain.Correct{}, "correct"},
 		{domain.Retract{}, "retract"},
 		{domain.Spike{}, "spike"},
+		{domain.Kill{Reason: natoKillReason}, "kill"},
 		{nil, "do that"},
 		{&domain.Approve{}, "do that"},
 		{&domain.Spike{}, "do that"},
+		{&domain.Kill{}, "do that"},
 	}
 	for _, tt := range tests {
 		if got := domain.CommandName(tt.c); got != tt.want {

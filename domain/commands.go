@@ -50,6 +50,13 @@ type Spike struct {
 	Reason string
 }
 
+// Kill withdraws a published or retracted article for legal reasons: it leaves every public
+// view and its text is erased from the log. Reason is internal (the desk and history show it).
+type Kill struct {
+	Reason string
+}
+
+func (Kill) command()           {}
 func (RequestChanges) command() {}
 func (Correct) command()        {}
 func (Retract) command()        {}
@@ -82,6 +89,8 @@ func CommandName(c Command) string {
 		return "retract"
 	case Spike:
 		return "spike"
+	case Kill:
+		return "kill"
 	}
 	return "do that"
 }

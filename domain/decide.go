@@ -9,7 +9,7 @@ import (
 const (
 	MaxComment = 5_000 // request-changes comment
 	MaxNote    = 2_000 // public correction note
-	MaxReason  = 2_000 // retraction or spike reason
+	MaxReason  = 2_000 // retraction, spike or kill reason
 )
 
 // Decide returns the one event that command c records on article a, or the reason it is
@@ -118,6 +118,16 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 			return nil, err
 		}
 		return Spiked{Reason: c.Reason}, nil
+
+	case Kill:
+		if err := words("reason", c.Reason, MaxReason, true); err != nil {
+			return nil, err
+		}
+		return Killed{
+			Reason: c.Reason, SlugDigest: SlugDigest(a.Slug), Language: a.Language,
+			CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, LastRevisedBy: a.LastRevisedBy,
+			PublishedAt: a.PublishedAt, Timeline: a.Timeline,
+		}, nil
 	}
 	return nil, refuse(ErrInvalidTransition, "unknown command %T", c)
 }
@@ -136,7 +146,7 @@ func SlugFor(a Article) string {
 func authorise(a Article, c Command, by Actor, name string) error {
 	need := RoleReporter
 	switch c.(type) {
-	case Approve, Publish, RequestChanges, Correct, Retract:
+	case Approve, Publish, RequestChanges, Correct, Retract, Kill:
 		need = RoleEditor
 	case Spike:
 		if by.Role.AtLeast(RoleReporter) && by.ID == a.CreatedBy {
@@ -167,6 +177,8 @@ func allowedFrom(c Command) []Status {
 		return []Status{StatusApproved}
 	case Correct, Retract:
 		return []Status{StatusPublished}
+	case Kill:
+		return []Status{StatusPublished, StatusRetracted}
 	}
 	return nil
 }

@@ -733,6 +733,7 @@ func TestDecideWorkflow(t *testing.T) {
 		domain.StatusPublished:        givenPublished,
 		domain.StatusRetracted:        givenRetracted,
 		domain.StatusSpiked:           givenSpiked,
+		domain.StatusKilled:           givenKilled,
 	}
 	statuses := append([]domain.Status{domain.StatusNone}, domain.Statuses...)
 	if len(statuses) != len(givens) {
@@ -753,6 +754,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusPublished:        {exists, exists, exists, exists, exists},
 			domain.StatusRetracted:        {exists, exists, exists, exists, exists},
 			domain.StatusSpiked:           {exists, exists, exists, exists, exists},
+			domain.StatusKilled:           {exists, exists, exists, exists, exists},
 		}},
 		{domain.Revise{Changes: domain.Changes{Summary: ptr("new")}}, domain.TypeRevised, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
@@ -763,6 +765,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusPublished:        {invalid, invalid, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {invalid, invalid, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {invalid, invalid, invalid, invalid, forbidden},
+			domain.StatusKilled:           {invalid, invalid, invalid, invalid, forbidden},
 		}},
 		{domain.Submit{}, domain.TypeSubmitted, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
@@ -773,6 +776,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusPublished:        {invalid, invalid, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {invalid, invalid, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {invalid, invalid, invalid, invalid, forbidden},
+			domain.StatusKilled:           {invalid, invalid, invalid, invalid, forbidden},
 		}},
 		{domain.RequestChanges{Comment: natoComment}, domain.TypeChangesRequested, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
@@ -783,6 +787,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
 		}},
 		{domain.Approve{}, domain.TypeApproved, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
@@ -793,6 +798,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
 		}},
 		{domain.Publish{Slug: natoSlug}, domain.TypePublished, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
@@ -803,6 +809,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
 		}},
 		{domain.Correct{Changes: domain.Changes{Summary: ptr("new")}, Note: natoNote}, domain.TypeCorrected, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
@@ -813,6 +820,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusPublished:        {forbidden, forbidden, ok, ok, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
 		}},
 		{domain.Retract{Reason: natoReason}, domain.TypeRetracted, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
@@ -823,6 +831,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusPublished:        {forbidden, forbidden, ok, ok, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
 		}},
 		{domain.Spike{}, domain.TypeSpiked, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
@@ -833,6 +842,18 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusPublished:        {invalid, forbidden, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {invalid, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {invalid, forbidden, invalid, invalid, forbidden},
+		}},
+		{domain.Kill{Reason: natoKillReason}, domain.TypeKilled, grid{
+			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
+			domain.StatusDraft:            {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusPublished:        {forbidden, forbidden, ok, ok, forbidden},
+			domain.StatusRetracted:        {forbidden, forbidden, ok, ok, forbidden},
+			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
 		}},
 	}
 	sentinel := map[string]error{
@@ -911,6 +932,27 @@ func TestDecideRefusalMessage(t *testing.T) {
 			givenSpiked(), domain.Spike{}, reporter,
 			"cannot spike: article is spiked, not draft, changes_requested, in_review or approved",
 		},
+		{givenDraft(), domain.Kill{Reason: natoKillReason}, editorB, "cannot kill: article is draft, not published or retracted"},
+		{givenSpiked(), domain.Kill{Reason: natoKillReason}, admin, "cannot kill: article is spiked, not published or retracted"},
+		{givenKilled(), domain.Kill{Reason: natoKillReason}, admin, "cannot kill: article is killed, not published or retracted"},
+		{givenKilled(), domain.Retract{Reason: natoReason}, editorB, "cannot retract: article is killed, not published"},
+		{givenPublished(), domain.Kill{Reason: natoKillReason}, reporter, "cannot kill: the reporter role may not; it needs editor"},
+		{givenRetracted(), domain.Kill{Reason: natoKillReason}, anonymous, "cannot kill: the anonymous role may not; it needs editor"},
+		{givenPublished(), domain.Kill{}, editorB, "invalid article: reason: is required"},
+		{givenRetracted(), domain.Kill{Reason: "\n\t "}, editorB, "invalid article: reason: is required"},
+		{
+			givenRetracted(), domain.Kill{Reason: strings.Repeat("k", domain.MaxReason+1)}, editorB,
+			"invalid article: reason: is 2001 characters long; at most 2000 are allowed",
+		},
+		{
+			givenPublished(), domain.Kill{Reason: "Injunction\x0007-118"}, admin,
+			"invalid article: reason: contains the control character U+0000; remove it",
+		},
+		{
+			givenPublished(), domain.Kill{Reason: "Injunction \u0085"}, admin,
+			"invalid article: reason: contains the control character U+0085; remove it",
+		},
+		{givenPublished(), domain.Kill{Reason: "\xc3"}, admin, "invalid article: reason: is not valid UTF-8"},
 		{givenDraft(), domain.Spike{}, reporter2, "cannot spike: only the article's author or an editor may"},
 		{givenDraft(), domain.Spike{}, anonymous, "cannot spike: only the article's author or an editor may"},
 		{givenSpiked(), domain.Draft{Content: natoContent()}, reporter, "cannot draft: article a-1 already exists"},
@@ -991,6 +1033,10 @@ func TestDecideLeavesArticleAlone(t *testing.T) {
 		{givenCorrected("b2"), domain.Retract{Reason: natoReason}, editorA},
 		{givenApproved(), domain.Spike{Reason: natoReason}, reporter},
 		{givenApproved(), domain.Spike{}, reporter2},
+		{givenPublished(), domain.Kill{Reason: natoKillReason}, editorA},
+		{givenRetracted(), domain.Kill{Reason: natoKillReason}, admin},
+		{history(append(givenCorrected("b2"), by(admin, domain.Retracted{Reason: natoReason}))...), domain.Kill{Reason: natoKillReason}, editorB},
+		{givenKilled(), domain.Kill{Reason: natoKillReason}, editorB},
 	}
 	for _, tt := range tests {
 		a := domain.Fold(articleID, tt.given)
@@ -1008,7 +1054,7 @@ func TestDecideLeavesArticleAlone(t *testing.T) {
 	}
 }
 
-// TestDecideRefusesCommandsItDoesNotKnow checks that anything but the nine command values
+// TestDecideRefusesCommandsItDoesNotKnow checks that anything but the ten command values
 // (pointers to them included) is refused without an event.
 func TestDecideRefusesCommandsItDoesNotKnow(t *testing.T) {
 	tests := []struct {
@@ -1027,6 +1073,8 @@ func TestDecideRefusesCommandsItDoesNotKnow(t *testing.T) {
 		{givenPublished(), &domain.Correct{Changes: domain.Changes{Body: ptr("b")}, Note: natoNote}, domain.ErrInvalidTransition},
 		{givenPublished(), &domain.Retract{Reason: natoReason}, domain.ErrInvalidTransition},
 		{givenDraft(), &domain.Spike{}, domain.ErrInvalidTransition},
+		{givenPublished(), &domain.Kill{Reason: natoKillReason}, domain.ErrInvalidTransition},
+		{givenRetracted(), &domain.Kill{Reason: natoKillReason}, domain.ErrInvalidTransition},
 	}
 	for _, tt := range tests {
 		a := domain.Fold(articleID, tt.given)
@@ -1069,6 +1117,13 @@ func TestDecideThenEvolve(t *testing.T) {
 		},
 		CreatedBy: reporter.ID, LastRevisedBy: editorA.ID,
 		CreatedAt: at(0), UpdatedAt: at(4), PublishedAt: at(4),
+		Timeline: []domain.Step{
+			{Type: domain.TypeDrafted, Version: 1, ActorID: reporter.ID, ActorRole: domain.RoleReporter, At: at(0)},
+			{Type: domain.TypeRevised, Version: 2, ActorID: editorA.ID, ActorRole: domain.RoleEditor, At: at(1)},
+			{Type: domain.TypeSubmitted, Version: 3, ActorID: reporter.ID, ActorRole: domain.RoleReporter, At: at(2)},
+			{Type: domain.TypeApproved, Version: 4, ActorID: editorB.ID, ActorRole: domain.RoleEditor, At: at(3)},
+			{Type: domain.TypePublished, Version: 5, ActorID: editorB.ID, ActorRole: domain.RoleEditor, At: at(4)},
+		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Fold(workflow) = %+v; want %+v", got, want)

@@ -382,7 +382,8 @@ func TestDecideSpike(t *testing.T) {
 
 // TestDecideNothingAfterRetractedOrSpiked gives every command, valid in itself, to articles
 // retracted or spiked along different paths: only a draft gets another answer (the article
-// exists), and everything else is an invalid transition.
+// exists), and everything else is an invalid transition. Kill, the one command a retracted
+// article still takes, is in TestDecideKill; TestDecideNothingAfterKilled does the same for kills.
 func TestDecideNothingAfterRetractedOrSpiked(t *testing.T) {
 	ends := []struct {
 		name  string
@@ -469,6 +470,16 @@ func TestDecideThenEvolveDesk(t *testing.T) {
 				i+1, e.EventType(), got.Status, got.LastRevisedBy, s.status, s.lastRevisedBy)
 		}
 	}
+	wantTypes := []string{
+		domain.TypeDrafted, domain.TypeRevised, domain.TypeSubmitted, domain.TypeChangesRequested,
+		domain.TypeRevised, domain.TypeSubmitted, domain.TypeApproved, domain.TypeRevised, domain.TypeSubmitted,
+		domain.TypeApproved, domain.TypePublished, domain.TypeCorrected, domain.TypeCorrected, domain.TypeRetracted,
+	}
+	// One step for each command of the table, by its actor, at the time it was decided.
+	wantTimeline := make([]domain.Step, len(steps))
+	for i, s := range steps {
+		wantTimeline[i] = domain.Step{Type: wantTypes[i], Version: i + 1, ActorID: s.by.ID, ActorRole: s.by.Role, At: at(i)}
+	}
 	got := domain.Fold(articleID, log)
 	want := domain.Article{
 		ID: articleID, Status: domain.StatusRetracted, Version: len(steps),
@@ -483,6 +494,7 @@ func TestDecideThenEvolveDesk(t *testing.T) {
 			{Note: "Tagged the NRC.", At: at(12)},
 		},
 		RetractedReason: natoReason, RetractedAt: at(13),
+		Timeline: wantTimeline,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Fold(desk) =\n %+v;\nwant\n %+v", got, want)
@@ -497,11 +509,6 @@ func TestDecideThenEvolveDesk(t *testing.T) {
 	types := make([]string, len(log))
 	for i, r := range log {
 		types[i] = r.Event.EventType()
-	}
-	wantTypes := []string{
-		domain.TypeDrafted, domain.TypeRevised, domain.TypeSubmitted, domain.TypeChangesRequested,
-		domain.TypeRevised, domain.TypeSubmitted, domain.TypeApproved, domain.TypeRevised, domain.TypeSubmitted,
-		domain.TypeApproved, domain.TypePublished, domain.TypeCorrected, domain.TypeCorrected, domain.TypeRetracted,
 	}
 	if !slices.Equal(types, wantTypes) {
 		t.Errorf("event types = %q; want %q", types, wantTypes)
@@ -531,6 +538,12 @@ func TestDecideThenEvolveSpike(t *testing.T) {
 	want := domain.Article{
 		ID: articleID, Status: domain.StatusSpiked, Version: 4, Content: natoContent(),
 		CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(3),
+		Timeline: []domain.Step{
+			{Type: domain.TypeDrafted, Version: 1, ActorID: reporter.ID, ActorRole: domain.RoleReporter, At: at(0)},
+			{Type: domain.TypeSubmitted, Version: 2, ActorID: reporter.ID, ActorRole: domain.RoleReporter, At: at(1)},
+			{Type: domain.TypeApproved, Version: 3, ActorID: editorA.ID, ActorRole: domain.RoleEditor, At: at(2)},
+			{Type: domain.TypeSpiked, Version: 4, ActorID: reporter.ID, ActorRole: domain.RoleReporter, At: at(3)},
+		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Fold(spiked) =\n %+v;\nwant\n %+v", got, want)

@@ -15,6 +15,7 @@ const (
 	TypeCorrected        = "article.corrected"
 	TypeRetracted        = "article.retracted"
 	TypeSpiked           = "article.spiked"
+	TypeKilled           = "article.killed"
 )
 
 // Event is a fact about one article, as Decide returns it and Evolve applies it. Its JSON form
@@ -106,6 +107,22 @@ type Spiked struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// Killed withdraws an article for legal reasons. It is self-sufficient: once it is recorded the
+// article's earlier events are erased from the log, so it carries everything the desk and the
+// history keep of the article, and no text of it (not even its slug: only the slug's digest,
+// so that its old URL can still answer "gone").
+type Killed struct {
+	Reason        string    `json:"reason"`
+	SlugDigest    string    `json:"slug_sha256,omitempty"`
+	Language      string    `json:"language,omitempty"`
+	CreatedBy     string    `json:"created_by"`
+	CreatedAt     time.Time `json:"created_at"`
+	LastRevisedBy string    `json:"last_revised_by"`
+	PublishedAt   time.Time `json:"published_at"`
+	Timeline      []Step    `json:"timeline"` // the steps before the kill
+}
+
+func (Killed) EventType() string           { return TypeKilled }
 func (ChangesRequested) EventType() string { return TypeChangesRequested }
 func (Corrected) EventType() string        { return TypeCorrected }
 func (Retracted) EventType() string        { return TypeRetracted }

@@ -24,6 +24,7 @@ func TestEventTypes(t *testing.T) {
 		{domain.Corrected{}, "article.corrected"},
 		{domain.Retracted{}, "article.retracted"},
 		{domain.Spiked{}, "article.spiked"},
+		{domain.Killed{}, "article.killed"},
 	}
 	for _, tt := range tests {
 		if got := tt.e.EventType(); got != tt.want {
@@ -78,6 +79,28 @@ func TestEventJSON(t *testing.T) {
 		{domain.Retracted{Reason: natoReason}, `{"reason":"The meeting was postponed."}`},
 		{domain.Spiked{Reason: natoReason}, `{"reason":"The meeting was postponed."}`},
 		{domain.Spiked{}, `{}`},
+		{
+			domain.Killed{
+				Reason: natoKillReason, SlugDigest: domain.SlugDigest(natoSlug), Language: "en",
+				CreatedBy: reporter.ID, CreatedAt: at(0), LastRevisedBy: editorB.ID, PublishedAt: at(3),
+				Timeline: []domain.Step{
+					{Type: domain.TypeDrafted, Version: 1, ActorID: reporter.ID, ActorRole: domain.RoleReporter, At: at(0)},
+					{Type: domain.TypeCorrected, Version: 2, ActorID: editorB.ID, ActorRole: domain.RoleEditor, At: at(1)},
+				},
+			},
+			`{"reason":"Injunction 07-118: protected witness.",` +
+				`"slug_sha256":"` + sha256Hex(natoSlug) + `","language":"en",` +
+				`"created_by":"u-rep-1","created_at":"2007-12-07T09:00:00Z","last_revised_by":"u-ed-b",` +
+				`"published_at":"2007-12-07T12:00:00Z","timeline":[` +
+				`{"type":"article.drafted","version":1,"actor_id":"u-rep-1","actor_role":"reporter","at":"2007-12-07T09:00:00Z"},` +
+				`{"type":"article.corrected","version":2,"actor_id":"u-ed-b","actor_role":"editor","at":"2007-12-07T10:00:00Z"}]}`,
+		},
+		{
+			// An article killed with no slug and no language; the timeline is always written.
+			domain.Killed{Reason: "r", CreatedBy: reporter.ID, CreatedAt: at(0), LastRevisedBy: reporter.ID, PublishedAt: at(1), Timeline: []domain.Step{}},
+			`{"reason":"r","created_by":"u-rep-1","created_at":"2007-12-07T09:00:00Z","last_revised_by":"u-rep-1",` +
+				`"published_at":"2007-12-07T10:00:00Z","timeline":[]}`,
+		},
 	}
 	for _, tt := range tests {
 		b, err := json.Marshal(tt.e)

@@ -41,7 +41,16 @@ func Evolve(a Article, r Recorded) Article {
 		a.RetractedAt = r.At
 	case Spiked:
 		a.Status = StatusSpiked
+	case Killed:
+		// Everything the article held is dropped: the event alone makes the killed article,
+		// as it must once the earlier events are erased.
+		a = Article{ID: a.ID, Version: r.Version, Status: StatusKilled, UpdatedAt: r.At,
+			Content:   Content{Language: e.Language},
+			CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt, LastRevisedBy: e.LastRevisedBy,
+			PublishedAt: e.PublishedAt, Timeline: e.Timeline}
 	}
+	a.Timeline = append(a.Timeline[:len(a.Timeline):len(a.Timeline)],
+		Step{Type: r.Event.EventType(), Version: r.Version, ActorID: r.By.ID, ActorRole: r.By.Role, At: r.At})
 	return a
 }
 

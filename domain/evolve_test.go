@@ -8,6 +8,9 @@ import (
 	"github.com/newsroom/newsroom/domain"
 )
 
+// TestFold checks the article each history folds to. A case's want leaves Timeline out when it
+// is one step for each given record, as timelineOf derives it; a case sets it only when the
+// log no longer holds the earlier steps (a kill).
 func TestFold(t *testing.T) {
 	nato := natoContent()
 	tests := []struct {
@@ -190,6 +193,49 @@ func TestFold(t *testing.T) {
 			},
 		},
 		{
+			// A kill keeps no text: not the content but its language, not the slug, corrections
+			// or retraction; and the timestamps and writers the desk shows.
+			name:  "killed",
+			given: givenKilled(),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusKilled, Version: 5, Content: domain.Content{Language: "en"},
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(4), PublishedAt: at(3),
+			},
+		},
+		{
+			name:  "killed once corrected and retracted",
+			given: thenKilled(history(append(givenCorrected("b2"), by(admin, domain.Retracted{Reason: natoReason}))...), admin),
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusKilled, Version: 7, Content: domain.Content{Language: "en"},
+				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(6), PublishedAt: at(3),
+			},
+		},
+		{
+			// Once the earlier events are erased, the kill alone makes the article: its timeline
+			// is the one the event carries, then the kill.
+			name: "killed, the earlier events erased",
+			given: []domain.Recorded{{
+				Event: domain.Killed{
+					Reason: natoKillReason, SlugDigest: domain.SlugDigest(natoSlug), Language: "fr",
+					CreatedBy: reporter2.ID, CreatedAt: at(1), LastRevisedBy: editorB.ID, PublishedAt: at(2),
+					Timeline: []domain.Step{
+						{Type: domain.TypeDrafted, Version: 1, ActorID: reporter2.ID, ActorRole: domain.RoleReporter, At: at(1)},
+						{Type: domain.TypePublished, Version: 7, ActorID: editorB.ID, ActorRole: domain.RoleEditor, At: at(2)},
+					},
+				},
+				Version: 8, By: admin, At: at(3),
+			}},
+			want: domain.Article{
+				ID: articleID, Status: domain.StatusKilled, Version: 8, Content: domain.Content{Language: "fr"},
+				CreatedBy: reporter2.ID, LastRevisedBy: editorB.ID, CreatedAt: at(1), UpdatedAt: at(3), PublishedAt: at(2),
+				Timeline: []domain.Step{
+					{Type: domain.TypeDrafted, Version: 1, ActorID: reporter2.ID, ActorRole: domain.RoleReporter, At: at(1)},
+					{Type: domain.TypePublished, Version: 7, ActorID: editorB.ID, ActorRole: domain.RoleEditor, At: at(2)},
+					{Type: domain.TypeKilled, Version: 8, ActorID: admin.ID, ActorRole: domain.RoleAdmin, At: at(3)},
+				},
+			},
+		},
+		{
 			// The version is the one the log recorded, not a count Evolve keeps.
 			name:  "version from the record",
 			given: []domain.Recorded{{Event: natoDrafted(), Version: 7, By: reporter, At: at(0)}},
@@ -201,9 +247,13 @@ func TestFold(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			want := tt.want
+			if want.Timeline == nil {
+				want.Timeline = timelineOf(tt.given)
+			}
 			got := domain.Fold(articleID, tt.given)
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Fold(%q, %s) =\n %+v;\nwant\n %+v", articleID, tt.name, got, tt.want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("Fold(%q, %s) =\n %+v;\nwant\n %+v", articleID, tt.name, got, want)
 			}
 			if got.Exists() != (len(tt.given) > 0) {
 				t.Errorf("Fold(%s).Exists() = %v; want %v", tt.name, got.Exists(), len(tt.given) > 0)
@@ -356,6 +406,92 @@ func TestEvolveCorrectedLeavesCorrectionsAlone(t *testing.T) {
 	}
 }
 
+// TestEvolveTimeline checks that each event adds one step, with the record's version, actor,
+// role and time, and that no step carries words.
+func TestEvolveTimeline(t *testing.T) {
+	log := history(
+		by(reporter, natoDrafted()),
+		by(reporter2, domain.Revised{Changes: domain.Changes{Summary: ptr("s")}}),
+		by(reporter, domain.Submitted{}),
+		by(editorA, domain.ChangesRequested{Comment: natoComment}),
+		by(reporter, domain.Submitted{}),
+		by(editorB, domain.Approved{}),
+		by(editorA, domain.Published{Slug: natoSlug, PublishedAt: at(6)}),
+		by(admin, natoCorrected(natoNote, nil)),
+		by(editorB, domain.Retracted{Reason: natoReason}),
+	)
+	want := []domain.Step{
+		{Type: "article.drafted", Version: 1, ActorID: "u-rep-1", ActorRole: "reporter", At: at(0)},
+		{Type: "article.revised", Version: 2, ActorID: "u-rep-2", ActorRole: "reporter", At: at(1)},
+		{Type: "article.submitted", Version: 3, ActorID: "u-rep-1", ActorRole: "reporter", At: at(2)},
+		{Type: "article.changes_requested", Version: 4, ActorID: "u-ed-a", ActorRole: "editor", At: at(3)},
+		{Type: "article.submitted", Version: 5, ActorID: "u-rep-1", ActorRole: "reporter", At: at(4)},
+		{Type: "article.approved", Version: 6, ActorID: "u-ed-b", ActorRole: "editor", At: at(5)},
+		{Type: "article.published", Version: 7, ActorID: "u-ed-a", ActorRole: "editor", At: at(6)},
+		{Type: "article.corrected", Version: 8, ActorID: "u-adm-1", ActorRole: "admin", At: at(7)},
+		{Type: "article.retracted", Version: 9, ActorID: "u-ed-b", ActorRole: "editor", At: at(8)},
+	}
+	a := domain.Article{ID: articleID}
+	if a.Timeline != nil {
+		t.Fatalf("Article{ID: %q}.Timeline = %+v; want none", articleID, a.Timeline)
+	}
+	for i, r := range log {
+		a = domain.Evolve(a, r)
+		if !reflect.DeepEqual(a.Timeline, want[:i+1]) {
+			t.Errorf("after %s: Timeline =\n %+v;\nwant\n %+v", r.Event.EventType(), a.Timeline, want[:i+1])
+		}
+	}
+}
+
+// TestEvolveLeavesTimelineAlone checks that Evolve never writes into the Timeline of the article
+// it is given, nor into the one a Killed event carries, even when that slice has room to grow:
+// two states evolved from one must not share their latest step.
+func TestEvolveLeavesTimelineAlone(t *testing.T) {
+	first := domain.Step{Type: domain.TypeDrafted, Version: 1, ActorID: reporter.ID, ActorRole: reporter.Role, At: at(0)}
+	spare := func() []domain.Step {
+		s := make([]domain.Step, 1, 8)
+		s[0] = first
+		return s
+	}
+	record := func(e domain.Event, a domain.Actor) domain.Recorded {
+		return domain.Recorded{Event: e, Version: 2, By: a, At: at(1)}
+	}
+	step := func(e domain.Event, a domain.Actor) domain.Step {
+		return domain.Step{Type: e.EventType(), Version: 2, ActorID: a.ID, ActorRole: a.Role, At: at(1)}
+	}
+	t.Run("article", func(t *testing.T) {
+		timeline := spare()
+		before := domain.Fold(articleID, givenDraft())
+		before.Timeline = timeline
+		a := domain.Evolve(before, record(domain.Submitted{}, reporter))
+		b := domain.Evolve(before, record(domain.Spiked{}, editorA))
+		if want := []domain.Step{first, step(domain.Submitted{}, reporter)}; !reflect.DeepEqual(a.Timeline, want) {
+			t.Errorf("Evolve(Submitted).Timeline = %+v; want %+v", a.Timeline, want)
+		}
+		if want := []domain.Step{first, step(domain.Spiked{}, editorA)}; !reflect.DeepEqual(b.Timeline, want) {
+			t.Errorf("Evolve(Spiked).Timeline = %+v; want %+v", b.Timeline, want)
+		}
+		if len(before.Timeline) != 1 || before.Timeline[0] != first || timeline[:2][1] != (domain.Step{}) {
+			t.Errorf("Evolve wrote into the given article's timeline: %+v (spare %+v)", before.Timeline, timeline[:2])
+		}
+	})
+	t.Run("killed event", func(t *testing.T) {
+		timeline := spare()
+		e := domain.Killed{Reason: natoKillReason, Timeline: timeline}
+		a := domain.Evolve(domain.Article{ID: articleID}, record(e, editorA))
+		b := domain.Evolve(domain.Article{ID: articleID}, record(e, admin))
+		if want := []domain.Step{first, step(e, editorA)}; !reflect.DeepEqual(a.Timeline, want) {
+			t.Errorf("Evolve(Killed by editor).Timeline = %+v; want %+v", a.Timeline, want)
+		}
+		if want := []domain.Step{first, step(e, admin)}; !reflect.DeepEqual(b.Timeline, want) {
+			t.Errorf("Evolve(Killed by admin).Timeline = %+v; want %+v", b.Timeline, want)
+		}
+		if len(e.Timeline) != 1 || e.Timeline[0] != first || timeline[:2][1] != (domain.Step{}) {
+			t.Errorf("Evolve wrote into the Killed event's timeline: %+v (spare %+v)", e.Timeline, timeline[:2])
+		}
+	})
+}
+
 // TestEvolveDeskEvents checks, event by event, what each event of the desk moves, on a history
 // that passes through every status.
 func TestEvolveDeskEvents(t *testing.T) {
@@ -369,6 +505,10 @@ func TestEvolveDeskEvents(t *testing.T) {
 		by(editorA, domain.Published{Slug: natoSlug, PublishedAt: at(6)}),
 		by(editorB, natoCorrected("n1", nil)),
 		by(admin, domain.Retracted{Reason: natoReason}),
+		by(editorA, domain.Killed{
+			Reason: natoKillReason, SlugDigest: domain.SlugDigest(natoSlug), Language: "en",
+			CreatedBy: reporter.ID, CreatedAt: at(0), LastRevisedBy: editorB.ID, PublishedAt: at(6),
+		}),
 	)
 	var never time.Time
 	want := []struct {
@@ -387,6 +527,7 @@ func TestEvolveDeskEvents(t *testing.T) {
 		{domain.StatusPublished, reporter.ID, at(6), 0, never},
 		{domain.StatusPublished, editorB.ID, at(6), 1, never},
 		{domain.StatusRetracted, editorB.ID, at(6), 1, at(8)},
+		{domain.StatusKilled, editorB.ID, at(6), 0, never}, // the corrections and retraction go with the text
 	}
 	a := domain.Article{ID: articleID}
 	for i, r := range log {

@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -119,6 +120,36 @@ func givenRetracted() []domain.Recorded {
 // givenSpiked is a draft its author spiked.
 func givenSpiked() []domain.Recorded {
 	return history(by(reporter, natoDrafted()), by(reporter, domain.Spiked{Reason: natoReason}))
+}
+
+// natoKillReason is the reason the killed histories below carry. It shares no words with the
+// article, so that tests can look for the article's text in what a kill keeps.
+const natoKillReason = "Injunction 07-118: protected witness."
+
+// givenKilled is givenPublished, then killed by editor A.
+func givenKilled() []domain.Recorded { return thenKilled(givenPublished(), editorA) }
+
+// thenKilled is history h (numbered and dated as history does), then the Killed event Decide
+// makes when actor a kills the article h leaves, recorded at(len(h)). The event comes from Decide
+// rather than by hand, so that the histories are ones the shell could have written.
+func thenKilled(h []domain.Recorded, a domain.Actor) []domain.Recorded {
+	e, err := domain.Decide(domain.Fold(articleID, h), domain.Kill{Reason: natoKillReason}, domain.Decision{By: a, Now: at(len(h))})
+	if err != nil {
+		panic(fmt.Sprintf("fixture: %s = %v; want a Killed event", decideCall(domain.Kill{}, a), err))
+	}
+	return history(append(h[:len(h):len(h)], by(a, e))...)
+}
+
+// timelineOf is the timeline history rs makes, derived from the records alone: one step for
+// each, with its event type, version, actor and time.
+func timelineOf(rs []domain.Recorded) []domain.Step {
+	var steps []domain.Step
+	for _, r := range rs {
+		steps = append(steps, domain.Step{
+			Type: r.Event.EventType(), Version: r.Version, ActorID: r.By.ID, ActorRole: r.By.Role, At: r.At,
+		})
+	}
+	return steps
 }
 
 // givenCorrected is givenPublished, then corrected by editor B: natoCorrected(body).

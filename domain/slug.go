@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"unicode"
 )
@@ -69,4 +71,15 @@ func stripAccent(r rune) rune {
 		i++
 	}
 	return r
+}
+
+// SlugDigest is the hex SHA-256 of a slug: what is kept of a killed article's slug, so that its
+// old URL can answer "gone" without the slug, which is text of the article, being kept.
+// Empty for an empty slug.
+func SlugDigest(slug string) string {
+	if slug == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(slug))
+	return hex.EncodeToString(sum[:])
 }

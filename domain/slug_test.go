@@ -252,6 +252,27 @@ func TestPublishUnderDerivedSlug(t *testing.T) {
 	}
 }
 
+// TestSlugDigest pins the digest a kill keeps of a slug: the shell finds the slug's reservation
+// and the old URL's "gone" answer by it, so changing it strands every killed article.
+func TestSlugDigest(t *testing.T) {
+	tests := []struct {
+		slug, want string
+	}{
+		{"", ""}, // no slug, nothing to find: not the digest of the empty string
+		{"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{natoSlug, "750b1f52bbaa97bcee01ab52e9ea98ac1ff89e0845418de74a7bf999eba8e548"},
+		{"nrc-ministers-2", sha256Hex("nrc-ministers-2")},
+	}
+	for _, tt := range tests {
+		if got := domain.SlugDigest(tt.slug); got != tt.want {
+			t.Errorf("SlugDigest(%q) = %q; want %q", tt.slug, got, tt.want)
+		}
+	}
+	if a, b := domain.SlugDigest("nato"), domain.SlugDigest("nato-2"); a == b {
+		t.Errorf("SlugDigest(%q) = SlugDigest(%q) = %q; want different digests", "nato", "nato-2", a)
+	}
+}
+
 func FuzzSlugify(f *testing.F) {
 	for _, tt := range slugifyCases {
 		f.Add(tt.headline)

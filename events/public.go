@@ -29,6 +29,7 @@ const (
 	ActionPublished = "published"
 	ActionCorrected = "corrected"
 	ActionRetracted = "retracted"
+	ActionKilled    = "killed" // withdrawn for legal reasons: drop every copy
 )
 
 // PublicSubject is the subject of one public event.
@@ -114,8 +115,14 @@ type PublicEvent struct {
 // percent-encoded), the ninjs document as the body.
 func (p PublicEvent) Msg() (*nats.Msg, error) {
 	base := strings.TrimRight(p.PublicURL, "/")
+	uri := base + "/public/v1/articles/" + p.Text.Slug
+	if p.Action == ActionKilled {
+		// The slug is text of the article, which a kill erases: the id names it instead
+		// (subscribers match every event of an article on ce-subject, its id).
+		uri = "urn:uuid:" + p.Source.ArticleID
+	}
 	doc := Ninjs{
-		URI:            base + "/public/v1/articles/" + p.Text.Slug,
+		URI:            uri,
 		Type:           "text",
 		Version:        strconv.Itoa(p.Source.ArticleVersion),
 		VersionCreated: p.Source.Time.UTC().Format(time.RFC3339Nano),
@@ -130,6 +137,8 @@ func (p PublicEvent) Msg() (*nats.Msg, error) {
 		doc.Headlines = []ninjsText{{Role: "main", Value: p.Text.Headline}}
 	}
 	switch p.Action {
+	case ActionKilled:
+		doc.PubStatus, doc.Language, doc.Slugline, doc.Headlines, doc.FirstCreated = "canceled", "", "", nil, ""
 	case ActionRetracted:
 		doc.PubStatus, doc.Language = "canceled", ""
 		doc.EdNote = p.Text.Note
@@ -192,6 +201,8 @@ func PublicActionOf(e domain.Event) (string, bool) {
 		return ActionCorrected, true
 	case domain.Retracted:
 		return ActionRetracted, true
+	case domain.Killed:
+		return ActionKilled, true
 	}
 	return "", false
 }

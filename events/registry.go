@@ -31,6 +31,7 @@ var registry = map[string]kind{
 	domain.TypeCorrected:        current[domain.Corrected](),
 	domain.TypeRetracted:        current[domain.Retracted](),
 	domain.TypeSpiked:           current[domain.Spiked](),
+	domain.TypeKilled:           current[domain.Killed](),
 }
 
 // then records that the schema moved on by one version, with the upcaster from the previous one.

@@ -2,8 +2,6 @@ package events
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -27,10 +25,7 @@ func SlugBucketConfig(replicas int) jetstream.KeyValueConfig {
 	}
 }
 
-func slugKey(slug string) string {
-	sum := sha256.Sum256([]byte(slug))
-	return hex.EncodeToString(sum[:])
-}
+func slugKey(slug string) string { return domain.SlugDigest(slug) }
 
 // ReserveSlug reserves slug for article articleID with a create-only put, so that two articles
 // can never hold it, whatever the views say. Reserving a slug the article already holds

@@ -215,6 +215,11 @@ func retract(c echo.Context) (domain.Command, error) {
 	return domain.Retract{Reason: reason}, err
 }
 
+func kill(c echo.Context) (domain.Command, error) {
+	reason, err := decodeText(c, "reason", false)
+	return domain.Kill{Reason: reason}, err
+}
+
 func spike(c echo.Context) (domain.Command, error) {
 	reason, err := decodeText(c, "reason", true)
 	return domain.Spike{Reason: reason}, err

@@ -53,6 +53,9 @@ func problemFor(err error) (Problem, bool) {
 		return Problem{Type: problemType("forbidden"), Title: "Forbidden", Status: nethttp.StatusForbidden, Detail: ruleErr.Reason}, true
 	case errors.Is(err, domain.ErrForbidden):
 		return Problem{Type: problemType("forbidden"), Title: "Forbidden", Status: nethttp.StatusForbidden, Detail: err.Error()}, true
+	case errors.Is(err, projections.ErrKilled):
+		return Problem{Type: problemType("gone"), Title: "Gone", Status: nethttp.StatusGone,
+			Detail: "the article at this address was withdrawn and will not come back"}, true
 	case errors.Is(err, domain.ErrNotFound), errors.Is(err, projections.ErrNotPublic):
 		return Problem{Type: problemType("not-found"), Title: "Not found", Status: nethttp.StatusNotFound,
 			Detail: "no article at this address"}, true
@@ -133,6 +136,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			h.Set("Retry-After", "1")
 		case nethttp.StatusUnauthorized:
 			h.Set(echo.HeaderWWWAuthenticate, `Bearer realm="newsroom"`)
+		case nethttp.StatusGone:
+			// A killed article: no cache or proxy may keep even this answer.
+			h.Set("Cache-Control", "no-store")
 		}
 		h.Set(echo.HeaderContentType, "application/problem+json")
 		if c.Request().Method == nethttp.MethodHead {

@@ -103,6 +103,7 @@ func New(cfg Config) nethttp.Handler {
 	api.POST("/articles/:id/correct", editors.command(correct))
 	api.POST("/articles/:id/retract", editors.command(retract))
 	api.POST("/articles/:id/spike", editors.command(spike))
+	api.POST("/articles/:id/kill", editors.command(kill))
 
 	admin := &adminAPI{projections: cfg.Projections, readiness: cfg.Readiness}
 	ops := api.Group("/projections", requireRole(domain.RoleAdmin))

@@ -10,11 +10,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/events"
 	"github.com/newsroom/newsroom/sqldb"
 )
@@ -138,7 +140,23 @@ func applyBatch(ctx context.Context, db *sqldb.DB, v View, name string, t Tables
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("view %s: commit: %w", v.Name(), err)
 	}
+	if holdsKill(batch) {
+		// The killed text left the tables; make it leave the files too. Not fatal: the next
+		// kill, or the sweep at start, scrubs again.
+		if err := db.Scrub(ctx); err != nil {
+			slog.Warn("view: scrub after a kill", "view", v.Name(), "error", err)
+		}
+	}
 	return len(batch), nil
+}
+
+func holdsKill(batch []events.Envelope) bool {
+	for _, env := range batch {
+		if env.Type == domain.TypeKilled {
+			return true
+		}
+	}
+	return false
 }
 
 // Checkpoint returns the stream sequence view name has applied up to (0 for none).
@@ -248,6 +266,11 @@ func dropTables(ctx context.Context, tx *sqlx.Tx, v View, t Tables) error {
 
 // nextVersion checks that env is the next event of an article a view holds at version current.
 func nextVersion(current int, env events.Envelope) error {
+	// A kill erases the article's earlier events from the log, so a view that was behind
+	// sees the kill right after what it had: the kill carries all it needs.
+	if env.Type == domain.TypeKilled && env.ArticleVersion > current {
+		return nil
+	}
 	if env.ArticleVersion != current+1 {
 		return fmt.Errorf("%w: article %s is at version %d, event %s (seq %d) is version %d",
 			ErrGap, env.ArticleID, current, env.ID, env.Sequence, env.ArticleVersion)

@@ -34,6 +34,7 @@ var statusAfter = map[string]domain.Status{
 	domain.TypeCorrected:        domain.StatusPublished,
 	domain.TypeRetracted:        domain.StatusRetracted,
 	domain.TypeSpiked:           domain.StatusSpiked,
+	domain.TypeKilled:           domain.StatusKilled,
 }
 
 // Version implements View.
@@ -90,16 +91,42 @@ func (h *History) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []even
 			return err
 		}
 		versions[env.ArticleID] = env.ArticleVersion
-		status, ok := statusAfter[env.Type]
-		if !ok {
-			return fmt.Errorf("history: no status for event type %s", env.Type)
+		if killed, ok := r.Event.(domain.Killed); ok {
+			if err := h.rewriteKilled(ctx, tx, t, insert, env.ArticleID, killed.Timeline); err != nil {
+				return err
+			}
 		}
-		if _, err := insert.ExecContext(ctx, env.ArticleID, env.ArticleVersion, env.Sequence, env.Type, string(status),
-			env.Actor.ID, env.Actor.Role, sqldb.FormatTime(r.At), commentOf(r.Event)); err != nil {
+		step := domain.Step{Type: env.Type, Version: env.ArticleVersion, ActorID: env.Actor.ID, ActorRole: domain.Role(env.Actor.Role), At: r.At}
+		if err := insertStep(ctx, insert, env.ArticleID, env.Sequence, step, commentOf(r.Event)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// rewriteKilled replaces a killed article's timeline by the one its kill carries: the same
+// steps without their words (comments, notes and reasons may quote the text), and without
+// their log sequences (0), since the events themselves are erased.
+func (h *History) rewriteKilled(ctx context.Context, tx *sqlx.Tx, t Tables, insert *sqlx.Stmt, articleID string, timeline []domain.Step) error {
+	if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {article_history} WHERE article_id = ?`), articleID); err != nil {
+		return err
+	}
+	for _, step := range timeline {
+		if err := insertStep(ctx, insert, articleID, 0, step, ""); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertStep(ctx context.Context, insert *sqlx.Stmt, articleID string, seq uint64, step domain.Step, comment string) error {
+	status, ok := statusAfter[step.Type]
+	if !ok {
+		return fmt.Errorf("history: no status for event type %s", step.Type)
+	}
+	_, err := insert.ExecContext(ctx, articleID, step.Version, seq, step.Type, string(status),
+		step.ActorID, string(step.ActorRole), sqldb.FormatTime(step.At), comment)
+	return err
 }
 
 func commentOf(e domain.Event) string {
@@ -111,6 +138,8 @@ func commentOf(e domain.Event) string {
 	case domain.Retracted:
 		return e.Reason
 	case domain.Spiked:
+		return e.Reason
+	case domain.Killed:
 		return e.Reason
 	}
 	return ""

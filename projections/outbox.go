@@ -188,6 +188,14 @@ func (o *Outbox) handle(msg *message.Message) error {
 	if _, err := o.js.PublishMsg(msg.Context(), out, jetstream.WithMsgID(env.ID)); err != nil {
 		return fmt.Errorf("outbox: publish %s: %w", env.ID, err)
 	}
+	if action == events.ActionKilled {
+		// Subscribers know of the kill: now its text goes. Every earlier public message of
+		// the article was written before this one (the outbox goes in order), so none can
+		// follow the erasure. A crash before it is done: the sweep at start finishes it.
+		if err := o.erase(msg.Context(), env.ArticleID, env.Sequence); err != nil {
+			return err
+		}
+	}
 	o.mu.Lock()
 	o.lastSource = seq
 	o.mu.Unlock()
@@ -199,6 +207,8 @@ func (o *Outbox) handle(msg *message.Message) error {
 func (o *Outbox) publicText(ctx context.Context, env events.Envelope, e domain.Event) (events.PublicText, error) {
 	var t events.PublicText
 	switch e := e.(type) {
+	case domain.Killed:
+		return t, nil // no text at all
 	case domain.Published:
 		t = events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Summary: e.Summary,
 			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags}

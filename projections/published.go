@@ -20,10 +20,15 @@ const (
 	VisibilityUnpublished = "unpublished"
 	VisibilityPublished   = "published"
 	VisibilityRetracted   = "retracted" // a notice at the article's URL: headline and reason
+	VisibilityKilled      = "killed"    // gone for legal reasons: no text, only the slug's digest
 )
 
-// ErrNotPublic: no published article has that slug.
-var ErrNotPublic = errors.New("no published article with that slug")
+var (
+	// ErrNotPublic: no published article has that slug.
+	ErrNotPublic = errors.New("no published article with that slug")
+	// ErrKilled: the article that had that slug was killed; it is gone for good.
+	ErrKilled = errors.New("the article with that slug was withdrawn for legal reasons")
+)
 
 // Published is the public model: what readers may see of published articles. Every article has
 // a row from its draft on (so that versions can be checked), but no text reaches it before the
@@ -39,8 +44,9 @@ func NewPublished(db *sqldb.DB) *Published { return &Published{db: db} }
 func (*Published) Name() string { return "published" }
 
 // Version implements View. 2: public_tags got an index on article_id (a rebuild rewrote every
-// article's tags with a full scan of the table per article).
-func (*Published) Version() int { return 2 }
+// article's tags with a full scan of the table per article). 3: killed articles keep only
+// slug_sha256, so that their old URL answers "gone" without the slug.
+func (*Published) Version() int { return 3 }
 
 // Tables implements View.
 func (*Published) Tables() []string {
@@ -68,10 +74,12 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			updated_at       TEXT    NOT NULL,
 			published_at     TEXT    NOT NULL DEFAULT '',
 			retracted_reason TEXT    NOT NULL DEFAULT '',
-			retracted_at     TEXT    NOT NULL DEFAULT ''
+			retracted_at     TEXT    NOT NULL DEFAULT '',
+			slug_sha256      TEXT    NOT NULL DEFAULT ''
 		)` + strict(d),
 		`CREATE INDEX ` + t.Index("public_articles_status_published") + ` ON ` + articles + ` (status, published_at, id)`,
 		`CREATE INDEX ` + t.Index("public_articles_slug") + ` ON ` + articles + ` (slug)`,
+		`CREATE INDEX ` + t.Index("public_articles_slug_sha256") + ` ON ` + articles + ` (slug_sha256)`,
 		`CREATE INDEX ` + t.Index("public_articles_language") + ` ON ` + articles + ` (language, status, published_at, id)`,
 		`CREATE TABLE ` + corrections + ` (
 			article_id   TEXT    NOT NULL,
@@ -96,6 +104,7 @@ type publicState struct {
 	tags        []string // the public tags, when textChanged
 	textChanged bool     // body_html and the tags need writing
 	corrections []correctionRow
+	killed      bool // earlier corrections are to be deleted
 }
 
 type correctionRow struct {
@@ -159,19 +168,27 @@ func (s *publicState) apply(env events.Envelope, r domain.Recorded) {
 		row.Status, row.Summary, row.Body, row.BodyHTML = VisibilityRetracted, "", "", ""
 		row.Retracted, row.RetractedAt, row.UpdatedAt = e.Reason, at, at
 		// A pending textChanged stays: its tags are still to be written (the body renders empty).
+	case domain.Killed:
+		// Nothing of the text stays: not the headline, not the slug, not the notes.
+		*row = publicRow{ID: row.ID, Version: row.Version, Status: VisibilityKilled, Tags: "[]",
+			CreatedAt: row.CreatedAt, UpdatedAt: at, SlugDigest: e.SlugDigest}
+		if row.CreatedAt == "" { // the earlier events were erased before this view saw them
+			row.CreatedAt = sqldb.FormatTime(e.CreatedAt)
+		}
+		s.tags, s.textChanged, s.corrections, s.killed = nil, true, nil, true
 	}
 	// Desk work (revisions, reviews, spikes) changes nothing public but the version.
 }
 
 func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string, state map[string]*publicState) error {
 	upsert, err := tx.PreparexContext(ctx, t.SQL(tx, `INSERT INTO {public_articles} (`+publicColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version,
 		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
 		body_html = excluded.body_html, language = excluded.language, byline = excluded.byline,
 		dateline = excluded.dateline, tags = excluded.tags, updated_at = excluded.updated_at,
 		published_at = excluded.published_at, retracted_reason = excluded.retracted_reason,
-		retracted_at = excluded.retracted_at`))
+		retracted_at = excluded.retracted_at, slug_sha256 = excluded.slug_sha256`))
 	if err != nil {
 		return err
 	}
@@ -186,8 +203,13 @@ func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []stri
 		}
 		if _, err := upsert.ExecContext(ctx, r.ID, r.Status, r.Version, r.Slug, r.Headline, r.Summary, r.Body,
 			r.BodyHTML, r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedAt, r.UpdatedAt, r.PublishedAt,
-			r.Retracted, r.RetractedAt); err != nil {
+			r.Retracted, r.RetractedAt, r.SlugDigest); err != nil {
 			return err
+		}
+		if s.killed {
+			if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {public_corrections} WHERE article_id = ?`), id); err != nil {
+				return err
+			}
 		}
 		for _, c := range s.corrections {
 			if _, err := tx.ExecContext(ctx, t.SQL(tx, `INSERT INTO {public_corrections} (article_id, version, note, corrected_at)
@@ -262,11 +284,12 @@ type publicRow struct {
 	CreatedAt   string `db:"created_at"`
 	UpdatedAt   string `db:"updated_at"`
 	PublishedAt string `db:"published_at"`
+	SlugDigest  string `db:"slug_sha256"`
 }
 
 // Columns are named, never *: a cached prepared statement must not depend on column order.
 const publicColumns = `id, status, version, slug, headline, summary, body, body_html, language, byline,
-	dateline, tags, created_at, updated_at, published_at, retracted_reason, retracted_at`
+	dateline, tags, created_at, updated_at, published_at, retracted_reason, retracted_at, slug_sha256`
 
 func (r publicRow) article() (PublicArticle, error) {
 	a := PublicArticle{ID: r.ID, Status: r.Status, RetractedReason: r.Retracted, Version: r.Version, Slug: r.Slug, Headline: r.Headline,
@@ -330,13 +353,22 @@ func (p *Published) List(ctx context.Context, q PublicQuery) ([]PublicArticle, i
 }
 
 // BySlug returns the public article with that slug (a retracted one as a notice), with its
-// corrections, or ErrNotPublic.
+// corrections; ErrKilled if the article that had it was killed; else ErrNotPublic.
 func (p *Published) BySlug(ctx context.Context, slug string) (PublicArticle, error) {
 	db := p.db.Read
 	var r publicRow
 	err := db.GetContext(ctx, &r, db.Rebind(`SELECT `+publicColumns+` FROM public_articles
 		WHERE slug = ? AND status IN (?, ?)`), slug, VisibilityPublished, VisibilityRetracted)
 	if errors.Is(err, sql.ErrNoRows) {
+		var killed int
+		err = db.GetContext(ctx, &killed, db.Rebind(`SELECT COUNT(*) FROM public_articles
+			WHERE slug_sha256 = ? AND status = ?`), domain.SlugDigest(slug), VisibilityKilled)
+		if err != nil {
+			return PublicArticle{}, fmt.Errorf("article by slug: %w", err)
+		}
+		if killed > 0 {
+			return PublicArticle{}, ErrKilled
+		}
 		return PublicArticle{}, ErrNotPublic
 	}
 	if err != nil {

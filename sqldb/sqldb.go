@@ -113,9 +113,12 @@ func Open(ctx context.Context, dsn, dataDir string) (*DB, error) {
 // sqlitePragmas run on every new connection, in both pools. WAL lets readers run beside the one
 // writer; busy_timeout makes a second process (a CLI command beside the server) wait for the
 // write lock instead of failing at once; synchronous=NORMAL is durable under WAL except for the
-// last transactions before a power loss, which replay from the log restores.
+// last transactions before a power loss, which replay from the log restores. secure_delete
+// zeroes deleted content instead of leaving it in free pages: a killed article's text must
+// leave the file, not just the tables.
 var sqlitePragmas = []string{
 	"busy_timeout(10000)",
+	"secure_delete(1)",
 	"journal_mode(WAL)",
 	"synchronous(NORMAL)",
 	"foreign_keys(1)",
@@ -193,4 +196,23 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return &DB{Write: db, Read: db, Dialect: Postgres}, nil
+}
+
+// Scrub makes deleted rows leave the database's files as far as the database allows. On
+// SQLite, deleted content is zeroed in the database file (secure_delete) but older copies of
+// the pages stay in the write-ahead log until a checkpoint: Scrub checkpoints and truncates it.
+// PostgreSQL keeps dead row versions until VACUUM reuses their space and offers no way to
+// overwrite them; Scrub does nothing there (the README says so).
+func (db *DB) Scrub(ctx context.Context) error {
+	if db.Dialect != SQLite {
+		return nil
+	}
+	var busy, logFrames, checkpointed int
+	if err := db.Write.QueryRowxContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return fmt.Errorf("sqlite: checkpoint the write-ahead log: %w", err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("sqlite: checkpoint the write-ahead log: readers kept it busy (%d of %d frames copied)", checkpointed, logFrames)
+	}
+	return nil
 }

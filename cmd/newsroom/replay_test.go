@@ -193,7 +193,11 @@ func writeStory(base string, s staff, i int) (story, error) {
 	case 3:
 		err = do(submit, approve)
 	case 4:
-		err = do(submit, approve, publish)
+		if i%20 == 14 { // killed once published
+			err = do(submit, approve, publish, request{200, "POST", "/kill", approver, map[string]any{"reason": "Legal."}, nil})
+		} else {
+			err = do(submit, approve, publish)
+		}
 	case 5:
 		err = do(submit, approve, publish,
 			correct(approver, map[string]any{"body": fmt.Sprintf("Ministers met on item %d, corrected.", i), "note": "A typo."}))
@@ -206,7 +210,11 @@ func writeStory(base string, s staff, i int) (story, error) {
 		if i%20 == 7 {
 			reqs = append(reqs, correct(approver, map[string]any{"tags": []string{"retracted-later"}, "note": "Before the retraction."}))
 		}
-		err = do(append(reqs, request{200, "POST", "/retract", approver, map[string]any{"reason": fmt.Sprintf("Published in error (%d).", i)}, nil})...)
+		reqs = append(reqs, request{200, "POST", "/retract", approver, map[string]any{"reason": fmt.Sprintf("Published in error (%d).", i)}, nil})
+		if i%40 == 17 { // then killed: its earlier events are erased from the log
+			reqs = append(reqs, request{200, "POST", "/kill", approver, map[string]any{"reason": "Court order."}, nil})
+		}
+		err = do(reqs...)
 	case 8: // spiked: a draft by its author, or in review by an editor
 		if i%20 == 8 {
 			err = do(request{200, "POST", "/spike", author, map[string]any{"reason": "Not news."}, nil})
@@ -543,7 +551,11 @@ func readerPages(tb testing.TB, base, token string, stories []story) map[string]
 	for i, st := range stories {
 		if st.slug != "" {
 			r := call(tb, "GET", base+"/public/v1/articles/"+st.slug, "", nil)
-			expectStatus(tb, r, 200, "public article "+st.slug)
+			want := 200
+			if st.status == "killed" {
+				want = 410
+			}
+			expectStatus(tb, r, want, "public article "+st.slug)
 			pages["/public/v1/articles/"+st.slug] = string(r.body)
 		}
 		if i%4 == 0 {
@@ -577,6 +589,19 @@ func TestReplayIsIdenticalToLive(t *testing.T) {
 		}
 	}
 	before := readerPages(t, ta.base, s.editors[0], stories)
+	// Kills erased their articles' earlier events: the log holds fewer events than its last
+	// sequence, and a replay applies exactly those.
+	for _, st := range stories {
+		if st.status == "killed" {
+			eventually(t, "the kill of "+st.id+" erased", func() bool {
+				return subjectMessages(t, ta.natsURL, "NEWSROOM", "newsroom.article."+st.id) == 1
+			})
+		}
+	}
+	remaining := streamMessages(t, ta.natsURL)
+	if remaining >= last {
+		t.Fatalf("the log holds %d events up to %d; want fewer, the kills erasing some", remaining, last)
+	}
 	ta.Close()
 
 	live := dumpViews(t, dir)
@@ -598,8 +623,8 @@ func TestReplayIsIdenticalToLive(t *testing.T) {
 	dropViews(t, dir)
 	out := runReplay(t, dir)
 	for view, r := range replayed(t, out) {
-		if r != [2]uint64{last, last} {
-			t.Errorf("replay of %s applied %d events to position %d; want %d to %d", view, r[0], r[1], last, last)
+		if r != [2]uint64{remaining, last} {
+			t.Errorf("replay of %s applied %d events to position %d; want %d to %d", view, r[0], r[1], remaining, last)
 		}
 	}
 	compareDumps(t, "replay after dropping every view", live, dumpViews(t, dir))

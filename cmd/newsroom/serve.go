@@ -142,6 +142,13 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 	if err := a.outbox.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("public outbox: %w", err)
 	}
+	// A kill whose erasure a crash interrupted is finished before anything is served.
+	if err := a.outbox.SweepKilled(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.db.Scrub(ctx); err != nil {
+		log.Warn("scrub the database at start", "error", err)
+	}
 
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: editorial.NewDesk(store),

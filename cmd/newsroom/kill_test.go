@@ -1,0 +1,327 @@
+package main
+
+// The legal kill, end to end: subscribers learn of it in order, the article leaves every public
+// view and feed, and its text is nowhere on disk — not in the views, not in the public stream,
+// not in the log — even after every view is replayed from the log.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// killedText is what the killed articles said, in every place an editor can put words: each
+// string must be found nowhere after the kill.
+var killedText = []string{
+	"Quokka ministers sign the Vaduz accord", // headline
+	"quokka-ministers-sign-the-vaduz-accord", // slug
+	"Summary of the quokka accord",           // summary
+	"quokka clause binds all signatories",    // body
+	"Seventeen quokkas attended",             // corrected body
+	"Corrected the quokka count",             // correction note
+	"Please name the quokka delegates",       // request-changes comment
+	"quokkatag",                              // tag
+	"Wombat treaty withdrawn",                // second article: headline
+	"wombat paragraph stays secret",          // second article: body
+	"Wombat retraction reason",               // second article: retraction reason
+}
+
+// survivingText belongs to an article nobody kills: finding it on disk proves the search can
+// find text at all.
+const survivingText = "control paragraph mentions walruses"
+
+func TestKillErasesTheText(t *testing.T) {
+	dir := t.TempDir()
+	rita := createToken(t, dir, "rita", "reporter")
+	ed := createToken(t, dir, "ed", "editor")
+	eva := createToken(t, dir, "eva", "editor")
+	ta := startTestApp(t, dir)
+	api := ta.base + "/api/v1/articles"
+
+	// A subscriber on plain nats.go follows the public stream live from the start.
+	sub := followPublic(t, ta.natsURL)
+
+	control, controlSlug := publishedArticle(t, ta.base, rita, ed, map[string]any{
+		"headline": "Control article stays public", "body": "The " + survivingText + " often."})
+
+	// Article A: reviewed with a comment, published, corrected, then killed.
+	body := corpus(t)["body"].(string) + "\n\nThe quokka clause binds all signatories."
+	r := call(t, "POST", api, rita, map[string]any{"headline": killedText[0], "summary": killedText[2],
+		"body": body, "tags": []string{"quokkatag"}, "byline": "NATO Press Office", "dateline": "Brussels"})
+	expectStatus(t, r, 201, "draft A")
+	a := r.json(t)["id"].(string)
+	expectStatus(t, call(t, "POST", api+"/"+a+"/submit", rita, nil), 200, "submit A")
+	expectStatus(t, call(t, "POST", api+"/"+a+"/request-changes", ed, map[string]any{"comment": killedText[6]}), 200, "request changes A")
+	expectStatus(t, call(t, "PATCH", api+"/"+a, rita, map[string]any{"byline": "NATO"}, "If-Match", `"3"`), 200, "revise A")
+	expectStatus(t, call(t, "POST", api+"/"+a+"/submit", rita, nil), 200, "resubmit A")
+	expectStatus(t, call(t, "POST", api+"/"+a+"/approve", eva, nil), 200, "approve A")
+	r = call(t, "POST", api+"/"+a+"/publish", ed, nil)
+	expectStatus(t, r, 200, "publish A")
+	slugA := r.json(t)["slug"].(string)
+	if slugA != killedText[1] {
+		t.Fatalf("slug of A = %q; want %q", slugA, killedText[1])
+	}
+	expectStatus(t, call(t, "POST", api+"/"+a+"/correct", ed, map[string]any{
+		"body": body + "\n\nSeventeen quokkas attended.", "note": killedText[5]}), 200, "correct A")
+	eventually(t, "A readable by readers", func() bool {
+		return call(t, "GET", ta.base+"/public/v1/articles/"+slugA, "", nil).status == 200
+	})
+
+	// Article B: published, retracted, then killed.
+	b, slugB := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": killedText[8], "body": "The " + killedText[9] + "."})
+	expectStatus(t, call(t, "POST", api+"/"+b+"/retract", ed, map[string]any{"reason": killedText[10]}), 200, "retract B")
+
+	// Who may kill, and from where.
+	expectStatus(t, call(t, "POST", api+"/"+a+"/kill", rita, map[string]any{"reason": "Court order 12/2026"}), 403, "kill by a reporter")
+	expectStatus(t, call(t, "POST", api+"/"+a+"/kill", ed, map[string]any{"reason": ""}), 422, "kill without a reason")
+	draft := call(t, "POST", api, rita, map[string]any{"headline": "Only a draft", "body": "x"}).json(t)["id"].(string)
+	expectStatus(t, call(t, "POST", api+"/"+draft+"/kill", ed, map[string]any{"reason": "r"}), 409, "kill a draft")
+
+	for _, id := range []string{a, b} {
+		r := call(t, "POST", api+"/"+id+"/kill", ed, map[string]any{"reason": "Court order 12/2026"})
+		expectStatus(t, r, 200, "kill")
+		if got := r.json(t); got["status"] != "killed" || got["headline"] != "" || got["slug"] != "" {
+			t.Errorf("kill answered %v; want a killed article without text", got)
+		}
+	}
+	expectStatus(t, call(t, "POST", api+"/"+a+"/correct", ed, map[string]any{"note": "n", "summary": "s"}), 409, "correct a killed article")
+
+	// Subscribers got every public event, in order, each a CloudEvent with ninjs data.
+	msgs := sub.wait(t, 7)
+	wantOrder := map[string][]string{
+		control: {"published"},
+		a:       {"published", "corrected", "killed"},
+		b:       {"published", "retracted", "killed"},
+	}
+	gotOrder := map[string][]string{}
+	schema := ninjsSchema(t)
+	for _, m := range msgs {
+		id := header(t, m, "ce-subject")
+		action := strings.TrimSuffix(strings.TrimPrefix(header(t, m, "ce-type"), "org.newsroom.article."), ".v1")
+		gotOrder[id] = append(gotOrder[id], action)
+		var doc any
+		if err := json.Unmarshal(m.Data, &doc); err != nil {
+			t.Fatalf("public event data is not JSON: %v", err)
+		}
+		if err := schema.Validate(doc); err != nil {
+			t.Errorf("%s event does not validate against ninjs 2.2: %v\n%s", action, err, m.Data)
+		}
+		if action == "killed" {
+			var k map[string]any
+			json.Unmarshal(m.Data, &k)
+			if k["pubstatus"] != "canceled" || k["bodies"] != nil || k["headlines"] != nil || k["uri"] != "urn:uuid:"+id {
+				t.Errorf("killed event = %s; want pubstatus canceled, no text, uri urn:uuid:%s", m.Data, id)
+			}
+			if leaks := textIn(m.Data); len(leaks) > 0 {
+				t.Errorf("killed event carries %q", leaks)
+			}
+		}
+	}
+	for id, want := range wantOrder {
+		if strings.Join(gotOrder[id], ",") != strings.Join(want, ",") {
+			t.Errorf("public events of %s = %v; want %v", id, gotOrder[id], want)
+		}
+	}
+
+	// The articles leave the public views: their URLs answer 410 Gone, never to be cached.
+	for _, slug := range []string{slugA, slugB} {
+		var r response
+		eventually(t, "the killed article gone", func() bool {
+			r = call(t, "GET", ta.base+"/public/v1/articles/"+slug, "", nil)
+			return r.status == 410
+		})
+		if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("GET killed article: Cache-Control %q; want no-store", cc)
+		}
+	}
+	// Editors still see that the articles existed and were killed, without their text.
+	desk := call(t, "GET", api+"/"+a, ed, nil).json(t)
+	if desk["status"] != "killed" || desk["headline"] != "" || desk["body"] != "" {
+		t.Errorf("desk article after the kill = %v", desk)
+	}
+	var history response
+	eventually(t, "the history shows the kill", func() bool {
+		history = call(t, "GET", api+"/"+a+"/history", ed, nil)
+		items, _ := history.json(t)["items"].([]any)
+		return len(items) == 9 && strings.Contains(string(history.body), "article.killed")
+	})
+	checkNoText(t, "the history", history.body)
+	// The log keeps only the kills: every earlier event of both articles was erased.
+	eventually(t, "the log erased", func() bool {
+		return subjectMessages(t, ta.natsURL, "NEWSROOM", "newsroom.article."+a) == 1 &&
+			subjectMessages(t, ta.natsURL, "NEWSROOM", "newsroom.article."+b) == 1 &&
+			subjectMessages(t, ta.natsURL, "NEWSROOM_PUBLIC", "newsroom.public.article.*."+a) == 1 &&
+			subjectMessages(t, ta.natsURL, "NEWSROOM_PUBLIC", "newsroom.public.article.*."+b) == 1
+	})
+	checkNoText(t, "the public pages, feeds and stream", publicPages(t, ta.base, controlSlug))
+	checkNoText(t, "the data directory while serving", filesUnder(t, dir))
+
+	// Replay every view from what the log holds now: the text does not come back.
+	ta.Close()
+	dropViews(t, dir)
+	runReplay(t, dir)
+	files := filesUnder(t, dir)
+	checkNoText(t, "the data directory after a replay", files)
+	if !bytes.Contains(files, []byte(survivingText)) {
+		t.Fatalf("the data directory does not hold the surviving article's text either: the search finds nothing")
+	}
+
+	ta = startTestApp(t, dir)
+	for _, slug := range []string{slugA, slugB} {
+		if r := call(t, "GET", ta.base+"/public/v1/articles/"+slug, "", nil); r.status != 410 {
+			t.Errorf("GET killed article after replay: %d; want 410", r.status)
+		}
+	}
+	if r := call(t, "GET", ta.base+"/api/v1/articles/"+a+"/history", ed, nil); !strings.Contains(string(r.body), "article.killed") {
+		t.Errorf("history after replay = %s; want the kill", r.body)
+	}
+	checkNoText(t, "the public pages after a replay", publicPages(t, ta.base, controlSlug))
+}
+
+// publicSubscriber collects public messages as a live subscriber receives them.
+type publicSubscriber struct {
+	mu   sync.Mutex
+	msgs []*nats.Msg
+}
+
+func followPublic(t *testing.T, natsURL string) *publicSubscriber {
+	t.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	s := &publicSubscriber{}
+	if _, err := nc.Subscribe("newsroom.public.>", func(m *nats.Msg) {
+		s.mu.Lock()
+		s.msgs = append(s.msgs, m)
+		s.mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *publicSubscriber) wait(t *testing.T, n int) []*nats.Msg {
+	t.Helper()
+	var got []*nats.Msg
+	eventually(t, "the public events", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		got = append([]*nats.Msg(nil), s.msgs...)
+		return len(got) >= n
+	})
+	if len(got) != n {
+		t.Errorf("%d public events; want %d", len(got), n)
+	}
+	return got
+}
+
+func header(t *testing.T, m *nats.Msg, name string) string {
+	t.Helper()
+	v, err := url.PathUnescape(m.Header.Get(name))
+	if err != nil {
+		t.Errorf("header %s = %q is not percent-encoded: %v", name, m.Header.Get(name), err)
+	}
+	return v
+}
+
+// subjectMessages counts the messages a stream holds on subject.
+func subjectMessages(t *testing.T, natsURL, stream, subject string) uint64 {
+	t.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, count := range info.State.Subjects {
+		n += count
+	}
+	return n
+}
+
+// publicPages is everything readers can fetch: the list, both feeds, the event stream.
+func publicPages(t *testing.T, base, controlSlug string) []byte {
+	t.Helper()
+	var all bytes.Buffer
+	for _, path := range []string{"/public/v1/articles", "/public/v1/feeds/atom.xml", "/public/v1/feeds/feed.json",
+		"/public/v1/articles/" + controlSlug} {
+		r := call(t, "GET", base+path, "", nil)
+		expectStatus(t, r, 200, "GET "+path)
+		all.Write(r.body)
+	}
+	for _, e := range readSSE(t, base, "0", 3) {
+		raw, _ := json.Marshal(e.data)
+		all.Write(raw)
+	}
+	if !bytes.Contains(all.Bytes(), []byte("Control article stays public")) {
+		t.Fatalf("the public pages do not show the surviving article")
+	}
+	return all.Bytes()
+}
+
+// filesUnder concatenates every file under dir.
+func filesUnder(t *testing.T, dir string) []byte {
+	t.Helper()
+	var all bytes.Buffer
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		all.Write(raw)
+		all.WriteByte(0)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all.Bytes()
+}
+
+func textIn(b []byte) []string {
+	var found []string
+	lower := bytes.ToLower(b)
+	for _, s := range killedText {
+		if bytes.Contains(lower, bytes.ToLower([]byte(s))) {
+			found = append(found, s)
+		}
+	}
+	return found
+}
+
+func checkNoText(t *testing.T, where string, b []byte) {
+	t.Helper()
+	if found := textIn(b); len(found) > 0 {
+		t.Errorf("%s still hold the killed text %q", where, found)
+	}
+}

@@ -1,0 +1,121 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// codeNoMessageFound is JetStream's answer to deleting a message that is gone already.
+const codeNoMessageFound = 10057
+
+// Erasure is what erasing one killed article removed.
+type Erasure struct {
+	LogEvents      int // events before the kill, from the log
+	PublicMessages int // public messages other than the kill's
+}
+
+// EraseKilled securely deletes (overwrites on disk, not only marks) a killed article's text
+// from both streams: every event of the article before the kill at log sequence killSeq, and
+// every public message of the article but the kill's own. It is idempotent; the kill event and
+// the killed public message stay, so the log still folds to a killed article and subscribers
+// still learn of the kill.
+//
+// On a replicated stream the copies in the servers' Raft logs remain until those compact, and
+// a server with encryption at rest turns the secure delete into a plain one: the README says so.
+func EraseKilled(ctx context.Context, js jetstream.JetStream, articleID string, killSeq uint64) (Erasure, error) {
+	var out Erasure
+	log, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		return out, fmt.Errorf("erase article %s: %w", articleID, unavailable(err))
+	}
+	out.LogEvents, err = eraseSubject(ctx, log, Subject(articleID), func(seq uint64, _ string) bool {
+		return seq >= killSeq
+	})
+	if err != nil {
+		return out, fmt.Errorf("erase article %s from the log: %w", articleID, err)
+	}
+	public, err := js.Stream(ctx, PublicStreamName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return out, nil // no public stream yet: nothing was published
+	}
+	if err != nil {
+		return out, fmt.Errorf("erase article %s: %w", articleID, unavailable(err))
+	}
+	killed := PublicSubject(ActionKilled, articleID)
+	out.PublicMessages, err = eraseSubject(ctx, public, PublicSubject("*", articleID), func(_ uint64, subject string) bool {
+		return subject == killed
+	})
+	if err != nil {
+		return out, fmt.Errorf("erase article %s from the public stream: %w", articleID, err)
+	}
+	return out, nil
+}
+
+// eraseSubject securely deletes the messages on subject (wildcards allowed) that keep does not
+// keep, and returns how many it deleted.
+func eraseSubject(ctx context.Context, stream jetstream.Stream, subject string, keep func(seq uint64, subject string) bool) (int, error) {
+	erased := 0
+	for seq := uint64(1); ; {
+		msg, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return erased, nil
+		}
+		if err != nil {
+			return erased, unavailable(err)
+		}
+		seq = msg.Sequence + 1
+		if keep(msg.Sequence, msg.Subject) {
+			continue
+		}
+		if err := stream.SecureDeleteMsg(ctx, msg.Sequence); err != nil && !isNoMessageFound(err) {
+			return erased, unavailable(err)
+		}
+		erased++
+	}
+}
+
+func isNoMessageFound(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrMsgNotFound) ||
+		(errors.As(err, &apiErr) && int(apiErr.ErrorCode) == codeNoMessageFound)
+}
+
+// KilledArticle is an article whose kill reached the public stream.
+type KilledArticle struct {
+	ID      string
+	KillSeq uint64 // log sequence of the kill
+}
+
+// KilledArticles lists every killed article the public stream records, oldest kill first: what
+// the sweep at start erases again, in case a crash interrupted an erasure.
+func KilledArticles(ctx context.Context, js jetstream.JetStream) ([]KilledArticle, error) {
+	public, err := js.Stream(ctx, PublicStreamName)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("killed articles: %w", unavailable(err))
+	}
+	prefix := PublicSubjectPrefix + ActionKilled + "."
+	var out []KilledArticle
+	for seq := uint64(1); ; {
+		msg, err := public.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(prefix+"*"))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("killed articles: %w", unavailable(err))
+		}
+		seq = msg.Sequence + 1
+		killSeq, err := strconv.ParseUint(msg.Header.Get(SourceSeqHeader), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("killed articles: public message %d has no %s header", msg.Sequence, SourceSeqHeader)
+		}
+		out = append(out, KilledArticle{ID: strings.TrimPrefix(msg.Subject, prefix), KillSeq: killSeq})
+	}
+}
