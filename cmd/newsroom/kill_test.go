@@ -19,6 +19,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/embeddednats"
+	"github.com/newsroom/newsroom/events"
 )
 
 // killedText is what the killed articles said, in every place an editor can put words: each
@@ -324,4 +328,79 @@ func checkNoText(t *testing.T, where string, b []byte) {
 	if found := textIn(b); len(found) > 0 {
 		t.Errorf("%s still hold the killed text %q", where, found)
 	}
+}
+
+// TestKillErasureFinishesAtStart: a crash after the kill reached subscribers but before its
+// erasure (the outbox will not come back to it: it resumes after its last public message) is
+// finished by the sweep at the next start, before anything is served.
+func TestKillErasureFinishesAtStart(t *testing.T) {
+	dir := t.TempDir()
+	rita := createToken(t, dir, "rita", "reporter")
+	ed := createToken(t, dir, "ed", "editor")
+	ta := startTestApp(t, dir)
+	id, _ := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": killedText[0], "body": killedText[3]})
+	publicMessages(t, ta.natsURL, 1)
+	ta.Close()
+
+	// What a crash leaves: the kill in the log and on the public stream, nothing erased.
+	srv, err := embeddednats.Start(embeddednats.Config{StoreDir: filepath.Join(dir, "nats"), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	store, err := events.Open(ctx, js, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := store.Load(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var past []domain.Recorded
+	for _, env := range h.Events {
+		r, err := env.Recorded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		past = append(past, r)
+	}
+	editor := domain.Actor{ID: "u-ed", Role: domain.RoleEditor}
+	killed, err := domain.Decide(domain.Fold(id, past), domain.Kill{Reason: "Court order."}, domain.Decision{By: editor, Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := events.NewEnvelope(id, len(past)+1, killed, editor, time.Now(), events.Trace{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Sequence, err = store.Append(ctx, env, h.LastSequence); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := events.PublicEvent{Action: events.ActionKilled, Source: env, PublicURL: "http://example.org"}.Msg()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if n := subjectMessages(t, srv.ClientURL(), "NEWSROOM", "newsroom.article."+id); n != uint64(len(past)+1) {
+		t.Fatalf("before the restart the log holds %d events of the article; want %d", n, len(past)+1)
+	}
+	nc.Close()
+	srv.Stop()
+
+	ta = startTestApp(t, dir)
+	if n := subjectMessages(t, ta.natsURL, "NEWSROOM", "newsroom.article."+id); n != 1 {
+		t.Errorf("after the restart the log holds %d events of the article; want only the kill", n)
+	}
+	if n := subjectMessages(t, ta.natsURL, "NEWSROOM_PUBLIC", "newsroom.public.article.*."+id); n != 1 {
+		t.Errorf("after the restart the public stream holds %d messages of the article; want only the kill", n)
+	}
+	ta.Close()
+	checkNoText(t, "the data directory after the restart", filesUnder(t, dir))
 }
