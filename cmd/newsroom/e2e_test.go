@@ -139,6 +139,25 @@ func streamMessages(tb testing.TB, natsURL string) uint64 {
 	return s.CachedInfo().State.Msgs
 }
 
+// logPosition is the sequence of the last event ever appended to the log: unlike the count of
+// messages, a kill's erasure does not move it back.
+func logPosition(tb testing.TB, natsURL string) uint64 {
+	tb.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, events.StreamName)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s.CachedInfo().State.LastSeq
+}
+
 func corpus(tb testing.TB) map[string]any {
 	tb.Helper()
 	raw, err := os.ReadFile("../../testdata/nato-russia-council-ministers-meet.txt")
