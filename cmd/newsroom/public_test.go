@@ -146,6 +146,19 @@ func TestPublicStream(t *testing.T) {
 			}
 		}
 	}
+	// Nor do the feeds, the public list or the event stream show any of the desk work.
+	for _, path := range []string{"/public/v1/articles", "/public/v1/feeds/atom.xml", "/public/v1/feeds/feed.json"} {
+		r := call(t, "GET", ta.base+path, "", nil)
+		expectStatus(t, r, 200, "GET "+path)
+		if bytes.Contains(r.body, []byte("SECRET")) {
+			t.Errorf("GET %s shows desk work: %s", path, r.body)
+		}
+	}
+	for _, e := range readSSE(t, ta.base, "0", 3) {
+		if raw, _ := json.Marshal(e.data); bytes.Contains(raw, []byte("SECRET")) {
+			t.Errorf("the event stream shows desk work: %s", raw)
+		}
+	}
 	var published, corrected, retracted map[string]any
 	json.Unmarshal(msgs[0].Data(), &published)
 	json.Unmarshal(msgs[1].Data(), &corrected)
