@@ -85,9 +85,12 @@ func New(cfg Config) nethttp.Handler {
 		middleware.BodyLimit(bodyLimit),
 	)
 
-	e.GET("/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
+	// Probes, caches and link checkers send HEAD: the reads below answer it as GET without
+	// the body (net/http discards it).
+	read := []string{nethttp.MethodGet, nethttp.MethodHead}
+	e.Match(read, "/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
 
-	e.GET("/readyz", readyz(cfg.Readiness))
+	e.Match(read, "/readyz", readyz(cfg.Readiness))
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
 	api := e.Group("/api/v1", authenticate(cfg.Tokens))
@@ -113,11 +116,11 @@ func New(cfg Config) nethttp.Handler {
 	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public}
 	fresh := readYourWrites(cfg.Positions, "published")
 	e.GET("/public/v1/stream", public.events)
-	e.GET("/public/v1/articles", public.list, fresh)
-	e.GET("/public/v1/articles/:slug", public.get, fresh)
+	e.Match(read, "/public/v1/articles", public.list, fresh)
+	e.Match(read, "/public/v1/articles/:slug", public.get, fresh)
 	feeds := &feedsAPI{articles: cfg.Public, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
-	e.GET("/public/v1/feeds/atom.xml", feeds.atom, fresh)
-	e.GET("/public/v1/feeds/feed.json", feeds.json, fresh)
+	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, fresh)
+	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, fresh)
 	return e
 }
 

@@ -149,6 +149,14 @@ func TestKillErasesTheText(t *testing.T) {
 			t.Errorf("GET killed article: Cache-Control %q; want no-store", cc)
 		}
 	}
+	// HEAD answers as GET does, without the body.
+	for slug, want := range map[string]int{slugA: 410, controlSlug: 200} {
+		head, get := call(t, "HEAD", ta.base+"/public/v1/articles/"+slug, "", nil), call(t, "GET", ta.base+"/public/v1/articles/"+slug, "", nil)
+		if head.status != want || len(head.body) != 0 || head.header.Get("Cache-Control") != get.header.Get("Cache-Control") ||
+			head.header.Get("ETag") != get.header.Get("ETag") {
+			t.Errorf("HEAD %s = %d %v %q; want %d, GET's headers (%v), no body", slug, head.status, head.header, head.body, want, get.header)
+		}
+	}
 	// Editors still see that the articles existed and were killed, without their text.
 	desk := call(t, "GET", api+"/"+a, ed, nil).json(t)
 	if desk["status"] != "killed" || desk["headline"] != "" || desk["body"] != "" {
