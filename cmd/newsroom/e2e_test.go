@@ -121,8 +121,8 @@ func eventually(tb testing.TB, what string, check func() bool) {
 	}
 }
 
-// streamMessages counts the messages in the log, through a client of its own.
-func streamMessages(tb testing.TB, natsURL string) uint64 {
+// streamInfo reads a stream's state through a client of its own, as an operator's tool would.
+func streamInfo(tb testing.TB, natsURL, stream string, opts ...jetstream.StreamInfoOpt) *jetstream.StreamInfo {
 	tb.Helper()
 	nc, err := nats.Connect(natsURL)
 	if err != nil {
@@ -132,30 +132,26 @@ func streamMessages(tb testing.TB, natsURL string) uint64 {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s, err := js.Stream(ctx, events.StreamName)
+	s, err := js.Stream(ctx, stream)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return s.CachedInfo().State.Msgs
+	info, err := s.Info(ctx, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return info
+}
+
+// streamMessages counts the messages in the log.
+func streamMessages(tb testing.TB, natsURL string) uint64 {
+	return streamInfo(tb, natsURL, events.StreamName).State.Msgs
 }
 
 // logPosition is the sequence of the last event ever appended to the log: unlike the count of
 // messages, a kill's erasure does not move it back.
 func logPosition(tb testing.TB, natsURL string) uint64 {
-	tb.Helper()
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, events.StreamName)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s.CachedInfo().State.LastSeq
+	return streamInfo(tb, natsURL, events.StreamName).State.LastSeq
 }
 
 func corpus(tb testing.TB) map[string]any {

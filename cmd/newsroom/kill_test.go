@@ -255,24 +255,8 @@ func header(t *testing.T, m *nats.Msg, name string) string {
 // subjectMessages counts the messages a stream holds on subject.
 func subjectMessages(t *testing.T, natsURL, stream, subject string) uint64 {
 	t.Helper()
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var n uint64
-	for _, count := range info.State.Subjects {
+	for _, count := range streamInfo(t, natsURL, stream, jetstream.WithSubjectFilter(subject)).State.Subjects {
 		n += count
 	}
 	return n
