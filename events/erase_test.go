@@ -64,7 +64,7 @@ func TestEraseKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]uint64{
-		events.PublicSubject(events.ActionKilled, killed):    1,
+		events.PublicSubject(events.ActionKilled, killed):   1,
 		events.PublicSubject(events.ActionPublished, other): 1,
 	}
 	if len(info.State.Subjects) != len(want) {
