@@ -523,8 +523,8 @@ func supersededBy(ctx context.Context, db *sqldb.DB, v View) (int, error) {
 // Status is what a view has done: its checkpoint, its last error if the last event failed,
 // and whether it is live or rebuilding.
 type Status struct {
-	Name       string
-	Version    int
+	Name    string
+	Version int
 	// "starting", "rebuilding" (the live tables serve meanwhile), "live" (this instance applies
 	// events, or stands by to: see activeGroup) or "superseded" (the database holds a newer
 	// version of the view, which this instance neither applies nor rebuilds; it serves reads)
