@@ -138,12 +138,7 @@ func (s *durableSubscriber) deliver(ctx context.Context, msg jetstream.Msg, out 
 	}
 	select {
 	case <-wm.Acked():
-		ackCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := msg.DoubleAck(ackCtx); err != nil {
-			// The event is applied and its checkpoint moved: a redelivery is a no-op.
-			s.log.Warn("view consumer: ack", "durable", s.durable, "error", err)
-		}
+		s.ack(msg)
 	default:
 		delay := time.Duration(0)
 		if md, err := msg.Metadata(); err == nil && settled {
@@ -152,6 +147,33 @@ func (s *durableSubscriber) deliver(ctx context.Context, msg jetstream.Msg, out 
 		_ = msg.NakWithDelay(delay)
 	}
 	return settled
+}
+
+// ack acknowledges a handled event, and retries while NATS is away (a node stopped, the
+// consumer's leader being elected): until the ack lands, MaxAckPending 1 holds every later
+// event back, and the server would redeliver this one only after AckWait. It gives up when the
+// subscriber closes or AckWait has passed; the event is applied and its checkpoint moved, so
+// the redelivery that follows is a no-op.
+func (s *durableSubscriber) ack(msg jetstream.Msg) {
+	deadline := time.Now().Add(ackWait)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := msg.DoubleAck(ctx) // a repeated ack of an acked event is answered too
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.log.Warn("view consumer: ack", "durable", s.durable, "error", err)
+			return
+		}
+		select {
+		case <-s.closing:
+			s.log.Warn("view consumer: ack at shutdown", "durable", s.durable, "error", err)
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // Close stops delivering, waits until the message in hand is settled, and gives up the pin if
