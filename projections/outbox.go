@@ -80,14 +80,16 @@ func (o *Outbox) Start(ctx context.Context) error {
 	if o.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
-	public, err := events.EnsureStream(ctx, o.js, events.PublicStreamConfig(o.cfg.Replicas))
-	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	if o.lastSource, err = lastSourceSeq(ctx, public); err != nil {
-		return err
-	}
-	if err := o.position(ctx); err != nil {
+	if err := whileTransient(ctx, func() error {
+		public, err := events.EnsureStream(ctx, o.js, events.PublicStreamConfig(o.cfg.Replicas))
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		if o.lastSource, err = lastSourceSeq(ctx, public); err != nil {
+			return err
+		}
+		return o.position(ctx)
+	}); err != nil {
 		return err
 	}
 	o.sub = newDurableSubscriber(o.js, OutboxDurable, o.cfg.Logger)

@@ -21,11 +21,15 @@ import (
 	"github.com/newsroom/newsroom/sqldb"
 )
 
-// ackWait is how long the server waits for a view to finish one event before redelivering it.
-// It must outlast the in-process retries (see Retry in Start), or the server would redeliver an
-// event the handler is still retrying; it is also how long a view waits after a crash for the
-// event that was in hand.
-const ackWait = 30 * time.Second
+// ackWait is how long the server waits for word about an event it delivered before it
+// redelivers it. While the handler works on the event (retries included), the subscriber tells
+// the server so every progressEvery, so ackWait need not outlast the work; it is what a view
+// loses when a delivery or an ack goes missing: a crash, or a NATS node stopped while the
+// event was on its way (the consumer's new leader knows it as delivered, unacknowledged).
+const (
+	ackWait       = 5 * time.Second
+	progressEvery = time.Second
+)
 
 // seqMetadata is the Watermill metadata key that carries an event's stream sequence, and
 // deliveredMetadata how many times the server has delivered it.
@@ -253,7 +257,7 @@ func (r *Runner) view(name string) (View, *viewState) {
 // addLive positions view v's durable consumer and starts its live handler, on a Watermill
 // router of its own.
 func (r *Runner) addLive(ctx context.Context, v View) error {
-	if err := r.prepare(ctx, v); err != nil {
+	if err := whileTransient(ctx, func() error { return r.prepare(ctx, v) }); err != nil {
 		return err
 	}
 	sub, err := r.subscriber(v)
@@ -379,6 +383,38 @@ func (r *Runner) prepare(ctx context.Context, v View) error {
 	return createDurable(ctx, stream, consumerConfig(durable, "newsroom view "+durable, checkpoint, r.cfg.PinnedTTL))
 }
 
+// transientWait bounds how long start-up waits out a JetStream that does not answer yet.
+const transientWait = 30 * time.Second
+
+// whileTransient runs fn until it succeeds, fails for good, or has not answered for
+// transientWait. On a cluster, a consumer that another instance is creating, or whose leader
+// is being elected, does not answer for a few seconds: not a reason to fail a start.
+func whileTransient(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(transientWait)
+	for {
+		err := fn()
+		if err == nil || !isTransient(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// isTransient reports whether err means JetStream did not answer (yet), as opposed to refusing.
+func isTransient(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 503
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected)
+}
+
 // consumerConfig is the durable consumer of a view or the outbox: strictly ordered, one event
 // in flight, redelivered forever (a view never skips an event), delivering from just after
 // stream sequence after, to one pinned instance at a time (see activeGroup).
@@ -420,17 +456,18 @@ func createDurable(ctx context.Context, stream jetstream.Stream, cfg jetstream.C
 }
 
 // upgradeDurable puts an existing durable in the pinned priority group, in place: durables
-// created by releases before the group existed, or with another PinnedTTL. The server updates
+// created by releases before the group existed, or with another PinnedTTL or AckWait. The server updates
 // priority settings without touching the consumer's position or pending acks.
 func upgradeDurable(ctx context.Context, stream jetstream.Stream, cfg jetstream.ConsumerConfig, pinnedTTL time.Duration, log *slog.Logger) error {
 	if cfg.PriorityPolicy == jetstream.PriorityPolicyPinned && slices.Equal(cfg.PriorityGroups, []string{activeGroup}) &&
-		cfg.PinnedTTL == pinnedTTL {
+		cfg.PinnedTTL == pinnedTTL && cfg.AckWait == ackWait {
 		return nil
 	}
 	if log != nil {
 		log.Info("durable consumer: one active instance at a time (pinned priority group)", "durable", cfg.Durable)
 	}
 	cfg.PriorityPolicy, cfg.PriorityGroups, cfg.PinnedTTL = jetstream.PriorityPolicyPinned, []string{activeGroup}, pinnedTTL
+	cfg.AckWait = ackWait
 	if _, err := stream.UpdateConsumer(ctx, cfg); err != nil {
 		return fmt.Errorf("update consumer %s to a pinned priority group: %w", cfg.Durable, err)
 	}

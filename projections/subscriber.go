@@ -119,21 +119,43 @@ func (s *durableSubscriber) deliver(ctx context.Context, msg jetstream.Msg, out 
 		_ = msg.Nak()
 		return false
 	}
+	// While the handler works, the server hears every progressEvery that the event is in
+	// hand, so that it does not redeliver it after ackWait.
+	progress := time.NewTicker(progressEvery)
+	defer progress.Stop()
 	var settled bool
-	select {
-	case <-wm.Acked():
-		settled = true
-	case <-wm.Nacked():
-		settled = true
-	case <-s.closing:
-	case <-ctx.Done():
+wait:
+	for {
+		select {
+		case <-wm.Acked():
+			settled = true
+			break wait
+		case <-wm.Nacked():
+			settled = true
+			break wait
+		case <-progress.C:
+			_ = msg.InProgress()
+		case <-s.closing:
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	if !settled {
 		// Shutting down with the handler still at work: give it a moment to finish.
-		select {
-		case <-wm.Acked():
-		case <-wm.Nacked():
-		case <-time.After(10 * time.Second):
+		grace := time.After(10 * time.Second)
+	finish:
+		for {
+			select {
+			case <-wm.Acked():
+				break finish
+			case <-wm.Nacked():
+				break finish
+			case <-progress.C:
+				_ = msg.InProgress()
+			case <-grace:
+				break finish
+			}
 		}
 	}
 	select {
@@ -151,11 +173,11 @@ func (s *durableSubscriber) deliver(ctx context.Context, msg jetstream.Msg, out 
 
 // ack acknowledges a handled event, and retries while NATS is away (a node stopped, the
 // consumer's leader being elected): until the ack lands, MaxAckPending 1 holds every later
-// event back, and the server would redeliver this one only after AckWait. It gives up when the
-// subscriber closes or AckWait has passed; the event is applied and its checkpoint moved, so
-// the redelivery that follows is a no-op.
+// event back until the server redelivers this one. It gives up when the subscriber closes or
+// after a while; the event is applied and its checkpoint moved, so the redelivery that
+// follows is a no-op.
 func (s *durableSubscriber) ack(msg jetstream.Msg) {
-	deadline := time.Now().Add(ackWait)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		err := msg.DoubleAck(ctx) // a repeated ack of an acked event is answered too

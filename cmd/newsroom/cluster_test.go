@@ -362,6 +362,8 @@ func TestClusterFailover(t *testing.T) {
 	if os.Getenv("NEWSROOM_TEST_CLUSTER_HEAVY") != "" {
 		workers, perWorker = 8, 25
 	}
+	began := time.Now()
+	phase := func(what string) { t.Logf("%5.1fs %s", time.Since(began).Seconds(), what) }
 	nodes := startNATSCluster(t)
 	dialect, dsn := sharedDatabase(t)
 	reporters := []string{createTokenIn(t, dsn, "rita", "reporter"), createTokenIn(t, dsn, "rob", "reporter")}
@@ -421,6 +423,7 @@ func TestClusterFailover(t *testing.T) {
 	t.Logf("bringing %s back after %d commands", stopped.opts.ServerName, w.done.Load())
 	stopped.start(t)
 	traffic.Wait()
+	phase("traffic done")
 	eventually(t, "the stream's replicas are all current again", func() bool {
 		info, err := streamInfo(js)
 		if err != nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
@@ -433,6 +436,7 @@ func TestClusterFailover(t *testing.T) {
 		}
 		return true
 	})
+	phase("traffic done, the stopped node is back and current")
 	t.Logf("answers by status: %v", w.statuses)
 	for _, p := range w.problems {
 		t.Error(p)
@@ -501,6 +505,7 @@ func TestClusterFailover(t *testing.T) {
 	for _, a := range apps {
 		waitCaughtUp(t, a.base, admin)
 	}
+	phase("views caught up")
 	db, err := sqldb.Open(ctx, dsn, "")
 	if err != nil {
 		t.Fatal(err)
@@ -519,6 +524,25 @@ func TestClusterFailover(t *testing.T) {
 	compareDumps(t, "views after the failover, against a clean replay", dumpDatabase(t, clean), dumpDatabase(t, db))
 
 	// The public stream: each public event once.
+	waitFor(t, "the outbox publishes every public event", func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		public, err := js.Stream(ctx, events.PublicStreamName)
+		if err != nil {
+			return false, err.Error()
+		}
+		n := public.CachedInfo().State.Msgs
+		c, err := js.Consumer(ctx, events.StreamName, projections.OutboxDurable)
+		if err != nil {
+			return false, err.Error()
+		}
+		i := c.CachedInfo()
+		return n >= uint64(len(publicSeqs)), fmt.Sprintf("%d public messages of %d; outbox consumer: delivered %d, ack floor %d, "+
+			"%d ack pending, %d redelivered, %d waiting, %d unprocessed, groups %+v, leader %s; outboxes at %d and %d",
+			n, len(publicSeqs), i.Delivered.Stream, i.AckFloor.Stream, i.NumAckPending, i.NumRedelivered, i.NumWaiting,
+			i.NumPending, i.PriorityGroups, i.Cluster.Leader, apps[0].outbox.LastSource(), apps[1].outbox.LastSource())
+	})
+	phase("public events published")
 	msgs := publicMessages(t, nodes[0].url(), len(publicSeqs))
 	seen := map[uint64]int{}
 	for _, m := range msgs {
@@ -538,6 +562,23 @@ func TestClusterFailover(t *testing.T) {
 		t.Errorf("public stream holds %d messages from log position %d, which is not a public event", n, seq)
 	}
 	t.Logf("%d articles, %d events, %d public; %d commands acknowledged", articles, len(bySeq), len(publicSeqs), len(w.acks))
+}
+
+// waitFor polls check until it holds, or fails the test after a deadline with what check
+// said last.
+func waitFor(tb testing.TB, what string, check func() (bool, string)) {
+	tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ok, last := check()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting until %s: %s", what, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func streamInfo(js jetstream.JetStream) (*jetstream.StreamInfo, error) {
