@@ -370,6 +370,13 @@ func (r *Runner) prepare(ctx context.Context, v View) error {
 		return fmt.Errorf("view %s: consumer %s: %w", v.Name(), durable, err)
 	default:
 		info := consumer.CachedInfo()
+		if info.AckFloor.Stream > checkpoint {
+			// Another instance may have applied and acknowledged an event between the two
+			// reads: look at the checkpoint again before calling the view behind.
+			if checkpoint, err = Checkpoint(ctx, r.cfg.DB, v.Name()); err != nil {
+				return err
+			}
+		}
 		if info.AckFloor.Stream <= checkpoint {
 			// At or behind the checkpoint: redelivered events are no-ops.
 			return upgradeDurable(ctx, stream, info.Config, r.cfg.PinnedTTL, r.cfg.Logger)
