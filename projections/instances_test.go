@@ -78,8 +78,7 @@ func (in *instance) crash() {
 	}
 }
 
-func (l *logOnline) startInstance(tb testing.TB, version int) *instance {
-	tb.Helper()
+func (l *logOnline) newInstance(version int) *instance {
 	in := &instance{view: &recordingView{View: projections.NewPublished(l.db), version: version}}
 	in.runner = projections.NewRunner(projections.RunnerConfig{
 		DB:  l.db,
@@ -96,16 +95,28 @@ func (l *logOnline) startInstance(tb testing.TB, version int) *instance {
 		Logger:    slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		PinnedTTL: testPinnedTTL,
 	}, in.view)
+	return in
+}
+
+func (l *logOnline) startInstance(tb testing.TB, version int) *instance {
+	tb.Helper()
+	in := l.newInstance(version)
 	if err := in.runner.Start(context.Background()); err != nil {
 		tb.Fatalf("Runner.Start: %v", err)
 	}
 	tb.Cleanup(func() { in.runner.Close() })
-	// A new view is first rebuilt (into other tables): what it records starts once it is live.
-	eventually(tb, waitBound, "the instance goes live or stands aside", func() (bool, string) {
-		s := state(in.runner)
-		return s == "live" || s == "superseded", s
-	})
+	in.waitStarted(tb)
 	return in
+}
+
+// waitStarted waits until the instance is live (applying, or standing by) or superseded. A
+// new view is first rebuilt (into other tables): what it records starts once it is live.
+func (in *instance) waitStarted(tb testing.TB) {
+	tb.Helper()
+	eventually(tb, waitBound, "the instance goes live or stands aside", func() (bool, string) {
+		st := in.runner.Statuses()[0]
+		return (st.State == "live" || st.State == "superseded") && st.LastError == "", fmt.Sprintf("%+v", st)
+	})
 }
 
 func seqs(from, to uint64) []uint64 {
@@ -269,4 +280,57 @@ func TestDurableWithoutGroupIsUpgradedInPlace(t *testing.T) {
 	if !info.Created.Equal(old.CachedInfo().Created) {
 		t.Errorf("consumer created at %v; want the original one, created at %v", info.Created, old.CachedInfo().Created)
 	}
+}
+
+// Two instances of a new version of the view start together: they rebuild it once between
+// them (or each finds the other's work done) and both go live; no fight, nothing left behind.
+func TestInstancesStartingTogetherShareARebuild(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Dialects(t, func(t *testing.T, db *sqldb.DB) {
+		l := newLogOnline(t, db)
+		current := projections.NewPublished(db).Version()
+		first := l.startInstance(t, 0)
+		var last uint64
+		for i := range 20 {
+			last = l.append(t, story{id: fmt.Sprintf("a-%d", i), slug: fmt.Sprintf("a-%d", i), publishedAt: t0}.envelopes(t, 0)...)
+		}
+		l.waitFor(t, first.runner, last)
+		if err := first.runner.Close(); err != nil {
+			t.Fatal(err)
+		}
+
+		a, b := l.newInstance(current+1), l.newInstance(current+1)
+		var starting sync.WaitGroup
+		errs := make([]error, 2)
+		for i, in := range []*instance{a, b} {
+			starting.Go(func() { errs[i] = in.runner.Start(context.Background()) })
+			t.Cleanup(func() { in.runner.Close() })
+		}
+		starting.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("Runner.Start: %v", err)
+			}
+		}
+		a.waitStarted(t)
+		b.waitStarted(t)
+		for _, in := range []*instance{a, b} {
+			if st := in.runner.Statuses()[0]; st.State != "live" || st.Checkpoint != last {
+				t.Errorf("instance status %+v; want live at %d", st, last)
+			}
+		}
+		if v, rebuilding := liveVersion(t, db); v != current+1 || rebuilding {
+			t.Errorf("database holds version %d (a rebuild in progress: %v); want %d and none", v, rebuilding, current+1)
+		}
+		next := l.append(t, story{id: "a-next", slug: "a-next", publishedAt: t0}.envelopes(t, 0)...)
+		l.waitFor(t, a.runner, next)
+		all := slices.Concat(a.view.sequences(), b.view.sequences())
+		slices.Sort(all)
+		if !slices.Equal(all, seqs(last+1, next)) {
+			t.Errorf("the instances applied %v live between them; want each of %d..%d once", all, last+1, next)
+		}
+		if got := rows(t, db); len(got) != 21 {
+			t.Errorf("public_articles has %d rows; want 21", len(got))
+		}
+	})
 }
