@@ -70,6 +70,13 @@ var (
 	// ErrCheckpointMoved: another process moved the view's checkpoint while this one applied
 	// events; the work was rolled back.
 	ErrCheckpointMoved = errors.New("checkpoint moved by another process")
+	// ErrSuperseded: the database holds, or is rebuilding, a newer version of the view than
+	// this process's. In a rolling deploy the newer release wins: an older one neither applies
+	// events to the newer tables nor rebuilds them down; it serves reads until it is replaced.
+	ErrSuperseded = errors.New("a newer version of the view is in the database")
+	// ErrOlderTables: the view's live tables follow an older version than this process's (an
+	// older release rebuilt them down); they must be rebuilt before this process applies to them.
+	ErrOlderTables = errors.New("the view's tables follow an older version")
 )
 
 // Durable is the name of the durable consumer that feeds view name. Durable names are
@@ -114,6 +121,14 @@ func applyBatch(ctx context.Context, db *sqldb.DB, v View, name string, t Tables
 	if t != Live && (cp.Generation != t.Generation || cp.Version != v.Version()) {
 		// Another process restarted the rebuild (another version of the view, say).
 		return 0, fmt.Errorf("view %s: rebuild tables replaced by another process: %w", v.Name(), ErrCheckpointMoved)
+	}
+	// Another release's rules never write to these tables: in a rolling deploy, instances of
+	// two versions of a view share the database.
+	if t == Live && cp.Version > v.Version() {
+		return 0, fmt.Errorf("view %s: tables at version %d, this process has version %d: %w", v.Name(), cp.Version, v.Version(), ErrSuperseded)
+	}
+	if t == Live && cp.Version < v.Version() {
+		return 0, fmt.Errorf("view %s: tables at version %d, this process has version %d: %w", v.Name(), cp.Version, v.Version(), ErrOlderTables)
 	}
 	for len(batch) > 0 && batch[0].Sequence <= cp.Seq {
 		batch = batch[1:]

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
@@ -32,6 +33,9 @@ type OutboxConfig struct {
 	PublicURL string
 	Replicas  int
 	Logger    *slog.Logger
+	// PinnedTTL is how long a silent active instance keeps the outbox before another takes
+	// over; DefaultPinnedTTL if 0.
+	PinnedTTL time.Duration
 }
 
 // Outbox turns internal events into public ones on NEWSROOM_PUBLIC: published, corrected and
@@ -59,6 +63,9 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
+	if cfg.PinnedTTL <= 0 {
+		cfg.PinnedTTL = DefaultPinnedTTL
+	}
 	return &Outbox{cfg: cfg}
 }
 
@@ -73,14 +80,16 @@ func (o *Outbox) Start(ctx context.Context) error {
 	if o.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
-	public, err := events.EnsureStream(ctx, o.js, events.PublicStreamConfig(o.cfg.Replicas))
-	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	if o.lastSource, err = lastSourceSeq(ctx, public); err != nil {
-		return err
-	}
-	if err := o.position(ctx); err != nil {
+	if err := whileTransient(ctx, func() error {
+		public, err := events.EnsureStream(ctx, o.js, events.PublicStreamConfig(o.cfg.Replicas))
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		if o.lastSource, err = lastSourceSeq(ctx, public); err != nil {
+			return err
+		}
+		return o.position(ctx)
+	}); err != nil {
 		return err
 	}
 	o.sub = newDurableSubscriber(o.js, OutboxDurable, o.cfg.Logger)
@@ -133,25 +142,23 @@ func lastSourceSeq(ctx context.Context, public jetstream.Stream) (uint64, error)
 }
 
 // position creates the outbox's durable just after the last source it published, unless it
-// exists (events at or below lastSource are skipped by the handler).
+// exists (events at or below lastSource are skipped by the handler); an existing one is put in
+// the pinned priority group, so that one instance publishes at a time (see activeGroup).
 func (o *Outbox) position(ctx context.Context) error {
 	stream, err := o.js.Stream(ctx, events.StreamName)
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	if _, err := stream.Consumer(ctx, OutboxDurable); err == nil {
+	if c, err := stream.Consumer(ctx, OutboxDurable); err == nil {
+		if err := upgradeDurable(ctx, stream, c.CachedInfo().Config, o.cfg.PinnedTTL, o.cfg.Logger); err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
 		return nil
 	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	cfg := consumerConfig(OutboxDurable)
-	cfg.Description = "newsroom public outbox"
-	if o.lastSource > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = o.lastSource + 1
-	}
-	if _, err := stream.CreateConsumer(ctx, cfg); err != nil {
-		return fmt.Errorf("outbox: create consumer: %w", err)
+	if err := createDurable(ctx, stream, consumerConfig(OutboxDurable, "newsroom public outbox", o.LastSource(), o.cfg.PinnedTTL)); err != nil {
+		return fmt.Errorf("outbox: %w", err)
 	}
 	return nil
 }
@@ -160,6 +167,22 @@ func (o *Outbox) handle(msg *message.Message) error {
 	seq, err := strconv.ParseUint(msg.Metadata.Get(seqMetadata), 10, 64)
 	if err != nil {
 		return fmt.Errorf("outbox: message %s has no stream sequence", msg.UUID)
+	}
+	if delivered, _ := strconv.ParseUint(msg.Metadata.Get(deliveredMetadata), 10, 64); delivered > 1 {
+		// A redelivery: another instance may have had this event and published it before it
+		// stopped, past what this one last read. (An event delivered for the first time was
+		// handed to no one else.) The public stream says how far the outbox really got.
+		public, err := o.js.Stream(msg.Context(), events.PublicStreamName)
+		if err != nil {
+			return fmt.Errorf("outbox: %w", err)
+		}
+		last, err := lastSourceSeq(msg.Context(), public)
+		if err != nil {
+			return err
+		}
+		o.mu.Lock()
+		o.lastSource = max(o.lastSource, last)
+		o.mu.Unlock()
 	}
 	if seq <= o.LastSource() {
 		return nil // published already

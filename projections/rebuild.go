@@ -167,13 +167,20 @@ func (rb Rebuild) prepare(ctx context.Context) (checkpoint, error) {
 		return checkpoint{}, err
 	}
 	defer tx.Rollback() //nolint:errcheck
-	live, _, err := readCheckpoint(ctx, tx, v.Name())
+	// Locked (on PostgreSQL) so that instances starting rebuilds together decide one at a time.
+	live, _, err := readCheckpointForUpdate(ctx, tx, rb.DB.Dialect, v.Name())
 	if err != nil {
 		return checkpoint{}, err
 	}
-	shadow, found, err := readCheckpoint(ctx, tx, rebuildName(v.Name()))
+	shadow, found, err := readCheckpointForUpdate(ctx, tx, rb.DB.Dialect, rebuildName(v.Name()))
 	if err != nil {
 		return checkpoint{}, err
+	}
+	// An older release never rebuilds a newer version down, nor replaces a newer rebuild: in
+	// a rolling deploy the two would undo each other's work forever. A newer one takes over.
+	if live.Version > v.Version() || found && shadow.Version > v.Version() {
+		return checkpoint{}, fmt.Errorf("view %s: version %d is in the database, this process has version %d: %w",
+			v.Name(), max(live.Version, shadow.Version), v.Version(), ErrSuperseded)
 	}
 	if found && shadow.Version == v.Version() && shadow.Generation > live.Generation {
 		return shadow, nil

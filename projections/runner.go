@@ -2,9 +2,11 @@ package projections
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -19,14 +21,50 @@ import (
 	"github.com/newsroom/newsroom/sqldb"
 )
 
-// ackWait is how long the server waits for a view to finish one event before redelivering it.
-// It must outlast the in-process retries (see Retry in Start), or the server would redeliver an
-// event the handler is still retrying; it is also how long a view waits after a crash for the
-// event that was in hand.
-const ackWait = 30 * time.Second
+// ackWait is how long the server waits for word about an event it delivered before it
+// redelivers it. While the handler works on the event (retries included), the subscriber tells
+// the server so every progressEvery, so ackWait need not outlast the work; it is what a view
+// loses when a delivery or an ack goes missing: a crash, or a NATS node stopped while the
+// event was on its way (the consumer's new leader knows it as delivered, unacknowledged).
+const (
+	ackWait       = 5 * time.Second
+	progressEvery = time.Second
+)
 
-// seqMetadata is the Watermill metadata key that carries an event's stream sequence.
-const seqMetadata = "newsroom-stream-seq"
+// seqMetadata is the Watermill metadata key that carries an event's stream sequence, and
+// deliveredMetadata how many times the server has delivered it.
+const (
+	seqMetadata       = "newsroom-stream-seq"
+	deliveredMetadata = "newsroom-delivered"
+)
+
+// One active consumer per view, whatever the number of instances: every durable (each view's
+// and the public outbox's) has one priority group, activeGroup, with the pinned-client policy
+// (nats-server 2.11 and later). The server pins one puller of the group and delivers to it
+// alone; the others' pulls wait. When the pinned instance stops pulling for PinnedTTL (it died,
+// or lost NATS), the server unpins it and pins the next puller; an instance that stops cleanly
+// unpins itself, and the next one takes over at once. The consumer's leader moving to another
+// NATS node resets the pin the same way.
+//
+// Chosen over a lease in a KV bucket (a key per view, a TTL, renewals by revision): the pin is
+// enforced where events are handed out, so a standby cannot receive an event at all, while a
+// lease is only advice to the holder, which may outlive it (a long GC pause, a partition) and
+// keep pulling; it would need its own renew loop, clock margins and a permanent bucket name,
+// and the consumer (MaxAckPending 1) and the SQL checkpoint's compare-and-set would still be
+// the real fence. Those remain the fence here too: a handover never applies an event twice or
+// skips one, it only decides who does the work. Rebuilds need no leader: who may rebuild a
+// view is decided by versions, in SQL (see Rebuild and ErrSuperseded).
+//
+// activeGroup is part of the durables' configuration; renaming it updates them in place at the
+// next start, and instances of older releases (which pull without a group) are refused by the
+// server until they are replaced.
+const activeGroup = "active"
+
+// DefaultPinnedTTL is how long a silent active instance keeps a view before another takes it
+// over. The active instance pulls at least every second while idle; while it applies an event
+// it does not pull, so this must outlast one event's handling, retries included (or the pin
+// changes hands, which is harmless but churns).
+const DefaultPinnedTTL = 10 * time.Second
 
 // RunnerConfig wires a Runner.
 type RunnerConfig struct {
@@ -36,6 +74,9 @@ type RunnerConfig struct {
 	// closing a watermill-nats subscriber drains the connection it was given.
 	Connect func() (*nats.Conn, error)
 	Logger  *slog.Logger
+	// PinnedTTL is how long a silent active instance keeps a view before another takes over;
+	// DefaultPinnedTTL if 0. It is set on the durables at start.
+	PinnedTTL time.Duration
 }
 
 // Runner feeds every view from its durable consumer, in log order, one event at a time.
@@ -48,7 +89,7 @@ type Runner struct {
 
 	mu      sync.Mutex // guards conns and routers
 	conns   []*nats.Conn
-	routers []*message.Router // one per live view: a view goes live when it is ready
+	routers map[string]*message.Router // one per live view: a view goes live when it is ready
 	closed  bool
 	wg      sync.WaitGroup // rebuilds in the background
 }
@@ -58,7 +99,10 @@ func NewRunner(cfg RunnerConfig, views ...View) *Runner {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	r := &Runner{cfg: cfg, views: views, states: make(map[string]*viewState)}
+	if cfg.PinnedTTL <= 0 {
+		cfg.PinnedTTL = DefaultPinnedTTL
+	}
+	r := &Runner{cfg: cfg, views: views, states: make(map[string]*viewState), routers: make(map[string]*message.Router)}
 	for _, v := range views {
 		r.states[v.Name()] = newViewState()
 	}
@@ -79,6 +123,12 @@ func (r *Runner) Start(ctx context.Context) error {
 			return err
 		}
 		if !current {
+			if newer, err := supersededBy(ctx, r.cfg.DB, v); err != nil {
+				return err
+			} else if newer > 0 {
+				r.supersede(v, newer)
+				continue
+			}
 			stale = append(stale, v)
 			continue
 		}
@@ -113,6 +163,7 @@ func (r *Runner) Rebuild(name string) error {
 	go func() {
 		defer r.wg.Done()
 		rb := Rebuild{DB: r.cfg.DB, Log: r.cfg.Log, View: v, Live: &st.apply, Progress: st.progress}
+		before, _, _ := readLive(r.ctx, r.cfg.DB, name) // to recognise another instance's swap
 		for attempt := 1; ; attempt++ {
 			p, err := rb.Run(r.ctx)
 			if err == nil || p.Done {
@@ -125,6 +176,23 @@ func (r *Runner) Rebuild(name string) error {
 				st.finishRebuild(p, err)
 				return
 			}
+			if errors.Is(err, ErrSuperseded) {
+				// A newer version of the view is in the database or being rebuilt: this
+				// process does not rebuild it down, and does not apply to it.
+				st.finishRebuild(p, nil)
+				newer, _ := supersededBy(r.ctx, r.cfg.DB, v)
+				r.supersede(v, newer)
+				return
+			}
+			if live, found, lerr := readLive(r.ctx, r.cfg.DB, name); lerr == nil && found &&
+				live.Version == v.Version() && live.Generation > before.Generation {
+				// Another instance of this version ran the same rebuild and swapped it in
+				// first (they shared the work): the view is rebuilt.
+				p.Done, p.Checkpoint = true, live.Seq
+				st.finishRebuild(p, nil)
+				r.cfg.Logger.Info("view rebuilt by another instance", "view", name, "checkpoint", live.Seq)
+				break
+			}
 			st.fail(err)
 			r.cfg.Logger.Error("view rebuild failed; retrying", "view", name, "attempt", attempt, "error", err)
 			select {
@@ -133,7 +201,7 @@ func (r *Runner) Rebuild(name string) error {
 			case <-time.After(nakDelay(uint64(attempt))):
 			}
 		}
-		if !st.isLive() {
+		if !st.isLive() && !st.isSuperseded() {
 			if err := r.addLive(r.ctx, v); err != nil {
 				st.fail(err)
 				r.cfg.Logger.Error("view live handler", "view", name, "error", err)
@@ -152,7 +220,10 @@ func runHandler(ctx context.Context, log *slog.Logger, name string, sub message.
 		return nil, err
 	}
 	router.AddMiddleware(middleware.Recoverer, middleware.Retry{MaxRetries: 5, InitialInterval: 100 * time.Millisecond,
-		MaxInterval: 5 * time.Second, Multiplier: 2, Logger: watermill.NewSlogLogger(log)}.Middleware)
+		MaxInterval: 5 * time.Second, Multiplier: 2, Logger: watermill.NewSlogLogger(log),
+		// A superseded view will not apply anything again: hand the event back at once.
+		ShouldRetry: func(p middleware.RetryParams) bool { return !errors.Is(p.Err, ErrSuperseded) },
+	}.Middleware)
 	router.AddConsumerHandler(name, events.SubjectAll, sub, handler)
 	ran := make(chan error, 1)
 	go func() {
@@ -186,7 +257,7 @@ func (r *Runner) view(name string) (View, *viewState) {
 // addLive positions view v's durable consumer and starts its live handler, on a Watermill
 // router of its own.
 func (r *Runner) addLive(ctx context.Context, v View) error {
-	if err := r.prepare(ctx, v); err != nil {
+	if err := whileTransient(ctx, func() error { return r.prepare(ctx, v) }); err != nil {
 		return err
 	}
 	sub, err := r.subscriber(v)
@@ -203,10 +274,31 @@ func (r *Runner) addLive(ctx context.Context, v View) error {
 		_ = router.Close()
 		return errors.New("projections closed")
 	}
-	r.routers = append(r.routers, router)
+	r.routers[v.Name()] = router
 	r.mu.Unlock()
 	r.states[v.Name()].setLive()
 	return nil
+}
+
+// supersede stops applying view v: the database holds (or is rebuilding) version newer of it,
+// newer than this process's. Its live handler, if any, stops and gives up its pin, so that an
+// instance of the newer version takes the view over; the tables keep serving reads.
+func (r *Runner) supersede(v View, newer int) {
+	st := r.states[v.Name()]
+	if !st.supersede() {
+		return
+	}
+	r.cfg.Logger.Warn("a newer version of the view is in the database: this instance no longer applies or rebuilds it (replace it with the newer release)",
+		"view", v.Name(), "version", v.Version(), "database_version", newer)
+	r.mu.Lock()
+	router := r.routers[v.Name()]
+	delete(r.routers, v.Name())
+	r.mu.Unlock()
+	if router != nil {
+		if err := router.Close(); err != nil {
+			r.cfg.Logger.Warn("stop superseded view", "view", v.Name(), "error", err)
+		}
+	}
 }
 
 // Close stops applying events, letting the one in hand finish; a rebuild stops at its last
@@ -214,8 +306,11 @@ func (r *Runner) addLive(ctx context.Context, v View) error {
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	r.closed = true
-	routers := r.routers
-	r.routers = nil
+	var routers []*message.Router
+	for _, router := range r.routers {
+		routers = append(routers, router)
+	}
+	clear(r.routers)
 	r.mu.Unlock()
 	errs := make([]error, len(routers))
 	var closing sync.WaitGroup
@@ -275,40 +370,115 @@ func (r *Runner) prepare(ctx context.Context, v View) error {
 		return fmt.Errorf("view %s: consumer %s: %w", v.Name(), durable, err)
 	default:
 		info := consumer.CachedInfo()
+		if info.AckFloor.Stream > checkpoint {
+			// Another instance may have applied and acknowledged an event between the two
+			// reads: look at the checkpoint again before calling the view behind.
+			if checkpoint, err = Checkpoint(ctx, r.cfg.DB, v.Name()); err != nil {
+				return err
+			}
+		}
 		if info.AckFloor.Stream <= checkpoint {
-			return nil // at or behind the checkpoint: redelivered events are no-ops
+			// At or behind the checkpoint: redelivered events are no-ops.
+			return upgradeDurable(ctx, stream, info.Config, r.cfg.PinnedTTL, r.cfg.Logger)
 		}
 		r.cfg.Logger.Warn("view is behind its consumer; repositioning the consumer at the view's checkpoint",
 			"view", v.Name(), "checkpoint", checkpoint, "consumer_ack_floor", info.AckFloor.Stream)
-		if err := stream.DeleteConsumer(ctx, durable); err != nil {
+		if err := stream.DeleteConsumer(ctx, durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return fmt.Errorf("view %s: reposition consumer %s: %w", v.Name(), durable, err)
 		}
 	}
-	cfg := consumerConfig(durable)
-	if checkpoint > 0 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = checkpoint + 1
-	}
-	if _, err := stream.CreateConsumer(ctx, cfg); err != nil {
-		return fmt.Errorf("view %s: create consumer %s: %w", v.Name(), durable, err)
-	}
-	return nil
+	return createDurable(ctx, stream, consumerConfig(durable, "newsroom view "+durable, checkpoint, r.cfg.PinnedTTL))
 }
 
-// consumerConfig is the durable consumer of a view: strictly ordered, one event in flight,
-// redelivered forever (a view never skips an event).
-func consumerConfig(durable string) jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:       durable,
-		Description:   "newsroom view " + durable,
-		FilterSubject: events.SubjectAll,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
-		MaxAckPending: 1,
-		MaxDeliver:    -1,
-		ReplayPolicy:  jetstream.ReplayInstantPolicy,
+// transientWait bounds how long start-up waits out a JetStream that does not answer yet.
+const transientWait = 30 * time.Second
+
+// whileTransient runs fn until it succeeds, fails for good, or has not answered for
+// transientWait. On a cluster, a consumer that another instance is creating, or whose leader
+// is being elected, does not answer for a few seconds: not a reason to fail a start.
+func whileTransient(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(transientWait)
+	for {
+		err := fn()
+		if err == nil || !isTransient(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
+}
+
+// isTransient reports whether err means JetStream did not answer (yet), as opposed to refusing.
+func isTransient(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 503
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected)
+}
+
+// consumerConfig is the durable consumer of a view or the outbox: strictly ordered, one event
+// in flight, redelivered forever (a view never skips an event), delivering from just after
+// stream sequence after, to one pinned instance at a time (see activeGroup).
+func consumerConfig(durable, description string, after uint64, pinnedTTL time.Duration) jetstream.ConsumerConfig {
+	cfg := jetstream.ConsumerConfig{
+		Durable:        durable,
+		Description:    description,
+		FilterSubject:  events.SubjectAll,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        ackWait,
+		MaxAckPending:  1,
+		MaxDeliver:     -1,
+		ReplayPolicy:   jetstream.ReplayInstantPolicy,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{activeGroup},
+		PinnedTTL:      pinnedTTL,
+	}
+	if after > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = after + 1
+	}
+	return cfg
+}
+
+// createDurable creates a durable. Instances starting together may race to create it: if one
+// with the same name appeared meanwhile, it is kept (made pinned if it is not): its position
+// came from the same SQL checkpoint or public stream, give or take events that are no-ops.
+func createDurable(ctx context.Context, stream jetstream.Stream, cfg jetstream.ConsumerConfig) error {
+	_, err := stream.CreateConsumer(ctx, cfg)
+	if err == nil {
+		return nil
+	}
+	existing, lookErr := stream.Consumer(ctx, cfg.Durable)
+	if lookErr != nil {
+		return fmt.Errorf("create consumer %s: %w", cfg.Durable, err)
+	}
+	return upgradeDurable(ctx, stream, existing.CachedInfo().Config, cfg.PinnedTTL, nil)
+}
+
+// upgradeDurable puts an existing durable in the pinned priority group, in place: durables
+// created by releases before the group existed, or with another PinnedTTL or AckWait. The server updates
+// priority settings without touching the consumer's position or pending acks.
+func upgradeDurable(ctx context.Context, stream jetstream.Stream, cfg jetstream.ConsumerConfig, pinnedTTL time.Duration, log *slog.Logger) error {
+	if cfg.PriorityPolicy == jetstream.PriorityPolicyPinned && slices.Equal(cfg.PriorityGroups, []string{activeGroup}) &&
+		cfg.PinnedTTL == pinnedTTL && cfg.AckWait == ackWait {
+		return nil
+	}
+	if log != nil {
+		log.Info("durable consumer: one active instance at a time (pinned priority group)", "durable", cfg.Durable)
+	}
+	cfg.PriorityPolicy, cfg.PriorityGroups, cfg.PinnedTTL = jetstream.PriorityPolicyPinned, []string{activeGroup}, pinnedTTL
+	cfg.AckWait = ackWait
+	if _, err := stream.UpdateConsumer(ctx, cfg); err != nil {
+		return fmt.Errorf("update consumer %s to a pinned priority group: %w", cfg.Durable, err)
+	}
+	return nil
 }
 
 func (r *Runner) subscriber(v View) (message.Subscriber, error) {
@@ -341,6 +511,21 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 			_, err = Apply(msg.Context(), r.cfg.DB, v, env)
 			state.apply.Unlock()
 		}
+		if errors.Is(err, ErrSuperseded) {
+			// The handler cannot stop its own router: it waits for the handler to return.
+			go func() {
+				newer, _ := supersededBy(context.Background(), r.cfg.DB, v)
+				r.supersede(v, newer)
+			}()
+			return err
+		}
+		if errors.Is(err, ErrOlderTables) {
+			// An older release rebuilt the view down: rebuild it up, blue/green, and hand
+			// this event back meanwhile; the live handler resumes after the swap.
+			if rerr := r.Rebuild(v.Name()); rerr != nil && !errors.Is(rerr, ErrRebuilding) {
+				r.cfg.Logger.Error("rebuild a view rebuilt down by an older release", "view", v.Name(), "error", rerr)
+			}
+		}
 		if err != nil {
 			state.fail(err)
 			return err
@@ -350,12 +535,44 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 	}
 }
 
+// readLive reads view name's live checkpoint row.
+func readLive(ctx context.Context, db *sqldb.DB, name string) (checkpoint, bool, error) {
+	var cp checkpoint
+	err := db.Read.GetContext(ctx, &cp, db.Read.Rebind(`SELECT seq, version, generation FROM checkpoints WHERE name = ?`), name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return checkpoint{}, false, nil
+	}
+	if err != nil {
+		return checkpoint{}, false, fmt.Errorf("view %s: read checkpoint: %w", name, err)
+	}
+	return cp, true, nil
+}
+
+// supersededBy returns the newest version of view v that the database holds or is rebuilding,
+// if it is newer than v's, and 0 otherwise.
+func supersededBy(ctx context.Context, db *sqldb.DB, v View) (int, error) {
+	newest := 0
+	for _, name := range []string{v.Name(), rebuildName(v.Name())} {
+		cp, found, err := readLive(ctx, db, name)
+		if err != nil {
+			return 0, err
+		}
+		if found && cp.Version > v.Version() {
+			newest = max(newest, cp.Version)
+		}
+	}
+	return newest, nil
+}
+
 // Status is what a view has done: its checkpoint, its last error if the last event failed,
 // and whether it is live or rebuilding.
 type Status struct {
-	Name       string
-	Version    int
-	State      string // "starting", "rebuilding" (the live tables serve meanwhile) or "live"
+	Name    string
+	Version int
+	// "starting", "rebuilding" (the live tables serve meanwhile), "live" (this instance applies
+	// events, or stands by to: see activeGroup) or "superseded" (the database holds a newer
+	// version of the view, which this instance neither applies nor rebuilds; it serves reads)
+	State      string
 	Checkpoint uint64
 	LastError  string
 	Rebuild    *Progress // the running or the last rebuild, if any
@@ -421,6 +638,7 @@ type viewState struct {
 	seq        uint64
 	err        error
 	live       bool
+	superseded bool // a newer version of the view is in the database: never applied here again
 	rebuilding bool
 	rebuild    *Progress
 	changed    chan struct{} // closed and replaced at every change of seq
@@ -446,6 +664,23 @@ func (s *viewState) setLive() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.live = true
+}
+
+// supersede marks the view superseded; it reports false if it already was.
+func (s *viewState) supersede() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.superseded {
+		return false
+	}
+	s.superseded, s.live = true, false
+	return true
+}
+
+func (s *viewState) isSuperseded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.superseded
 }
 
 func (s *viewState) isLive() bool {
@@ -484,6 +719,8 @@ func (s *viewState) status() Status {
 	defer s.mu.Unlock()
 	st := Status{Checkpoint: s.seq, State: "starting"}
 	switch {
+	case s.superseded:
+		st.State = "superseded"
 	case s.rebuilding:
 		st.State = "rebuilding"
 	case s.live:

@@ -22,6 +22,11 @@ import (
 // Close drains the shared connection, and whose unmarshal errors dereference a nil message.
 // Here the goroutine that sends is the one that closes, and a message in hand at shutdown is
 // nacked so that the next consumer gets it at once rather than after AckWait.
+//
+// It pulls as a member of the durable's priority group (activeGroup): when several instances
+// pull, the server pins one of them and hands the events to it alone; the others' pulls wait.
+// On Close, an instance that holds the pin gives it up, so that another takes over at once
+// rather than after the pin's TTL.
 type durableSubscriber struct {
 	js      jetstream.JetStream
 	durable string
@@ -30,6 +35,9 @@ type durableSubscriber struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	done      sync.WaitGroup
+
+	mu  sync.Mutex
+	pin string // the pin id of the last event handed to this subscriber
 }
 
 var _ message.Subscriber = (*durableSubscriber)(nil)
@@ -61,7 +69,7 @@ func (s *durableSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *me
 			// prefetching would start the clock before the handler sees it. A plain fetch loop
 			// rather than nats.go's Messages iterator, which was seen to stall for its
 			// heartbeat timeout (30 s) between two pulls under load.
-			batch, err := consumer.Fetch(1, jetstream.FetchMaxWait(time.Second))
+			batch, err := consumer.Fetch(1, jetstream.FetchMaxWait(time.Second), jetstream.FetchPriorityGroup(activeGroup))
 			if err == nil {
 				for msg := range batch.Messages() {
 					if !s.deliver(ctx, msg, out) {
@@ -69,6 +77,13 @@ func (s *durableSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *me
 					}
 				}
 				err = batch.Error()
+			}
+			if errors.Is(err, jetstream.ErrPinIDMismatch) {
+				// Another instance holds the pin now (this one was silent for the pin's TTL, or
+				// the consumer's leader moved): nats.go forgot our pin id, and the next pull
+				// waits as a standby.
+				s.log.Info("view consumer: another instance took over", "durable", s.durable)
+				continue
 			}
 			if err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 				s.log.Warn("view consumer: fetch", "durable", s.durable, "error", err)
@@ -88,6 +103,11 @@ func (s *durableSubscriber) Subscribe(ctx context.Context, _ string) (<-chan *me
 // deliver hands one message to the handler and acknowledges it as the handler says. It
 // returns false when the subscriber is closing.
 func (s *durableSubscriber) deliver(ctx context.Context, msg jetstream.Msg, out chan<- *message.Message) bool {
+	if pin := msg.Headers().Get(pinHeader); pin != "" {
+		s.mu.Lock()
+		s.pin = pin
+		s.mu.Unlock()
+	}
 	wm := toWatermill(msg)
 	wm.SetContext(ctx)
 	select {
@@ -99,31 +119,48 @@ func (s *durableSubscriber) deliver(ctx context.Context, msg jetstream.Msg, out 
 		_ = msg.Nak()
 		return false
 	}
+	// While the handler works, the server hears every progressEvery that the event is in
+	// hand, so that it does not redeliver it after ackWait.
+	progress := time.NewTicker(progressEvery)
+	defer progress.Stop()
 	var settled bool
-	select {
-	case <-wm.Acked():
-		settled = true
-	case <-wm.Nacked():
-		settled = true
-	case <-s.closing:
-	case <-ctx.Done():
+wait:
+	for {
+		select {
+		case <-wm.Acked():
+			settled = true
+			break wait
+		case <-wm.Nacked():
+			settled = true
+			break wait
+		case <-progress.C:
+			_ = msg.InProgress()
+		case <-s.closing:
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
 	}
 	if !settled {
 		// Shutting down with the handler still at work: give it a moment to finish.
-		select {
-		case <-wm.Acked():
-		case <-wm.Nacked():
-		case <-time.After(10 * time.Second):
+		grace := time.After(10 * time.Second)
+	finish:
+		for {
+			select {
+			case <-wm.Acked():
+				break finish
+			case <-wm.Nacked():
+				break finish
+			case <-progress.C:
+				_ = msg.InProgress()
+			case <-grace:
+				break finish
+			}
 		}
 	}
 	select {
 	case <-wm.Acked():
-		ackCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := msg.DoubleAck(ackCtx); err != nil {
-			// The event is applied and its checkpoint moved: a redelivery is a no-op.
-			s.log.Warn("view consumer: ack", "durable", s.durable, "error", err)
-		}
+		s.ack(msg)
 	default:
 		delay := time.Duration(0)
 		if md, err := msg.Metadata(); err == nil && settled {
@@ -134,12 +171,77 @@ func (s *durableSubscriber) deliver(ctx context.Context, msg jetstream.Msg, out 
 	return settled
 }
 
-// Close stops delivering and waits until the message in hand is settled.
+// ack acknowledges a handled event, and retries while NATS is away (a node stopped, the
+// consumer's leader being elected): until the ack lands, MaxAckPending 1 holds every later
+// event back until the server redelivers this one. It gives up when the subscriber closes or
+// after a while; the event is applied and its checkpoint moved, so the redelivery that
+// follows is a no-op.
+func (s *durableSubscriber) ack(msg jetstream.Msg) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := msg.DoubleAck(ctx) // a repeated ack of an acked event is answered too
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.log.Warn("view consumer: ack", "durable", s.durable, "error", err)
+			return
+		}
+		select {
+		case <-s.closing:
+			s.log.Warn("view consumer: ack at shutdown", "durable", s.durable, "error", err)
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops delivering, waits until the message in hand is settled, and gives up the pin if
+// this subscriber holds it.
 func (s *durableSubscriber) Close() error {
-	s.closeOnce.Do(func() { close(s.closing) })
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.done.Wait()
+		s.unpin()
+	})
 	s.done.Wait()
 	return nil
 }
+
+// unpin asks the server to unpin this subscriber, if it is the pinned one, so that a standby
+// instance is handed the next event at once. Unpinning another instance would only make it
+// re-pin, so the pin id is compared first; a failure leaves the pin to expire after its TTL.
+func (s *durableSubscriber) unpin() {
+	s.mu.Lock()
+	pin := s.pin
+	s.mu.Unlock()
+	if pin == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	consumer, err := s.js.Consumer(ctx, events.StreamName, s.durable)
+	if err != nil {
+		return
+	}
+	for _, g := range consumer.CachedInfo().PriorityGroups {
+		if g.Group == activeGroup && g.PinnedClientID == pin {
+			stream, err := s.js.Stream(ctx, events.StreamName)
+			if err == nil {
+				err = stream.UnpinConsumer(ctx, s.durable, activeGroup)
+			}
+			if err != nil {
+				s.log.Info("view consumer: unpin at close (the pin expires by itself)", "durable", s.durable, "error", err)
+			}
+		}
+	}
+}
+
+// pinHeader carries the id of the pinned client on every message a pinned-client consumer
+// delivers.
+const pinHeader = "Nats-Pin-Id"
 
 // toWatermill carries the event id as the message UUID and the stream sequence as metadata.
 func toWatermill(m jetstream.Msg) *message.Message {
@@ -150,6 +252,7 @@ func toWatermill(m jetstream.Msg) *message.Message {
 	wm := message.NewMessage(id, m.Data())
 	if md, err := m.Metadata(); err == nil {
 		wm.Metadata.Set(seqMetadata, strconv.FormatUint(md.Sequence.Stream, 10))
+		wm.Metadata.Set(deliveredMetadata, strconv.FormatUint(md.NumDelivered, 10))
 	}
 	return wm
 }

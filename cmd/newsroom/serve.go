@@ -80,8 +80,9 @@ type app struct {
 }
 
 // startApp wires and starts every part. On error, what was started is stopped again.
-func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err error) {
-	a = &app{log: log, served: make(chan error, 1), closing: make(chan struct{})}
+func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err error) {
+	// Not the named result: "return nil, err" sets that to nil before the deferred stop runs.
+	a := &app{log: log, served: make(chan error, 1), closing: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			a.stop()
