@@ -81,8 +81,12 @@ func eraseSubject(ctx context.Context, stream jetstream.Stream, subject string, 
 
 func isNoMessageFound(err error) bool {
 	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrMsgNotFound) ||
-		(errors.As(err, &apiErr) && int(apiErr.ErrorCode) == codeNoMessageFound)
+	if errors.Is(err, jetstream.ErrMsgNotFound) || (errors.As(err, &apiErr) && int(apiErr.ErrorCode) == codeNoMessageFound) {
+		return true
+	}
+	// nats.go reports a refused delete with the server's error as text only.
+	return errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) &&
+		strings.Contains(err.Error(), "err_code="+strconv.Itoa(codeNoMessageFound))
 }
 
 // KilledArticle is an article whose kill reached the public stream.

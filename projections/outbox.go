@@ -184,12 +184,16 @@ func (o *Outbox) handle(msg *message.Message) error {
 		o.lastSource = max(o.lastSource, last)
 		o.mu.Unlock()
 	}
-	if seq <= o.LastSource() {
-		return nil // published already
-	}
 	env, err := events.Unmarshal(msg.Payload, seq)
 	if err != nil {
 		return err
+	}
+	if seq <= o.LastSource() {
+		if env.Type == domain.TypeKilled {
+			// Published already, but its erasure may have failed: it is idempotent, redo it.
+			return o.erase(msg.Context(), env.ArticleID, env.Sequence)
+		}
+		return nil // published already
 	}
 	r, err := env.Recorded()
 	if err != nil {

@@ -404,7 +404,7 @@ func TestClusterFailover(t *testing.T) {
 
 	// A third of the way in, stop the node that leads the log; bring it back two thirds in.
 	eventually(t, "a third of the traffic", func() bool { return w.done.Load() >= commands/3 })
-	info, err := streamInfo(js)
+	info, err := logInfo(js)
 	if err != nil {
 		t.Fatalf("stream info: %v", err)
 	}
@@ -425,7 +425,7 @@ func TestClusterFailover(t *testing.T) {
 	traffic.Wait()
 	phase("traffic done")
 	eventually(t, "the stream's replicas are all current again", func() bool {
-		info, err := streamInfo(js)
+		info, err := logInfo(js)
 		if err != nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
 			return false
 		}
@@ -581,7 +581,7 @@ func waitFor(tb testing.TB, what string, check func() (bool, string)) {
 	}
 }
 
-func streamInfo(js jetstream.JetStream) (*jetstream.StreamInfo, error) {
+func logInfo(js jetstream.JetStream) (*jetstream.StreamInfo, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s, err := js.Stream(ctx, events.StreamName)
