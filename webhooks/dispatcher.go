@@ -387,12 +387,19 @@ func (w *worker) run(ctx context.Context) {
 			}
 			consumer = c
 		}
-		batch, err := consumer.Fetch(1, jetstream.FetchMaxWait(5*time.Second), jetstream.FetchContext(ctx))
+		// A long poll: the server answers as soon as a message comes.
+		fetchCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var got []jetstream.Msg
+		batch, err := consumer.Fetch(1, jetstream.FetchContext(fetchCtx))
 		if err == nil {
 			for msg := range batch.Messages() {
-				w.deliver(ctx, msg)
+				got = append(got, msg)
 			}
 			err = batch.Error()
+		}
+		cancel()
+		for _, msg := range got {
+			w.deliver(ctx, msg)
 		}
 		if err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			// The consumer may be gone (deleted, or the server lost it): find or recreate it.
