@@ -53,8 +53,9 @@ type Config struct {
 	// RetryMax (defaults 1 s and 5 min).
 	RetryMin, RetryMax time.Duration
 	// AckWait is how long NATS waits for word from the instance holding a message before it
-	// gives the message to another instance (default 30 s, and at least 3 × Timeout). The
-	// holder says it is still at work every AckWait/3.
+	// gives the message to another instance, and how long a message held when NATS itself
+	// restarted waits (default and minimum: 3 × Timeout, 30 s). The holder says it is still at
+	// work every AckWait/3.
 	AckWait time.Duration
 	// SyncEvery is how often the dispatcher looks for webhooks registered or deleted through
 	// other instances (default 10 s).
@@ -77,9 +78,6 @@ func (c *Config) defaults() {
 		c.RetryMax = 5 * time.Minute
 	}
 	c.RetryMax = max(c.RetryMax, c.RetryMin)
-	if c.AckWait <= 0 {
-		c.AckWait = 30 * time.Second
-	}
 	c.AckWait = max(c.AckWait, 3*c.Timeout)
 	if c.SyncEvery <= 0 {
 		c.SyncEvery = 10 * time.Second

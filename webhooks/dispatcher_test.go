@@ -298,10 +298,12 @@ func TestDeliversInOrderThroughFailures(t *testing.T) {
 	if !strings.Contains(first[3].Error, "timeout") || !strings.Contains(log[0].Error+first[0].Error, "answered") {
 		t.Errorf("errors = %q, %q; want a timeout and the status", first[3].Error, first[0].Error)
 	}
-	got, err := d.Get(context.Background(), w.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var got webhooks.Webhook
+	// The receiver has answered; the attempt is recorded just after.
+	waitFor(t, "the cursor at 6", func() bool {
+		got, err = d.Get(context.Background(), w.ID)
+		return err == nil && got.DeliveredSeq == 6
+	})
 	if got.DeliveredSeq != 6 || got.Last == nil || got.Last.Seq != 6 || got.Last.Outcome != webhooks.Delivered {
 		t.Errorf("webhook after the deliveries = %+v; want cursor 6, last attempt delivered 6", got)
 	}
