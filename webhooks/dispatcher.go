@@ -485,18 +485,23 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) {
 			Attempt: attempt, AttemptedAt: time.Now()}
 		status, err := w.post(ctx, reg, pm)
 		d.Duration = time.Since(d.AttemptedAt)
-		if ctx.Err() != nil {
-			giveBack() // cut short by shutdown: not an attempt that says anything of the endpoint
-			return
-		}
 		d.StatusCode = status
 		if err == nil && status >= 200 && status < 300 {
 			d.Outcome = Delivered
-			if !w.record(ctx, d, true) {
+			// Recorded even if shutdown began meanwhile: the endpoint has the message, and
+			// handing it back would send it again.
+			recordCtx, cancel := withGrace(ctx, shutdownGrace)
+			recorded := w.record(recordCtx, d, true)
+			cancel()
+			if !recorded {
 				giveBack()
 				return
 			}
 			w.ack(msg)
+			return
+		}
+		if ctx.Err() != nil {
+			giveBack() // cut short by shutdown: not an attempt that says anything of the endpoint
 			return
 		}
 		d.Outcome, d.Error = Failed, failure(status, err)
@@ -615,6 +620,20 @@ func (w *worker) ack(msg jetstream.Msg) {
 	defer cancel()
 	if err := msg.DoubleAck(ctx); err != nil {
 		w.log.Warn("webhooks: ack", "error", err)
+	}
+}
+
+// shutdownGrace is how long a delivery that succeeded may still take to be recorded once
+// shutdown begins.
+const shutdownGrace = 5 * time.Second
+
+// withGrace returns a context that ends grace after ctx ends.
+func withGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return out, func() {
+		stop()
+		cancel()
 	}
 }
 
