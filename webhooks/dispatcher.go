@@ -365,6 +365,8 @@ type worker struct {
 	log    *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	ackWait time.Duration // of the consumer in use
 }
 
 // run fetches one message at a time and delivers it, until ctx ends or the webhook is gone.
@@ -384,6 +386,12 @@ func (w *worker) run(ctx context.Context) {
 				continue
 			}
 			consumer = c
+			// The consumer's own AckWait: it was set when the consumer was made, perhaps
+			// with another --webhook-timeout.
+			w.ackWait = w.d.cfg.AckWait
+			if info := c.CachedInfo(); info != nil && info.Config.AckWait > 0 {
+				w.ackWait = info.Config.AckWait
+			}
 		}
 		// A long poll: the server answers as soon as a message comes.
 		fetchCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -585,7 +593,7 @@ func failure(status int, err error) string {
 	return fmt.Sprintf("answered %d", status)
 }
 
-// keepAlive tells NATS, every AckWait/3 until stopped, that the message is still in hand, so
+// keepAlive tells NATS, every third of the consumer's AckWait until stopped, that the message is still in hand, so
 // that it is not given to another instance while this one retries.
 func (w *worker) keepAlive(msg jetstream.Msg) (stop func()) {
 	done := make(chan struct{})
@@ -593,7 +601,7 @@ func (w *worker) keepAlive(msg jetstream.Msg) (stop func()) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(w.d.cfg.AckWait / 3)
+		t := time.NewTicker(w.ackWait / 3)
 		defer t.Stop()
 		for {
 			select {

@@ -517,3 +517,49 @@ func TestLostConsumerResumesAtTheCursor(t *testing.T) {
 	waitFor(t, "four deliveries", func() bool { return len(rc.delivered("/hook")) == 4 })
 	checkRequests(t, secret, rc.all(), r.ids, false)
 }
+
+// BenchmarkDeliveries measures one webhook's throughput: every delivery is a fetch, a read of
+// the message, a signed POST to a local receiver, a SQL record and an acknowledgement, one
+// message at a time.
+//
+//	go test -run '^$' -bench Deliveries -benchtime 2000x ./webhooks/
+func BenchmarkDeliveries(b *testing.B) {
+	srv := natstest.Start(b)
+	_, js := srv.Connect(b)
+	if _, err := events.EnsureStream(context.Background(), js, events.PublicStreamConfig(1)); err != nil {
+		b.Fatal(err)
+	}
+	db := sqldbtest.Open(b, sqldb.SQLite)
+	var got atomic.Int64
+	receiver := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		io.Copy(io.Discard, r.Body)
+		got.Add(1)
+		w.WriteHeader(204)
+	}))
+	defer receiver.Close()
+	d := webhooks.NewDispatcher(webhooks.Config{DB: db, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Connect: func() (*nats.Conn, error) { return nats.Connect(srv.ClientURL()) }})
+	if err := d.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	if _, _, err := d.Register(context.Background(), webhooks.Registration{URL: receiver.URL}); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		env := events.Envelope{ID: uuid.NewString(), ArticleID: uuid.NewString(), ArticleVersion: 5, Time: time.Now(), Sequence: uint64(i + 1)}
+		msg, err := events.PublicEvent{Action: events.ActionPublished, Source: env, PublicURL: "https://news.example",
+			Text: events.PublicText{Slug: "story", Headline: "Story", BodyHTML: strings.Repeat("<p>Text.</p>", 250)}}.Msg()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := js.PublishMsg(context.Background(), msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for got.Load() < int64(b.N) {
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "deliveries/s")
+}
