@@ -10,6 +10,7 @@ import (
 	nethttp "net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,8 +209,8 @@ func (d *Dispatcher) Deliveries(ctx context.Context, id string, before int64, li
 // Delete stops deliveries to a webhook and removes it, its consumer and its attempts. Other
 // instances stop theirs when they next look (SyncEvery) or when the consumer is gone.
 //
-// Errors: ErrNotFound; a database error. A consumer NATS could not delete now is deleted by
-// the instance that next finds it without its registration.
+// Errors: ErrNotFound; a database error. A consumer NATS could not delete now is deleted at
+// the next look at the registrations (SyncEvery) of any instance.
 func (d *Dispatcher) Delete(ctx context.Context, id string) error {
 	if err := d.reg.Delete(ctx, id); err != nil {
 		return err
@@ -239,9 +240,19 @@ func (d *Dispatcher) syncLoop() {
 	}
 }
 
-// sync starts a worker for each registration that has none (or whose worker stopped), and
-// stops the workers of registrations that are gone.
+// sync starts a worker for each registration that has none (or whose worker stopped), stops
+// the workers of registrations that are gone, and deletes the consumers they left behind.
 func (d *Dispatcher) sync(ctx context.Context) error {
+	// Consumers are listed before the registrations: a consumer is made after its
+	// registration, so one listed here without a registration read after is an orphan.
+	var consumers []string
+	names := d.public.ConsumerNames(ctx)
+	for name := range names.Name() {
+		if id, ok := strings.CutPrefix(name, DurablePrefix); ok {
+			consumers = append(consumers, id)
+		}
+	}
+	listed := names.Err() == nil
 	regs, err := d.reg.all(ctx)
 	if err != nil {
 		return fmt.Errorf("webhooks: %w", err)
@@ -250,6 +261,14 @@ func (d *Dispatcher) sync(ctx context.Context) error {
 	for _, r := range regs {
 		registered[r.ID] = true
 		d.startWorker(r.ID)
+	}
+	for _, id := range consumers {
+		if listed && !registered[id] {
+			if err := d.js.DeleteConsumer(ctx, events.PublicStreamName, DurablePrefix+id); err != nil &&
+				!errors.Is(err, jetstream.ErrConsumerNotFound) {
+				d.cfg.Logger.Warn("webhooks: delete the consumer of a deleted webhook", "webhook", id, "error", err)
+			}
+		}
 	}
 	d.mu.Lock()
 	var gone []string

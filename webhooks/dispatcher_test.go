@@ -497,6 +497,34 @@ func TestDeleteStopsDeliveries(t *testing.T) {
 	}
 }
 
+func TestOrphanConsumerIsDeleted(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	// What a deletion leaves when NATS did not answer it; and a subscriber's own durable.
+	orphan := webhooks.DurablePrefix + uuid.NewString()
+	for _, name := range []string{orphan, "wire-service"} {
+		if _, err := r.js.CreateConsumer(ctx, events.PublicStreamName, jetstream.ConsumerConfig{Durable: name,
+			AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := r.dispatcher()
+	rc := newReceiver(t, ok)
+	w, _, err := d.Register(ctx, webhooks.Registration{URL: rc.srv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the orphan deleted", func() bool {
+		_, err := r.js.Consumer(ctx, events.PublicStreamName, orphan)
+		return errors.Is(err, jetstream.ErrConsumerNotFound)
+	})
+	for _, name := range []string{"wire-service", webhooks.DurablePrefix + w.ID} {
+		if _, err := r.js.Consumer(ctx, events.PublicStreamName, name); err != nil {
+			t.Errorf("consumer %s: %v; want it kept", name, err)
+		}
+	}
+}
+
 func TestLostConsumerResumesAtTheCursor(t *testing.T) {
 	r := newRig(t)
 	d := r.dispatcher()
