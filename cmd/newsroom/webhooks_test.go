@@ -189,8 +189,9 @@ func TestWebhookReceiverThatFailsThenRecovers(t *testing.T) {
 	eventually(t, "four failed attempts", func() bool { return len(deliveries("")) >= 4 })
 
 	// Restart while the first message is being retried. The views and the outbox are let
-	// catch up first: a view consumer stopped while it lags can leave an event delivered to a
-	// pull that is gone, and then waits 30 s (its AckWait) after the restart.
+	// catch up first: one stopped while it holds an event hands it back (nak), but the embedded
+	// server does not keep that across its own restart, so the event comes back only after its
+	// AckWait (30 s), longer than these tests wait.
 	publicMessages(t, ta.natsURL, 4)
 	waitCaughtUp(t, ta.base, admin)
 	ta.Close()
