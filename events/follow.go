@@ -2,10 +2,12 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -15,9 +17,39 @@ type PublicMessage struct {
 	Subject string
 	Type    string // the CloudEvent type
 	ID      string // the CloudEvent id
+	Source  string // the CloudEvent source
 	Time    string
 	Article string
 	Data    []byte // the ninjs document
+}
+
+// PublicMessageOf reads a public stream message: its CloudEvent attributes come from the
+// percent-encoded ce-* headers of the NATS binary mode.
+func PublicMessageOf(seq uint64, subject string, h nats.Header, data []byte) PublicMessage {
+	header := func(name string) string {
+		v := h.Get(name)
+		if decoded, err := url.PathUnescape(v); err == nil {
+			return decoded
+		}
+		return v
+	}
+	return PublicMessage{Seq: seq, Subject: subject, Type: header("ce-type"), ID: header("ce-id"),
+		Source: header("ce-source"), Time: header("ce-time"), Article: header("ce-subject"), Data: data}
+}
+
+// StructuredJSON is the message as a CloudEvent in structured mode (the JSON event format,
+// media type application/cloudevents+json): its attributes and, as data, the ninjs document.
+func (m PublicMessage) StructuredJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		SpecVersion     string          `json:"specversion"`
+		ID              string          `json:"id"`
+		Source          string          `json:"source"`
+		Type            string          `json:"type"`
+		Time            string          `json:"time,omitempty"`
+		Subject         string          `json:"subject,omitempty"`
+		DataContentType string          `json:"datacontenttype"`
+		Data            json.RawMessage `json:"data"`
+	}{"1.0", m.ID, m.Source, m.Type, m.Time, m.Article, "application/json", m.Data})
 }
 
 // PublicReader reads the public stream.
@@ -62,15 +94,7 @@ func (r *PublicReader) Follow(ctx context.Context, after uint64, fromNow bool, f
 		if err != nil {
 			return err
 		}
-		header := func(name string) string {
-			v := msg.Headers().Get(name)
-			if decoded, err := url.PathUnescape(v); err == nil {
-				return decoded
-			}
-			return v
-		}
-		if err := fn(PublicMessage{Seq: md.Sequence.Stream, Subject: msg.Subject(), Type: header("ce-type"),
-			ID: header("ce-id"), Time: header("ce-time"), Article: header("ce-subject"), Data: msg.Data()}); err != nil {
+		if err := fn(PublicMessageOf(md.Sequence.Stream, msg.Subject(), msg.Headers(), msg.Data())); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
 	"github.com/newsroom/newsroom/projections"
+	"github.com/newsroom/newsroom/webhooks"
 )
 
 // Problem is an RFC 9457 problem details document.
@@ -39,6 +40,7 @@ func problemFor(err error) (Problem, bool) {
 		decodeErr  *decodeError
 		ruleErr    *domain.RuleError
 		invalidErr *domain.ValidationError
+		webhookErr *webhooks.InvalidError
 	)
 	switch {
 	case errors.As(err, &decodeErr):
@@ -46,6 +48,15 @@ func problemFor(err error) (Problem, bool) {
 	case errors.As(err, &invalidErr):
 		return Problem{Type: problemType("invalid-article"), Title: "Invalid article", Status: nethttp.StatusUnprocessableEntity,
 			Detail: "some fields are invalid; see errors", Errors: invalidErr.Fields}, true
+	case errors.As(err, &webhookErr):
+		return Problem{Type: problemType("invalid-webhook"), Title: "Invalid webhook", Status: nethttp.StatusUnprocessableEntity,
+			Detail: "some fields are invalid; see errors", Errors: webhookErr.Fields}, true
+	case errors.Is(err, webhooks.ErrNotFound):
+		return Problem{Type: problemType("not-found"), Title: "Not found", Status: nethttp.StatusNotFound,
+			Detail: "no webhook with this id"}, true
+	case errors.Is(err, webhooks.ErrUnavailable):
+		return Problem{Type: problemType("nats-unavailable"), Title: "NATS unavailable", Status: nethttp.StatusServiceUnavailable,
+			Detail: "NATS did not answer, so the webhook was not registered; retry shortly"}, true
 	case errors.Is(err, errUnauthenticated), errors.Is(err, auth.ErrUnauthenticated):
 		return Problem{Type: problemType("unauthenticated"), Title: "Unauthenticated", Status: nethttp.StatusUnauthorized,
 			Detail: "send a valid token as 'Authorization: Bearer <token>'; an admin creates one with 'newsroom token create'"}, true

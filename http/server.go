@@ -58,6 +58,8 @@ type Config struct {
 	Positions   Positions
 	Projections Projections
 	Stream      PublicStream
+	// Webhooks, when set, serves /api/v1/webhooks (admins only).
+	Webhooks Webhooks
 	// Closing, once closed, ends long-lived responses (the event stream), so that a graceful
 	// shutdown does not wait for them.
 	Closing <-chan struct{}
@@ -112,6 +114,15 @@ func New(cfg Config) nethttp.Handler {
 	ops := api.Group("/projections", requireRole(domain.RoleAdmin))
 	ops.GET("", admin.list)
 	ops.POST("/:name/rebuild", admin.rebuild)
+	if cfg.Webhooks != nil {
+		hooks := &webhooksAPI{webhooks: cfg.Webhooks}
+		wh := api.Group("/webhooks", requireRole(domain.RoleAdmin))
+		wh.POST("", hooks.register)
+		wh.GET("", hooks.list)
+		wh.GET("/:id", hooks.get)
+		wh.DELETE("/:id", hooks.delete)
+		wh.GET("/:id/deliveries", hooks.deliveries)
+	}
 
 	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public}
 	fresh := readYourWrites(cfg.Positions, "published")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // config is every setting of `serve`; the commands that open the data directory use part of it.
@@ -18,6 +19,10 @@ type config struct {
 	NoSync     bool   // relax the embedded server's fsync-before-ack
 	PublicURL  string // the public base URL: article URIs, CloudEvents source, feeds
 	Replicas   int    // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
+
+	// Webhook deliveries: the timeout of one attempt, and the backoff between attempts at one
+	// message (doubling from the first to the cap). Zero: 10 s, 1 s, 5 min.
+	WebhookTimeout, WebhookRetryMin, WebhookRetryMax time.Duration
 }
 
 // flags binds settings to fs, each with a NEWSROOM_* environment variable as its default.
@@ -48,6 +53,15 @@ func (f flags) bool(dst *bool, name string, help string) {
 		def = v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
 	}
 	f.fs.BoolVar(dst, name, def, fmt.Sprintf("%s (env %s)", help, envName(name)))
+}
+
+func (f flags) duration(dst *time.Duration, name string, def time.Duration, help string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		}
+	}
+	f.fs.DurationVar(dst, name, def, fmt.Sprintf("%s (env %s)", help, envName(name)))
 }
 
 // storage binds the settings that say where the data lives.

@@ -24,6 +24,7 @@ import (
 	newsroomhttp "github.com/newsroom/newsroom/http"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/sqldb"
+	"github.com/newsroom/newsroom/webhooks"
 )
 
 // minNATSVersion is the oldest external nats-server newsroom accepts: the expected-sequence
@@ -47,6 +48,8 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 			cfg.Replicas = n
 		}
 	}
+	f.duration(&cfg.WebhookTimeout, "webhook-timeout", 10*time.Second, "webhooks: how long one delivery attempt may take")
+	f.duration(&cfg.WebhookRetryMax, "webhook-retry-max", 5*time.Minute, "webhooks: the longest wait between two attempts at one message (waits double from 1 s up to it)")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	if err := f.parse(args); err != nil {
 		return err
@@ -71,6 +74,7 @@ type app struct {
 	db       *sqldb.DB
 	runner   *projections.Runner
 	outbox   *projections.Outbox
+	webhooks *webhooks.Dispatcher
 	closing  chan struct{} // closed when shutdown starts: ends event streams
 	server   *nethttp.Server
 	served   chan error
@@ -150,6 +154,11 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if err := a.db.Scrub(ctx); err != nil {
 		log.Warn("scrub the database at start", "error", err)
 	}
+	a.webhooks = webhooks.NewDispatcher(webhooks.Config{DB: a.db, Connect: connect, Logger: log,
+		Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax})
+	if err := a.webhooks.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("webhooks: %w", err)
+	}
 
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: editorial.NewDesk(store),
@@ -162,6 +171,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Positions:   a.runner,
 		Projections: a.runner,
 		Stream:      events.NewPublicReader(js),
+		Webhooks:    a.webhooks,
 		Closing:     a.closing,
 		Tokens:      auth.NewTokens(a.db),
 		Logger:      log,
@@ -236,8 +246,13 @@ func (a *app) Close() error {
 	return errors.Join(errs...)
 }
 
-// stop stops the background parts: views, NATS connection, embedded server, database.
+// stop stops the background parts: webhooks, outbox, views, NATS connection, embedded server, database.
 func (a *app) stop() {
+	if a.webhooks != nil {
+		if err := a.webhooks.Close(); err != nil {
+			a.log.Warn("stop webhooks", "error", err)
+		}
+	}
 	if a.outbox != nil {
 		if err := a.outbox.Close(); err != nil {
 			a.log.Warn("stop public outbox", "error", err)

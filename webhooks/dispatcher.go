@@ -1,0 +1,680 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	nethttp "net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/sqldb"
+)
+
+// DurablePrefix starts the name of each webhook's durable consumer on NEWSROOM_PUBLIC:
+// webhook-<id>. The names are permanent: renaming them loses every webhook's place.
+const DurablePrefix = "webhook-"
+
+// ContentType is the media type of every delivery: a CloudEvent in structured mode.
+const ContentType = "application/cloudevents+json; charset=utf-8"
+
+// userAgent names newsroom to receivers.
+const userAgent = "newsroom-webhooks/1"
+
+// maxResponseRead bounds how much of an answer is read (and thrown away) so that the
+// connection can be reused; the rest is not read.
+const maxResponseRead = 64 << 10
+
+var (
+	// ErrUnavailable: NATS did not answer, so the webhook could not be set up; nothing was
+	// registered.
+	ErrUnavailable = errors.New("webhooks: NATS unavailable")
+)
+
+// Config wires a Dispatcher. Zero durations take the defaults.
+type Config struct {
+	DB *sqldb.DB
+	// Connect opens the NATS connection the dispatcher reads the public stream on.
+	Connect func() (*nats.Conn, error)
+	Logger  *slog.Logger
+
+	// Timeout bounds one attempt, from connecting to the answer's headers (default 10 s).
+	Timeout time.Duration
+	// RetryMin is the wait after a first failed attempt; it doubles with each failure up to
+	// RetryMax (defaults 1 s and 5 min).
+	RetryMin, RetryMax time.Duration
+	// AckWait is how long NATS waits for word from the instance holding a message before it
+	// gives the message to another instance, and how long a message held when NATS itself
+	// restarted waits (default and minimum: 3 × Timeout, 30 s). The holder says it is still at
+	// work every AckWait/3.
+	AckWait time.Duration
+	// SyncEvery is how often the dispatcher looks for webhooks registered or deleted through
+	// other instances (default 10 s).
+	SyncEvery time.Duration
+	// Client sends the deliveries; nil: a client with Timeout that follows no redirect.
+	Client *nethttp.Client
+}
+
+func (c *Config) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = time.Second
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 5 * time.Minute
+	}
+	c.RetryMax = max(c.RetryMax, c.RetryMin)
+	c.AckWait = max(c.AckWait, 3*c.Timeout)
+	if c.SyncEvery <= 0 {
+		c.SyncEvery = 10 * time.Second
+	}
+	if c.Client == nil {
+		c.Client = &nethttp.Client{
+			Timeout: c.Timeout,
+			// A redirect is an answer that is not 2xx: the delivery failed and is retried.
+			// Following it would send the signed payload where the admin did not register.
+			CheckRedirect: func(*nethttp.Request, []*nethttp.Request) error { return nethttp.ErrUseLastResponse },
+		}
+	}
+}
+
+// Dispatcher delivers the public stream to every registered webhook: one worker per webhook,
+// each on its own durable consumer with one message in flight. A message is held (NATS is told
+// the holder is still at work) and retried with backoff until the endpoint answers 2xx; only
+// then is it acknowledged and the next one fetched, so message N+1 is never sent before N
+// succeeded. Several instances may run a dispatcher on the same NATS and database: the durable
+// gives each message to one of them at a time.
+type Dispatcher struct {
+	cfg Config
+	reg *Registry
+
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	public jetstream.Stream
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	syncs  sync.WaitGroup
+
+	mu      sync.Mutex
+	workers map[string]*worker
+}
+
+// NewDispatcher returns a dispatcher; Start runs it.
+func NewDispatcher(cfg Config) *Dispatcher {
+	cfg.defaults()
+	return &Dispatcher{cfg: cfg, reg: NewRegistry(cfg.DB), workers: map[string]*worker{}}
+}
+
+// Start connects, starts a worker for every registered webhook, and keeps looking for
+// webhooks registered elsewhere until Close. The public stream must exist (the outbox creates
+// it).
+func (d *Dispatcher) Start(ctx context.Context) error {
+	nc, err := d.cfg.Connect()
+	if err != nil {
+		return fmt.Errorf("webhooks: connect: %w", err)
+	}
+	d.nc = nc
+	if d.js, err = jetstream.New(nc); err != nil {
+		return err
+	}
+	if d.public, err = d.js.Stream(ctx, events.PublicStreamName); err != nil {
+		return fmt.Errorf("webhooks: the public stream: %w", err)
+	}
+	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	if err := d.sync(ctx); err != nil {
+		d.cancel()
+		return err
+	}
+	d.syncs.Add(1)
+	go d.syncLoop()
+	return nil
+}
+
+// Close stops every worker, handing the message it holds back to NATS at once (another
+// instance, or the next start, resumes it), and closes the connection.
+func (d *Dispatcher) Close() error {
+	if d.cancel != nil {
+		d.cancel()
+		d.syncs.Wait()
+		d.mu.Lock()
+		workers := d.workers
+		d.workers = map[string]*worker{}
+		d.mu.Unlock()
+		for _, w := range workers {
+			<-w.done
+		}
+	}
+	if d.nc != nil {
+		d.nc.Close()
+	}
+	return nil
+}
+
+// Register stores a webhook and starts delivering to it every public message published from
+// now on. It returns the webhook and its signing secret, generated if reg has none.
+//
+// Errors: *InvalidError; ErrUnavailable; otherwise a database error.
+func (d *Dispatcher) Register(ctx context.Context, reg Registration) (Webhook, string, error) {
+	if err := reg.Validate(); err != nil {
+		return Webhook{}, "", err
+	}
+	info, err := d.public.Info(ctx)
+	if err != nil {
+		return Webhook{}, "", fmt.Errorf("register webhook: %w: %w", ErrUnavailable, err)
+	}
+	w, secret, err := d.reg.Create(ctx, reg, info.State.LastSeq, time.Now())
+	if err != nil {
+		return Webhook{}, "", err
+	}
+	if _, err := d.ensureConsumer(ctx, w.ID); err != nil {
+		// Not half-registered: a registration without its consumer would start from wherever
+		// the cursor is when some instance creates it, which is what was asked anyway; but the
+		// admin is told it failed, so it must not exist.
+		if derr := d.reg.Delete(context.WithoutCancel(ctx), w.ID); derr != nil {
+			d.cfg.Logger.Warn("webhooks: undo a failed registration", "webhook", w.ID, "error", derr)
+		}
+		return Webhook{}, "", fmt.Errorf("register webhook: %w: %w", ErrUnavailable, err)
+	}
+	d.startWorker(w.ID)
+	return w, secret, nil
+}
+
+// Get returns one webhook. Errors: ErrNotFound; a database error.
+func (d *Dispatcher) Get(ctx context.Context, id string) (Webhook, error) { return d.reg.Get(ctx, id) }
+
+// List returns every webhook, oldest first.
+func (d *Dispatcher) List(ctx context.Context) ([]Webhook, error) { return d.reg.List(ctx) }
+
+// Deliveries returns a webhook's attempts, newest first (see Registry.Deliveries).
+func (d *Dispatcher) Deliveries(ctx context.Context, id string, before int64, limit int) ([]Delivery, error) {
+	return d.reg.Deliveries(ctx, id, before, limit)
+}
+
+// Delete stops deliveries to a webhook and removes it, its consumer and its attempts. Other
+// instances stop theirs when they next look (SyncEvery) or when the consumer is gone.
+//
+// Errors: ErrNotFound; a database error. A consumer NATS could not delete now is deleted at
+// the next look at the registrations (SyncEvery) of any instance.
+func (d *Dispatcher) Delete(ctx context.Context, id string) error {
+	if err := d.reg.Delete(ctx, id); err != nil {
+		return err
+	}
+	d.stopWorker(id)
+	if err := d.js.DeleteConsumer(ctx, events.PublicStreamName, DurablePrefix+id); err != nil &&
+		!errors.Is(err, jetstream.ErrConsumerNotFound) {
+		d.cfg.Logger.Warn("webhooks: delete the consumer of a deleted webhook", "webhook", id, "error", err)
+	}
+	return nil
+}
+
+// syncLoop reconciles the workers with the registrations until Close.
+func (d *Dispatcher) syncLoop() {
+	defer d.syncs.Done()
+	t := time.NewTicker(d.cfg.SyncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+			if err := d.sync(d.ctx); err != nil && d.ctx.Err() == nil {
+				d.cfg.Logger.Warn("webhooks: read the registrations", "error", err)
+			}
+		}
+	}
+}
+
+// sync starts a worker for each registration that has none (or whose worker stopped), stops
+// the workers of registrations that are gone, and deletes the consumers they left behind.
+func (d *Dispatcher) sync(ctx context.Context) error {
+	// Consumers are listed before the registrations: a consumer is made after its
+	// registration, so one listed here without a registration read after is an orphan.
+	var consumers []string
+	names := d.public.ConsumerNames(ctx)
+	for name := range names.Name() {
+		if id, ok := strings.CutPrefix(name, DurablePrefix); ok {
+			consumers = append(consumers, id)
+		}
+	}
+	listed := names.Err() == nil
+	regs, err := d.reg.all(ctx)
+	if err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	registered := make(map[string]bool, len(regs))
+	for _, r := range regs {
+		registered[r.ID] = true
+		d.startWorker(r.ID)
+	}
+	for _, id := range consumers {
+		if listed && !registered[id] {
+			if err := d.js.DeleteConsumer(ctx, events.PublicStreamName, DurablePrefix+id); err != nil &&
+				!errors.Is(err, jetstream.ErrConsumerNotFound) {
+				d.cfg.Logger.Warn("webhooks: delete the consumer of a deleted webhook", "webhook", id, "error", err)
+			}
+		}
+	}
+	d.mu.Lock()
+	var gone []string
+	for id := range d.workers {
+		if !registered[id] {
+			gone = append(gone, id)
+		}
+	}
+	d.mu.Unlock()
+	for _, id := range gone {
+		d.stopWorker(id)
+	}
+	return nil
+}
+
+// startWorker starts delivering to a webhook unless a worker already does, or the dispatcher
+// is closing.
+func (d *Dispatcher) startWorker(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx.Err() != nil {
+		return
+	}
+	if w, ok := d.workers[id]; ok {
+		select {
+		case <-w.done: // it stopped by itself (its consumer vanished): start afresh
+		default:
+			return
+		}
+	}
+	ctx, cancel := context.WithCancel(d.ctx)
+	w := &worker{d: d, id: id, cancel: cancel, done: make(chan struct{}),
+		log: d.cfg.Logger.With("webhook", id)}
+	d.workers[id] = w
+	go func() {
+		defer close(w.done)
+		w.run(ctx)
+	}()
+}
+
+// stopWorker stops a webhook's worker and waits until it has let go of its message.
+func (d *Dispatcher) stopWorker(id string) {
+	d.mu.Lock()
+	w, ok := d.workers[id]
+	delete(d.workers, id)
+	d.mu.Unlock()
+	if ok {
+		w.cancel()
+		<-w.done
+	}
+}
+
+// consumerConfig is a webhook's durable consumer: every public message after the cursor,
+// strictly in order, one in flight, redelivered forever.
+func (d *Dispatcher) consumerConfig(id string, cursor uint64) jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable: DurablePrefix + id,
+		// The URL is not named: its query may hold a receiver's token.
+		Description:   "newsroom webhook " + id,
+		FilterSubject: events.PublicSubjectAll,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   cursor + 1,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       d.cfg.AckWait,
+		MaxAckPending: 1,
+		MaxDeliver:    -1,
+		ReplayPolicy:  jetstream.ReplayInstantPolicy,
+	}
+}
+
+// ensureConsumer returns a webhook's durable, creating it just after the webhook's cursor if
+// it is missing. Errors: ErrNotFound if the webhook is not (or no longer) registered.
+func (d *Dispatcher) ensureConsumer(ctx context.Context, id string) (jetstream.Consumer, error) {
+	c, err := d.js.Consumer(ctx, events.PublicStreamName, DurablePrefix+id)
+	if err == nil {
+		return c, nil
+	}
+	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return nil, err
+	}
+	reg, err := d.reg.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c, err = d.js.CreateConsumer(ctx, events.PublicStreamName, d.consumerConfig(id, reg.DeliveredSeq))
+	if errors.Is(err, jetstream.ErrConsumerExists) {
+		return d.js.Consumer(ctx, events.PublicStreamName, DurablePrefix+id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Deleted through another instance while this one created it: leave no orphan behind.
+	if _, err := d.reg.load(ctx, id); errors.Is(err, ErrNotFound) {
+		_ = d.js.DeleteConsumer(ctx, events.PublicStreamName, DurablePrefix+id)
+		return nil, ErrNotFound
+	}
+	return c, nil
+}
+
+// backoff is the wait after the attempt-th failed attempt at one message.
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	wait := d.cfg.RetryMin
+	for i := 1; i < attempt && wait < d.cfg.RetryMax; i++ {
+		wait *= 2
+	}
+	return min(wait, d.cfg.RetryMax)
+}
+
+// worker delivers to one webhook.
+type worker struct {
+	d      *Dispatcher
+	id     string
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	ackWait time.Duration // of the consumer in use
+}
+
+// run fetches one message at a time and delivers it, until ctx ends or the webhook is gone.
+func (w *worker) run(ctx context.Context) {
+	var consumer jetstream.Consumer
+	for ctx.Err() == nil {
+		if consumer == nil {
+			c, err := w.d.ensureConsumer(ctx, w.id)
+			if errors.Is(err, ErrNotFound) {
+				return // deleted: the dispatcher forgets it at its next sync
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					w.log.Warn("webhooks: find the consumer", "error", err)
+				}
+				sleep(ctx, time.Second)
+				continue
+			}
+			consumer = c
+			// The consumer's own AckWait: it was set when the consumer was made, perhaps
+			// with another --webhook-timeout.
+			w.ackWait = w.d.cfg.AckWait
+			if info := c.CachedInfo(); info != nil && info.Config.AckWait > 0 {
+				w.ackWait = info.Config.AckWait
+			}
+		}
+		// A long poll: the server answers as soon as a message comes.
+		fetchCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		var got []jetstream.Msg
+		batch, err := consumer.Fetch(1, jetstream.FetchContext(fetchCtx))
+		if err == nil {
+			for msg := range batch.Messages() {
+				got = append(got, msg)
+			}
+			err = batch.Error()
+		}
+		cancel()
+		for _, msg := range got {
+			w.deliver(ctx, msg)
+		}
+		if err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			// The consumer may be gone (deleted, or the server lost it): find or recreate it.
+			w.log.Warn("webhooks: fetch", "error", err)
+			consumer = nil
+			sleep(ctx, time.Second)
+		}
+	}
+}
+
+// deliver delivers one message: it retries until the endpoint answers 2xx (then acks), the
+// message turns out erased (then records it skipped and acks), or ctx ends (then hands the
+// message back to NATS at once, unacknowledged).
+func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) {
+	md, err := msg.Metadata()
+	if err != nil {
+		w.log.Error("webhooks: a message without metadata", "error", err)
+		_ = msg.Term()
+		return
+	}
+	seq := md.Sequence.Stream
+	stopKeepAlive := w.keepAlive(msg)
+	defer stopKeepAlive()
+	giveBack := func() { _ = msg.Nak() }
+
+	reg, err := w.d.reg.load(ctx, w.id)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+			w.log.Warn("webhooks: read the registration", "error", err)
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+		giveBack()
+		return
+	}
+	if seq <= reg.DeliveredSeq {
+		w.ack(msg) // delivered already; the ack was lost
+		return
+	}
+	last, err := w.d.reg.lastAttempt(ctx, w.id, seq)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("webhooks: read the last attempt", "error", err)
+		}
+		_ = msg.NakWithDelay(time.Second)
+		return
+	}
+	attempt, next := 0, time.Time{}
+	if last != nil {
+		attempt, next = last.Attempt, last.NextRetryAt // after a restart: carry on where it was
+	}
+	for {
+		if !sleep(ctx, time.Until(next)) {
+			giveBack()
+			return
+		}
+		// The payload is read afresh for each attempt: a message erased meanwhile (a legal
+		// kill) is never sent again, and no copy of it lingers here between attempts.
+		raw, err := w.d.public.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			// Its attributes (no text) as the consumer handed it over.
+			pm := events.PublicMessageOf(seq, msg.Subject(), msg.Headers(), nil)
+			d := Delivery{WebhookID: w.id, Seq: seq, MessageID: pm.ID, EventType: pm.Type, ArticleID: pm.Article,
+				Attempt: attempt + 1, AttemptedAt: time.Now(), Outcome: Skipped,
+				Error: "erased from the public stream before it was delivered"}
+			if !w.record(ctx, d, true) {
+				giveBack()
+				return
+			}
+			_ = msg.Ack()
+			return
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				giveBack()
+				return
+			}
+			w.log.Warn("webhooks: read the public message", "seq", seq, "error", err)
+			next = time.Now().Add(time.Second) // not an attempt: nothing was sent
+			continue
+		}
+		pm := events.PublicMessageOf(seq, raw.Subject, raw.Header, raw.Data)
+		attempt++
+		d := Delivery{WebhookID: w.id, Seq: seq, MessageID: pm.ID, EventType: pm.Type, ArticleID: pm.Article,
+			Attempt: attempt, AttemptedAt: time.Now()}
+		status, err := w.post(ctx, reg, pm)
+		d.Duration = time.Since(d.AttemptedAt)
+		d.StatusCode = status
+		if err == nil && status >= 200 && status < 300 {
+			d.Outcome = Delivered
+			// Recorded even if shutdown began meanwhile: the endpoint has the message, and
+			// handing it back would send it again.
+			recordCtx, cancel := withGrace(ctx, shutdownGrace)
+			recorded := w.record(recordCtx, d, true)
+			cancel()
+			if !recorded {
+				giveBack()
+				return
+			}
+			w.ack(msg)
+			return
+		}
+		if ctx.Err() != nil {
+			giveBack() // cut short by shutdown: not an attempt that says anything of the endpoint
+			return
+		}
+		d.Outcome, d.Error = Failed, failure(status, err)
+		next = d.AttemptedAt.Add(d.Duration + w.d.backoff(attempt))
+		d.NextRetryAt = next
+		w.log.Warn("webhooks: delivery failed", "seq", seq, "attempt", attempt, "status", status,
+			"error", d.Error, "next_retry_at", next)
+		w.record(ctx, d, false)
+	}
+}
+
+// record stores an attempt. An attempt that moves the cursor (must) is retried until it is
+// stored or ctx ends, so that a database outage holds the message rather than sends it twice;
+// a failed attempt is recorded once, and not recording it only loses a line of the log.
+func (w *worker) record(ctx context.Context, d Delivery, must bool) bool {
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		err := w.d.reg.Record(ctx, d)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		w.log.Warn("webhooks: record an attempt", "seq", d.Seq, "attempt", d.Attempt, "error", err)
+		if !must {
+			return false
+		}
+		if !sleep(ctx, wait) {
+			return false
+		}
+	}
+}
+
+// post sends one signed attempt and returns the answer's status.
+func (w *worker) post(ctx context.Context, reg registration, pm events.PublicMessage) (int, error) {
+	body, err := pm.StructuredJSON()
+	if err != nil {
+		return 0, err
+	}
+	timestamp := time.Now().Unix()
+	signature, err := Sign(reg.Secret, pm.ID, timestamp, body)
+	if err != nil {
+		return 0, err
+	}
+	req, err := nethttp.NewRequestWithContext(ctx, nethttp.MethodPost, reg.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	h := req.Header
+	h.Set("Content-Type", ContentType)
+	h.Set("User-Agent", userAgent)
+	h.Set(HeaderID, pm.ID)
+	h.Set(HeaderTimestamp, strconv.FormatInt(timestamp, 10))
+	h.Set(HeaderSignature, signature)
+	resp, err := w.d.cfg.Client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	// Read a little so the connection can be reused; keep none of it.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseRead))
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// failure says why an attempt failed, without the URL (it is on the webhook) and without the
+// answer's body (never stored).
+func failure(status int, err error) string {
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			if ue.Timeout() {
+				return "no answer within the timeout"
+			}
+			err = ue.Err
+		}
+		return err.Error()
+	}
+	if status >= 300 && status < 400 {
+		return fmt.Sprintf("answered %d; redirects are not followed", status)
+	}
+	return fmt.Sprintf("answered %d", status)
+}
+
+// keepAlive tells NATS, every third of the consumer's AckWait until stopped, that the message is still in hand, so
+// that it is not given to another instance while this one retries.
+func (w *worker) keepAlive(msg jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(w.ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if err := msg.InProgress(); err != nil {
+					w.log.Warn("webhooks: keep the message", "error", err)
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// ack acknowledges and waits for the server to confirm, so that the next fetch gets the next
+// message. If the confirmation is lost the message comes back, and the cursor (moved in SQL
+// before the ack) says it was delivered.
+func (w *worker) ack(msg jetstream.Msg) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := msg.DoubleAck(ctx); err != nil {
+		w.log.Warn("webhooks: ack", "error", err)
+	}
+}
+
+// shutdownGrace is how long a delivery that succeeded may still take to be recorded once
+// shutdown begins.
+const shutdownGrace = 5 * time.Second
+
+// withGrace returns a context that ends grace after ctx ends.
+func withGrace(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	out, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return out, func() {
+		stop()
+		cancel()
+	}
+}
+
+// sleep waits for d or until ctx ends; it reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
