@@ -50,18 +50,25 @@ func TestKillErasesTheText(t *testing.T) {
 	rita := createToken(t, dir, "rita", "reporter")
 	ed := createToken(t, dir, "ed", "editor")
 	eva := createToken(t, dir, "eva", "editor")
+	admin := createToken(t, dir, "ada", "admin")
 	ta := startTestApp(t, dir)
 	api := ta.base + "/api/v1/articles"
 
-	// A subscriber on plain nats.go follows the public stream live from the start.
+	// A subscriber on plain nats.go follows the public stream live from the start, and
+	// another one takes webhooks.
 	sub := followPublic(t, ta.natsURL)
+	hooks := newHookReceiver(t)
+	hooks.up.Store(true)
+	r := call(t, "POST", ta.base+"/api/v1/webhooks", admin, map[string]any{"url": hooks.srv.URL})
+	expectStatus(t, r, 201, "register a webhook")
+	secret := r.json(t)["secret"].(string)
 
 	control, controlSlug := publishedArticle(t, ta.base, rita, ed, map[string]any{
 		"headline": "Control article stays public", "body": "The " + survivingText + " often."})
 
 	// Article A: reviewed with a comment, published, corrected, then killed.
 	body := corpus(t)["body"].(string) + "\n\nThe quokka clause binds all signatories."
-	r := call(t, "POST", api, rita, map[string]any{"headline": killedText[0], "summary": killedText[2],
+	r = call(t, "POST", api, rita, map[string]any{"headline": killedText[0], "summary": killedText[2],
 		"body": body, "tags": []string{"quokkatag"}, "byline": "NATO Press Office", "dateline": "Brussels"})
 	expectStatus(t, r, 201, "draft A")
 	a := r.json(t)["id"].(string)
@@ -136,6 +143,24 @@ func TestKillErasesTheText(t *testing.T) {
 		if strings.Join(gotOrder[id], ",") != strings.Join(want, ",") {
 			t.Errorf("public events of %s = %v; want %v", id, gotOrder[id], want)
 		}
+	}
+
+	// The webhook subscriber is told of both kills, signed, and with no text.
+	var kills []hookRequest
+	eventually(t, "both kills delivered by webhook", func() bool {
+		kills = nil
+		for _, h := range hooks.all() {
+			if bytes.Contains(h.body, []byte("org.newsroom.article.killed.v1")) {
+				kills = append(kills, h)
+			}
+		}
+		return len(kills) == 2
+	})
+	for _, h := range kills {
+		if err := verifyStandardWebhook(secret, h); err != nil {
+			t.Errorf("killed webhook: %v", err)
+		}
+		checkNoText(t, "the killed webhook", h.body)
 	}
 
 	// The articles leave the public views: their URLs answer 410 Gone, never to be cached.
