@@ -56,7 +56,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("newsroom serving", "http", "http://"+app.httpAddr, "nats", app.natsURL, "data_dir", cfg.DataDir)
+	log.Info("newsroom serving", "http", "http://"+app.httpAddr, "nats", redactNATSURL(app.natsURL), "data_dir", cfg.DataDir)
 	<-ctx.Done()
 	log.Info("shutting down: finishing in-flight requests")
 	return app.Close()
@@ -94,10 +94,10 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		return nil, err
 	}
 	connect := func() (*nats.Conn, error) {
-		return nats.Connect(a.natsURL, nats.Name("newsroom"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))
+		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)
 	}
 	if a.nc, err = connect(); err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", a.natsURL, err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redactNATSURL(a.natsURL), err)
 	}
 	if cfg.NATSURL != "" {
 		if err := checkServerVersion(a.nc.ConnectedServerVersion()); err != nil {
