@@ -41,6 +41,8 @@ type DeskViews interface {
 type Readiness interface {
 	// LogPosition is the log's last stream sequence; an error means the log is unreachable.
 	LogPosition(ctx context.Context) (uint64, error)
+	// Database is nil when the SQL database answers; an error means it does not.
+	Database(ctx context.Context) error
 	Views() []projections.Status
 }
 

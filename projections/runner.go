@@ -25,6 +25,12 @@ import (
 // event that was in hand.
 const ackWait = 30 * time.Second
 
+// applyTimeout bounds one attempt at applying one event. A database behind a network that
+// drops packets never answers: without a bound, the view would wait on a dead connection
+// forever, long after the database came back. The attempts in place (see Retry in runHandler:
+// six of them, 3 s of backoff) must fit in ackWait.
+const applyTimeout = 4 * time.Second
+
 // seqMetadata is the Watermill metadata key that carries an event's stream sequence.
 const seqMetadata = "newsroom-stream-seq"
 
@@ -337,9 +343,11 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 		}
 		env, err := events.Unmarshal(msg.Payload, seq)
 		if err == nil {
+			ctx, cancel := context.WithTimeout(msg.Context(), applyTimeout)
 			state.apply.Lock() // a rebuild's swap waits for the event in hand
-			_, err = Apply(msg.Context(), r.cfg.DB, v, env)
+			_, err = Apply(ctx, r.cfg.DB, v, env)
 			state.apply.Unlock()
+			cancel()
 		}
 		if err != nil {
 			state.fail(err)
