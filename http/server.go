@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	nethttp "net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -94,9 +95,9 @@ func New(cfg Config) nethttp.Handler {
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
 	api := e.Group("/api/v1", authenticate(cfg.Tokens))
 	api.POST("/articles", editors.draft)
-	api.GET("/articles", editors.list, readYourWrites(cfg.Positions, "desk"))
+	api.GET("/articles", editors.list, boundedRead, readYourWrites(cfg.Positions, "desk"))
 	api.GET("/articles/:id", editors.get)
-	api.GET("/articles/:id/history", editors.history, readYourWrites(cfg.Positions, "history"))
+	api.GET("/articles/:id/history", editors.history, boundedRead, readYourWrites(cfg.Positions, "history"))
 	api.PATCH("/articles/:id", editors.revise)
 	api.POST("/articles/:id/submit", editors.command(fixed(domain.Submit{})))
 	api.POST("/articles/:id/request-changes", editors.command(requestChanges))
@@ -108,18 +109,33 @@ func New(cfg Config) nethttp.Handler {
 
 	admin := &adminAPI{projections: cfg.Projections, readiness: cfg.Readiness}
 	ops := api.Group("/projections", requireRole(domain.RoleAdmin))
-	ops.GET("", admin.list)
+	ops.GET("", admin.list, boundedRead)
 	ops.POST("/:name/rebuild", admin.rebuild)
 
 	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public}
 	fresh := readYourWrites(cfg.Positions, "published")
 	e.GET("/public/v1/stream", public.events)
-	e.GET("/public/v1/articles", public.list, fresh)
-	e.GET("/public/v1/articles/:slug", public.get, fresh)
+	e.GET("/public/v1/articles", public.list, boundedRead, fresh)
+	e.GET("/public/v1/articles/:slug", public.get, boundedRead, fresh)
 	feeds := &feedsAPI{articles: cfg.Public, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
-	e.GET("/public/v1/feeds/atom.xml", feeds.atom, fresh)
-	e.GET("/public/v1/feeds/feed.json", feeds.json, fresh)
+	e.GET("/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
+	e.GET("/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
 	return e
+}
+
+// readTimeout bounds a read from the views. A database behind a network that drops packets
+// never answers: without a bound, a request would hold its client and a pooled connection until
+// TCP gives up, many minutes later. It outlasts maxPositionWait, so that a read waiting for the
+// views to reach a position says so. Past it the client gets a 503.
+const readTimeout = 10 * time.Second
+
+func boundedRead(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), readTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
 }
 
 // maxRequestID bounds a client's own X-Request-Id.
