@@ -7,7 +7,7 @@
 # docker-compose.yml runs it against a NATS JetStream cluster and PostgreSQL instead.
 
 # go.mod asks for Go 1.26.8; the 1.26 image carries the newest 1.26 release.
-FROM golang:1.26-bookworm AS build
+FROM golang:1.26 AS build
 WORKDIR /src
 # Modules first, in a layer of their own: a change to the code does not download them again.
 COPY go.mod go.sum ./
