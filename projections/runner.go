@@ -343,11 +343,11 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 		}
 		env, err := events.Unmarshal(msg.Payload, seq)
 		if err == nil {
-			ctx, cancel := context.WithTimeout(msg.Context(), applyTimeout)
 			state.apply.Lock() // a rebuild's swap waits for the event in hand
+			ctx, cancel := context.WithTimeout(msg.Context(), applyTimeout)
 			_, err = Apply(ctx, r.cfg.DB, v, env)
-			state.apply.Unlock()
 			cancel()
+			state.apply.Unlock()
 		}
 		if err != nil {
 			state.fail(err)

@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -384,7 +385,7 @@ func TestServeAsNATSUserNewsroom(t *testing.T) {
 	reporter := createToken(t, dir, "rita", "reporter")
 	editor := createToken(t, dir, "ed", "editor")
 	cfg := config{HTTP: "127.0.0.1:0", DataDir: dir, NATSURL: natsURL}
-	var logged bytes.Buffer
+	var logged lockedBuffer
 	app, err := startApp(context.Background(), cfg, slog.New(slog.NewTextHandler(&logged, nil)))
 	if err != nil {
 		t.Fatalf("serve with --nats-url %s: %v", redactNATSURL(natsURL), err)
@@ -605,4 +606,22 @@ func clusterLog() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// lockedBuffer collects a log that the app writes while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
