@@ -5,6 +5,7 @@
 #   docker run --rm -p 8080:8080 -v newsroom-data:/data newsroom    # embedded NATS + SQLite
 #
 # docker-compose.yml runs it against a NATS JetStream cluster and PostgreSQL instead.
+# The cache mounts need BuildKit (the default since Docker 23; DOCKER_BUILDKIT=1 before).
 
 # go.mod asks for Go 1.26.8; the 1.26 image carries the newest 1.26 release.
 FROM golang:1.26 AS build
