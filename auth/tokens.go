@@ -58,6 +58,11 @@ const (
 	// recheckTimeout bounds the lookup that re-checks a remembered secret, so that a database
 	// that hangs, rather than fails, does not hold up requests that memory can answer.
 	recheckTimeout = 2 * time.Second
+	// lookupTimeout bounds the lookup of a secret this process does not know yet, and
+	// touchTimeout the write of last_used_at: a database behind a network that drops packets
+	// never answers, and a request must not wait on it until TCP gives up.
+	lookupTimeout = 5 * time.Second
+	touchTimeout  = 2 * time.Second
 	// maxVerified bounds how many verified secrets are remembered. Only secrets the database
 	// confirmed are remembered, so this is reached only with that many live tokens in use.
 	maxVerified = 10_000
@@ -197,12 +202,12 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 		return known.p, nil
 	}
 
-	lookupCtx := ctx
+	timeout := lookupTimeout
 	if remembered {
-		var cancel context.CancelFunc
-		lookupCtx, cancel = context.WithTimeout(ctx, recheckTimeout)
-		defer cancel()
+		timeout = recheckTimeout
 	}
+	lookupCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	row, err := t.lookup(lookupCtx, hash)
 	switch {
 	case errors.Is(err, ErrUnauthenticated):
@@ -335,8 +340,10 @@ func (t *Tokens) touch(ctx context.Context, p Principal) {
 
 	stamp := sqldb.FormatTime(now)
 	w := t.db.Write
+	writeCtx, cancel := context.WithTimeout(ctx, touchTimeout)
+	defer cancel()
 	// The condition keeps last_used_at from going backwards when several processes race.
-	_, err := w.ExecContext(ctx, w.Rebind(
+	_, err := w.ExecContext(writeCtx, w.Rebind(
 		`UPDATE tokens SET last_used_at = ? WHERE id = ? AND last_used_at < ?`), stamp, id, stamp)
 	if err == nil {
 		return

@@ -12,6 +12,7 @@ import (
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
 	"github.com/newsroom/newsroom/projections"
+	"github.com/newsroom/newsroom/sqldb"
 	"github.com/newsroom/newsroom/webhooks"
 )
 
@@ -90,6 +91,9 @@ func problemFor(err error) (Problem, bool) {
 	case errors.Is(err, errNotYetVisible):
 		return Problem{Type: problemType("not-yet-visible"), Title: "Not yet visible", Status: nethttp.StatusServiceUnavailable,
 			Detail: "the views have not reached the requested position yet; retry shortly"}, true
+	case sqldb.IsUnavailable(err):
+		return Problem{Type: problemType("database-unavailable"), Title: "Database unavailable", Status: nethttp.StatusServiceUnavailable,
+			Detail: "the database this read needs did not answer; retry shortly (commands are still accepted)"}, true
 	case errors.As(err, &httpErr):
 		return Problem{Type: problemType(slugForStatus(httpErr.Code)), Title: nethttp.StatusText(httpErr.Code), Status: httpErr.Code,
 			Detail: httpDetail(httpErr)}, true

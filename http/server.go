@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	nethttp "net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -41,6 +42,8 @@ type DeskViews interface {
 type Readiness interface {
 	// LogPosition is the log's last stream sequence; an error means the log is unreachable.
 	LogPosition(ctx context.Context) (uint64, error)
+	// Database is nil when the SQL database answers; an error means it does not.
+	Database(ctx context.Context) error
 	Views() []projections.Status
 }
 
@@ -97,9 +100,9 @@ func New(cfg Config) nethttp.Handler {
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
 	api := e.Group("/api/v1", authenticate(cfg.Tokens))
 	api.POST("/articles", editors.draft)
-	api.GET("/articles", editors.list, readYourWrites(cfg.Positions, "desk"))
+	api.GET("/articles", editors.list, boundedRead, readYourWrites(cfg.Positions, "desk"))
 	api.GET("/articles/:id", editors.get)
-	api.GET("/articles/:id/history", editors.history, readYourWrites(cfg.Positions, "history"))
+	api.GET("/articles/:id/history", editors.history, boundedRead, readYourWrites(cfg.Positions, "history"))
 	api.PATCH("/articles/:id", editors.revise)
 	api.POST("/articles/:id/submit", editors.command(fixed(domain.Submit{})))
 	api.POST("/articles/:id/request-changes", editors.command(requestChanges))
@@ -112,7 +115,7 @@ func New(cfg Config) nethttp.Handler {
 
 	admin := &adminAPI{projections: cfg.Projections, readiness: cfg.Readiness}
 	ops := api.Group("/projections", requireRole(domain.RoleAdmin))
-	ops.GET("", admin.list)
+	ops.GET("", admin.list, boundedRead)
 	ops.POST("/:name/rebuild", admin.rebuild)
 	if cfg.Webhooks != nil {
 		hooks := &webhooksAPI{webhooks: cfg.Webhooks}
@@ -127,12 +130,27 @@ func New(cfg Config) nethttp.Handler {
 	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public}
 	fresh := readYourWrites(cfg.Positions, "published")
 	e.GET("/public/v1/stream", public.events)
-	e.Match(read, "/public/v1/articles", public.list, fresh)
-	e.Match(read, "/public/v1/articles/:slug", public.get, fresh)
+	e.Match(read, "/public/v1/articles", public.list, boundedRead, fresh)
+	e.Match(read, "/public/v1/articles/:slug", public.get, boundedRead, fresh)
 	feeds := &feedsAPI{articles: cfg.Public, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
-	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, fresh)
-	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, fresh)
+	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
+	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
 	return e
+}
+
+// readTimeout bounds a read from the views. A database behind a network that drops packets
+// never answers: without a bound, a request would hold its client and a pooled connection until
+// TCP gives up, many minutes later. It outlasts maxPositionWait, so that a read waiting for the
+// views to reach a position says so. Past it the client gets a 503.
+const readTimeout = 10 * time.Second
+
+func boundedRead(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), readTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
 }
 
 // maxRequestID bounds a client's own X-Request-Id.

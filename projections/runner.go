@@ -66,6 +66,11 @@ const activeGroup = "active"
 // changes hands, which is harmless but churns).
 const DefaultPinnedTTL = 10 * time.Second
 
+// applyTimeout bounds one attempt at applying one event. A database behind a network that
+// drops packets never answers: without a bound, the view would wait on a dead connection
+// forever, long after the database came back.
+const applyTimeout = 4 * time.Second
+
 // RunnerConfig wires a Runner.
 type RunnerConfig struct {
 	DB  *sqldb.DB
@@ -508,7 +513,9 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 		env, err := events.Unmarshal(msg.Payload, seq)
 		if err == nil {
 			state.apply.Lock() // a rebuild's swap waits for the event in hand
-			_, err = Apply(msg.Context(), r.cfg.DB, v, env)
+			ctx, cancel := context.WithTimeout(msg.Context(), applyTimeout)
+			_, err = Apply(ctx, r.cfg.DB, v, env)
+			cancel()
 			state.apply.Unlock()
 		}
 		if errors.Is(err, ErrSuperseded) {

@@ -1,7 +1,10 @@
 package sqldb
 
 import (
+	"context"
+	"database/sql/driver"
 	"errors"
+	"net"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
@@ -22,6 +25,25 @@ func IsUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code == "23505" // unique_violation; PostgreSQL reports primary keys the same way
+	}
+	return false
+}
+
+// IsUnavailable reports whether err (or an error it wraps) says the database did not answer:
+// a connection that could not be opened, was lost, or timed out, rather than a query it
+// refused. Such a failure is temporary; the caller should answer 503 and let the client retry.
+func IsUnavailable(err error) bool {
+	var (
+		connectErr *pgconn.ConnectError
+		netErr     net.Error
+	)
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &connectErr), errors.As(err, &netErr),
+		errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, context.DeadlineExceeded), pgconn.Timeout(err):
+		return true
 	}
 	return false
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,7 +183,19 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	return &DB{Write: w, Read: r, Dialect: SQLite}, nil
 }
 
+// postgresConnectTimeout bounds the opening of one connection (dial, TLS, start-up) unless the
+// URL's connect_timeout or PGCONNECT_TIMEOUT says otherwise. pgx has no bound by default: behind
+// a network that drops packets, a view, a token check or a read would wait for a connection
+// forever, and would not notice the database's return.
+const postgresConnectTimeout = "5"
+
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
+	if u, err := url.Parse(dsn); err == nil && u.Query().Get("connect_timeout") == "" && os.Getenv("PGCONNECT_TIMEOUT") == "" {
+		q := u.Query()
+		q.Set("connect_timeout", postgresConnectTimeout)
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	}
 	db, err := sqlx.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)

@@ -204,9 +204,12 @@ func TestReadyz(t *testing.T) {
 	if l := report["log"].(map[string]any); l["status"] != "ok" || l["position"] != 1.0 {
 		t.Errorf("readyz log = %v; want ok at 1", l)
 	}
+	if db, _ := report["database"].(map[string]any); report["status"] != "ok" || db["status"] != "ok" {
+		t.Errorf("readyz = %v; want status ok, database ok", report)
+	}
 	ta.embedded.Stop()
 	r := call(t, "GET", ta.base+"/readyz", "", nil)
-	if r.status != 503 || r.json(t)["log"].(map[string]any)["status"] != "down" {
+	if r.status != 503 || r.json(t)["log"].(map[string]any)["status"] != "down" || r.json(t)["status"] != "down" {
 		t.Errorf("readyz with the log down = %d %s; want 503 and log down", r.status, r.body)
 	}
 }

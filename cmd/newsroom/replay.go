@@ -66,9 +66,9 @@ func replayOffline(ctx context.Context, cfg replayConfig, stdout, stderr io.Writ
 		defer srv.Stop()
 		natsURL = srv.ClientURL()
 	}
-	nc, err := nats.Connect(natsURL, nats.Name("newsroom replay"))
+	nc, err := nats.Connect(natsURL, newsroomNATSOptions("newsroom replay")...)
 	if err != nil {
-		return fmt.Errorf("connect to NATS at %s: %w", natsURL, err)
+		return fmt.Errorf("connect to NATS at %s: %w", redactNATSURL(natsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -348,9 +349,15 @@ func openDB(tb testing.TB, dir string) *sqldb.DB {
 
 func dumpViews(tb testing.TB, dir string) viewDump {
 	tb.Helper()
-	ctx := context.Background()
 	db := openDB(tb, dir)
 	defer db.Close()
+	return dumpViewsIn(tb, db)
+}
+
+// dumpViewsIn dumps the views of db, SQLite or PostgreSQL.
+func dumpViewsIn(tb testing.TB, db *sqldb.DB) viewDump {
+	tb.Helper()
+	ctx := context.Background()
 	_, _, _, all := views(db)
 	d := viewDump{}
 	for _, v := range all {
@@ -361,7 +368,7 @@ func dumpViews(tb testing.TB, dir string) viewDump {
 			Seq     uint64 `db:"seq"`
 			Version int    `db:"version"`
 		}
-		if err := db.Read.GetContext(ctx, &cp, `SELECT seq, version FROM checkpoints WHERE name = ?`, v.Name()); err != nil {
+		if err := db.Read.GetContext(ctx, &cp, db.Read.Rebind(`SELECT seq, version FROM checkpoints WHERE name = ?`), v.Name()); err != nil {
 			tb.Fatalf("checkpoint of %s: %v", v.Name(), err)
 		}
 		d["checkpoint "+v.Name()] = []dumpRow{{key: v.Name(), row: fmt.Sprintf("seq=%d version=%d", cp.Seq, cp.Version)}}
@@ -369,12 +376,15 @@ func dumpViews(tb testing.TB, dir string) viewDump {
 	return d
 }
 
-func dumpTable(tb testing.TB, db interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, table string) []dumpRow {
+func dumpTable(tb testing.TB, db *sqlx.DB, table string) []dumpRow {
 	tb.Helper()
 	ctx := context.Background()
-	pkRows, err := db.QueryContext(ctx, `SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`, table)
+	primaryKey := `SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`
+	if db.DriverName() == "pgx" {
+		primaryKey = `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+			WHERE i.indrelid = $1::regclass AND i.indisprimary ORDER BY array_position(i.indkey, a.attnum)`
+	}
+	pkRows, err := db.QueryContext(ctx, primaryKey, table)
 	if err != nil {
 		tb.Fatalf("primary key of %s: %v", table, err)
 	}

@@ -59,7 +59,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log.Info("newsroom serving", "http", "http://"+app.httpAddr, "nats", app.natsURL, "data_dir", cfg.DataDir)
+	log.Info("newsroom serving", "http", "http://"+app.httpAddr, "nats", redactNATSURL(app.natsURL), "data_dir", cfg.DataDir)
 	<-ctx.Done()
 	log.Info("shutting down: finishing in-flight requests")
 	return app.Close()
@@ -99,10 +99,10 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	connect := func() (*nats.Conn, error) {
-		return nats.Connect(a.natsURL, nats.Name("newsroom"), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))
+		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)
 	}
 	if a.nc, err = connect(); err != nil {
-		return nil, fmt.Errorf("connect to NATS at %s: %w", a.natsURL, err)
+		return nil, fmt.Errorf("connect to NATS at %s: %w", redactNATSURL(a.natsURL), err)
 	}
 	if cfg.NATSURL != "" {
 		if err := checkServerVersion(a.nc.ConnectedServerVersion()); err != nil {
@@ -167,7 +167,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 			*projections.History
 		}{desk, history},
 		Public:      published,
-		Readiness:   readiness{store, a.runner},
+		Readiness:   readiness{store, a.db, a.runner},
 		Positions:   a.runner,
 		Projections: a.runner,
 		Stream:      events.NewPublicReader(js),
@@ -197,10 +197,12 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 // readiness reports the log's position and the views' progress to /readyz.
 type readiness struct {
 	store  *events.Store
+	db     *sqldb.DB
 	runner *projections.Runner
 }
 
 func (r readiness) LogPosition(ctx context.Context) (uint64, error) { return r.store.LastSequence(ctx) }
+func (r readiness) Database(ctx context.Context) error              { return r.db.Read.PingContext(ctx) }
 func (r readiness) Views() []projections.Status                     { return r.runner.Statuses() }
 
 // startNATS starts the embedded server unless an external one is configured, and returns the

@@ -57,7 +57,7 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	nc, err := nats.Connect(natsURL, nats.Name("newsroom tail"))
 	if err != nil {
-		return fmt.Errorf("tail: connect to %s: %w", natsURL, err)
+		return fmt.Errorf("tail: connect to %s: %w", redactNATSURL(natsURL), err)
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)

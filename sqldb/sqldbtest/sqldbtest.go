@@ -70,6 +70,20 @@ func Open(tb testing.TB, dialect sqldb.Dialect) *sqldb.DB {
 	return db
 }
 
+// PostgresURL returns the URL of a fresh, empty schema on the server NEWSROOM_TEST_POSTGRES_URL
+// names (as search_path), dropped when the test ends, for a test that opens the database
+// itself, or hands the URL to a process. It skips the test when the variable is not set.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv(PostgresURLEnv)
+	if base == "" {
+		tb.Skip(PostgresURLEnv + " not set: this PostgreSQL test is skipped")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return newSchema(tb, ctx, base)
+}
+
 // newSchema creates a schema with a random name on the server at base, registers its removal,
 // and returns base with that schema as search_path.
 func newSchema(tb testing.TB, ctx context.Context, base string) string {

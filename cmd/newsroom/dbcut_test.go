@@ -1,0 +1,515 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	nethttp "net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/projections"
+	"github.com/newsroom/newsroom/sqldb"
+	"github.com/newsroom/newsroom/sqldb/sqldbtest"
+)
+
+// cutMode is how tcpProxy fails.
+type cutMode int
+
+const (
+	passing cutMode = iota
+	// refusing: live connections are closed and new ones closed as soon as they are accepted,
+	// as when the database's process or host is down and the kernel answers.
+	refusing
+	// blackholing: nothing passes any more, and nothing fails: bytes on live connections are
+	// held, and new connections are accepted but never answered, as behind a firewall or a
+	// partition that drops packets. When the cut ends, new connections pass and idle ones
+	// carry on, but a connection that had bytes in flight during the cut, and one accepted
+	// during it, stays unanswered: a half-open connection, as when the database restarted
+	// behind the partition, which only the client's own timeout gives up on.
+	blackholing
+)
+
+func (m cutMode) String() string {
+	return [...]string{"passing", "refusing", "blackholing"}[m]
+}
+
+// tcpProxy forwards TCP connections to target and can cut them, to take a database away from
+// a process under test without touching the database itself.
+type tcpProxy struct {
+	ln     net.Listener
+	target string
+
+	closed chan struct{} // closed when the test ends
+
+	mu     sync.Mutex
+	mode   cutMode
+	passes chan struct{}     // closed while the mode is passing; a blackhole's is never closed
+	conns  map[net.Conn]bool // every open connection, both sides; true: held unanswered
+}
+
+func startProxy(tb testing.TB, target string) *tcpProxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]bool{}, passes: make(chan struct{}), closed: make(chan struct{})}
+	close(p.passes)
+	go p.accept()
+	tb.Cleanup(func() {
+		ln.Close()
+		close(p.closed)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for c := range p.conns {
+			c.Close()
+		}
+	})
+	return p
+}
+
+func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
+
+func (p *tcpProxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		mode := p.mode
+		switch mode {
+		case refusing:
+			c.Close()
+		case blackholing:
+			p.conns[c] = true
+		}
+		p.mu.Unlock()
+		if mode == passing {
+			go p.forward(c)
+		}
+	}
+}
+
+func (p *tcpProxy) forward(client net.Conn) {
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		client.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.mode != passing { // cut while dialling
+		p.mu.Unlock()
+		client.Close()
+		server.Close()
+		return
+	}
+	p.conns[client], p.conns[server] = false, false
+	p.mu.Unlock()
+	go p.pipe(server, client)
+	go p.pipe(client, server)
+}
+
+// pipe copies src to dst; while the proxy blackholes, what it read waits.
+func (p *tcpProxy) pipe(dst, src net.Conn) {
+	defer func() {
+		dst.Close()
+		src.Close()
+		p.mu.Lock()
+		delete(p.conns, dst)
+		delete(p.conns, src)
+		p.mu.Unlock()
+	}()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			passes := p.passes
+			p.mu.Unlock()
+			select {
+			case <-passes:
+			case <-p.closed:
+				return
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// cut fails every connection as mode says: refusing closes live ones, blackholing holds them.
+func (p *tcpProxy) cut(mode cutMode) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mode == passing {
+		p.passes = make(chan struct{})
+	}
+	p.mode = mode
+	if mode == refusing {
+		for c, held := range p.conns {
+			if !held {
+				c.Close()
+				delete(p.conns, c)
+			}
+		}
+	}
+}
+
+// restore forwards again. What a blackhole holds stays held (see blackholing).
+func (p *tcpProxy) restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.mode != passing {
+		p.passes = make(chan struct{})
+		close(p.passes)
+	}
+	p.mode = passing
+}
+
+// heldConns is how many connections the proxy holds unanswered.
+func (p *tcpProxy) heldConns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, held := range p.conns {
+		if held {
+			n++
+		}
+	}
+	return n
+}
+
+// throughProxy is dsn with its host and port replaced by the proxy's.
+func throughProxy(tb testing.TB, dsn, proxyAddr string) string {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u.Host = proxyAddr
+	return u.String()
+}
+
+func hostPort(tb testing.TB, dsn string) string {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if u.Port() == "" {
+		return net.JoinHostPort(u.Hostname(), "5432")
+	}
+	return u.Host
+}
+
+// readyReport is the body of GET /readyz.
+type readyReport struct {
+	Status   string                    `json:"status"`
+	Log      readyComponent            `json:"log"`
+	Database readyComponent            `json:"database"`
+	Views    map[string]readyComponent `json:"views"`
+}
+
+type readyComponent struct {
+	Status   string `json:"status"`
+	Position uint64 `json:"position"`
+	Lag      uint64 `json:"lag"`
+	Error    string `json:"error"`
+}
+
+// boundedCall is call with a client that gives up: during a blackhole a request that needs the
+// database may wait, and the test must see that rather than wait with it.
+func boundedCall(tb testing.TB, method, target, token string, body any, headers ...string) (response, error) {
+	tb.Helper()
+	var reader io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		reader = strings.NewReader(string(data))
+	}
+	if s, ok := body.(string); ok {
+		reader = strings.NewReader(s)
+	}
+	req, err := nethttp.NewRequest(method, target, reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	client := nethttp.Client{Timeout: 15 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: data}, err
+}
+
+// waitUntil polls check until it returns true, or fails the test after timeout.
+func waitUntil(tb testing.TB, what string, timeout time.Duration, check func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for !check() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The view database is cut away while editors keep working: every command is accepted (the
+// log is NATS), /readyz names the views that are down and why, and when the database returns
+// the views catch up with nothing lost: their rows equal a clean replay of the log.
+func TestViewDatabaseCutAway(t *testing.T) {
+	if os.Getenv(sqldbtest.PostgresURLEnv) == "" {
+		t.Skip(sqldbtest.PostgresURLEnv + " not set: the view database cut (PostgreSQL behind a proxy) is skipped")
+	}
+	for _, mode := range []cutMode{refusing, blackholing} {
+		t.Run(mode.String(), func(t *testing.T) {
+			t.Parallel() // each has its own schema, proxy, NATS and app
+			testViewDatabaseCut(t, mode)
+		})
+	}
+}
+
+func testViewDatabaseCut(t *testing.T, mode cutMode) {
+	dsn := sqldbtest.PostgresURL(t)
+	proxy := startProxy(t, hostPort(t, dsn))
+	reporter := createTokenIn(t, dsn, "rita", "reporter")
+	editor := createTokenIn(t, dsn, "ed", "editor")
+	admin := createTokenIn(t, dsn, "ada", "admin")
+
+	logLevel := slog.LevelError + 1 // quiet
+	if testing.Verbose() {
+		logLevel = slog.LevelWarn
+	}
+	cfg := config{HTTP: "127.0.0.1:0", DataDir: t.TempDir(), DB: throughProxy(t, dsn, proxy.addr()), NATSListen: "127.0.0.1:0", NoSync: true}
+	a, err := startApp(context.Background(), cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})))
+	if err != nil {
+		t.Fatalf("start newsroom on PostgreSQL through a proxy: %v", err)
+	}
+	ta := &testApp{app: a, dataDir: cfg.DataDir, base: "http://" + a.httpAddr}
+	t.Cleanup(ta.Close)
+	api := ta.base + "/api/v1/articles"
+
+	// story runs an article through the desk and returns its id; every command must be accepted.
+	published := 0
+	story := func(i int, publish bool) string {
+		t.Helper()
+		body := corpus(t)
+		body["headline"] = fmt.Sprintf("Ministers meet, part %d", i)
+		expectAccepted := func(r response, err error, want int, what string) response {
+			t.Helper()
+			if err != nil {
+				t.Fatalf("%s of story %d: %v", what, i, err)
+			}
+			expectStatus(t, r, want, fmt.Sprintf("%s of story %d", what, i))
+			return r
+		}
+		r, err := boundedCall(t, "POST", api, reporter, body)
+		id := expectAccepted(r, err, 201, "draft").json(t)["id"].(string)
+		r, err = boundedCall(t, "PATCH", api+"/"+id, reporter, `{"summary":"Ministers met."}`, "If-Match", `"1"`, "Content-Type", "application/merge-patch+json")
+		expectAccepted(r, err, 200, "revise")
+		r, err = boundedCall(t, "POST", api+"/"+id+"/submit", reporter, nil)
+		expectAccepted(r, err, 200, "submit")
+		if !publish {
+			return id
+		}
+		r, err = boundedCall(t, "POST", api+"/"+id+"/approve", editor, nil)
+		expectAccepted(r, err, 200, "approve")
+		r, err = boundedCall(t, "POST", api+"/"+id+"/publish", editor, nil)
+		expectAccepted(r, err, 200, "publish")
+		published++
+		return id
+	}
+	ready := func() (int, readyReport) {
+		t.Helper()
+		r, err := boundedCall(t, "GET", ta.base+"/readyz", "", nil)
+		if err != nil {
+			t.Fatalf("GET /readyz: %v", err)
+		}
+		var rep readyReport
+		if err := json.Unmarshal(r.body, &rep); err != nil {
+			t.Fatalf("GET /readyz: %v\n%s", err, r.body)
+		}
+		return r.status, rep
+	}
+
+	// Before the cut: the tokens are used (and so remembered), the views are at the log's end.
+	story(0, true)
+	story(1, false)
+	waitCaughtUp(t, ta.base, admin)
+
+	proxy.cut(mode)
+	cutAt := time.Now()
+
+	// During the cut every command is accepted: the log is NATS.
+	var during []string
+	for i := 2; i < 8; i++ {
+		during = append(during, story(i, i%2 == 0))
+	}
+	// A command on an article written before the cut, read from the log.
+	r, err := boundedCall(t, "GET", api+"/"+during[0], reporter, nil)
+	if err != nil || r.status != 200 {
+		t.Fatalf("GET an article during the cut: %v %d %s", err, r.status, r.body)
+	}
+	commandsTook := time.Since(cutAt)
+
+	// /readyz: 200 (this instance takes commands), the database down, every view down for it.
+	var last uint64
+	waitUntil(t, "/readyz to report the database and every view down", time.Minute, func() bool {
+		status, rep := ready()
+		if status != 200 || rep.Log.Status != "ok" {
+			t.Fatalf("/readyz during the cut = %d %+v; want 200 with the log ok", status, rep)
+		}
+		last = rep.Log.Position
+		if rep.Status != "degraded" || rep.Database.Status != "down" || len(rep.Views) != 3 {
+			return false
+		}
+		for _, v := range rep.Views {
+			if v.Status != "down" || !strings.Contains(v.Error, "database") || v.Position+v.Lag != last {
+				return false
+			}
+		}
+		return true
+	})
+	// The cut lasts until every view has failed: refused, until its failed event has been
+	// redelivered by the server (the retries in place are spent, the redelivery after a backoff
+	// has begun); blackholed, until its first attempt has timed out, on a connection that will
+	// stay half-open.
+	nc, js := connectNATS(t, a.natsURL)
+	defer nc.Close()
+	waitUntil(t, "every view to fail", time.Minute, func() bool {
+		if mode == blackholing {
+			for _, v := range viewReports(t, ta.base, admin) {
+				if v.LastError == "" {
+					return false
+				}
+			}
+			return true
+		}
+		for _, name := range []string{"desk", "published", "history"} {
+			info, err := consumerInfo(js, projections.Durable(name))
+			if err != nil || info.NumRedelivered == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	failedAfter := time.Since(cutAt)
+	_, rep := ready()
+	t.Logf("%s: commands during the cut took %s; every view failed after %s; /readyz: %+v", mode, commandsTook.Round(time.Millisecond), failedAfter.Round(time.Millisecond), rep)
+
+	// Public reads need the database: they fail, as problems that say retry, rather than hang.
+	readAt := time.Now()
+	r, err = boundedCall(t, "GET", ta.base+"/public/v1/articles", "", nil)
+	t.Logf("%s: a public read during the cut answered %d after %s", mode, r.status, time.Since(readAt).Round(time.Millisecond))
+	if err != nil {
+		t.Errorf("public list during the cut: %v; want an answer", err)
+	} else if r.status != 503 || r.header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(r.body), "database-unavailable") || r.header.Get("Retry-After") == "" {
+		t.Errorf("public list during the cut = %d %s %s; want a 503 database-unavailable problem with Retry-After", r.status, r.header.Get("Content-Type"), r.body)
+	}
+
+	// More commands, well into the cut.
+	for i := 8; i < 10; i++ {
+		during = append(during, story(i, true))
+	}
+	_, rep = ready()
+	last = rep.Log.Position
+
+	proxy.restore()
+	restoredAt := time.Now()
+	waitUntil(t, "every view to reach the log's last position after the database returned", time.Minute, func() bool {
+		for _, v := range viewReports(t, ta.base, admin) {
+			if v.Checkpoint != last || v.LastError != "" {
+				return false
+			}
+		}
+		return true
+	})
+	caughtUp := time.Since(restoredAt)
+	status, rep := ready()
+	if status != 200 || rep.Status != "ok" || rep.Database.Status != "ok" {
+		t.Errorf("/readyz after the views caught up = %d %+v; want 200, everything ok", status, rep)
+	}
+	for name, v := range rep.Views {
+		if v.Status != "ok" || v.Position != last {
+			t.Errorf("/readyz view %s = %+v; want ok at %d", name, v, last)
+		}
+	}
+	t.Logf("%s: views caught up %s after the database returned (%d events; the cut lasted %s; %d connections still held by the proxy)",
+		mode, caughtUp.Round(time.Millisecond), last, restoredAt.Sub(cutAt).Round(time.Millisecond), proxy.heldConns())
+
+	// Nothing lost: the rows equal a clean replay of the log into a fresh schema.
+	clean := sqldbtest.PostgresURL(t)
+	var out, errOut strings.Builder
+	if err := run(context.Background(), []string{"replay", "--data-dir", t.TempDir(), "--db", clean, "--nats-url", a.natsURL}, &out, &errOut); err != nil {
+		t.Fatalf("replay into a fresh schema: %v\n%s", err, errOut.String())
+	}
+	live, err := sqldb.Open(context.Background(), dsn, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	replayed, err := sqldb.Open(context.Background(), clean, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replayed.Close()
+	compareDumps(t, "views after the cut, against a clean replay", dumpViewsIn(t, replayed), dumpViewsIn(t, live))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if s, err := js.Stream(ctx, events.PublicStreamName); err != nil {
+		t.Error(err)
+	} else if got := s.CachedInfo().State.Msgs; got != uint64(published) {
+		t.Errorf("the public stream holds %d events; want %d, one per publish", got, published)
+	}
+}
+
+func connectNATS(tb testing.TB, natsURL string) (*nats.Conn, jetstream.JetStream) {
+	tb.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return nc, js
+}
+
+func consumerInfo(js jetstream.JetStream, durable string) (*jetstream.ConsumerInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := js.Consumer(ctx, events.StreamName, durable)
+	if err != nil {
+		return nil, err
+	}
+	return c.Info(ctx)
+}
