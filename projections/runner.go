@@ -206,10 +206,19 @@ func (r *Runner) Rebuild(name string) error {
 			case <-time.After(nakDelay(uint64(attempt))):
 			}
 		}
-		if !st.isLive() && !st.isSuperseded() {
-			if err := r.addLive(r.ctx, v); err != nil {
-				st.fail(err)
-				r.cfg.Logger.Error("view live handler", "view", name, "error", err)
+		// The live handler starts again, however long NATS takes to answer: a view left
+		// without one would stay behind for good.
+		for attempt := 1; !st.isLive() && !st.isSuperseded(); attempt++ {
+			err := r.addLive(r.ctx, v)
+			if err == nil {
+				break
+			}
+			st.fail(err)
+			r.cfg.Logger.Error("view live handler; retrying", "view", name, "attempt", attempt, "error", err)
+			select {
+			case <-r.ctx.Done():
+				return
+			case <-time.After(nakDelay(uint64(attempt))):
 			}
 		}
 	}()
