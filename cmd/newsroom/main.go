@@ -27,6 +27,8 @@ Usage:
   newsroom tail [--since SEQ|--new] [--durable NAME]     print public events as JSON lines
   newsroom import [flags] FILE                           draft an article from a plain-text file (- for
                                                          stdin) through a running serve; prints its id
+  newsroom bench [--quick] [flags]                       measure newsroom against this machine's raw
+                                                         limits (NATS, SQL, Echo) and print the ratios
 
 Roles: reporter, editor, admin. Every flag can also be set by the environment variable shown in
 'newsroom COMMAND -h' (NEWSROOM_HTTP, NEWSROOM_DATA_DIR, NEWSROOM_API, NEWSROOM_TOKEN, …).
@@ -59,6 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return replayCommand(ctx, rest, stdout, stderr)
 	case "tail":
 		return tailCommand(ctx, rest, stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, rest, stdout, stderr)
+	case loadProcessCommand: // the second process of `newsroom bench`
+		return benchLoadCommand(ctx, os.Stdin, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

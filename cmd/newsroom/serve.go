@@ -69,6 +69,7 @@ type app struct {
 	embedded *embeddednats.Server
 	nc       *nats.Conn
 	db       *sqldb.DB
+	store    *events.Store
 	runner   *projections.Runner
 	outbox   *projections.Outbox
 	closing  chan struct{} // closed when shutdown starts: ends event streams
@@ -113,6 +114,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
+	a.store = store
 	if a.db, err = sqldb.Open(ctx, cfg.DB, cfg.DataDir); err != nil {
 		return nil, err
 	}
