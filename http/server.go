@@ -51,13 +51,16 @@ type Authenticator interface {
 
 // Config is what the server serves from.
 type Config struct {
-	Desk        Desk
-	DeskViews   DeskViews
-	Public      PublicArticles
-	Readiness   Readiness
-	Positions   Positions
-	Projections Projections
-	Stream      PublicStream
+	Desk      Desk
+	DeskViews DeskViews
+	Public    PublicArticles
+	// PublicChanges, if set, lets public reads by slug be served from memory until the
+	// published view changes (see PublicChanges for when it may be set).
+	PublicChanges PublicChanges
+	Readiness     Readiness
+	Positions     Positions
+	Projections   Projections
+	Stream        PublicStream
 	// Closing, once closed, ends long-lived responses (the event stream), so that a graceful
 	// shutdown does not wait for them.
 	Closing <-chan struct{}
@@ -109,7 +112,8 @@ func New(cfg Config) nethttp.Handler {
 	ops.GET("", admin.list)
 	ops.POST("/:name/rebuild", admin.rebuild)
 
-	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public}
+	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public,
+		rendered: newRenderedArticles(cfg.PublicChanges)}
 	fresh := readYourWrites(cfg.Positions, "published")
 	e.GET("/public/v1/stream", public.events)
 	e.GET("/public/v1/articles", public.list, fresh)

@@ -145,21 +145,29 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (a *app, err er
 		return nil, fmt.Errorf("public outbox: %w", err)
 	}
 
+	// Public reads are served from memory until the published view changes, when this
+	// process is the only one writing the view: SQLite's data directory is locked to one serve.
+	// Instances sharing a PostgreSQL database would not see each other's changes.
+	var publicChanges newsroomhttp.PublicChanges
+	if a.db.Dialect == sqldb.SQLite {
+		publicChanges = published
+	}
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: editorial.NewDesk(store),
 		DeskViews: struct {
 			*projections.Desk
 			*projections.History
 		}{desk, history},
-		Public:      published,
-		Readiness:   readiness{store, a.runner},
-		Positions:   a.runner,
-		Projections: a.runner,
-		Stream:      events.NewPublicReader(js),
-		Closing:     a.closing,
-		Tokens:      auth.NewTokens(a.db),
-		Logger:      log,
-		PublicURL:   cfg.PublicURL,
+		Public:        published,
+		PublicChanges: publicChanges,
+		Readiness:     readiness{store, a.runner},
+		Positions:     a.runner,
+		Projections:   a.runner,
+		Stream:        events.NewPublicReader(js),
+		Closing:       a.closing,
+		Tokens:        auth.NewTokens(a.db),
+		Logger:        log,
+		PublicURL:     cfg.PublicURL,
 	})
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.
