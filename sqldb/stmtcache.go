@@ -87,7 +87,8 @@ func (c *cachingConn) statement(ctx context.Context, query string) (*cachedStmt,
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := stmt.(driver.StmtQueryContext); !ok {
+	_, canQuery := stmt.(driver.StmtQueryContext)
+	if _, canExec := stmt.(driver.StmtExecContext); !canQuery || !canExec {
 		stmt.Close()
 		return nil, nil
 	}
@@ -126,8 +127,54 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 	return &cachedRows{Rows: rows, stmt: s}, nil
 }
 
+// PrepareContext hands out the kept statement for query, if it is free, until the caller
+// closes it (views prepare their upserts once per batch: one event per batch when live).
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.inner.PrepareContext(ctx, query)
+	s, err := c.statement(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if s == nil {
+		return c.inner.PrepareContext(ctx, query)
+	}
+	s.inUse = true
+	return &lentStmt{cachedStmt: s}, nil
+}
+
+// lentStmt is a kept statement lent to a caller of Prepare: closing it gives it back.
+type lentStmt struct {
+	*cachedStmt
+	closed bool
+}
+
+func (l *lentStmt) Close() error {
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	l.inUse = false
+	if l.detached {
+		return l.stmt.Close()
+	}
+	return nil
+}
+
+func (l *lentStmt) NumInput() int { return l.stmt.NumInput() }
+
+func (l *lentStmt) Exec(args []driver.Value) (driver.Result, error) {
+	return l.stmt.Exec(args) //nolint:staticcheck // driver.Stmt requires it
+}
+
+func (l *lentStmt) Query(args []driver.Value) (driver.Rows, error) {
+	return l.stmt.Query(args) //nolint:staticcheck // driver.Stmt requires it
+}
+
+func (l *lentStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	return l.stmt.(driver.StmtExecContext).ExecContext(ctx, args)
+}
+
+func (l *lentStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	return l.stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {

@@ -96,3 +96,56 @@ func TestKeptStatements(t *testing.T) {
 		t.Errorf("after the cache filled, name = %q; want new", got)
 	}
 }
+
+// TestLentStatements: a statement prepared by a caller is the kept one while the caller holds
+// it, and the same query run meanwhile (or prepared again) still works.
+func TestLentStatements(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "lent.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	w := db.Write
+	if _, err := w.ExecContext(ctx, `CREATE TABLE lent (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	const upsert = `INSERT INTO lent (id, n) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET n = lent.n + excluded.n`
+	for round := range 3 {
+		tx, err := w.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := tx.PreparexContext(ctx, upsert)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := tx.PreparexContext(ctx, upsert) // while a is held
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			if _, err := a.ExecContext(ctx, i, 1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.ExecContext(ctx, i, 10); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(ctx, upsert, i, 100); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a.Close()
+		b.Close()
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		var sum int
+		if err := w.GetContext(ctx, &sum, `SELECT SUM(n) FROM lent`); err != nil {
+			t.Fatal(err)
+		}
+		if want := 5 * 111 * (round + 1); sum != want {
+			t.Fatalf("round %d: sum = %d; want %d", round, sum, want)
+		}
+	}
+}
