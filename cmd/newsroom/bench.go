@@ -48,6 +48,15 @@ type benchConfig struct {
 	CorpusPath   string
 	CPUProfile   string // prefix of one CPU profile per phase
 	NoSync       bool   // measure without fsync before ack (raw and newsroom alike)
+	Phases       stringList
+}
+
+// benchPhases are the phases of a run, in order.
+var benchPhases = []string{"raw-publish", "raw-upsert", "raw-echo", "public-reads", "commands", "publish-latency", "replay"}
+
+// wants reports whether the run includes phase.
+func (c benchConfig) wants(phase string) bool {
+	return len(c.Phases) == 0 || slices.Contains(c.Phases, phase)
 }
 
 func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,9 +76,15 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f.fs.StringVar(&cfg.CorpusPath, "corpus", "testdata/nato-russia-council-ministers-meet.txt", "the communiqué every payload is made of")
 	f.fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write a CPU profile of each phase to PREFIX-<phase>.pprof")
 	f.fs.BoolVar(&cfg.NoSync, "nats-no-sync", false, "measure with the embedded NATS acknowledging before fsync (raw publish and newsroom alike)")
+	f.fs.Var(&cfg.Phases, "phase", "run only this phase (repeatable; default all): "+strings.Join(benchPhases, ", "))
 	f.fs.BoolVar(&quick, "quick", false, "a smoke run of a few seconds in all: every row, no meaningful figure")
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	for _, p := range cfg.Phases {
+		if !slices.Contains(benchPhases, p) {
+			return fmt.Errorf("bench: no phase %q; the phases are %s", p, strings.Join(benchPhases, ", "))
+		}
 	}
 	if quick {
 		cfg.Duration, cfg.LatencyTime = 700*time.Millisecond, 1500*time.Millisecond
@@ -132,6 +147,9 @@ func (b *benchRun) logf(format string, args ...any) {
 
 // phase runs fn with a memory sampler and, if asked, a CPU profile.
 func (b *benchRun) phase(name string, expected time.Duration, fn func() error) error {
+	if !b.cfg.wants(name) {
+		return nil
+	}
 	b.logf("%s…", name)
 	runtime.GC()
 	start := time.Now()
@@ -181,8 +199,10 @@ func (b *benchRun) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if err := b.runApp(ctx); err != nil {
-		return err
+	if slices.ContainsFunc([]string{"raw-echo", "public-reads", "commands", "publish-latency"}, cfg.wants) {
+		if err := b.runApp(ctx); err != nil {
+			return err
+		}
 	}
 	return b.phase("replay", 0, func() error { return b.runReplay(ctx) })
 }
