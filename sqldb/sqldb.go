@@ -138,6 +138,10 @@ func sqliteDSN(path string, write bool) string {
 	}
 	if write {
 		add("_txlock=immediate")
+		// The one writer walks every view's B-trees: with SQLite's default 2 MB cache, tables
+		// that outgrow it make each upsert read pages back (a 1,000,000-event replay took 150 s
+		// with it, 115 s with 64 MiB). The readers keep the default.
+		add("_pragma=cache_size(-65536)")
 	} else {
 		add("_query_only=1")
 	}

@@ -149,3 +149,23 @@ func TestLentStatements(t *testing.T) {
 		}
 	}
 }
+
+// TestWriterPageCache: the writer connection has the larger page cache; readers the default.
+func TestWriterPageCache(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "cache.db"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var w, r int
+	if err := db.Write.GetContext(ctx, &w, `PRAGMA cache_size`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Read.GetContext(ctx, &r, `PRAGMA cache_size`); err != nil {
+		t.Fatal(err)
+	}
+	if w != -65536 || r != -2000 {
+		t.Errorf("cache_size = %d (writer), %d (reader); want -65536, -2000", w, r)
+	}
+}
