@@ -397,6 +397,24 @@ func (b *benchRun) runReplay(ctx context.Context) error {
 		return err
 	}
 	b.logf("replay: %s", stats)
+	// A fresh server on the log just written, as `newsroom replay` meets it: the generating
+	// one still holds hundreds of MB of write caches, which would count as the replay's memory.
+	nc.Close()
+	srv.Stop()
+	if srv, err = embeddednats.Start(embeddednats.Config{StoreDir: filepath.Join(dir, "nats"), Listen: "127.0.0.1:0"}); err != nil {
+		return err
+	}
+	defer srv.Stop()
+	if nc, err = nats.Connect(srv.ClientURL(), nats.Name("bench replay")); err != nil {
+		return err
+	}
+	defer nc.Close()
+	if js, err = jetstream.New(nc); err != nil {
+		return err
+	}
+	if store, err = events.Open(ctx, js, 1); err != nil {
+		return err
+	}
 	db, err := sqldb.Open(ctx, "", dir)
 	if err != nil {
 		return err
