@@ -149,12 +149,6 @@ func (w *loadWorker) run(ctx context.Context, start time.Time) {
 			w.conn.Close()
 		}
 	}()
-	stop := context.AfterFunc(ctx, func() {
-		if w.conn != nil {
-			w.conn.SetDeadline(time.Now()) // unblock a pending read at the end
-		}
-	})
-	defer stop()
 	// Paced connections start spread over one interval, not all at once.
 	next := start.Add(time.Duration(w.index) * w.interval / time.Duration(max(w.spec.Connections, 1)))
 	for n := 0; ctx.Err() == nil; n++ {
@@ -170,7 +164,7 @@ func (w *loadWorker) run(ctx context.Context, start time.Time) {
 		}
 		if err := w.one(ctx, n); err != nil {
 			if ctx.Err() != nil {
-				return // the deadline cut the last request short: not an error
+				return // the last request did not finish within the grace: not counted
 			}
 			w.failed++
 			if w.firstErr == nil {
@@ -191,6 +185,12 @@ func (w *loadWorker) one(ctx context.Context, n int) error {
 		conn, err := d.DialContext(ctx, "tcp", w.spec.Addr)
 		if err != nil {
 			return err
+		}
+		// No request is sent after the load's end; the one in flight then gets a few seconds
+		// to be answered: cutting it would cancel it on the server, which is not the load's
+		// business.
+		if end, ok := ctx.Deadline(); ok {
+			conn.SetDeadline(end.Add(5 * time.Second))
 		}
 		w.conn, w.br = conn, bufio.NewReaderSize(conn, 16<<10)
 	}
