@@ -35,13 +35,15 @@ type Log interface {
 
 // Desk runs editorial commands against the log.
 type Desk struct {
-	log Log
-	now func() time.Time
+	log    Log
+	now    func() time.Time
+	recent *recent // nil: every command loads its article from the log
 }
 
-// NewDesk returns a Desk on log.
+// NewDesk returns a Desk on log that keeps the DefaultRecentArticles articles it last changed
+// folded in memory.
 func NewDesk(log Log) *Desk {
-	return &Desk{log: log, now: time.Now}
+	return &Desk{log: log, now: time.Now, recent: newRecent(DefaultRecentArticles)}
 }
 
 // Request says who asks, and ties the resulting event to the request.
@@ -120,7 +122,21 @@ func (d *Desk) Execute(ctx context.Context, id string, cmd domain.Command, req R
 	}
 }
 
+// execute decides cmd on the article as this desk last left it, if it remembers it, and appends
+// the event expecting the last sequence it remembers. The append's check makes a success on a
+// stale state impossible; any other outcome on a remembered state (a refusal, a version
+// mismatch, a conflict) may be an artefact of staleness (another instance wrote since), so it is
+// decided again on the article as the log has it.
 func (d *Desk) execute(ctx context.Context, id string, cmd domain.Command, req Request) (Result, error) {
+	if _, isDraft := cmd.(domain.Draft); !isDraft {
+		if a, lastSeq, ok := d.recent.get(id); ok {
+			res, err := d.decide(ctx, id, a, lastSeq, cmd, req)
+			if err == nil || errors.Is(err, events.ErrUnavailable) || ctx.Err() != nil {
+				return res, err
+			}
+			d.recent.forget(id)
+		}
+	}
 	a, h, err := d.load(ctx, id)
 	if err != nil {
 		return Result{}, err
@@ -128,6 +144,12 @@ func (d *Desk) execute(ctx context.Context, id string, cmd domain.Command, req R
 	if _, isDraft := cmd.(domain.Draft); isDraft && req.Idempotent && a.Exists() && a.CreatedBy == req.By.ID {
 		return Result{Article: a, Position: h.LastSequence}, nil
 	}
+	return d.decide(ctx, id, a, h.LastSequence, cmd, req)
+}
+
+// decide decides cmd on a, whose last event is at lastSeq, and appends the event.
+func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq uint64, cmd domain.Command, req Request) (Result, error) {
+	var err error
 	if req.IfMatch != nil && a.Exists() && *req.IfMatch != a.Version {
 		return Result{}, fmt.Errorf("%w: the article is at version %d, not %d", ErrVersionMismatch, a.Version, *req.IfMatch)
 	}
@@ -146,7 +168,7 @@ func (d *Desk) execute(ctx context.Context, id string, cmd domain.Command, req R
 	if err != nil {
 		return Result{}, err
 	}
-	seq, err := d.log.Append(ctx, env, h.LastSequence)
+	seq, err := d.log.Append(ctx, env, lastSeq)
 	if err != nil {
 		return Result{}, err
 	}
@@ -154,7 +176,9 @@ func (d *Desk) execute(ctx context.Context, id string, cmd domain.Command, req R
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Article: domain.Evolve(a, recorded), Position: seq}, nil
+	after := domain.Evolve(a, recorded)
+	d.recent.put(after, seq)
+	return Result{Article: after, Position: seq}, nil
 }
 
 // reserveSlug finds and reserves the slug a publish will use, after checking that the publish
@@ -209,5 +233,7 @@ func (d *Desk) load(ctx context.Context, id string) (domain.Article, events.Hist
 			return domain.Article{}, events.History{}, fmt.Errorf("load article %s: %w", id, err)
 		}
 	}
-	return domain.Fold(id, history), h, nil
+	a := domain.Fold(id, history)
+	d.recent.put(a, h.LastSequence)
+	return a, h, nil
 }

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	nethttp "net/http"
 	"strconv"
 	"time"
@@ -21,6 +22,7 @@ type publicAPI struct {
 	publicStream PublicStream
 	closing      <-chan struct{}
 	articles     PublicArticles
+	rendered     *renderedArticles // nil: every read renders from the view
 }
 
 // publicArticleJSON is a published article as readers see it.
@@ -109,13 +111,27 @@ func (api *publicAPI) list(c echo.Context) error {
 }
 
 func (api *publicAPI) get(c echo.Context) error {
-	a, err := api.articles.BySlug(c.Request().Context(), c.Param("slug"))
+	a, err := api.rendered.get(c.Request().Context(), c.Param("slug"), api.render)
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set(headerETag, etag(a.Version))
-	c.Response().Header().Set("Cache-Control", "public, max-age=10")
-	return c.JSON(nethttp.StatusOK, publicArticleFrom(a, true))
+	h := c.Response().Header()
+	h.Set(headerETag, a.etag)
+	h.Set("Cache-Control", "public, max-age=10")
+	if etagListMatches(c.Request().Header.Values("If-None-Match"), a.etag) {
+		return c.NoContent(nethttp.StatusNotModified)
+	}
+	return c.JSONBlob(nethttp.StatusOK, a.body)
+}
+
+// render reads the published article with that slug and renders it.
+func (api *publicAPI) render(ctx context.Context, slug string) (renderedArticle, error) {
+	a, err := api.articles.BySlug(ctx, slug)
+	if err != nil {
+		return renderedArticle{}, err
+	}
+	body, err := renderJSON(publicArticleFrom(a, true))
+	return renderedArticle{body: body, etag: etag(a.Version)}, err
 }
 
 // parsePage reads page (from 1) and per_page (1 to 100, default 20).

@@ -54,13 +54,16 @@ type Authenticator interface {
 
 // Config is what the server serves from.
 type Config struct {
-	Desk        Desk
-	DeskViews   DeskViews
-	Public      PublicArticles
-	Readiness   Readiness
-	Positions   Positions
-	Projections Projections
-	Stream      PublicStream
+	Desk      Desk
+	DeskViews DeskViews
+	Public    PublicArticles
+	// PublicChanges, if set, lets public reads by slug be served from memory until the
+	// published view changes (see PublicChanges for when it may be set).
+	PublicChanges PublicChanges
+	Readiness     Readiness
+	Positions     Positions
+	Projections   Projections
+	Stream        PublicStream
 	// Webhooks, when set, serves /api/v1/webhooks (admins only).
 	Webhooks Webhooks
 	// Closing, once closed, ends long-lived responses (the event stream), so that a graceful
@@ -127,7 +130,8 @@ func New(cfg Config) nethttp.Handler {
 		wh.GET("/:id/deliveries", hooks.deliveries)
 	}
 
-	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public}
+	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public,
+		rendered: newRenderedArticles(cfg.PublicChanges)}
 	fresh := readYourWrites(cfg.Positions, "published")
 	e.GET("/public/v1/stream", public.events)
 	e.Match(read, "/public/v1/articles", public.list, boundedRead, fresh)

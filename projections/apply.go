@@ -162,6 +162,9 @@ func applyBatch(ctx context.Context, db *sqldb.DB, v View, name string, t Tables
 			slog.Warn("view: scrub after a kill", "view", v.Name(), "error", err)
 		}
 	}
+	if c, ok := v.(committer); ok && t == Live {
+		c.committed(batch)
+	}
 	return len(batch), nil
 }
 
@@ -172,6 +175,13 @@ func holdsKill(batch []events.Envelope) bool {
 		}
 	}
 	return false
+}
+
+// committer is a view that keeps in memory something derived from its live tables: it is told
+// after a batch is committed to them (never before: a reader that refilled a cache between the
+// two would keep the old rows), and with a nil batch after a rebuild swapped new tables in.
+type committer interface {
+	committed(batch []events.Envelope)
 }
 
 // Checkpoint returns the stream sequence view name has applied up to (0 for none).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -35,6 +36,34 @@ var (
 // article is published: drafts and reviews never enter the public model.
 type Published struct {
 	db *sqldb.DB
+	// generation counts the commits of this process that may have changed what readers see.
+	generation atomic.Uint64
+}
+
+// Generation changes after every commit of this process that may have changed what readers
+// see (a publication, correction, retraction or kill; a rebuild swapped in), and only after the
+// commit: a reader that notes it before reading the view and finds it unchanged afterwards read
+// rows that are still current. Other processes writing the same database (instances sharing a
+// PostgreSQL database) do not move it.
+func (p *Published) Generation() uint64 { return p.generation.Load() }
+
+// privateEventTypes never change a row readers can see: they happen only before publication.
+var privateEventTypes = map[string]bool{
+	domain.TypeDrafted: true, domain.TypeRevised: true, domain.TypeSubmitted: true,
+	domain.TypeChangesRequested: true, domain.TypeApproved: true, domain.TypeSpiked: true,
+}
+
+func (p *Published) committed(batch []events.Envelope) {
+	if batch == nil {
+		p.generation.Add(1)
+		return
+	}
+	for _, env := range batch {
+		if !privateEventTypes[env.Type] {
+			p.generation.Add(1)
+			return
+		}
+	}
 }
 
 // NewPublished returns the published view on db.

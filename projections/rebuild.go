@@ -239,5 +239,11 @@ func (rb Rebuild) swap(ctx context.Context, rebuilt uint64, t Tables) (bool, uin
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM checkpoints WHERE name = ?`), rebuildName(v.Name())); err != nil {
 		return false, 0, err
 	}
-	return true, rebuilt, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return false, 0, err
+	}
+	if c, ok := v.(committer); ok {
+		c.committed(nil)
+	}
+	return true, rebuilt, nil
 }

@@ -6,6 +6,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -16,7 +17,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"               // also registers the "sqlite" database/sql driver
 )
 
 // Dialect names the SQL database behind a DB.
@@ -141,6 +142,10 @@ func sqliteDSN(path string, write bool) string {
 	}
 	if write {
 		add("_txlock=immediate")
+		// The one writer walks every view's B-trees: with SQLite's default 2 MB cache, tables
+		// that outgrow it make each upsert read pages back (a 1,000,000-event replay took 150 s
+		// with it, 115 s with 64 MiB). The readers keep the default.
+		add("_pragma=cache_size(-65536)")
 	} else {
 		add("_query_only=1")
 	}
@@ -156,7 +161,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	// The writer opens (and creates) the file first and migrates it; the read pool opens after,
 	// so a query_only connection never meets a file that is not yet in WAL mode.
-	w, err := sqlx.Open(string(SQLite), sqliteDSN(path, true))
+	w, err := openSQLitePool(sqliteDSN(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
@@ -168,7 +173,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
-	r, err := sqlx.Open(string(SQLite), sqliteDSN(path, false))
+	r, err := openSQLitePool(sqliteDSN(path, false))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
@@ -181,6 +186,16 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite %s: %w", path, err)
 	}
 	return &DB{Write: w, Read: r, Dialect: SQLite}, nil
+}
+
+// openSQLitePool opens a pool of SQLite connections that keep their prepared statements (see
+// cachingConnector).
+func openSQLitePool(dsn string) (*sqlx.DB, error) {
+	connector, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return sqlx.NewDb(sql.OpenDB(cachingConnector{connector}), string(SQLite)), nil
 }
 
 // postgresConnectTimeout bounds the opening of one connection (dial, TLS, start-up) unless the

@@ -29,6 +29,8 @@ Usage:
                                                          stdin) through a running serve; prints its id
   newsroom health [--url URL]                            exit 0 if a running serve is ready (GET /readyz
                                                          answers 2xx): the container health check
+  newsroom bench [--quick] [flags]                       measure newsroom against this machine's raw
+                                                         limits (NATS, SQL, Echo) and print the ratios
 
 Roles: reporter, editor, admin. Every flag can also be set by the environment variable shown in
 'newsroom COMMAND -h' (NEWSROOM_HTTP, NEWSROOM_DATA_DIR, NEWSROOM_API, NEWSROOM_TOKEN, …).
@@ -63,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tailCommand(ctx, rest, stdout, stderr)
 	case "health":
 		return healthCommand(ctx, rest, stdout, stderr)
+	case "bench":
+		return benchCommand(ctx, rest, stdout, stderr)
+	case loadProcessCommand: // the second process of `newsroom bench`
+		return benchLoadCommand(ctx, os.Stdin, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -72,6 +72,7 @@ type app struct {
 	embedded *embeddednats.Server
 	nc       *nats.Conn
 	db       *sqldb.DB
+	store    *events.Store
 	runner   *projections.Runner
 	outbox   *projections.Outbox
 	webhooks *webhooks.Dispatcher
@@ -118,6 +119,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
 	}
+	a.store = store
 	if a.db, err = sqldb.Open(ctx, cfg.DB, cfg.DataDir); err != nil {
 		return nil, err
 	}
@@ -160,22 +162,30 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 
+	// Public reads are served from memory until the published view changes, when this
+	// process is the only one writing the view: SQLite's data directory is locked to one serve.
+	// Instances sharing a PostgreSQL database would not see each other's changes.
+	var publicChanges newsroomhttp.PublicChanges
+	if a.db.Dialect == sqldb.SQLite {
+		publicChanges = published
+	}
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: editorial.NewDesk(store),
 		DeskViews: struct {
 			*projections.Desk
 			*projections.History
 		}{desk, history},
-		Public:      published,
-		Readiness:   readiness{store, a.db, a.runner},
-		Positions:   a.runner,
-		Projections: a.runner,
-		Stream:      events.NewPublicReader(js),
-		Webhooks:    a.webhooks,
-		Closing:     a.closing,
-		Tokens:      auth.NewTokens(a.db),
-		Logger:      log,
-		PublicURL:   cfg.PublicURL,
+		Public:        published,
+		PublicChanges: publicChanges,
+		Readiness:     readiness{store, a.db, a.runner},
+		Positions:     a.runner,
+		Projections:   a.runner,
+		Stream:        events.NewPublicReader(js),
+		Webhooks:      a.webhooks,
+		Closing:       a.closing,
+		Tokens:        auth.NewTokens(a.db),
+		Logger:        log,
+		PublicURL:     cfg.PublicURL,
 	})
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.
