@@ -5,10 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	nethttp "net/http"
 	"net/url"
@@ -167,20 +165,8 @@ func sharedDatabase(tb testing.TB) (sqldb.Dialect, string) {
 // data directory of its own.
 func startClusterApp(tb testing.TB, natsURLs, dsn string) *testApp {
 	tb.Helper()
-	dir := tb.TempDir()
-	cfg := config{HTTP: "127.0.0.1:0", DataDir: dir, DB: dsn, NATSURL: natsURLs, Replicas: 3,
-		PublicURL: "https://news.example.org"}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	a, err := startApp(context.Background(), cfg, log)
-	if err != nil {
-		tb.Fatalf("start newsroom on the cluster: %v", err)
-	}
-	ta := &testApp{app: a, dataDir: dir, base: "http://" + a.httpAddr}
-	tb.Cleanup(ta.Close)
-	return ta
+	return startTestAppWith(tb, config{HTTP: "127.0.0.1:0", DataDir: tb.TempDir(), DB: dsn, NATSURL: natsURLs, Replicas: 3,
+		PublicURL: "https://news.example.org"})
 }
 
 func createTokenIn(tb testing.TB, dsn, name, role string) string {
@@ -598,11 +584,7 @@ func dumpDatabase(tb testing.TB, db *sqldb.DB) viewDump {
 	d := viewDump{}
 	for _, v := range all {
 		for _, table := range v.Tables() {
-			if db.Dialect == sqldb.SQLite {
-				d[table] = dumpTable(tb, db.Read, table)
-			} else {
-				d[table] = dumpPostgresTable(tb, db, table)
-			}
+			d[table] = dumpTable(tb, db.Read, table)
 		}
 		var cp struct {
 			Seq     uint64 `db:"seq"`
@@ -614,51 +596,4 @@ func dumpDatabase(tb testing.TB, db *sqldb.DB) viewDump {
 		d["checkpoint "+v.Name()] = []dumpRow{{key: v.Name(), row: fmt.Sprintf("seq=%d version=%d", cp.Seq, cp.Version)}}
 	}
 	return d
-}
-
-func dumpPostgresTable(tb testing.TB, db *sqldb.DB, table string) []dumpRow {
-	tb.Helper()
-	var pk []string
-	if err := db.Read.Select(&pk, `SELECT kcu.column_name FROM information_schema.table_constraints tc
-		JOIN information_schema.key_column_usage kcu ON kcu.constraint_name = tc.constraint_name AND kcu.table_schema = tc.table_schema
-		WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = current_schema() AND tc.table_name = $1
-		ORDER BY kcu.ordinal_position`, table); err != nil || len(pk) == 0 {
-		tb.Fatalf("primary key of %s: %v (%d columns)", table, err, len(pk))
-	}
-	rows, err := db.Read.Query(`SELECT * FROM ` + table + ` ORDER BY ` + strings.Join(pk, ", "))
-	if err != nil {
-		tb.Fatalf("dump %s: %v", table, err)
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []dumpRow
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			tb.Fatalf("dump %s: %v", table, err)
-		}
-		var key, row []string
-		for i, c := range cols {
-			text := "NULL"
-			if vals[i].Valid {
-				text = strconv.Quote(vals[i].String)
-			}
-			row = append(row, c+"="+text)
-			if slices.Contains(pk, c) {
-				key = append(key, text)
-			}
-		}
-		out = append(out, dumpRow{key: strings.Join(key, ","), row: strings.Join(row, " ")})
-	}
-	if err := errors.Join(rows.Err()); err != nil {
-		tb.Fatalf("dump %s: %v", table, err)
-	}
-	return out
 }

@@ -30,7 +30,12 @@ type testApp struct {
 
 func startTestApp(tb testing.TB, dataDir string) *testApp {
 	tb.Helper()
-	cfg := config{HTTP: "127.0.0.1:0", DataDir: dataDir, NATSListen: "127.0.0.1:0", NoSync: true}
+	return startTestAppWith(tb, config{HTTP: "127.0.0.1:0", DataDir: dataDir, NATSListen: "127.0.0.1:0", NoSync: true})
+}
+
+// startTestAppWith starts newsroom on cfg; it logs warnings under -v only.
+func startTestAppWith(tb testing.TB, cfg config) *testApp {
+	tb.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -39,8 +44,8 @@ func startTestApp(tb testing.TB, dataDir string) *testApp {
 	if err != nil {
 		tb.Fatalf("start newsroom: %v", err)
 	}
-	ta := &testApp{app: a, dataDir: dataDir, base: "http://" + a.httpAddr}
-	tb.Cleanup(func() { ta.Close() })
+	ta := &testApp{app: a, dataDir: cfg.DataDir, base: "http://" + a.httpAddr}
+	tb.Cleanup(ta.Close)
 	return ta
 }
 

@@ -8,11 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	nethttp "net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,19 +26,8 @@ import (
 // are retried after 10 ms, doubling up to 100 ms.
 func startWebhookApp(tb testing.TB, dataDir string) *testApp {
 	tb.Helper()
-	cfg := config{HTTP: "127.0.0.1:0", DataDir: dataDir, NATSListen: "127.0.0.1:0", NoSync: true,
-		WebhookTimeout: 500 * time.Millisecond, WebhookRetryMin: 10 * time.Millisecond, WebhookRetryMax: 100 * time.Millisecond}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	a, err := startApp(context.Background(), cfg, log)
-	if err != nil {
-		tb.Fatalf("start newsroom: %v", err)
-	}
-	ta := &testApp{app: a, dataDir: dataDir, base: "http://" + a.httpAddr}
-	tb.Cleanup(func() { ta.Close() })
-	return ta
+	return startTestAppWith(tb, config{HTTP: "127.0.0.1:0", DataDir: dataDir, NATSListen: "127.0.0.1:0", NoSync: true,
+		WebhookTimeout: 500 * time.Millisecond, WebhookRetryMin: 10 * time.Millisecond, WebhookRetryMax: 100 * time.Millisecond})
 }
 
 // hookRequest is one request a webhook receiver got.
