@@ -110,18 +110,9 @@ func replayOffline(ctx context.Context, cfg replayConfig, stdout, stderr io.Writ
 	}
 	progress, errs := projections.RebuildAll(ctx, rebuilds)
 	for i, v := range selected {
-		p, err := progress[i], errs[i]
 		printers[i].finish()
-		if ctx.Err() != nil {
-			return fmt.Errorf("replay of %s interrupted at position %d; run replay again to resume there", v.Name(), p.Checkpoint)
-		}
-		if err != nil && !p.Done {
-			return fmt.Errorf("replay of %s: %w", v.Name(), err)
-		}
-		fmt.Fprintf(stdout, "%s: %d events applied in %s (%.0f events/s), at position %d\n",
-			v.Name(), p.Applied, time.Since(p.Started).Round(time.Millisecond), p.Rate(), p.Checkpoint)
-		if err != nil {
-			return fmt.Errorf("replay of %s stopped at a gap in the log, with everything before it applied: %w", v.Name(), err)
+		if err := reportReplay(ctx, stdout, v.Name(), progress[i], errs[i]); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -135,17 +126,25 @@ func replaySequential(ctx context.Context, cfg replayConfig, db *sqldb.DB, store
 		rb := projections.Rebuild{DB: db, Log: store, View: v, BatchSize: cfg.batchSize, Progress: show.update}
 		p, err := rb.Run(ctx)
 		show.finish()
-		if ctx.Err() != nil {
-			return fmt.Errorf("replay of %s interrupted at position %d; run replay again to resume there", v.Name(), p.Checkpoint)
+		if err := reportReplay(ctx, stdout, v.Name(), p, err); err != nil {
+			return err
 		}
-		if err != nil && !p.Done {
-			return fmt.Errorf("replay of %s: %w", v.Name(), err)
-		}
-		fmt.Fprintf(stdout, "%s: %d events applied in %s (%.0f events/s), at position %d\n",
-			v.Name(), p.Applied, time.Since(p.Started).Round(time.Millisecond), p.Rate(), p.Checkpoint)
-		if err != nil {
-			return fmt.Errorf("replay of %s stopped at a gap in the log, with everything before it applied: %w", v.Name(), err)
-		}
+	}
+	return nil
+}
+
+// reportReplay prints how one view's replay ended, or says why it did not finish.
+func reportReplay(ctx context.Context, stdout io.Writer, name string, p projections.Progress, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("replay of %s interrupted at position %d; run replay again to resume there", name, p.Checkpoint)
+	}
+	if err != nil && !p.Done {
+		return fmt.Errorf("replay of %s: %w", name, err)
+	}
+	fmt.Fprintf(stdout, "%s: %d events applied in %s (%.0f events/s), at position %d\n",
+		name, p.Applied, time.Since(p.Started).Round(time.Millisecond), p.Rate(), p.Checkpoint)
+	if err != nil {
+		return fmt.Errorf("replay of %s stopped at a gap in the log, with everything before it applied: %w", name, err)
 	}
 	return nil
 }
