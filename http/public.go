@@ -2,6 +2,8 @@ package http
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	nethttp "net/http"
 	"strconv"
 	"time"
@@ -131,7 +133,15 @@ func (api *publicAPI) render(ctx context.Context, slug string) (renderedArticle,
 		return renderedArticle{}, err
 	}
 	body, err := renderJSON(publicArticleFrom(a, true))
-	return renderedArticle{body: body, etag: etag(a.Version)}, err
+	return renderedArticle{body: body, etag: publicETag(a.Version, body)}, err
+}
+
+// publicETag names one public answer: the article version it shows, and a digest of the
+// answer itself, so that a change in how articles are rendered (a new view version, a new
+// sanitiser) is a new ETag even when the article did not change.
+func publicETag(version int, body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + strconv.Itoa(version) + "-" + hex.EncodeToString(sum[:6]) + `"`
 }
 
 // parsePage reads page (from 1) and per_page (1 to 100, default 20).

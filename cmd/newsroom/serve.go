@@ -163,10 +163,12 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 
 	// Public reads are served from memory until the published view changes, when this
-	// process is the only one writing the view: SQLite's data directory is locked to one serve.
-	// Instances sharing a PostgreSQL database would not see each other's changes.
+	// process is the only one writing the view: the SQLite database inside the data directory,
+	// which serve.lock keeps to one serve. Instances sharing a database (PostgreSQL, or a SQLite
+	// file given with --db) would not see each other's changes: a standby would serve a
+	// corrected or killed article's old page for good.
 	var publicChanges newsroomhttp.PublicChanges
-	if a.db.Dialect == sqldb.SQLite {
+	if cfg.DB == "" {
 		publicChanges = published
 	}
 	handler := newsroomhttp.New(newsroomhttp.Config{
