@@ -140,7 +140,13 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		p, known := problemFor(err)
 		requestID := c.Response().Header().Get(echo.HeaderXRequestID)
-		if !known {
+		switch {
+		case !known && c.Request().Context().Err() != nil:
+			// The client hung up: nothing failed here, and nobody reads the answer.
+			log.Debug("request abandoned by the client", "error", err, "method", c.Request().Method,
+				"path", c.Path(), "request_id", requestID)
+			return
+		case !known:
 			log.Error("request failed", "error", err, "method", c.Request().Method,
 				"path", c.Path(), "request_id", requestID)
 		}
