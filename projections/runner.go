@@ -590,6 +590,12 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 	}
 }
 
+// rangeReader reads a short range of the log in one go, leaving nothing behind on the server
+// (ReadLog's ordered consumer would linger for minutes); *events.Store implements it.
+type rangeReader interface {
+	ReadRange(ctx context.Context, from, until uint64, limit int) ([]events.Envelope, error)
+}
+
 // catchUp applies env and the events that follow it in the log, up to catchUpBatch in all and
 // no further than the pending events the consumer holds, in one transaction (applyBatch: the
 // checkpoint's compare-and-set and the version checks, as for one event). It returns the
@@ -600,10 +606,17 @@ func (r *Runner) catchUp(ctx context.Context, v View, env events.Envelope, pendi
 	batch := make([]events.Envelope, 1, catchUpBatch)
 	batch[0] = env
 	until := env.Sequence + min(pending, catchUpBatch-1)
-	err := r.cfg.Log.ReadLog(ctx, env.Sequence+1, until, catchUpBatch, func(more []events.Envelope) error {
+	var err error
+	if rr, ok := r.cfg.Log.(rangeReader); ok {
+		var more []events.Envelope
+		more, err = rr.ReadRange(ctx, env.Sequence+1, until, catchUpBatch-1)
 		batch = append(batch, more...)
-		return nil
-	})
+	} else {
+		err = r.cfg.Log.ReadLog(ctx, env.Sequence+1, until, catchUpBatch, func(more []events.Envelope) error {
+			batch = append(batch, more...)
+			return nil
+		})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("view %s: read the log to catch up: %w", v.Name(), err)
 	}
