@@ -86,7 +86,8 @@ type RunnerConfig struct {
 	PinnedTTL time.Duration
 }
 
-// Runner feeds every view from its durable consumer, in log order, one event at a time.
+// Runner feeds every view from its durable consumer, in log order, one event at a time, or in
+// batches while the view is behind (see catchUpFrom).
 type Runner struct {
 	cfg    RunnerConfig
 	views  []View
