@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -160,6 +161,46 @@ func TestLiveViewsCatchUpInBatches(t *testing.T) {
 			if rebuilt := dumpView(t, db, v); rebuilt != live {
 				t.Errorf("%s after catching up live:\n%s\nwant what a rebuild gives:\n%s", v.Name(), live, rebuilt)
 			}
+		}
+	})
+}
+
+// TestCatchUpStopsAtAGap: a gap inside what a view catches up in a batch stops the view at the
+// event before the gap, with everything before it applied, exactly as one event at a time.
+func TestCatchUpStopsAtAGap(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Dialects(t, func(t *testing.T, db *sqldb.DB) {
+		l := newLogOnline(t, db)
+		first := l.append(t, envelope(t, "a-0", 1, 0, domain.Drafted{Headline: "h"}, t0))
+		r := l.startRunner(t)
+		l.waitFor(t, r, first)
+		l.waitAcked(t, first)
+		if err := r.Close(); err != nil {
+			t.Fatalf("Runner.Close: %v", err)
+		}
+		l.waitGone(t)
+
+		var ok uint64
+		for i := range 30 {
+			ok = l.append(t, envelope(t, fmt.Sprintf("a-%02d", i+1), 1, 0, domain.Drafted{Headline: "before the gap"}, t0))
+		}
+		// Version 3 of an article at version 1: the store does not check versions.
+		gap := l.append(t, envelope(t, "a-01", 3, 0, domain.Submitted{}, t0))
+		for i := range 10 {
+			l.append(t, envelope(t, fmt.Sprintf("b-%02d", i), 1, 0, domain.Drafted{Headline: "after the gap"}, t0))
+		}
+
+		r = l.startRunner(t)
+		l.waitFor(t, r, ok)
+		eventually(t, waitBound, "Statuses reports the gap", func() (bool, string) {
+			st := r.Statuses()
+			return len(st) == 1 && strings.Contains(st[0].LastError, projections.ErrGap.Error()), fmt.Sprintf("%+v", st)
+		})
+		if got := checkpoint(t, db); got != ok {
+			t.Errorf("Checkpoint = %d; want %d (the event before the gap at %d)", got, ok, gap)
+		}
+		if got := rows(t, db); len(got) != 31 {
+			t.Errorf("public_articles has %d rows; want 31 (a-0 to a-30, none after the gap)", len(got))
 		}
 	})
 }
