@@ -2,8 +2,11 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -79,4 +82,58 @@ func (s *Store) ReadLog(ctx context.Context, from, until uint64, batchSize int, 
 			}
 		}
 	}
+}
+
+// ReadRange returns the events from stream sequence from up to and including until, at most
+// limit of them, as the log holds them now (erased events are not there). It is for short
+// reads that happen often (a live view catching up): one ephemeral consumer, one pull that
+// does not wait for more than is there, and the consumer is deleted at once, where ReadLog's
+// ordered consumer would linger on the server for minutes, woken by every append.
+func (s *Store) ReadRange(ctx context.Context, from, until uint64, limit int) ([]Envelope, error) {
+	if from == 0 {
+		from = 1
+	}
+	if until < from || limit <= 0 {
+		return nil, nil
+	}
+	consumer, err := s.stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubject:     SubjectAll,
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       from,
+		AckPolicy:         jetstream.AckNonePolicy,
+		MemoryStorage:     true,
+		InactiveThreshold: 30 * time.Second, // in case the delete below is lost
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read log from %d: %w", from, unavailable(err))
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		_ = s.stream.DeleteConsumer(dctx, consumer.CachedInfo().Name)
+	}()
+	want := int(min(uint64(limit), until-from+1))
+	batch, err := consumer.FetchNoWait(want)
+	if err != nil {
+		return nil, fmt.Errorf("read log from %d: %w", from, unavailable(err))
+	}
+	out := make([]Envelope, 0, want)
+	for msg := range batch.Messages() {
+		md, err := msg.Metadata()
+		if err != nil {
+			return nil, fmt.Errorf("read log: %w", err)
+		}
+		if md.Sequence.Stream > until {
+			continue
+		}
+		env, err := Unmarshal(msg.Data(), md.Sequence.Stream)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, env)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+		return nil, fmt.Errorf("read log from %d: %w", from, unavailable(err))
+	}
+	return out, nil
 }

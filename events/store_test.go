@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -353,5 +354,62 @@ func TestReadLog(t *testing.T) {
 				t.Errorf("ReadLog(%d, %d)[%d] = %s; want %s", tt.from, tt.until, i, got[i], tt.wantIDs[i])
 			}
 		}
+	}
+}
+
+// TestReadRange: a short read returns the events of the range as the log holds them, at most
+// limit, and leaves no consumer on the server.
+func TestReadRange(t *testing.T) {
+	ctx := context.Background()
+	store, _, js := openStore(t)
+	var ids []string
+	var last uint64
+	for range 25 {
+		env := envelope(t, uuid.NewString(), 1, domain.Drafted{Headline: "A"})
+		seq, err := store.Append(ctx, env, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, env.ID)
+		last = seq
+	}
+	stream, err := js.Stream(ctx, events.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.DeleteMsg(ctx, 7); err != nil { // as a kill's erasure does
+		t.Fatal(err)
+	}
+	without7 := append(slices.Clone(ids[4:6]), ids[7:]...)
+	tests := []struct {
+		from, until uint64
+		limit       int
+		want        []string
+	}{
+		{5, last, 100, without7},
+		{5, 9, 100, without7[:4]},
+		{5, last, 3, without7[:3]},
+		{0, 0, 3, nil},
+		{30, 40, 3, nil},
+	}
+	for _, tt := range tests {
+		got, err := store.ReadRange(ctx, tt.from, tt.until, tt.limit)
+		if err != nil {
+			t.Fatalf("ReadRange(%d, %d, %d): %v", tt.from, tt.until, tt.limit, err)
+		}
+		var gotIDs []string
+		for _, env := range got {
+			gotIDs = append(gotIDs, env.ID)
+		}
+		if !slices.Equal(gotIDs, tt.want) {
+			t.Errorf("ReadRange(%d, %d, %d) = %v; want %v", tt.from, tt.until, tt.limit, gotIDs, tt.want)
+		}
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Consumers != 0 {
+		t.Errorf("%d consumers left on the stream after the reads; want 0", info.State.Consumers)
 	}
 }

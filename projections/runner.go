@@ -31,11 +31,13 @@ const (
 	progressEvery = time.Second
 )
 
-// seqMetadata is the Watermill metadata key that carries an event's stream sequence, and
-// deliveredMetadata how many times the server has delivered it.
+// seqMetadata is the Watermill metadata key that carries an event's stream sequence,
+// deliveredMetadata how many times the server has delivered it, and pendingMetadata how many
+// events the consumer holds behind it.
 const (
 	seqMetadata       = "newsroom-stream-seq"
 	deliveredMetadata = "newsroom-delivered"
+	pendingMetadata   = "newsroom-pending"
 )
 
 // One active consumer per view, whatever the number of instances: every durable (each view's
@@ -84,7 +86,8 @@ type RunnerConfig struct {
 	PinnedTTL time.Duration
 }
 
-// Runner feeds every view from its durable consumer, in log order, one event at a time.
+// Runner feeds every view from its durable consumer, in log order, one event at a time, or in
+// batches while the view is behind (see catchUpFrom).
 type Runner struct {
 	cfg    RunnerConfig
 	views  []View
@@ -362,6 +365,7 @@ func (r *Runner) prepare(ctx context.Context, v View) error {
 		return err
 	}
 	r.states[v.Name()].set(checkpoint, nil)
+	r.states[v.Name()].positioned()
 
 	nc, err := r.cfg.Connect()
 	if err != nil {
@@ -510,6 +514,18 @@ func (r *Runner) subscriber(v View) (message.Subscriber, error) {
 	return newDurableSubscriber(js, Durable(v.Name()), r.cfg.Logger), nil
 }
 
+// A live view that has fallen behind (a stall of the database, a restart, a burst of
+// commands) catches up in batches, as a rebuild does: when the consumer holds at least
+// catchUpFrom events behind the one delivered, the handler reads up to catchUpBatch events from
+// the log, starting with the delivered one, and applies them in one transaction, moving the
+// checkpoint once. The consumer then delivers the rest of the batch one by one: those are
+// acknowledged without a transaction (see viewState.caughtUp). Once the view has caught up it
+// applies one event at a time again, each as soon as it arrives.
+const (
+	catchUpFrom  = 8
+	catchUpBatch = 500
+)
+
 func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 	state := r.states[v.Name()]
 	return func(msg *message.Message) error {
@@ -519,12 +535,36 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 			state.fail(err)
 			return err
 		}
+		if state.caughtUp(seq) {
+			return nil // applied and committed by this handler's last batch
+		}
+		pending, _ := strconv.ParseUint(msg.Metadata.Get(pendingMetadata), 10, 64)
 		env, err := events.Unmarshal(msg.Payload, seq)
+		last := seq
 		if err == nil {
 			state.apply.Lock() // a rebuild's swap waits for the event in hand
-			ctx, cancel := context.WithTimeout(msg.Context(), applyTimeout)
-			_, err = Apply(ctx, r.cfg.DB, v, env)
-			cancel()
+			batched := false
+			if pending >= catchUpFrom && r.cfg.Log != nil && state.mayBatch(seq) {
+				last, err = r.catchUp(msg.Context(), v, env, pending)
+				batched = err == nil
+				if err != nil && !errors.Is(err, ErrSuperseded) && !errors.Is(err, ErrOlderTables) {
+					// Apply this event alone; the events up to where the batch would have
+					// gone follow one by one, so that a failing event stops the view at
+					// itself, with everything before it applied.
+					r.cfg.Logger.Warn("view catch-up batch failed; applying one event at a time", "view", v.Name(),
+						"seq", seq, "error", err)
+					state.noBatchThrough(seq + min(pending, catchUpBatch))
+					last, err = seq, nil
+				}
+			}
+			if err == nil && !batched {
+				ctx, cancel := context.WithTimeout(msg.Context(), applyTimeout)
+				_, err = Apply(ctx, r.cfg.DB, v, env)
+				cancel()
+			}
+			if batched {
+				state.batchCommitted(last)
+			}
 			state.apply.Unlock()
 		}
 		if errors.Is(err, ErrSuperseded) {
@@ -546,9 +586,45 @@ func (r *Runner) handler(v View) message.NoPublishHandlerFunc {
 			state.fail(err)
 			return err
 		}
-		state.set(seq, nil)
+		state.set(last, nil)
 		return nil
 	}
+}
+
+// rangeReader reads a short range of the log in one go, leaving nothing behind on the server
+// (ReadLog's ordered consumer would linger for minutes); *events.Store implements it.
+type rangeReader interface {
+	ReadRange(ctx context.Context, from, until uint64, limit int) ([]events.Envelope, error)
+}
+
+// catchUp applies env and the events that follow it in the log, up to catchUpBatch in all and
+// no further than the pending events the consumer holds, in one transaction (applyBatch: the
+// checkpoint's compare-and-set and the version checks, as for one event). It returns the
+// stream sequence of the last event of the batch.
+func (r *Runner) catchUp(ctx context.Context, v View, env events.Envelope, pending uint64) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, applyTimeout)
+	defer cancel()
+	batch := make([]events.Envelope, 1, catchUpBatch)
+	batch[0] = env
+	until := env.Sequence + min(pending, catchUpBatch-1)
+	var err error
+	if rr, ok := r.cfg.Log.(rangeReader); ok {
+		var more []events.Envelope
+		more, err = rr.ReadRange(ctx, env.Sequence+1, until, catchUpBatch-1)
+		batch = append(batch, more...)
+	} else {
+		err = r.cfg.Log.ReadLog(ctx, env.Sequence+1, until, catchUpBatch, func(more []events.Envelope) error {
+			batch = append(batch, more...)
+			return nil
+		})
+	}
+	if err != nil {
+		return 0, fmt.Errorf("view %s: read the log to catch up: %w", v.Name(), err)
+	}
+	if _, err := applyBatch(ctx, r.cfg.DB, v, v.Name(), Live, batch); err != nil {
+		return 0, err
+	}
+	return batch[len(batch)-1].Sequence, nil
 }
 
 // readLive reads view name's live checkpoint row.
@@ -658,6 +734,16 @@ type viewState struct {
 	rebuilding bool
 	rebuild    *Progress
 	changed    chan struct{} // closed and replaced at every change of seq
+
+	// batchedThrough is the last event of the live handler's last catch-up batch, 0 once the
+	// consumer delivered past it. The consumer delivers the batch's events after it was
+	// committed: those are acknowledged without a transaction, which would be a no-op (the
+	// checkpoint only moves forward: an apply's compare-and-set, a swap only of tables at
+	// least as far). It is cleared when the consumer is positioned again (prepare), and at the
+	// first event past the batch, so that it never outlives the batch it vouches for.
+	batchedThrough uint64
+	// unbatchedThrough: a catch-up batch up to here failed; these events are applied one by one.
+	unbatchedThrough uint64
 }
 
 func newViewState() *viewState { return &viewState{changed: make(chan struct{})} }
@@ -668,6 +754,47 @@ func (s *viewState) set(seq uint64, err error) {
 	s.seq, s.err = max(s.seq, seq), err
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// caughtUp reports whether the event at seq was applied by the live handler's last catch-up
+// batch, and forgets the batch at the first event past it.
+func (s *viewState) caughtUp(seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seq <= s.batchedThrough {
+		return true
+	}
+	s.batchedThrough = 0
+	return false
+}
+
+// batchCommitted records that a catch-up batch up to seq was committed.
+func (s *viewState) batchCommitted(seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batchedThrough = seq
+}
+
+// mayBatch reports whether the event at seq may start a catch-up batch.
+func (s *viewState) mayBatch(seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return seq > s.unbatchedThrough
+}
+
+// noBatchThrough makes the events up to seq apply one by one.
+func (s *viewState) noBatchThrough(seq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unbatchedThrough = max(s.unbatchedThrough, seq)
+}
+
+// positioned forgets the catch-up batches: the durable consumer was positioned at the SQL
+// checkpoint again.
+func (s *viewState) positioned() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batchedThrough, s.unbatchedThrough = 0, 0
 }
 
 func (s *viewState) fail(err error) {

@@ -243,7 +243,8 @@ func (s *durableSubscriber) unpin() {
 // delivers.
 const pinHeader = "Nats-Pin-Id"
 
-// toWatermill carries the event id as the message UUID and the stream sequence as metadata.
+// toWatermill carries the event id as the message UUID, and the stream sequence, the delivery
+// count and how many events wait behind this one as metadata.
 func toWatermill(m jetstream.Msg) *message.Message {
 	id := m.Headers().Get(jetstream.MsgIDHeader)
 	if id == "" {
@@ -253,6 +254,7 @@ func toWatermill(m jetstream.Msg) *message.Message {
 	if md, err := m.Metadata(); err == nil {
 		wm.Metadata.Set(seqMetadata, strconv.FormatUint(md.Sequence.Stream, 10))
 		wm.Metadata.Set(deliveredMetadata, strconv.FormatUint(md.NumDelivered, 10))
+		wm.Metadata.Set(pendingMetadata, strconv.FormatUint(md.NumPending, 10))
 	}
 	return wm
 }
