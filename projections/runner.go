@@ -213,7 +213,7 @@ func (r *Runner) Rebuild(name string) error {
 		// without one would stay behind for good.
 		for attempt := 1; !st.isLive() && !st.isSuperseded(); attempt++ {
 			err := r.addLive(r.ctx, v)
-			if err == nil {
+			if err == nil || errors.Is(err, errRunnerClosed) {
 				break
 			}
 			st.fail(err)
@@ -259,6 +259,9 @@ func runHandler(ctx context.Context, log *slog.Logger, name string, sub message.
 	}
 }
 
+// errRunnerClosed: Close has begun; nothing starts any more.
+var errRunnerClosed = errors.New("projections closed")
+
 // ErrNoView: no view has that name.
 var ErrNoView = errors.New("no such view")
 
@@ -289,7 +292,7 @@ func (r *Runner) addLive(ctx context.Context, v View) error {
 	if r.closed { // Close has passed: stop what it could not
 		r.mu.Unlock()
 		_ = router.Close()
-		return errors.New("projections closed")
+		return errRunnerClosed
 	}
 	r.routers[v.Name()] = router
 	r.mu.Unlock()
