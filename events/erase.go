@@ -10,8 +10,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// codeNoMessageFound is JetStream's answer to deleting a message that is gone already.
-const codeNoMessageFound = 10057
+// JetStream's answers to deleting a message that is gone already: "no message found", and
+// "sequence N not found" (a message another eraser deleted a moment ago).
+const (
+	codeNoMessageFound   = 10057
+	codeSequenceNotFound = 10043
+)
 
 // Erasure is what erasing one killed article removed.
 type Erasure struct {
@@ -57,36 +61,42 @@ func EraseKilled(ctx context.Context, js jetstream.JetStream, articleID string, 
 }
 
 // eraseSubject securely deletes the messages on subject (wildcards allowed) that keep does not
-// keep, and returns how many it deleted.
+// keep, and returns how many it deleted. It deletes the newest first: a view reading the log
+// forward meanwhile sees what it had, then the kill, never a hole between two survivors (which
+// it would take for a gap in the log).
 func eraseSubject(ctx context.Context, stream jetstream.Stream, subject string, keep func(seq uint64, subject string) bool) (int, error) {
-	erased := 0
+	var doomed []uint64
 	for seq := uint64(1); ; {
 		msg, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			return erased, nil
+			break
 		}
 		if err != nil {
-			return erased, unavailable(err)
+			return 0, unavailable(err)
 		}
 		seq = msg.Sequence + 1
-		if keep(msg.Sequence, msg.Subject) {
-			continue
+		if !keep(msg.Sequence, msg.Subject) {
+			doomed = append(doomed, msg.Sequence)
 		}
-		if err := stream.SecureDeleteMsg(ctx, msg.Sequence); err != nil && !isNoMessageFound(err) {
-			return erased, unavailable(err)
-		}
-		erased++
 	}
+	for i := len(doomed) - 1; i >= 0; i-- {
+		if err := stream.SecureDeleteMsg(ctx, doomed[i]); err != nil && !isNoMessageFound(err) {
+			return len(doomed) - 1 - i, unavailable(err)
+		}
+	}
+	return len(doomed), nil
 }
 
 func isNoMessageFound(err error) bool {
 	var apiErr *jetstream.APIError
-	if errors.Is(err, jetstream.ErrMsgNotFound) || (errors.As(err, &apiErr) && int(apiErr.ErrorCode) == codeNoMessageFound) {
+	if errors.Is(err, jetstream.ErrMsgNotFound) || (errors.As(err, &apiErr) &&
+		(int(apiErr.ErrorCode) == codeNoMessageFound || int(apiErr.ErrorCode) == codeSequenceNotFound)) {
 		return true
 	}
 	// nats.go reports a refused delete with the server's error as text only.
 	return errors.Is(err, jetstream.ErrMsgDeleteUnsuccessful) &&
-		strings.Contains(err.Error(), "err_code="+strconv.Itoa(codeNoMessageFound))
+		(strings.Contains(err.Error(), "err_code="+strconv.Itoa(codeNoMessageFound)) ||
+			strings.Contains(err.Error(), "err_code="+strconv.Itoa(codeSequenceNotFound)))
 }
 
 // KilledArticle is an article whose kill reached the public stream.

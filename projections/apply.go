@@ -155,15 +155,17 @@ func applyBatch(ctx context.Context, db *sqldb.DB, v View, name string, t Tables
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("view %s: commit: %w", v.Name(), err)
 	}
+	// Readers' caches learn of the commit first: a kill must not be served from memory while
+	// the scrub below waits for readers.
+	if c, ok := v.(committer); ok && t == Live {
+		c.committed(batch)
+	}
 	if holdsKill(batch) {
 		// The killed text left the tables; make it leave the files too. Not fatal: the next
 		// kill, or the sweep at start, scrubs again.
 		if err := db.Scrub(ctx); err != nil {
 			slog.Warn("view: scrub after a kill", "view", v.Name(), "error", err)
 		}
-	}
-	if c, ok := v.(committer); ok && t == Live {
-		c.committed(batch)
 	}
 	return len(batch), nil
 }

@@ -120,16 +120,11 @@ func (o *Outbox) LastSource() uint64 {
 
 // lastSourceSeq reads the source sequence of the newest public message (0 if there is none).
 func lastSourceSeq(ctx context.Context, public jetstream.Stream) (uint64, error) {
-	info, err := public.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("outbox: %w", err)
-	}
-	if info.State.LastSeq == 0 || info.State.Msgs == 0 {
-		return 0, nil
-	}
-	msg, err := public.GetMsg(ctx, info.State.LastSeq)
+	// The newest message that exists: one deleted at the end (by an operator; a kill never
+	// erases its own message) does not send the outbox back to the start.
+	msg, err := public.GetLastMsgForSubject(ctx, events.PublicSubjectAll)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, nil // the newest one was erased; its predecessors were written before it
+		return 0, nil // nothing published yet
 	}
 	if err != nil {
 		return 0, fmt.Errorf("outbox: read the last public message: %w", err)
