@@ -481,6 +481,17 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) {
 			giveBack()
 			return
 		}
+		if attempt > 0 {
+			// This worker may have lost the message during the wait (its connection was away
+			// longer than AckWait) to another instance, which delivered it and went on: sending
+			// it again would be a duplicate, and could land after the next one.
+			if now, err := w.d.reg.load(ctx, w.id); err == nil && seq <= now.DeliveredSeq {
+				return
+			} else if errors.Is(err, ErrNotFound) {
+				giveBack() // deleted meanwhile
+				return
+			}
+		}
 		// The payload is read afresh for each attempt: a message erased meanwhile (a legal
 		// kill) is never sent again, and no copy of it lingers here between attempts.
 		raw, err := w.d.public.GetMsg(ctx, seq)
