@@ -270,18 +270,6 @@ func boundedCall(tb testing.TB, method, target, token string, body any, headers 
 	return response{status: resp.StatusCode, header: resp.Header, body: data}, err
 }
 
-// waitUntil polls check until it returns true, or fails the test after timeout.
-func waitUntil(tb testing.TB, what string, timeout time.Duration, check func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for !check() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // The view database is cut away while editors keep working: every command is accepted (the
 // log is NATS), /readyz names the views that are down and why, and when the database returns
 // the views catch up with nothing lost: their rows equal a clean replay of the log.

@@ -117,10 +117,16 @@ func expectStatus(tb testing.TB, r response, want int, what string) {
 // eventually polls check until it returns true, or fails the test after a deadline.
 func eventually(tb testing.TB, what string, check func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	waitUntil(tb, what, 20*time.Second, check)
+}
+
+// waitUntil polls check until it holds, failing the test after timeout.
+func waitUntil(tb testing.TB, what string, timeout time.Duration, check func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
 	for !check() {
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
+			tb.Fatalf("timed out after %s waiting for %s", timeout, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
