@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -153,8 +151,8 @@ func outages(t *testing.T, run func(t *testing.T, o outage)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := startProxy(t, u.Host)
-		u.Host = p.addr()
+		p := sqldbtest.StartProxy(t, u.Host)
+		u.Host = p.Addr()
 		q := u.Query()
 		q.Set("search_path", schema)
 		u.RawQuery = q.Encode()
@@ -163,7 +161,7 @@ func outages(t *testing.T, run func(t *testing.T, o outage)) {
 			t.Fatalf("open PostgreSQL through the proxy: %v", err)
 		}
 		t.Cleanup(func() { db.Close() })
-		run(t, outage{db: db, stop: p.stop, resume: p.resume})
+		run(t, outage{db: db, stop: func() { p.Cut(sqldbtest.Refusing) }, resume: p.Restore})
 	})
 }
 
@@ -230,93 +228,6 @@ func TestAuthenticateDuringOutage(t *testing.T) {
 			t.Errorf("%d warnings over two outages; want 2:\n%s", n, logs)
 		}
 	})
-}
-
-// proxy forwards TCP connections to a server until stopped; while stopped it cuts every open
-// connection and closes new ones at once, as a server that went away does.
-type proxy struct {
-	ln     net.Listener
-	target string
-
-	mu      sync.Mutex
-	stopped bool
-	conns   map[net.Conn]struct{}
-}
-
-func startProxy(tb testing.TB, target string) *proxy {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target, conns: make(map[net.Conn]struct{})}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		p.serve()
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		p.stop()
-		<-done
-	})
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) serve() {
-	for {
-		client, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		if !p.track(client) {
-			client.Close()
-			continue
-		}
-		go func() {
-			server, err := net.DialTimeout("tcp", p.target, 5*time.Second)
-			if err != nil || !p.track(server) {
-				client.Close()
-				if server != nil {
-					server.Close()
-				}
-				return
-			}
-			go func() { io.Copy(server, client); server.Close(); client.Close() }()
-			io.Copy(client, server)
-			client.Close()
-			server.Close()
-		}()
-	}
-}
-
-// track registers c for stop; it reports false if the proxy is stopped.
-func (p *proxy) track(c net.Conn) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopped {
-		return false
-	}
-	p.conns[c] = struct{}{}
-	return true
-}
-
-func (p *proxy) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stopped = true
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *proxy) resume() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.stopped = false
 }
 
 // lockedBuffer is a log destination that goroutines may share.

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,178 +22,6 @@ import (
 	"github.com/newsroom/newsroom/sqldb"
 	"github.com/newsroom/newsroom/sqldb/sqldbtest"
 )
-
-// cutMode is how tcpProxy fails.
-type cutMode int
-
-const (
-	passing cutMode = iota
-	// refusing: live connections are closed and new ones closed as soon as they are accepted,
-	// as when the database's process or host is down and the kernel answers.
-	refusing
-	// blackholing: nothing passes any more, and nothing fails: bytes on live connections are
-	// held, and new connections are accepted but never answered, as behind a firewall or a
-	// partition that drops packets. When the cut ends, new connections pass and idle ones
-	// carry on, but a connection that had bytes in flight during the cut, and one accepted
-	// during it, stays unanswered: a half-open connection, as when the database restarted
-	// behind the partition, which only the client's own timeout gives up on.
-	blackholing
-)
-
-func (m cutMode) String() string {
-	return [...]string{"passing", "refusing", "blackholing"}[m]
-}
-
-// tcpProxy forwards TCP connections to target and can cut them, to take a database away from
-// a process under test without touching the database itself.
-type tcpProxy struct {
-	ln     net.Listener
-	target string
-
-	closed chan struct{} // closed when the test ends
-
-	mu     sync.Mutex
-	mode   cutMode
-	passes chan struct{}     // closed while the mode is passing; a blackhole's is never closed
-	conns  map[net.Conn]bool // every open connection, both sides; true: held unanswered
-}
-
-func startProxy(tb testing.TB, target string) *tcpProxy {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln, target: target, conns: map[net.Conn]bool{}, passes: make(chan struct{}), closed: make(chan struct{})}
-	close(p.passes)
-	go p.accept()
-	tb.Cleanup(func() {
-		ln.Close()
-		close(p.closed)
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		for c := range p.conns {
-			c.Close()
-		}
-	})
-	return p
-}
-
-func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *tcpProxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		mode := p.mode
-		switch mode {
-		case refusing:
-			c.Close()
-		case blackholing:
-			p.conns[c] = true
-		}
-		p.mu.Unlock()
-		if mode == passing {
-			go p.forward(c)
-		}
-	}
-}
-
-func (p *tcpProxy) forward(client net.Conn) {
-	server, err := net.Dial("tcp", p.target)
-	if err != nil {
-		client.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.mode != passing { // cut while dialling
-		p.mu.Unlock()
-		client.Close()
-		server.Close()
-		return
-	}
-	p.conns[client], p.conns[server] = false, false
-	p.mu.Unlock()
-	go p.pipe(server, client)
-	go p.pipe(client, server)
-}
-
-// pipe copies src to dst; while the proxy blackholes, what it read waits.
-func (p *tcpProxy) pipe(dst, src net.Conn) {
-	defer func() {
-		dst.Close()
-		src.Close()
-		p.mu.Lock()
-		delete(p.conns, dst)
-		delete(p.conns, src)
-		p.mu.Unlock()
-	}()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			passes := p.passes
-			p.mu.Unlock()
-			select {
-			case <-passes:
-			case <-p.closed:
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// cut fails every connection as mode says: refusing closes live ones, blackholing holds them.
-func (p *tcpProxy) cut(mode cutMode) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.mode == passing {
-		p.passes = make(chan struct{})
-	}
-	p.mode = mode
-	if mode == refusing {
-		for c, held := range p.conns {
-			if !held {
-				c.Close()
-				delete(p.conns, c)
-			}
-		}
-	}
-}
-
-// restore forwards again. What a blackhole holds stays held (see blackholing).
-func (p *tcpProxy) restore() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.mode != passing {
-		p.passes = make(chan struct{})
-		close(p.passes)
-	}
-	p.mode = passing
-}
-
-// heldConns is how many connections the proxy holds unanswered.
-func (p *tcpProxy) heldConns() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := 0
-	for _, held := range p.conns {
-		if held {
-			n++
-		}
-	}
-	return n
-}
 
 // throughProxy is dsn with its host and port replaced by the proxy's.
 func throughProxy(tb testing.TB, dsn, proxyAddr string) string {
@@ -277,7 +104,7 @@ func TestViewDatabaseCutAway(t *testing.T) {
 	if os.Getenv(sqldbtest.PostgresURLEnv) == "" {
 		t.Skip(sqldbtest.PostgresURLEnv + " not set: the view database cut (PostgreSQL behind a proxy) is skipped")
 	}
-	for _, mode := range []cutMode{refusing, blackholing} {
+	for _, mode := range []sqldbtest.CutMode{sqldbtest.Refusing, sqldbtest.Blackholing} {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel() // each has its own schema, proxy, NATS and app
 			testViewDatabaseCut(t, mode)
@@ -285,9 +112,9 @@ func TestViewDatabaseCutAway(t *testing.T) {
 	}
 }
 
-func testViewDatabaseCut(t *testing.T, mode cutMode) {
+func testViewDatabaseCut(t *testing.T, mode sqldbtest.CutMode) {
 	dsn := sqldbtest.PostgresURL(t)
-	proxy := startProxy(t, hostPort(t, dsn))
+	proxy := sqldbtest.StartProxy(t, hostPort(t, dsn))
 	reporter := createTokenIn(t, dsn, "rita", "reporter")
 	editor := createTokenIn(t, dsn, "ed", "editor")
 	admin := createTokenIn(t, dsn, "ada", "admin")
@@ -296,7 +123,7 @@ func testViewDatabaseCut(t *testing.T, mode cutMode) {
 	if testing.Verbose() {
 		logLevel = slog.LevelWarn
 	}
-	cfg := config{HTTP: "127.0.0.1:0", DataDir: t.TempDir(), DB: throughProxy(t, dsn, proxy.addr()), NATSListen: "127.0.0.1:0", NoSync: true}
+	cfg := config{HTTP: "127.0.0.1:0", DataDir: t.TempDir(), DB: throughProxy(t, dsn, proxy.Addr()), NATSListen: "127.0.0.1:0", NoSync: true}
 	a, err := startApp(context.Background(), cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel})))
 	if err != nil {
 		t.Fatalf("start newsroom on PostgreSQL through a proxy: %v", err)
@@ -353,7 +180,7 @@ func testViewDatabaseCut(t *testing.T, mode cutMode) {
 	story(1, false)
 	waitCaughtUp(t, ta.base, admin)
 
-	proxy.cut(mode)
+	proxy.Cut(mode)
 	cutAt := time.Now()
 
 	// During the cut every command is accepted: the log is NATS.
@@ -393,7 +220,7 @@ func testViewDatabaseCut(t *testing.T, mode cutMode) {
 	nc, js := connectNATS(t, a.natsURL)
 	defer nc.Close()
 	waitUntil(t, "every view to fail", time.Minute, func() bool {
-		if mode == blackholing {
+		if mode == sqldbtest.Blackholing {
 			for _, v := range viewReports(t, ta.base, admin) {
 				if v.LastError == "" {
 					return false
@@ -430,7 +257,7 @@ func testViewDatabaseCut(t *testing.T, mode cutMode) {
 	_, rep = ready()
 	last = rep.Log.Position
 
-	proxy.restore()
+	proxy.Restore()
 	restoredAt := time.Now()
 	waitUntil(t, "every view to reach the log's last position after the database returned", time.Minute, func() bool {
 		for _, v := range viewReports(t, ta.base, admin) {
@@ -451,7 +278,7 @@ func testViewDatabaseCut(t *testing.T, mode cutMode) {
 		}
 	}
 	t.Logf("%s: views caught up %s after the database returned (%d events; the cut lasted %s; %d connections still held by the proxy)",
-		mode, caughtUp.Round(time.Millisecond), last, restoredAt.Sub(cutAt).Round(time.Millisecond), proxy.heldConns())
+		mode, caughtUp.Round(time.Millisecond), last, restoredAt.Sub(cutAt).Round(time.Millisecond), proxy.HeldConns())
 
 	// Nothing lost: the rows equal a clean replay of the log into a fresh schema.
 	clean := sqldbtest.PostgresURL(t)
