@@ -23,19 +23,6 @@ func NewHistory(db *sqldb.DB) *History { return &History{db: db} }
 // Name implements View.
 func (*History) Name() string { return "history" }
 
-// statusAfter is the status each event leaves an article in; Corrected leaves it as it was.
-var statusAfter = map[string]domain.Status{
-	domain.TypeDrafted:          domain.StatusDraft,
-	domain.TypeRevised:          domain.StatusDraft,
-	domain.TypeSubmitted:        domain.StatusInReview,
-	domain.TypeChangesRequested: domain.StatusChangesRequested,
-	domain.TypeApproved:         domain.StatusApproved,
-	domain.TypePublished:        domain.StatusPublished,
-	domain.TypeCorrected:        domain.StatusPublished,
-	domain.TypeRetracted:        domain.StatusRetracted,
-	domain.TypeSpiked:           domain.StatusSpiked,
-	domain.TypeKilled:           domain.StatusKilled,
-}
 
 // Version implements View.
 func (*History) Version() int { return 1 }
@@ -120,7 +107,7 @@ func (h *History) rewriteKilled(ctx context.Context, tx *sqlx.Tx, t Tables, inse
 }
 
 func insertStep(ctx context.Context, insert *sqlx.Stmt, articleID string, seq uint64, step domain.Step, comment string) error {
-	status, ok := statusAfter[step.Type]
+	status, ok := domain.StatusAfter(step.Type)
 	if !ok {
 		return fmt.Errorf("history: no status for event type %s", step.Type)
 	}

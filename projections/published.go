@@ -47,11 +47,6 @@ type Published struct {
 // PostgreSQL database) do not move it.
 func (p *Published) Generation() uint64 { return p.generation.Load() }
 
-// privateEventTypes never change a row readers can see: they happen only before publication.
-var privateEventTypes = map[string]bool{
-	domain.TypeDrafted: true, domain.TypeRevised: true, domain.TypeSubmitted: true,
-	domain.TypeChangesRequested: true, domain.TypeApproved: true, domain.TypeSpiked: true,
-}
 
 func (p *Published) committed(batch []events.Envelope) {
 	if batch == nil {
@@ -59,7 +54,7 @@ func (p *Published) committed(batch []events.Envelope) {
 		return
 	}
 	for _, env := range batch {
-		if !privateEventTypes[env.Type] {
+		if domain.IsPublic(env.Type) {
 			p.generation.Add(1)
 			return
 		}
