@@ -111,7 +111,7 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		if err := words("reason", c.Reason, MaxReason, true); err != nil {
 			return nil, err
 		}
-		return Retracted{Reason: c.Reason}, nil
+		return Retracted{Reason: c.Reason, Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline}, nil
 
 	case Spike:
 		if err := words("reason", c.Reason, MaxReason, false); err != nil {

@@ -287,12 +287,25 @@ func TestDecideCorrectListsEveryInvalidField(t *testing.T) {
 
 func TestDecideRetract(t *testing.T) {
 	retract := func(reason string) domain.Command { return domain.Retract{Reason: reason} }
-	retracted := func(reason string) outcome { return outcome{event: domain.Retracted{Reason: reason}} }
+	// The retraction carries its public notice: the headline withdrawn, its slug and first
+	// publication, as the article stood (after a correction, the corrected headline).
+	retracted := func(reason string) outcome {
+		return outcome{event: domain.Retracted{Reason: reason, Slug: natoSlug, PublishedAt: at(3), Headline: natoHeadline}}
+	}
 	runDecideCases(t, []decideCase{
 		{name: "published, by an editor", given: givenPublished(), when: retract(natoReason), by: editorB, then: retracted(natoReason)},
 		{name: "by the editor who published", given: givenPublished(), when: retract(natoReason), by: editorA, then: retracted(natoReason)},
 		{name: "by an admin", given: givenPublished(), when: retract(natoReason), by: admin, then: retracted(natoReason)},
 		{name: "after a correction", given: givenCorrected("b2"), when: retract(natoReason), by: editorB, then: retracted(natoReason)},
+		{
+			name: "after a correction of the headline: the corrected headline is withdrawn",
+			given: history(append(givenPublished(), by(editorB, natoCorrected(natoNote, func(c *domain.Corrected) {
+				c.Headline = "NATO-Russia Council ministers meet"
+			})))...),
+			when: retract(natoReason), by: editorB,
+			then: outcome{event: domain.Retracted{Reason: natoReason, Slug: natoSlug, PublishedAt: at(3),
+				Headline: "NATO-Russia Council ministers meet"}},
+		},
 		{
 			name:  "reason at MaxReason two-byte characters",
 			given: givenPublished(), when: retract(strings.Repeat("ø", domain.MaxReason)), by: editorB,

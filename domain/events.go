@@ -97,10 +97,21 @@ type Corrected struct {
 	Tags        []string  `json:"tags,omitempty"`
 }
 
-// Retracted withdraws a published article; the reason is public.
+// Retracted withdraws a published article; the reason is public. Like Published it carries what
+// its public notice shows (the headline withdrawn, under its slug and first publication time), so
+// that the outbox and the views need no earlier event. Events recorded before these fields
+// existed hold the reason alone: a reader falls back to the article's earlier events (see
+// Retracted.Complete).
 type Retracted struct {
-	Reason string `json:"reason"`
+	Reason      string    `json:"reason"`
+	Slug        string    `json:"slug,omitempty"`
+	PublishedAt time.Time `json:"published_at,omitzero"`
+	Headline    string    `json:"headline,omitempty"`
 }
+
+// Complete reports whether the event carries its notice (recorded since Retracted has a
+// headline); an older one needs the article's earlier events to be shown.
+func (e Retracted) Complete() bool { return e.Headline != "" }
 
 // Spiked abandons an unpublished article.
 type Spiked struct {

@@ -76,6 +76,12 @@ func TestEventJSON(t *testing.T) {
 			`{"note":"n","slug":"nato-russia-foreign-ministers-meet","published_at":"2007-12-08T12:30:00Z",` +
 				`"headline":"h","body":"b","language":"en"}`,
 		},
+		{
+			domain.Retracted{Reason: natoReason, Slug: natoSlug, PublishedAt: now, Headline: natoHeadline},
+			`{"reason":"The meeting was postponed.","slug":"nato-russia-foreign-ministers-meet",` +
+				`"published_at":"2007-12-08T12:30:00Z","headline":"NATO-Russia foreign ministers meet"}`,
+		},
+		// Recorded before a retraction carried its notice: the reason alone.
 		{domain.Retracted{Reason: natoReason}, `{"reason":"The meeting was postponed."}`},
 		{domain.Spiked{Reason: natoReason}, `{"reason":"The meeting was postponed."}`},
 		{domain.Spiked{}, `{}`},
@@ -140,6 +146,21 @@ func TestChangesEmpty(t *testing.T) {
 	for _, tt := range tests {
 		if got := tt.c.Empty(); got != tt.want {
 			t.Errorf("Changes%s.Empty() = %v; want %v", describeChanges(tt.c), got, tt.want)
+		}
+	}
+}
+
+func TestRetractedComplete(t *testing.T) {
+	tests := []struct {
+		e    domain.Retracted
+		want bool
+	}{
+		{domain.Retracted{Reason: natoReason, Slug: natoSlug, PublishedAt: now, Headline: natoHeadline}, true},
+		{domain.Retracted{Reason: natoReason}, false}, // recorded before the notice was carried
+	}
+	for _, tt := range tests {
+		if got := tt.e.Complete(); got != tt.want {
+			t.Errorf("%#v.Complete() = %v; want %v", tt.e, got, tt.want)
 		}
 	}
 }
