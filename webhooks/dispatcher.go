@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	nethttp "net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,8 +99,9 @@ func (c *Config) defaults() {
 // succeeded. Several instances may run a dispatcher on the same NATS and database: the durable
 // gives each message to one of them at a time.
 type Dispatcher struct {
-	cfg Config
-	reg *Registry
+	cfg   Config
+	reg   *Registry
+	retry RetryPolicy
 
 	nc     *nats.Conn
 	js     jetstream.JetStream
@@ -118,7 +118,8 @@ type Dispatcher struct {
 // NewDispatcher returns a dispatcher; Start runs it.
 func NewDispatcher(cfg Config) *Dispatcher {
 	cfg.defaults()
-	return &Dispatcher{cfg: cfg, reg: NewRegistry(cfg.DB), workers: map[string]*worker{}}
+	return &Dispatcher{cfg: cfg, reg: NewRegistry(cfg.DB), retry: RetryPolicy{Min: cfg.RetryMin, Max: cfg.RetryMax},
+		workers: map[string]*worker{}}
 }
 
 // Start connects, starts a worker for every registered webhook, and keeps looking for
@@ -368,15 +369,6 @@ func (d *Dispatcher) ensureConsumer(ctx context.Context, id string) (jetstream.C
 	return c, nil
 }
 
-// backoff is the wait after the attempt-th failed attempt at one message.
-func (d *Dispatcher) backoff(attempt int) time.Duration {
-	wait := d.cfg.RetryMin
-	for i := 1; i < attempt && wait < d.cfg.RetryMax; i++ {
-		wait *= 2
-	}
-	return min(wait, d.cfg.RetryMax)
-}
-
 // worker delivers to one webhook.
 type worker struct {
 	d      *Dispatcher
@@ -524,7 +516,8 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) {
 		status, err := w.post(ctx, reg, pm)
 		d.Duration = time.Since(d.AttemptedAt)
 		d.StatusCode = status
-		if err == nil && status >= 200 && status < 300 {
+		verdict := w.d.retry.Judge(Attempt{Number: attempt, Status: status, Err: err, StartedAt: d.AttemptedAt, Elapsed: d.Duration})
+		if verdict.Delivered {
 			d.Outcome = Delivered
 			// Recorded even if shutdown began meanwhile: the endpoint has the message, and
 			// handing it back would send it again.
@@ -542,8 +535,8 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) {
 			giveBack() // cut short by shutdown: not an attempt that says anything of the endpoint
 			return
 		}
-		d.Outcome, d.Error = Failed, failure(status, err)
-		next = d.AttemptedAt.Add(d.Duration + w.d.backoff(attempt))
+		d.Outcome, d.Error = Failed, verdict.Reason
+		next = verdict.RetryAt
 		d.NextRetryAt = next
 		w.log.Warn("webhooks: delivery failed", "seq", seq, "attempt", attempt, "status", status,
 			"error", d.Error, "next_retry_at", next)
@@ -602,25 +595,6 @@ func (w *worker) post(ctx context.Context, reg registration, pm events.PublicMes
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseRead))
 	resp.Body.Close()
 	return resp.StatusCode, nil
-}
-
-// failure says why an attempt failed, without the URL (it is on the webhook) and without the
-// answer's body (never stored).
-func failure(status int, err error) string {
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			if ue.Timeout() {
-				return "no answer within the timeout"
-			}
-			err = ue.Err
-		}
-		return err.Error()
-	}
-	if status >= 300 && status < 400 {
-		return fmt.Sprintf("answered %d; redirects are not followed", status)
-	}
-	return fmt.Sprintf("answered %d", status)
 }
 
 // keepAlive tells NATS, every third of the consumer's AckWait until stopped, that the message is still in hand, so
