@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsroom/newsroom/domain"
 )
 
 // JetStream's answers to deleting a message that is gone already: "no message found", and
@@ -132,4 +134,25 @@ func KilledArticles(ctx context.Context, js jetstream.JetStream) ([]KilledArticl
 		}
 		out = append(out, KilledArticle{ID: strings.TrimPrefix(msg.Subject, prefix), KillSeq: killSeq})
 	}
+}
+
+// KillOf returns the log sequence of an article's kill, if the article's last event is one (a
+// kill is final: nothing follows it). It reads one message.
+func KillOf(ctx context.Context, js jetstream.JetStream, articleID string) (uint64, bool, error) {
+	log, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		return 0, false, fmt.Errorf("kill of article %s: %w", articleID, unavailable(err))
+	}
+	msg, err := log.GetLastMsgForSubject(ctx, Subject(articleID))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("kill of article %s: %w", articleID, unavailable(err))
+	}
+	env, err := Unmarshal(msg.Data, msg.Sequence)
+	if err != nil {
+		return 0, false, fmt.Errorf("kill of article %s: %w", articleID, err)
+	}
+	return msg.Sequence, env.Type == domain.TypeKilled, nil
 }

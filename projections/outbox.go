@@ -28,7 +28,9 @@ type Articles interface {
 // OutboxConfig wires an Outbox.
 type OutboxConfig struct {
 	// Connect opens the NATS connection the outbox consumes and publishes on.
-	Connect   func() (*nats.Conn, error)
+	Connect func() (*nats.Conn, error)
+	// Articles loads an article's events for a retraction recorded before Retracted carried
+	// its notice (see domain.Retracted.Complete); newer events need no earlier one.
 	Articles  Articles
 	PublicURL string
 	Replicas  int
@@ -36,23 +38,35 @@ type OutboxConfig struct {
 	// PinnedTTL is how long a silent active instance keeps the outbox before another takes
 	// over; DefaultPinnedTTL if 0.
 	PinnedTTL time.Duration
+	// Window is how many public messages may be in flight at once; DefaultOutboxWindow if 0.
+	Window int
+	// Eraser erases killed articles' text; the outbox feeds it each kill it has published (the
+	// second pass). Nil: the outbox runs one of its own, on its connection.
+	Eraser *Eraser
 }
 
-// Outbox turns internal events into public ones on NEWSROOM_PUBLIC: published, corrected and
-// retracted articles, as CloudEvents with ninjs bodies. It is a Watermill handler on its own
-// durable consumer, like a view, but its "checkpoint" is the public stream itself: every public
-// message carries the sequence of the event it came from, and after a restart or a lost durable
-// the outbox resumes after the last one it wrote, so nothing is republished even outside the
-// dedupe window. Drafts and reviews never reach it.
-type Outbox struct {
-	cfg    OutboxConfig
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	router *message.Router
-	sub    *durableSubscriber
+// DefaultOutboxWindow is how many public messages the outbox keeps in flight: enough to hide
+// the round trip and the server's fsync behind the next publishes (one fsync covers many).
+const DefaultOutboxWindow = 256
 
-	mu         sync.Mutex
-	lastSource uint64 // the source sequence of the last public message written
+// Outbox turns internal events into public ones on NEWSROOM_PUBLIC: published, corrected,
+// retracted and killed articles, as CloudEvents with ninjs bodies. It consumes its own durable
+// (one pinned instance at a time, like a view), but its "checkpoint" is the public stream
+// itself: every public message carries the sequence of the event it came from, and after a
+// restart or a lost durable the outbox resumes after the last one it wrote, so nothing is
+// republished even outside the dedupe window. It publishes many messages at once and checks
+// their acks in order (see publicPipeline). Drafts and reviews never reach it. A kill's text is
+// erased beside it, by the Eraser, never inline.
+type Outbox struct {
+	cfg      OutboxConfig
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	router   *message.Router
+	sub      *durableSubscriber
+	ownEraser bool
+
+	mu   sync.Mutex // guards pipe, used by one batch at a time, and read by LastSource
+	pipe *publicPipeline
 }
 
 // NewOutbox returns an outbox; Start runs it.
@@ -65,6 +79,9 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	}
 	if cfg.PinnedTTL <= 0 {
 		cfg.PinnedTTL = DefaultPinnedTTL
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultOutboxWindow
 	}
 	return &Outbox{cfg: cfg}
 }
@@ -80,17 +97,20 @@ func (o *Outbox) Start(ctx context.Context) error {
 	if o.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
+	if o.pipe, err = newPublicPipeline(nc, o.cfg.Window); err != nil {
+		return err
+	}
 	if err := whileTransient(ctx, func() error {
-		public, err := events.EnsureStream(ctx, o.js, events.PublicStreamConfig(o.cfg.Replicas))
-		if err != nil {
-			return fmt.Errorf("outbox: %w", err)
-		}
-		if o.lastSource, err = lastSourceSeq(ctx, public); err != nil {
+		if err := o.pipe.resync(ctx, o.cfg.Replicas); err != nil {
 			return err
 		}
 		return o.position(ctx)
 	}); err != nil {
 		return err
+	}
+	if o.cfg.Eraser == nil {
+		o.cfg.Eraser, o.ownEraser = NewEraser(o.js, o.cfg.Logger), true
+		o.cfg.Eraser.Start()
 	}
 	o.sub = newDurableSubscriber(o.js, OutboxDurable, o.cfg.Logger)
 	if o.router, err = runHandler(ctx, o.cfg.Logger.With("handler", OutboxDurable), OutboxDurable, o.sub, o.handle); err != nil {
@@ -99,11 +119,14 @@ func (o *Outbox) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the outbox after the event in hand.
+// Close stops the outbox after the batch in hand.
 func (o *Outbox) Close() error {
 	var err error
 	if o.router != nil {
 		err = o.router.Close()
+	}
+	if o.ownEraser {
+		o.cfg.Eraser.Close()
 	}
 	if o.nc != nil {
 		o.nc.Close()
@@ -111,11 +134,14 @@ func (o *Outbox) Close() error {
 	return err
 }
 
+// Eraser is the eraser the outbox feeds.
+func (o *Outbox) Eraser() *Eraser { return o.cfg.Eraser }
+
 // LastSource is the source sequence of the last public message written.
 func (o *Outbox) LastSource() uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.lastSource
+	return o.pipe.lastSource
 }
 
 // lastSourceSeq reads the source sequence of the newest public message (0 if there is none).
@@ -152,7 +178,7 @@ func (o *Outbox) position(ctx context.Context) error {
 	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	if err := createDurable(ctx, stream, consumerConfig(OutboxDurable, "newsroom public outbox", o.LastSource(), o.cfg.PinnedTTL)); err != nil {
+	if err := createDurable(ctx, stream, consumerConfig(OutboxDurable, "newsroom public outbox", o.pipe.lastSource, o.cfg.PinnedTTL)); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
 	return nil
@@ -163,69 +189,102 @@ func (o *Outbox) handle(msg *message.Message) error {
 	if err != nil {
 		return fmt.Errorf("outbox: message %s has no stream sequence", msg.UUID)
 	}
-	if delivered, _ := strconv.ParseUint(msg.Metadata.Get(deliveredMetadata), 10, 64); delivered > 1 {
-		// A redelivery: another instance may have had this event and published it before it
-		// stopped, past what this one last read. (An event delivered for the first time was
-		// handed to no one else.) The public stream says how far the outbox really got.
-		public, err := o.js.Stream(msg.Context(), events.PublicStreamName)
-		if err != nil {
-			return fmt.Errorf("outbox: %w", err)
-		}
-		last, err := lastSourceSeq(msg.Context(), public)
-		if err != nil {
-			return err
-		}
-		o.mu.Lock()
-		o.lastSource = max(o.lastSource, last)
-		o.mu.Unlock()
-	}
 	env, err := events.Unmarshal(msg.Payload, seq)
 	if err != nil {
 		return err
 	}
-	if seq <= o.LastSource() {
-		if env.Type == domain.TypeKilled {
-			// Published already, but its erasure may have failed: it is idempotent, redo it.
-			return o.erase(msg.Context(), env.ArticleID, env.Sequence)
+	return o.PublishBatch(msg.Context(), []events.Envelope{env})
+}
+
+// outboxRounds is how many times in a row a batch is tried again after a pipeline failure
+// that wrote nothing, before the batch is handed back (and redelivered with backoff).
+const outboxRounds = 3
+
+// PublishBatch publishes the public events among batch (envelopes in log order), those past
+// the last one the public stream holds, many in flight. It returns nil once every one is
+// written; on an error the public stream holds a prefix of them, and the batch given again
+// resumes after it. Kills written are handed to the eraser for their second pass.
+func (o *Outbox) PublishBatch(ctx context.Context, batch []events.Envelope) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out, err := o.outgoing(ctx, batch)
+	if err != nil {
+		return err
+	}
+	for idle := 0; len(out) > 0; {
+		n, err := o.pipe.publish(ctx, out)
+		if err == nil {
+			o.written(out)
+			return nil
 		}
-		return nil // published already
-	}
-	r, err := env.Recorded()
-	if err != nil {
-		return err
-	}
-	action, public := events.PublicActionOf(r.Event)
-	if !public {
-		return nil
-	}
-	text, err := o.publicText(msg.Context(), env, r.Event)
-	if err != nil {
-		return err
-	}
-	out, err := events.PublicEvent{Action: action, Source: env, PublicURL: o.cfg.PublicURL, Text: text}.Msg()
-	if err != nil {
-		return err
-	}
-	// Published with nats.go directly, reading the ack: the event id dedupes a retry.
-	if _, err := o.js.PublishMsg(msg.Context(), out, jetstream.WithMsgID(env.ID)); err != nil {
-		return fmt.Errorf("outbox: publish %s: %w", env.ID, err)
-	}
-	if action == events.ActionKilled {
-		// Subscribers know of the kill: now its text goes. Every earlier public message of
-		// the article was written before this one (the outbox goes in order), so none can
-		// follow the erasure. A crash before it is done: the sweep at start finishes it.
-		if err := o.erase(msg.Context(), env.ArticleID, env.Sequence); err != nil {
+		if n > 0 {
+			idle = 0
+		} else if idle++; idle >= outboxRounds {
 			return err
 		}
+		if !isWrongLastSequence(err) {
+			o.cfg.Logger.Warn("outbox: publish failed; resuming where the public stream stopped", "error", err)
+		}
+		if rerr := o.pipe.resync(ctx, o.cfg.Replicas); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		// What the stream holds now (confirmed, or landed with its ack lost) is done.
+		done := 0
+		for done < len(out) && out[done].source <= o.pipe.lastSource {
+			done++
+		}
+		o.written(out[:done])
+		out = out[done:]
 	}
-	o.mu.Lock()
-	o.lastSource = seq
-	o.mu.Unlock()
 	return nil
 }
 
+// written hands the kills among out, now on the public stream, to the eraser: a message of the
+// article that was in flight during the first pass is gone after this one.
+func (o *Outbox) written(out []outgoing) {
+	for _, m := range out {
+		if m.kill {
+			o.cfg.Eraser.Enqueue(m.article, m.source)
+		}
+	}
+}
+
+// outgoing makes the public messages of the public events in batch past the last one written.
+func (o *Outbox) outgoing(ctx context.Context, batch []events.Envelope) ([]outgoing, error) {
+	var out []outgoing
+	for _, env := range batch {
+		if env.Sequence <= o.pipe.lastSource {
+			if env.Type == domain.TypeKilled {
+				// Published already, but the process may have stopped before its erasure's
+				// second pass: idempotent, so asked again.
+				o.cfg.Eraser.Enqueue(env.ArticleID, env.Sequence)
+			}
+			continue
+		}
+		r, err := env.Recorded()
+		if err != nil {
+			return nil, err
+		}
+		action, public := events.PublicActionOf(r.Event)
+		if !public {
+			continue
+		}
+		text, err := o.publicText(ctx, env, r.Event)
+		if err != nil {
+			return nil, err
+		}
+		msg, err := events.PublicEvent{Action: action, Source: env, PublicURL: o.cfg.PublicURL, Text: text}.Msg()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, outgoing{msg: msg, id: env.ID, source: env.Sequence, kill: action == events.ActionKilled,
+			article: env.ArticleID})
+	}
+	return out, nil
+}
+
 // publicText is what the public event shows. Published and Corrected carry their text; a
-// retraction shows the headline it withdraws, read from the article's own events.
+// retraction shows the headline it withdraws, which it carries (an older one: see olderRetraction).
 func (o *Outbox) publicText(ctx context.Context, env events.Envelope, e domain.Event) (events.PublicText, error) {
 	var t events.PublicText
 	switch e := e.(type) {
@@ -240,25 +299,34 @@ func (o *Outbox) publicText(ctx context.Context, env events.Envelope, e domain.E
 			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, Note: e.Note}
 		t.BodyHTML = e.Body
 	case domain.Retracted:
-		h, err := o.cfg.Articles.Load(ctx, env.ArticleID)
-		if err != nil {
-			return t, err
+		if e.Complete() {
+			return events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Note: e.Reason}, nil
 		}
-		var history []domain.Recorded
-		for _, past := range h.Events {
-			if past.Sequence > env.Sequence {
-				break
-			}
-			r, err := past.Recorded()
-			if err != nil {
-				return t, err
-			}
-			history = append(history, r)
-		}
-		a := domain.Fold(env.ArticleID, history)
-		return events.PublicText{Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline, Note: e.Reason}, nil
+		return o.olderRetraction(ctx, env, e)
 	}
 	html, err := RenderMarkdown(t.BodyHTML)
 	t.BodyHTML = html
 	return t, err
+}
+
+// olderRetraction is the notice of a retraction recorded before Retracted carried it: the
+// headline it withdraws is read from the article's own events.
+func (o *Outbox) olderRetraction(ctx context.Context, env events.Envelope, e domain.Retracted) (events.PublicText, error) {
+	h, err := o.cfg.Articles.Load(ctx, env.ArticleID)
+	if err != nil {
+		return events.PublicText{}, err
+	}
+	var history []domain.Recorded
+	for _, past := range h.Events {
+		if past.Sequence > env.Sequence {
+			break
+		}
+		r, err := past.Recorded()
+		if err != nil {
+			return events.PublicText{}, err
+		}
+		history = append(history, r)
+	}
+	a := domain.Fold(env.ArticleID, history)
+	return events.PublicText{Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline, Note: e.Reason}, nil
 }

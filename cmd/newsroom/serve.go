@@ -150,7 +150,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("public outbox: %w", err)
 	}
 	// A kill whose erasure a crash interrupted is finished before anything is served.
-	if err := a.outbox.SweepKilled(ctx); err != nil {
+	if err := a.outbox.SweepKilled(ctx, desk); err != nil {
 		return nil, err
 	}
 	if err := a.db.Scrub(ctx); err != nil {
