@@ -89,6 +89,23 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 // Start creates the public stream if needed, finds where the outbox stopped, and starts
 // publishing in the background until Close.
 func (o *Outbox) Start(ctx context.Context) error {
+	if err := o.open(ctx); err != nil {
+		return err
+	}
+	if err := whileTransient(ctx, func() error { return o.position(ctx) }); err != nil {
+		return err
+	}
+	o.sub = newDurableSubscriber(o.js, OutboxDurable, o.cfg.Logger)
+	var err error
+	if o.router, err = runHandler(ctx, o.cfg.Logger.With("handler", OutboxDurable), OutboxDurable, o.sub, o.handle); err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	return nil
+}
+
+// open connects, finds where the public stream stopped and starts the eraser if the outbox
+// owns it: everything PublishBatch needs.
+func (o *Outbox) open(ctx context.Context) error {
 	nc, err := o.cfg.Connect()
 	if err != nil {
 		return fmt.Errorf("outbox: connect: %w", err)
@@ -100,21 +117,12 @@ func (o *Outbox) Start(ctx context.Context) error {
 	if o.pipe, err = newPublicPipeline(nc, o.cfg.Window); err != nil {
 		return err
 	}
-	if err := whileTransient(ctx, func() error {
-		if err := o.pipe.resync(ctx, o.cfg.Replicas); err != nil {
-			return err
-		}
-		return o.position(ctx)
-	}); err != nil {
+	if err := whileTransient(ctx, func() error { return o.pipe.resync(ctx, o.cfg.Replicas) }); err != nil {
 		return err
 	}
 	if o.cfg.Eraser == nil {
 		o.cfg.Eraser, o.ownEraser = NewEraser(o.js, o.cfg.Logger), true
 		o.cfg.Eraser.Start()
-	}
-	o.sub = newDurableSubscriber(o.js, OutboxDurable, o.cfg.Logger)
-	if o.router, err = runHandler(ctx, o.cfg.Logger.With("handler", OutboxDurable), OutboxDurable, o.sub, o.handle); err != nil {
-		return fmt.Errorf("outbox: %w", err)
 	}
 	return nil
 }
