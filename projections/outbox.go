@@ -58,11 +58,11 @@ const DefaultOutboxWindow = 256
 // their acks in order (see publicPipeline). Drafts and reviews never reach it. A kill's text is
 // erased beside it, by the Eraser, never inline.
 type Outbox struct {
-	cfg      OutboxConfig
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	router   *message.Router
-	sub      *durableSubscriber
+	cfg       OutboxConfig
+	nc        *nats.Conn
+	js        jetstream.JetStream
+	router    *message.Router
+	sub       *durableSubscriber
 	ownEraser bool
 
 	mu   sync.Mutex // guards pipe, used by one batch at a time, and read by LastSource

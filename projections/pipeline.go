@@ -43,9 +43,9 @@ const pipelineAckTimeout = 5 * time.Second
 
 // outgoing is one public message and the event it was made from.
 type outgoing struct {
-	msg    *nats.Msg
-	id     string // the event id, the message's Nats-Msg-Id
-	source uint64 // the event's sequence in NEWSROOM
+	msg     *nats.Msg
+	id      string // the event id, the message's Nats-Msg-Id
+	source  uint64 // the event's sequence in NEWSROOM
 	kill    bool   // a kill: its article's text is erased (again) once this message is written
 	article string
 }
