@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -20,18 +19,22 @@ import (
 // OutboxDurable is the durable consumer of the public outbox. The name is permanent.
 const OutboxDurable = "public-outbox"
 
-// Articles loads one article's events from the log; *events.Store implements it.
-type Articles interface {
+// OutboxLog is what the outbox reads of the log besides its durable; *events.Store implements
+// it.
+type OutboxLog interface {
+	// Load reads an article's events: the notice of a retraction recorded before Retracted
+	// carried it.
 	Load(ctx context.Context, articleID string) (events.History, error)
+	// ReadLog reads a range of the log: whether the outbox's durable is ahead of the public
+	// stream only by events that are not public.
+	ReadLog(ctx context.Context, from, until uint64, batchSize int, fn func([]events.Envelope) error) error
 }
 
 // OutboxConfig wires an Outbox.
 type OutboxConfig struct {
 	// Connect opens the NATS connection the outbox consumes and publishes on.
-	Connect func() (*nats.Conn, error)
-	// Articles loads an article's events for a retraction recorded before Retracted carried
-	// its notice (see domain.Retracted.Complete); newer events need no earlier one.
-	Articles  Articles
+	Connect   func() (*nats.Conn, error)
+	Log       OutboxLog
 	PublicURL string
 	Replicas  int
 	Logger    *slog.Logger
@@ -40,6 +43,9 @@ type OutboxConfig struct {
 	PinnedTTL time.Duration
 	// Window is how many public messages may be in flight at once; DefaultOutboxWindow if 0.
 	Window int
+	// MaxBatch is how many log events the outbox takes from its durable at once;
+	// DefaultOutboxBatch if 0.
+	MaxBatch int
 	// Eraser erases killed articles' text; the outbox feeds it each kill it has published (the
 	// second pass). Nil: the outbox runs one of its own, on its connection.
 	Eraser *Eraser
@@ -48,6 +54,10 @@ type OutboxConfig struct {
 // DefaultOutboxWindow is how many public messages the outbox keeps in flight: enough to hide
 // the round trip and the server's fsync behind the next publishes (one fsync covers many).
 const DefaultOutboxWindow = 256
+
+// DefaultOutboxBatch is how many log events the outbox takes at once: a batch is acknowledged
+// as a whole once its public messages are written.
+const DefaultOutboxBatch = 1000
 
 // Outbox turns internal events into public ones on NEWSROOM_PUBLIC: published, corrected,
 // retracted and killed articles, as CloudEvents with ninjs bodies. It consumes its own durable
@@ -61,8 +71,9 @@ type Outbox struct {
 	cfg       OutboxConfig
 	nc        *nats.Conn
 	js        jetstream.JetStream
-	router    *message.Router
-	sub       *durableSubscriber
+	worker    *events.Worker
+	stop      context.CancelFunc // ends the worker
+	done      chan struct{}      // closed when the worker has returned
 	ownEraser bool
 
 	mu   sync.Mutex // guards pipe, used by one batch at a time, and read by LastSource
@@ -83,24 +94,81 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultOutboxWindow
 	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = DefaultOutboxBatch
+	}
 	return &Outbox{cfg: cfg}
 }
 
 // Start creates the public stream if needed, finds where the outbox stopped, and starts
-// publishing in the background until Close.
+// publishing in the background until Close: it consumes its durable with an events.Worker, as
+// the pinned member of its priority group, one batch at a time.
 func (o *Outbox) Start(ctx context.Context) error {
 	if err := o.open(ctx); err != nil {
 		return err
 	}
-	if err := whileTransient(ctx, func() error { return o.position(ctx) }); err != nil {
-		return err
-	}
-	o.sub = newDurableSubscriber(o.js, OutboxDurable, o.cfg.Logger)
-	var err error
-	if o.router, err = runHandler(ctx, o.cfg.Logger.With("handler", OutboxDurable), OutboxDurable, o.sub, o.handle); err != nil {
+	o.worker = &events.Worker{JS: o.js, Stream: events.StreamName, MaxBatch: o.cfg.MaxBatch, Resume: o.resume,
+		Logger: o.cfg.Logger, Consumer: jetstream.ConsumerConfig{
+			Durable: OutboxDurable, Description: "newsroom public outbox", FilterSubject: events.SubjectAll,
+			AckPolicy: jetstream.AckAllPolicy, MaxAckPending: o.cfg.MaxBatch, PinnedTTL: o.cfg.PinnedTTL,
+		}}
+	if err := whileTransient(ctx, func() error { return o.worker.Ensure(ctx) }); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	o.stop, o.done = stop, make(chan struct{})
+	go func() {
+		defer close(o.done)
+		_ = o.worker.Run(runCtx, func(ctx context.Context, batch []jetstream.Msg) error {
+			envs, err := events.EnvelopesOf(batch)
+			if err != nil {
+				return err
+			}
+			return o.PublishBatch(ctx, envs)
+		})
+	}()
 	return nil
+}
+
+// resume is the last log sequence the outbox has handled for good, where its durable resumes:
+// the source of the newest public message, or the durable's acknowledged position if only
+// events that are not public lie between the two (the outbox acknowledges a batch once its
+// public messages are written, so the public stream alone would send it back over every
+// draft and review since its last publication, and move the durable at every start).
+func (o *Outbox) resume(ctx context.Context) (uint64, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.pipe.resync(ctx, o.cfg.Replicas); err != nil {
+		return 0, err
+	}
+	last := o.pipe.lastSource
+	c, err := o.js.Consumer(ctx, events.StreamName, OutboxDurable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return last, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	acked := c.CachedInfo().AckFloor.Stream
+	if acked <= last {
+		return last, nil
+	}
+	errPublic := errors.New("a public event")
+	err = o.cfg.Log.ReadLog(ctx, last+1, acked, 1000, func(batch []events.Envelope) error {
+		for _, env := range batch {
+			if domain.IsPublic(env.Type) {
+				return errPublic
+			}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errPublic):
+		return last, nil // the public stream lost messages the durable had seen: publish them again
+	case err != nil:
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	return acked, nil
 }
 
 // open connects, finds where the public stream stopped and starts the eraser if the outbox
@@ -129,9 +197,9 @@ func (o *Outbox) open(ctx context.Context) error {
 
 // Close stops the outbox after the batch in hand.
 func (o *Outbox) Close() error {
-	var err error
-	if o.router != nil {
-		err = o.router.Close()
+	if o.stop != nil {
+		o.stop()
+		<-o.done
 	}
 	if o.ownEraser {
 		o.cfg.Eraser.Close()
@@ -139,7 +207,7 @@ func (o *Outbox) Close() error {
 	if o.nc != nil {
 		o.nc.Close()
 	}
-	return err
+	return nil
 }
 
 // Eraser is the eraser the outbox feeds.
@@ -168,40 +236,6 @@ func lastSourceSeq(ctx context.Context, public jetstream.Stream) (uint64, error)
 		return 0, fmt.Errorf("outbox: public message %d has no %s header", msg.Sequence, events.SourceSeqHeader)
 	}
 	return seq, nil
-}
-
-// position creates the outbox's durable just after the last source it published, unless it
-// exists (events at or below lastSource are skipped by the handler); an existing one is put in
-// the pinned priority group, so that one instance publishes at a time (see activeGroup).
-func (o *Outbox) position(ctx context.Context) error {
-	stream, err := o.js.Stream(ctx, events.StreamName)
-	if err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	if c, err := stream.Consumer(ctx, OutboxDurable); err == nil {
-		if err := upgradeDurable(ctx, stream, c.CachedInfo().Config, o.cfg.PinnedTTL, o.cfg.Logger); err != nil {
-			return fmt.Errorf("outbox: %w", err)
-		}
-		return nil
-	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	if err := createDurable(ctx, stream, consumerConfig(OutboxDurable, "newsroom public outbox", o.pipe.lastSource, o.cfg.PinnedTTL)); err != nil {
-		return fmt.Errorf("outbox: %w", err)
-	}
-	return nil
-}
-
-func (o *Outbox) handle(msg *message.Message) error {
-	seq, err := strconv.ParseUint(msg.Metadata.Get(seqMetadata), 10, 64)
-	if err != nil {
-		return fmt.Errorf("outbox: message %s has no stream sequence", msg.UUID)
-	}
-	env, err := events.Unmarshal(msg.Payload, seq)
-	if err != nil {
-		return err
-	}
-	return o.PublishBatch(msg.Context(), []events.Envelope{env})
 }
 
 // outboxRounds is how many times in a row a batch is tried again after a pipeline failure
@@ -320,7 +354,7 @@ func (o *Outbox) publicText(ctx context.Context, env events.Envelope, e domain.E
 // olderRetraction is the notice of a retraction recorded before Retracted carried it: the
 // headline it withdraws is read from the article's own events.
 func (o *Outbox) olderRetraction(ctx context.Context, env events.Envelope, e domain.Retracted) (events.PublicText, error) {
-	h, err := o.cfg.Articles.Load(ctx, env.ArticleID)
+	h, err := o.cfg.Log.Load(ctx, env.ArticleID)
 	if err != nil {
 		return events.PublicText{}, err
 	}

@@ -26,14 +26,14 @@ var quietLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Leve
 
 // newOutbox returns an outbox on the log's server, closed when the test ends; eraser nil: the
 // outbox runs its own.
-func (l *logOnline) newOutbox(tb testing.TB, articles projections.Articles, eraser *projections.Eraser) *projections.Outbox {
+func (l *logOnline) newOutbox(tb testing.TB, articles projections.OutboxLog, eraser *projections.Eraser) *projections.Outbox {
 	tb.Helper()
 	if articles == nil {
 		articles = l.store
 	}
 	o := projections.NewOutbox(projections.OutboxConfig{
 		Connect:   func() (*nats.Conn, error) { return nats.Connect(l.srv.ClientURL()) },
-		Articles:  articles,
+		Log:       articles,
 		PublicURL: "https://news.example",
 		Logger:    quietLog,
 		PinnedTTL: time.Second,
@@ -249,13 +249,13 @@ func TestOutboxConsumesTheLogAcrossACrash(t *testing.T) {
 
 // countingArticles counts the articles the outbox loads from the write side.
 type countingArticles struct {
-	store *events.Store
+	*events.Store
 	loads atomic.Int64
 }
 
 func (c *countingArticles) Load(ctx context.Context, id string) (events.History, error) {
 	c.loads.Add(1)
-	return c.store.Load(ctx, id)
+	return c.Store.Load(ctx, id)
 }
 
 // TestOutboxRetractionNotice: a retraction's public message shows the headline withdrawn, its
@@ -279,7 +279,7 @@ func TestOutboxRetractionNotice(t *testing.T) {
 				l.append(t, env)
 			}
 			seq := l.append(t, envelope(t, s.id, 6, 0, tt.retracted, t0.Add(time.Hour)))
-			articles := &countingArticles{store: l.store}
+			articles := &countingArticles{Store: l.store}
 			o := l.newOutbox(t, articles, nil)
 			if err := o.Start(context.Background()); err != nil {
 				t.Fatal(err)

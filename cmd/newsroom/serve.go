@@ -144,7 +144,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if publicURL == "" {
 		publicURL = "http://" + listener.Addr().String()
 	}
-	a.outbox = projections.NewOutbox(projections.OutboxConfig{Connect: connect, Articles: store,
+	a.outbox = projections.NewOutbox(projections.OutboxConfig{Connect: connect, Log: store,
 		PublicURL: publicURL, Replicas: replicas, Logger: log})
 	if err := a.outbox.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("public outbox: %w", err)
