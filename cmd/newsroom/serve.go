@@ -75,6 +75,7 @@ type app struct {
 	store    *events.Store
 	runner   *projections.Runner
 	outbox   *projections.Outbox
+	eraser   *projections.Eraser // erases kills beside the outbox; the views' reader feeds it too
 	webhooks *webhooks.Dispatcher
 	closing  chan struct{} // closed when shutdown starts: ends event streams
 	server   *nethttp.Server
@@ -144,13 +145,15 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if publicURL == "" {
 		publicURL = "http://" + listener.Addr().String()
 	}
-	a.outbox = projections.NewOutbox(projections.OutboxConfig{Connect: connect, Log: store,
+	a.eraser = projections.NewEraser(js, log)
+	a.eraser.Start()
+	a.outbox = projections.NewOutbox(projections.OutboxConfig{Connect: connect, Log: store, Eraser: a.eraser,
 		PublicURL: publicURL, Replicas: replicas, Logger: log})
 	if err := a.outbox.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("public outbox: %w", err)
 	}
 	// A kill whose erasure a crash interrupted is finished before anything is served.
-	if err := a.outbox.SweepKilled(ctx, desk); err != nil {
+	if err := a.eraser.Sweep(ctx, desk); err != nil {
 		return nil, err
 	}
 	if err := a.db.Scrub(ctx); err != nil {
@@ -276,6 +279,9 @@ func (a *app) stop() {
 		if err := a.runner.Close(); err != nil {
 			a.log.Warn("stop views", "error", err)
 		}
+	}
+	if a.eraser != nil {
+		a.eraser.Close() // what is queued is found again by the sweep at the next start
 	}
 	if a.nc != nil {
 		a.nc.Close()
