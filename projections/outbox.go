@@ -76,8 +76,11 @@ type Outbox struct {
 	done      chan struct{}      // closed when the worker has returned
 	ownEraser bool
 
-	mu   sync.Mutex // guards pipe, used by one batch at a time, and read by LastSource
+	mu   sync.Mutex // guards pipe and handled: one batch at a time
 	pipe *publicPipeline
+	// handled is the log sequence up to which every public event is known to be on the public
+	// stream (or erased): a batch that starts further on is checked first (see follows).
+	handled uint64
 }
 
 // NewOutbox returns an outbox; Start runs it.
@@ -150,11 +153,22 @@ func (o *Outbox) resume(ctx context.Context) (uint64, error) {
 		return 0, fmt.Errorf("outbox: %w", err)
 	}
 	acked := c.CachedInfo().AckFloor.Stream
+	o.handled = last
 	if acked <= last {
 		return last, nil
 	}
+	public, err := o.publicBetween(ctx, last+1, acked)
+	if err != nil || public {
+		return last, err // public events the durable had seen are missing: publish them again
+	}
+	o.handled = acked
+	return acked, nil
+}
+
+// publicBetween reports whether the log holds a public event from sequence from to until.
+func (o *Outbox) publicBetween(ctx context.Context, from, until uint64) (bool, error) {
 	errPublic := errors.New("a public event")
-	err = o.cfg.Log.ReadLog(ctx, last+1, acked, 1000, func(batch []events.Envelope) error {
+	err := o.cfg.Log.ReadLog(ctx, from, until, 1000, func(batch []events.Envelope) error {
 		for _, env := range batch {
 			if domain.IsPublic(env.Type) {
 				return errPublic
@@ -162,13 +176,13 @@ func (o *Outbox) resume(ctx context.Context) (uint64, error) {
 		}
 		return nil
 	})
-	switch {
-	case errors.Is(err, errPublic):
-		return last, nil // the public stream lost messages the durable had seen: publish them again
-	case err != nil:
-		return 0, fmt.Errorf("outbox: %w", err)
+	if errors.Is(err, errPublic) {
+		return true, nil
 	}
-	return acked, nil
+	if err != nil {
+		return false, fmt.Errorf("outbox: %w", err)
+	}
+	return false, nil
 }
 
 // open connects, finds where the public stream stopped and starts the eraser if the outbox
@@ -247,12 +261,53 @@ const outboxRounds = 3
 // written; on an error the public stream holds a prefix of them, and the batch given again
 // resumes after it. Kills written are handed to the eraser for their second pass.
 func (o *Outbox) PublishBatch(ctx context.Context, batch []events.Envelope) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if err := o.follows(ctx, batch[0].Sequence); err != nil {
+		return err
+	}
 	out, err := o.outgoing(ctx, batch)
 	if err != nil {
 		return err
 	}
+	if err := o.publish(ctx, out); err != nil {
+		return err
+	}
+	o.handled = max(o.handled, batch[len(batch)-1].Sequence)
+	return nil
+}
+
+// ErrOutboxGap is PublishBatch's answer to a batch that starts after a public event the public
+// stream does not hold: publishing it would skip that event for good.
+var ErrOutboxGap = errors.New("outbox: the batch starts after a public event not yet published")
+
+// follows checks that a batch starting at log sequence first leaves no public event unpublished
+// before it. Its durable can hand an outbox such a batch: while one instance, its batch failed,
+// waits to reposition, the pin may pass to another, which is handed the events after that
+// batch; acknowledging them (AckAll) would acknowledge the failed batch too. Refused, the
+// batch makes the worker reposition the durable where the public stream stopped.
+func (o *Outbox) follows(ctx context.Context, first uint64) error {
+	from := max(o.handled, o.pipe.lastSource) + 1
+	if first <= from {
+		return nil
+	}
+	public, err := o.publicBetween(ctx, from, first-1)
+	if err != nil {
+		return err
+	}
+	if public {
+		return fmt.Errorf("%w: the public stream holds events up to %d, the batch starts at %d", ErrOutboxGap, from-1, first)
+	}
+	o.handled = first - 1
+	return nil
+}
+
+// publish writes out through the pipeline, resyncing and resuming after a failure as long as
+// that makes progress.
+func (o *Outbox) publish(ctx context.Context, out []outgoing) error {
 	for idle := 0; len(out) > 0; {
 		n, err := o.pipe.publish(ctx, out)
 		if err == nil {

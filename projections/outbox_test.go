@@ -304,3 +304,43 @@ func TestOutboxRetractionNotice(t *testing.T) {
 		})
 	}
 }
+
+// TestOutboxRefusesABatchThatSkipsAPublicEvent: a batch handed over after a public event that
+// is not on the public stream yet (the durable gave an instance the events after another's
+// failed batch) is refused, and publishes nothing; a batch after events that are not public is
+// taken.
+func TestOutboxRefusesABatchThatSkipsAPublicEvent(t *testing.T) {
+	l := newLogOnline(t, nil)
+	public := l.publishedStories(t, "gap", 3) // each story: 4 events that are not public, then public ones
+	ctx := context.Background()
+	var log []events.Envelope
+	if err := l.store.ReadLog(ctx, 1, math.MaxUint64, 1000, func(batch []events.Envelope) error {
+		log = append(log, batch...)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	o := l.newOutbox(t, nil, nil)
+	if err := o.OpenOnly(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The log: story 0's events at 1..7 (public: 5, 6, 7), story 1's at 8..12 (public: 12), ...
+	if want := []uint64{5, 6, 7, 12, 17, 18}; !slices.Equal(public, want) {
+		t.Fatalf("public events at %v; the test expects %v", public, want)
+	}
+	if err := o.PublishBatch(ctx, log[:7]); err != nil { // up to 7
+		t.Fatal(err)
+	}
+	err := o.PublishBatch(ctx, log[12:]) // from 13: 12 is skipped
+	if !errors.Is(err, projections.ErrOutboxGap) {
+		t.Errorf("PublishBatch(a batch after an unpublished public event) = %v; want ErrOutboxGap", err)
+	}
+	if got := sources(l.publicMessages(t)); !slices.Equal(got, public[:3]) {
+		t.Errorf("the public stream holds messages of %v; want %v alone", got, public[:3])
+	}
+	// From 10: 8 and 9 are not public, nothing is skipped.
+	if err := o.PublishBatch(ctx, log[9:]); err != nil {
+		t.Errorf("PublishBatch(a batch after events that are not public) = %v; want nil", err)
+	}
+	l.checkExactlyOnce(t, public)
+}
