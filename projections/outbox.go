@@ -231,6 +231,9 @@ func (o *Outbox) Eraser() *Eraser { return o.cfg.Eraser }
 func (o *Outbox) LastSource() uint64 {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.pipe == nil {
+		return 0 // not started
+	}
 	return o.pipe.lastSource
 }
 
