@@ -25,8 +25,8 @@ type OutboxLog interface {
 	// Load reads an article's events: the notice of a retraction recorded before Retracted
 	// carried it.
 	Load(ctx context.Context, articleID string) (events.History, error)
-	// ReadLog reads a range of the log: whether the outbox's durable is ahead of the public
-	// stream only by events that are not public.
+	// ReadLog reads a range of the log: whether only events that are not public lie between
+	// the public stream's last message and where the durable resumes, or a batch starts.
 	ReadLog(ctx context.Context, from, until uint64, batchSize int, fn func([]events.Envelope) error) error
 }
 
@@ -51,8 +51,9 @@ type OutboxConfig struct {
 	Eraser *Eraser
 }
 
-// DefaultOutboxWindow is how many public messages the outbox keeps in flight: enough to hide
-// the round trip and the server's fsync behind the next publishes (one fsync covers many).
+// DefaultOutboxWindow is how many public messages the outbox keeps in flight: enough that the
+// server always has the next one in hand when it has written one (with fsync before every ack,
+// it writes them one by one; the round trips are what the window hides).
 const DefaultOutboxWindow = 256
 
 // DefaultOutboxBatch is how many log events the outbox takes at once: a batch is acknowledged
