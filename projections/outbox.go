@@ -240,8 +240,10 @@ func (o *Outbox) LastSource() uint64 {
 
 // lastSourceSeq reads the source sequence of the newest public message (0 if there is none).
 func lastSourceSeq(ctx context.Context, public jetstream.Stream) (uint64, error) {
-	// The newest message that exists: one deleted at the end (by an operator; a kill never
-	// erases its own message) does not send the outbox back to the start.
+	// The newest message that exists. One deleted at the end (by an operator, or by a kill's
+	// first erasure pass before the kill's own message is written) sends the outbox back only
+	// over events that are erased too or not public: a public event between the two would
+	// have a message after the one found. The kill's own message is never erased.
 	msg, err := public.GetLastMsgForSubject(ctx, events.PublicSubjectAll)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return 0, nil // nothing published yet
