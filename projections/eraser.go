@@ -38,6 +38,7 @@ type Eraser struct {
 	erased func(articleID string, killSeq uint64, e events.Erasure)
 
 	mu      sync.Mutex
+	started bool
 	pending map[string]uint64 // article id → its kill's log sequence, waiting for a pass
 	wake    chan struct{}     // holds one token while pending is not empty
 
@@ -84,13 +85,21 @@ func (e *Eraser) Pending() int {
 
 // Start runs the passes in the background until Close.
 func (e *Eraser) Start() {
+	e.mu.Lock()
+	e.started = true
+	e.mu.Unlock()
 	go e.run()
 }
 
 // Close stops after the pass in hand; what is still queued is found again by the next sweep.
 func (e *Eraser) Close() {
 	e.once.Do(func() { close(e.stop) })
-	<-e.done
+	e.mu.Lock()
+	started := e.started
+	e.mu.Unlock()
+	if started {
+		<-e.done
+	}
 }
 
 func (e *Eraser) run() {
