@@ -166,19 +166,22 @@ func BenchmarkKillErasure(b *testing.B) {
 	for _, feed := range []string{"log", "outbox"} {
 		b.Run(feed, func(b *testing.B) {
 			for range b.N {
-				delays := killLoad(b, feed == "log", 20*time.Second)
+				delays, rate := killLoad(b, feed == "log", 20*time.Second)
 				slices.Sort(delays)
 				p := func(q float64) time.Duration { return delays[min(len(delays)-1, int(q*float64(len(delays))))] }
 				b.ReportMetric(float64(p(0.5).Milliseconds()), "p50-ms")
 				b.ReportMetric(float64(p(0.99).Milliseconds()), "p99-ms")
-				b.Logf("feed %s: %d kills; kill → text gone: p50 %v, p99 %v, max %v", feed, len(delays), p(0.5), p(0.99), delays[len(delays)-1])
+				b.ReportMetric(rate, "commands/s")
+				b.Logf("feed %s: %d kills within %.0f commands/s; kill → text gone: p50 %v, p99 %v, max %v",
+					feed, len(delays), rate, p(0.5), p(0.99), delays[len(delays)-1])
 			}
 		})
 	}
 }
 
-// killLoad runs the load for d and returns each kill's delay.
-func killLoad(b *testing.B, followLog bool, d time.Duration) []time.Duration {
+// killLoad runs the load for d and returns each kill's delay and the commands per second the
+// log took (the load aims at 200; a slow disk gives fewer).
+func killLoad(b *testing.B, followLog bool, d time.Duration) ([]time.Duration, float64) {
 	b.Helper()
 	const (
 		commandsPerSecond = 200
@@ -249,7 +252,8 @@ func killLoad(b *testing.B, followLog bool, d time.Duration) []time.Duration {
 	}
 
 	b.ResetTimer()
-	var issued atomic.Int64
+	var issued, done atomic.Int64
+	loadStart := time.Now()
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for range workers {
@@ -278,6 +282,7 @@ func killLoad(b *testing.B, followLog bool, d time.Duration) []time.Duration {
 						b.Error(err)
 						return
 					}
+					done.Add(1)
 					mu.Lock()
 					if _, pending := killedAt[t.id]; pending {
 						killedAt[t.id] = time.Now() // answered: the delay counts from here
@@ -299,10 +304,12 @@ func killLoad(b *testing.B, followLog bool, d time.Duration) []time.Duration {
 					b.Error(err)
 					return
 				}
+				done.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
+	rate := float64(done.Load()) / time.Since(loadStart).Seconds()
 	waitUntil := time.Now().Add(30 * time.Second)
 	for {
 		mu.Lock()
@@ -319,7 +326,7 @@ func killLoad(b *testing.B, followLog bool, d time.Duration) []time.Duration {
 	if len(killedAt) > 0 {
 		b.Errorf("%d kills not erased within 30 s of the load's end", len(killedAt))
 	}
-	return delays
+	return delays, rate
 }
 
 // followKills calls enqueue with every kill appended to the log after sequence after, as soon
