@@ -108,12 +108,11 @@ func (api *publicAPI) events(c echo.Context) error {
 		}
 	}()
 	err = sub.Run(ctx, func(m events.PublicMessage) error {
-		data, err := json.Marshal(map[string]any{"id": m.ID, "type": m.Type, "time": m.Time,
-			"subject": m.Article, "data": json.RawMessage(m.Data)})
+		frame, err := api.frames.frame(m)
 		if err != nil {
 			return err
 		}
-		return write(fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", m.Seq, m.Type, data))
+		return write(frame)
 	})
 	if err != nil && ctx.Err() == nil && !errors.Is(err, events.ErrCutOff) && !errors.Is(err, events.ErrHubClosed) {
 		// The response has started: the client sees the stream end, and reconnects with
@@ -144,6 +143,47 @@ func comeBackLater(c echo.Context) error {
 	_, err := fmt.Fprintf(w, ": this instance serves as many streams as it may; come back later\nretry: %d\n\n", wait.Milliseconds())
 	w.Flush()
 	return err
+}
+
+// sseFrames keeps the latest messages as server-sent events: every reader of the fan-out gets
+// the same message, and encoding it once instead of once per reader is most of the work saved.
+type sseFrames struct {
+	mu     sync.Mutex
+	bySeq  map[uint64]string
+	recent []uint64 // the sequences kept, as a ring: the oldest is forgotten first
+	next   int
+}
+
+// sseFramesKept covers the messages readers are sending at once: those behind it are
+// encoded again, which costs time, never correctness.
+const sseFramesKept = 1024
+
+func newSSEFrames() *sseFrames {
+	return &sseFrames{bySeq: make(map[uint64]string, sseFramesKept), recent: make([]uint64, sseFramesKept)}
+}
+
+// frame is m as a server-sent event: id, event name, data.
+func (f *sseFrames) frame(m events.PublicMessage) (string, error) {
+	f.mu.Lock()
+	frame, ok := f.bySeq[m.Seq]
+	f.mu.Unlock()
+	if ok {
+		return frame, nil
+	}
+	data, err := json.Marshal(map[string]any{"id": m.ID, "type": m.Type, "time": m.Time,
+		"subject": m.Article, "data": json.RawMessage(m.Data)})
+	if err != nil {
+		return "", err
+	}
+	frame = fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", m.Seq, m.Type, data)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.bySeq[m.Seq]; !ok {
+		delete(f.bySeq, f.recent[f.next])
+		f.bySeq[m.Seq], f.recent[f.next] = frame, m.Seq
+		f.next = (f.next + 1) % len(f.recent)
+	}
+	return frame, nil
 }
 
 func firstOf(values ...string) string {
