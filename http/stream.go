@@ -146,12 +146,19 @@ func comeBackLater(c echo.Context) error {
 }
 
 // sseFrames keeps the latest messages as server-sent events: every reader of the fan-out gets
-// the same message, and encoding it once instead of once per reader is most of the work saved.
+// the same message at the same moment, and encoding it once instead of once per reader is
+// most of the work saved. The first reader of a message encodes it; the others wait for that.
 type sseFrames struct {
-	mu     sync.Mutex
-	bySeq  map[uint64]string
+	mu     sync.RWMutex
+	bySeq  map[uint64]*sseFrame
 	recent []uint64 // the sequences kept, as a ring: the oldest is forgotten first
 	next   int
+}
+
+type sseFrame struct {
+	once  sync.Once
+	frame string
+	err   error
 }
 
 // sseFramesKept covers the messages readers are sending at once: those behind it are
@@ -159,31 +166,30 @@ type sseFrames struct {
 const sseFramesKept = 1024
 
 func newSSEFrames() *sseFrames {
-	return &sseFrames{bySeq: make(map[uint64]string, sseFramesKept), recent: make([]uint64, sseFramesKept)}
+	return &sseFrames{bySeq: make(map[uint64]*sseFrame, sseFramesKept), recent: make([]uint64, sseFramesKept)}
 }
 
 // frame is m as a server-sent event: id, event name, data.
 func (f *sseFrames) frame(m events.PublicMessage) (string, error) {
-	f.mu.Lock()
-	frame, ok := f.bySeq[m.Seq]
-	f.mu.Unlock()
-	if ok {
-		return frame, nil
+	f.mu.RLock()
+	e := f.bySeq[m.Seq]
+	f.mu.RUnlock()
+	if e == nil {
+		f.mu.Lock()
+		if e = f.bySeq[m.Seq]; e == nil {
+			e = &sseFrame{}
+			delete(f.bySeq, f.recent[f.next])
+			f.bySeq[m.Seq], f.recent[f.next] = e, m.Seq
+			f.next = (f.next + 1) % len(f.recent)
+		}
+		f.mu.Unlock()
 	}
-	data, err := json.Marshal(map[string]any{"id": m.ID, "type": m.Type, "time": m.Time,
-		"subject": m.Article, "data": json.RawMessage(m.Data)})
-	if err != nil {
-		return "", err
-	}
-	frame = fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", m.Seq, m.Type, data)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.bySeq[m.Seq]; !ok {
-		delete(f.bySeq, f.recent[f.next])
-		f.bySeq[m.Seq], f.recent[f.next] = frame, m.Seq
-		f.next = (f.next + 1) % len(f.recent)
-	}
-	return frame, nil
+	e.once.Do(func() {
+		data, err := json.Marshal(map[string]any{"id": m.ID, "type": m.Type, "time": m.Time,
+			"subject": m.Article, "data": json.RawMessage(m.Data)})
+		e.frame, e.err = fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", m.Seq, m.Type, data), err
+	})
+	return e.frame, e.err
 }
 
 func firstOf(values ...string) string {

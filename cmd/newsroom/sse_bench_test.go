@@ -33,14 +33,16 @@ import (
 //
 // It reports, over every (message, reader) pair, the p50, p99 and largest delay from the
 // publish call to the reader having the event; the p99 over messages of the time until the
-// last reader has it ("reaches all"); and the serve process's peak RSS.
+// last reader has it ("reaches all"); and the serve process's peak RSS. With
+// NEWSROOM_SSE_BENCH_INPROCESS=1, serve runs in the benchmark's process instead (for
+// -cpuprofile; its RSS then counts the readers too).
 func BenchmarkSSEFanOut(b *testing.B) {
 	for _, tc := range []struct {
 		clients, messages int
 		rate              float64 // messages per second
 	}{
 		{1000, 300, 50},
-		{10000, 60, 5},
+		{10000, 30, 1},
 	} {
 		b.Run(fmt.Sprintf("clients=%d", tc.clients), func(b *testing.B) {
 			for range b.N {
@@ -51,24 +53,33 @@ func BenchmarkSSEFanOut(b *testing.B) {
 }
 
 func benchSSEFanOut(b *testing.B, clients, messages int, rate float64) {
-	dir := b.TempDir()
-	serve := exec.Command(os.Args[0], "serve", "--data-dir", dir, "--http", "127.0.0.1:0", "--nats-no-sync",
-		"--sse-max-clients", strconv.Itoa(clients+100))
-	serve.Env = append(os.Environ(), testMainEnv+"=1")
-	if err := serve.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		_ = serve.Process.Signal(os.Interrupt)
-		_ = serve.Wait()
-	}()
 	var base, natsURL string
-	waitUntil(b, "serve's http.url and nats.url", 30*time.Second, func() bool {
-		h, err1 := os.ReadFile(filepath.Join(dir, httpURLFile))
-		n, err2 := os.ReadFile(filepath.Join(dir, natsURLFile))
-		base, natsURL = strings.TrimSpace(string(h)), strings.TrimSpace(string(n))
-		return err1 == nil && err2 == nil && base != "" && natsURL != ""
-	})
+	var servePid int
+	if os.Getenv("NEWSROOM_SSE_BENCH_INPROCESS") == "1" {
+		// serve in this process, so that go test -cpuprofile sees both sides.
+		ta := startTestAppWith(b, config{HTTP: "127.0.0.1:0", DataDir: b.TempDir(), NATSListen: "127.0.0.1:0", NoSync: true,
+			SSEMaxClients: clients + 100})
+		base, natsURL, servePid = ta.base, ta.natsURL, os.Getpid()
+	} else {
+		dir := b.TempDir()
+		serve := exec.Command(os.Args[0], "serve", "--data-dir", dir, "--http", "127.0.0.1:0", "--nats-no-sync",
+			"--sse-max-clients", strconv.Itoa(clients+100))
+		serve.Env = append(os.Environ(), testMainEnv+"=1")
+		if err := serve.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			_ = serve.Process.Signal(os.Interrupt)
+			_ = serve.Wait()
+		}()
+		servePid = serve.Process.Pid
+		waitUntil(b, "serve's http.url and nats.url", 30*time.Second, func() bool {
+			h, err1 := os.ReadFile(filepath.Join(dir, httpURLFile))
+			n, err2 := os.ReadFile(filepath.Join(dir, natsURLFile))
+			base, natsURL = strings.TrimSpace(string(h)), strings.TrimSpace(string(n))
+			return err1 == nil && err2 == nil && base != "" && natsURL != ""
+		})
+	}
 	nc, err := nats.Connect(natsURL)
 	if err != nil {
 		b.Fatal(err)
@@ -142,7 +153,7 @@ func benchSSEFanOut(b *testing.B, clients, messages int, rate float64) {
 	tick.Stop()
 	waitUntil(b, "every reader had every message", 2*time.Minute, func() bool { return finished.Load() == int64(clients) })
 	b.StopTimer()
-	rss := processRSS(serve.Process.Pid)
+	rss := processRSS(servePid)
 	cancel()
 	readers.Wait()
 
