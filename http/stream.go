@@ -25,6 +25,8 @@ type PublicStream interface {
 	Subscribe(after uint64, fromNow bool) (*events.PublicSubscription, error)
 }
 
+var sseKeepAliveComment = []byte(": keep-alive\n\n")
+
 const (
 	// sseKeepAlive is how often an idle event stream sends a comment, so that proxies keep it open.
 	sseKeepAlive = 15 * time.Second
@@ -64,8 +66,11 @@ func (api *publicAPI) events(c echo.Context) error {
 	startEventStream(w)
 	var mu sync.Mutex // the keep-alive and the events write to the same response
 	ctx, cancel := context.WithCancel(c.Request().Context())
-	defer cancel()
-	write := func(s string) error {
+	watching := make(chan struct{})
+	// The watcher is gone before the response is finished: it must not set a deadline on a
+	// connection that serves the next request.
+	defer func() { cancel(); <-watching }()
+	write := func(frame []byte) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if ctx.Err() != nil {
@@ -74,33 +79,33 @@ func (api *publicAPI) events(c echo.Context) error {
 		// A stream outlives the server's write timeout, meant for ordinary responses: each
 		// write gets its own.
 		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
-		if _, err := w.Write([]byte(s)); err != nil {
+		if _, err := w.Write(frame); err != nil {
 			return err
 		}
 		w.Flush()
 		return nil
 	}
+	// One goroutine per stream besides the handler's (10,000 streams are the default cap):
+	// keep-alives, shutdown, and the hub cutting the reader off.
 	go func() {
-		select {
-		case <-api.closing: // shutting down: the client reconnects elsewhere with Last-Event-ID
-			cancel()
-		case <-sub.Cut():
-			// Cut off for falling behind, and likely blocked writing to a reader that does not
-			// read: end the write now. The reader reconnects with Last-Event-ID.
-			cancel()
-			_ = rc.SetWriteDeadline(time.Now())
-		case <-ctx.Done():
-		}
-	}()
-	go func() {
+		defer close(watching)
 		t := time.NewTicker(sseKeepAlive)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-api.closing: // shutting down: the client reconnects elsewhere with Last-Event-ID
+				cancel()
+				return
+			case <-sub.Cut():
+				// Cut off for falling behind, and likely blocked writing to a reader that does
+				// not read: end the write now. The reader reconnects with Last-Event-ID.
+				cancel()
+				_ = rc.SetWriteDeadline(time.Now())
+				return
 			case <-t.C:
-				if write(": keep-alive\n\n") != nil {
+				if write(sseKeepAliveComment) != nil {
 					cancel()
 					return
 				}
@@ -157,7 +162,7 @@ type sseFrames struct {
 
 type sseFrame struct {
 	once  sync.Once
-	frame string
+	frame []byte // shared by every reader: never changed once made
 	err   error
 }
 
@@ -170,7 +175,7 @@ func newSSEFrames() *sseFrames {
 }
 
 // frame is m as a server-sent event: id, event name, data.
-func (f *sseFrames) frame(m events.PublicMessage) (string, error) {
+func (f *sseFrames) frame(m events.PublicMessage) ([]byte, error) {
 	f.mu.RLock()
 	e := f.bySeq[m.Seq]
 	f.mu.RUnlock()
@@ -187,7 +192,7 @@ func (f *sseFrames) frame(m events.PublicMessage) (string, error) {
 	e.once.Do(func() {
 		data, err := json.Marshal(map[string]any{"id": m.ID, "type": m.Type, "time": m.Time,
 			"subject": m.Article, "data": json.RawMessage(m.Data)})
-		e.frame, e.err = fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", m.Seq, m.Type, data), err
+		e.frame, e.err = fmt.Appendf(nil, "id: %d\nevent: %s\ndata: %s\n\n", m.Seq, m.Type, data), err
 	})
 	return e.frame, e.err
 }
