@@ -386,7 +386,6 @@ func upgradeDurable(ctx context.Context, stream jetstream.Stream, cfg jetstream.
 	return nil
 }
 
-
 // toWatermill carries the event id as the message UUID, and the stream sequence, the delivery
 // count and how many events wait behind this one as metadata.
 func toWatermill(m jetstream.Msg) *message.Message {
