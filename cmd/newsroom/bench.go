@@ -128,10 +128,10 @@ type benchRun struct {
 	// publication answered → its message seen by a plain NATS subscriber of the public subjects
 	subscriberLat    []time.Duration
 	subscriberMissed int
-	catchUp      time.Duration // views reaching the log's end after the command load
-	replay       replayFigures
-	phases       []phaseFigures
-	heapProfiled map[int]bool // only the memory sampler's goroutine touches it
+	catchUp          time.Duration // views reaching the log's end after the command load
+	replay           replayFigures
+	phases           []phaseFigures
+	heapProfiled     map[int]bool // only the memory sampler's goroutine touches it
 }
 
 type replayFigures struct {
