@@ -78,7 +78,9 @@ var errFeedClosed = errors.New("view feed closed")
 func (f *feed) send(ctx context.Context, batch []events.Envelope, result *error) *message.Message {
 	first, last := batch[0].Sequence, batch[len(batch)-1].Sequence
 	msg := message.NewMessage(watermill.NewUUID(), []byte(strconv.FormatUint(first, 10)+"-"+strconv.FormatUint(last, 10)))
-	msg.SetContext(context.WithValue(ctx, batchKey{}, feedBatch{events: batch, result: result}))
+	// A batch handed out is finished even if the reader is stopping meanwhile (each attempt is
+	// bounded by applyTimeout): rolled back half-way, it would only be read and applied again.
+	msg.SetContext(context.WithValue(context.WithoutCancel(ctx), batchKey{}, feedBatch{events: batch, result: result}))
 	select {
 	case f.in <- msg:
 	case <-f.closed:

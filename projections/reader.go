@@ -188,15 +188,12 @@ func (rd *reader) handle(ctx context.Context, msgs []jetstream.Msg) error {
 	for _, s := range out {
 		s.result = rd.feeds[s.v.Name()].wait(s.msg, &s.result)
 	}
-	if ctx.Err() != nil {
-		return ctx.Err() // stopping: nothing is acknowledged
-	}
 	stop := false
 	for _, s := range out {
 		switch err := s.result; {
 		case err == nil:
-		case errors.Is(err, errFeedClosed):
-			return err
+		case errors.Is(err, errFeedClosed), errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			return err // stopping: what was not applied is read again at the next start
 		case errors.Is(err, ErrSuperseded):
 			// This instance gives the reader up (returning ErrStopWorker unpins it), so that
 			// an instance of the newer release applies to every view.

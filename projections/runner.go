@@ -41,7 +41,9 @@ type Runner struct {
 	reader *reader
 	ctx    context.Context // what the reader, catch-ups and rebuilds run in
 	cancel context.CancelFunc
-	wg     sync.WaitGroup // the reader, catch-ups and rebuilds
+	mu     sync.Mutex // guards closed, and wg's additions against Close's wait
+	closed bool
+	wg     sync.WaitGroup // catch-ups and rebuilds
 }
 
 // NewRunner returns a Runner for views.
@@ -101,6 +103,9 @@ func (r *Runner) Start(ctx context.Context) error {
 // Close stops the reader after the batch in hand; catch-ups and rebuilds stop at their last
 // checkpoint (the next start resumes there).
 func (r *Runner) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
 	if r.cancel != nil {
 		r.cancel()
 	}
@@ -108,8 +113,13 @@ func (r *Runner) Close() error {
 	return r.reader.close()
 }
 
-// go runs fn in the background until the runner closes.
+// goBackground runs fn in the background; Close waits for it. Nothing starts once Close has.
 func (r *Runner) goBackground(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
