@@ -93,18 +93,6 @@ func (c *collector) got() []uint64 {
 	return append([]uint64(nil), c.seqs...)
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // expectSeqs waits until c has len(want) messages and checks they are want, in order.
 func expectSeqs(tb testing.TB, c *collector, want []uint64) {
 	tb.Helper()
