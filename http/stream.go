@@ -70,15 +70,20 @@ func (api *publicAPI) events(c echo.Context) error {
 	// The watcher is gone before the response is finished: it must not set a deadline on a
 	// connection that serves the next request.
 	defer func() { cancel(); <-watching }()
+	var deadline time.Time // of the writes; under mu
 	write := func(frame []byte) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		// A stream outlives the server's write timeout, meant for ordinary responses: each
-		// write gets its own.
-		_ = rc.SetWriteDeadline(time.Now().Add(sseWriteTimeout))
+		// A stream outlives the server's write timeout, meant for ordinary responses: writes
+		// get their own, moved on only when half of it is gone (moving it costs as much as a
+		// small write, and every reader gets every message).
+		if now := time.Now(); deadline.Sub(now) < sseWriteTimeout/2 {
+			deadline = now.Add(sseWriteTimeout)
+			_ = rc.SetWriteDeadline(deadline)
+		}
 		if _, err := w.Write(frame); err != nil {
 			return err
 		}
