@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -52,50 +54,70 @@ func (m PublicMessage) StructuredJSON() ([]byte, error) {
 	}{"1.0", m.ID, m.Source, m.Type, m.Time, m.Article, "application/json", m.Data})
 }
 
-// PublicReader reads the public stream.
-type PublicReader struct {
-	js jetstream.JetStream
+// followInactiveThreshold is how long the server keeps a follower's consumer once its client
+// is gone without deleting it (a crash): the default, 5 minutes, let abandoned readers fill
+// the stream's 1,000-consumer cap. A live follower always has a pull waiting, which keeps it.
+const followInactiveThreshold = 10 * time.Second
+
+// PublicFollower reads the public stream in order, through reconnects, with one ordered
+// consumer that leaves nothing on the server: Stop deletes it, and a crash leaves it for
+// followInactiveThreshold only.
+type PublicFollower struct {
+	js       jetstream.JetStream
+	consumer jetstream.Consumer
+	it       jetstream.MessagesContext
+	stopOnce sync.Once
 }
 
-// NewPublicReader returns a reader of the public stream through js.
-func NewPublicReader(js jetstream.JetStream) *PublicReader { return &PublicReader{js: js} }
-
-// Follow calls fn with every public message after sequence after (0 and fromNow: only those
-// published from now on), in order, until ctx ends or fn fails. It uses an ordered consumer:
-// nothing is left on the server when the reader goes.
-func (r *PublicReader) Follow(ctx context.Context, after uint64, fromNow bool, fn func(PublicMessage) error) error {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{PublicSubjectAll}}
+// FollowPublic starts following the public stream after sequence after; with fromNow, only
+// what is published from now on. It returns ErrUnavailable when NATS does not answer.
+func FollowPublic(ctx context.Context, js jetstream.JetStream, after uint64, fromNow bool) (*PublicFollower, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{PublicSubjectAll},
+		InactiveThreshold: followInactiveThreshold}
 	switch {
-	case after > 0:
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
 	case fromNow:
 		cfg.DeliverPolicy = jetstream.DeliverNewPolicy
+	case after > 0:
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
 	}
-	consumer, err := r.js.OrderedConsumer(ctx, PublicStreamName, cfg)
+	consumer, err := js.OrderedConsumer(ctx, PublicStreamName, cfg)
 	if err != nil {
-		return fmt.Errorf("follow public stream: %w", unavailable(err))
+		return nil, fmt.Errorf("follow public stream: %w", unavailable(err))
 	}
 	it, err := consumer.Messages()
 	if err != nil {
-		return fmt.Errorf("follow public stream: %w", unavailable(err))
+		return nil, fmt.Errorf("follow public stream: %w", unavailable(err))
 	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return ctx.Err()
-			}
-			return fmt.Errorf("follow public stream: %w", unavailable(err))
+	return &PublicFollower{js: js, consumer: consumer, it: it}, nil
+}
+
+// Next waits for the next message. After Stop it returns jetstream.ErrMsgIteratorClosed.
+func (f *PublicFollower) Next() (PublicMessage, error) {
+	msg, err := f.it.Next()
+	if err != nil {
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return PublicMessage{}, err
 		}
-		md, err := msg.Metadata()
-		if err != nil {
-			return err
-		}
-		if err := fn(PublicMessageOf(md.Sequence.Stream, msg.Subject(), msg.Headers(), msg.Data())); err != nil {
-			return err
-		}
+		return PublicMessage{}, fmt.Errorf("follow public stream: %w", unavailable(err))
 	}
+	md, err := msg.Metadata()
+	if err != nil {
+		return PublicMessage{}, fmt.Errorf("follow public stream: %w", err)
+	}
+	return PublicMessageOf(md.Sequence.Stream, msg.Subject(), msg.Headers(), msg.Data()), nil
+}
+
+// Stop ends Next and deletes the consumer from the server. It may be called more than once,
+// from any goroutine.
+func (f *PublicFollower) Stop() {
+	f.stopOnce.Do(func() {
+		f.it.Stop()
+		// The ordered consumer recreates itself under new names (after a reconnect); the
+		// current one is the only one left: it deletes the ones it replaces.
+		if info := f.consumer.CachedInfo(); info != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = f.js.DeleteConsumer(ctx, PublicStreamName, info.Name)
+		}
+	})
 }

@@ -86,9 +86,7 @@ func (s *Store) ReadLog(ctx context.Context, from, until uint64, batchSize int, 
 
 // ReadRange returns the events from stream sequence from up to and including until, at most
 // limit of them, as the log holds them now (erased events are not there). It is for short
-// reads that happen often (a live view catching up): one ephemeral consumer, one pull that
-// does not wait for more than is there, and the consumer is deleted at once, where ReadLog's
-// ordered consumer would linger on the server for minutes, woken by every append.
+// reads that happen often (a live view catching up): see readOnce.
 func (s *Store) ReadRange(ctx context.Context, from, until uint64, limit int) ([]Envelope, error) {
 	if from == 0 {
 		from = 1
@@ -96,8 +94,33 @@ func (s *Store) ReadRange(ctx context.Context, from, until uint64, limit int) ([
 	if until < from || limit <= 0 {
 		return nil, nil
 	}
-	consumer, err := s.stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		FilterSubject:     SubjectAll,
+	want := int(min(uint64(limit), until-from+1))
+	out := make([]Envelope, 0, want)
+	err := readOnce(ctx, s.stream, SubjectAll, from, want, func(msg jetstream.Msg, seq uint64) error {
+		if seq > until {
+			return nil
+		}
+		env, err := Unmarshal(msg.Data(), seq)
+		if err != nil {
+			return err
+		}
+		out = append(out, env)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read log from %d: %w", from, err)
+	}
+	return out, nil
+}
+
+// readOnce calls fn with at most n messages on subject from stream sequence from on, as the
+// stream holds them now, with their stream sequences. One ephemeral consumer, one pull that
+// does not wait for more than is there, and the consumer is deleted at once, where an ordered
+// consumer would linger on the server for minutes, woken by every message: short reads that
+// happen often (a view catching up, a reader resuming) leave nothing behind.
+func readOnce(ctx context.Context, stream jetstream.Stream, subject string, from uint64, n int, fn func(msg jetstream.Msg, seq uint64) error) error {
+	consumer, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubject:     subject,
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       from,
 		AckPolicy:         jetstream.AckNonePolicy,
@@ -105,35 +128,28 @@ func (s *Store) ReadRange(ctx context.Context, from, until uint64, limit int) ([
 		InactiveThreshold: 30 * time.Second, // in case the delete below is lost
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read log from %d: %w", from, unavailable(err))
+		return unavailable(err)
 	}
 	defer func() {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		_ = s.stream.DeleteConsumer(dctx, consumer.CachedInfo().Name)
+		_ = stream.DeleteConsumer(dctx, consumer.CachedInfo().Name)
 	}()
-	want := int(min(uint64(limit), until-from+1))
-	batch, err := consumer.FetchNoWait(want)
+	batch, err := consumer.FetchNoWait(n)
 	if err != nil {
-		return nil, fmt.Errorf("read log from %d: %w", from, unavailable(err))
+		return unavailable(err)
 	}
-	out := make([]Envelope, 0, want)
 	for msg := range batch.Messages() {
 		md, err := msg.Metadata()
 		if err != nil {
-			return nil, fmt.Errorf("read log: %w", err)
+			return err
 		}
-		if md.Sequence.Stream > until {
-			continue
+		if err := fn(msg, md.Sequence.Stream); err != nil {
+			return err
 		}
-		env, err := Unmarshal(msg.Data(), md.Sequence.Stream)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, env)
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-		return nil, fmt.Errorf("read log from %d: %w", from, unavailable(err))
+		return unavailable(err)
 	}
-	return out, nil
+	return nil
 }

@@ -22,6 +22,7 @@ const (
 
 type publicAPI struct {
 	publicStream PublicStream
+	frames       *sseFrames
 	closing      <-chan struct{}
 	articles     PublicArticles
 	rendered     *renderedArticles // nil: every read renders from the view

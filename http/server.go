@@ -130,7 +130,7 @@ func New(cfg Config) nethttp.Handler {
 		wh.GET("/:id/deliveries", hooks.deliveries)
 	}
 
-	public := &publicAPI{publicStream: cfg.Stream, closing: cfg.Closing, articles: cfg.Public,
+	public := &publicAPI{publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public,
 		rendered: newRenderedArticles(cfg.PublicChanges)}
 	fresh := readYourWrites(cfg.Positions, "published")
 	e.GET("/public/v1/stream", public.events)

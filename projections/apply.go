@@ -79,10 +79,6 @@ var (
 	ErrOlderTables = errors.New("the view's tables follow an older version")
 )
 
-// Durable is the name of the durable consumer that feeds view name. Durable names are
-// permanent: renaming one makes the view start over from its SQL checkpoint.
-func Durable(name string) string { return "proj-" + name }
-
 // rebuildName is the checkpoint row of a view's rebuild in progress.
 func rebuildName(name string) string { return name + "+rebuild" }
 
@@ -103,6 +99,20 @@ func Apply(ctx context.Context, db *sqldb.DB, v View, env events.Envelope) (appl
 // applyBatch applies the events of batch above checkpoint row name to the tables t names, and
 // moves that checkpoint to the last one, in one transaction. It returns how many it applied.
 func applyBatch(ctx context.Context, db *sqldb.DB, v View, name string, t Tables, batch []events.Envelope) (int, error) {
+	return applyBatchTo(ctx, db, v, name, t, batch, false)
+}
+
+// errBehind: the view's checkpoint is behind the first event of a batch the reader handed it
+// (it lacks events the log holds, or held before an erasure): it must catch up from the log.
+var errBehind = errors.New("the view is behind the batch")
+
+// applyFollowing applies a batch of the log's reader to view v's live tables, as applyBatch,
+// but only if the batch follows the view's checkpoint; errBehind otherwise.
+func applyFollowing(ctx context.Context, db *sqldb.DB, v View, batch []events.Envelope) (int, error) {
+	return applyBatchTo(ctx, db, v, v.Name(), Live, batch, true)
+}
+
+func applyBatchTo(ctx context.Context, db *sqldb.DB, v View, name string, t Tables, batch []events.Envelope, mustFollow bool) (int, error) {
 	tx, err := db.Write.BeginTxx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("view %s: begin: %w", v.Name(), err)
@@ -135,6 +145,9 @@ func applyBatch(ctx context.Context, db *sqldb.DB, v View, name string, t Tables
 	}
 	if len(batch) == 0 {
 		return 0, nil
+	}
+	if mustFollow && batch[0].Sequence != cp.Seq+1 {
+		return 0, fmt.Errorf("view %s: checkpoint %d, batch from %d: %w", v.Name(), cp.Seq, batch[0].Sequence, errBehind)
 	}
 	if err := v.Apply(ctx, tx, t, batch); err != nil {
 		first, last := batch[0], batch[len(batch)-1]

@@ -204,3 +204,86 @@ func TestCatchUpStopsAtAGap(t *testing.T) {
 		}
 	})
 }
+
+// failingView fails every batch while failing is set, as a view whose statements the database
+// refuses would.
+type failingView struct {
+	projections.View
+	mu      sync.Mutex
+	failing bool
+}
+
+func (f *failingView) Apply(ctx context.Context, tx *sqlx.Tx, t projections.Tables, batch []events.Envelope) error {
+	f.mu.Lock()
+	failing := f.failing
+	f.mu.Unlock()
+	if failing && t == projections.Live {
+		return fmt.Errorf("the view's statements are refused")
+	}
+	return f.View.Apply(ctx, tx, t, batch)
+}
+
+func (f *failingView) set(failing bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failing = failing
+}
+
+// A view that fails is detached: the others follow the log as before, and the failing one says
+// why in its status; once it can apply again it catches up from its own checkpoint and rejoins
+// the reader, holding exactly what a rebuild from the log gives.
+func TestAFailingViewDoesNotStallTheOthers(t *testing.T) {
+	t.Parallel()
+	sqldbtest.Dialects(t, func(t *testing.T, db *sqldb.DB) {
+		l := newLogOnline(t, db)
+		desk := &failingView{View: projections.NewDesk(db)}
+		r := l.startRunnerOf(t, l.view, desk)
+		first := l.append(t, story{id: "a-1", slug: "a-1", publishedAt: t0}.envelopes(t, 0)...)
+		l.waitFor(t, r, first)
+
+		desk.set(true)
+		var last uint64
+		for i := range 20 {
+			id := fmt.Sprintf("b-%02d", i)
+			last = l.append(t, story{id: id, slug: id, publishedAt: t0.Add(time.Duration(i) * time.Minute)}.envelopes(t, 0)...)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), waitBound)
+		defer cancel()
+		if err := r.WaitFor(ctx, last, "published"); err != nil {
+			t.Fatalf("the published view while the desk fails: %v; statuses %+v", err, r.Statuses())
+		}
+		eventually(t, waitBound, "the desk reports its failure", func() (bool, string) {
+			for _, s := range r.Statuses() {
+				if s.Name == "desk" {
+					return s.LastError != "" && s.Checkpoint == first, fmt.Sprintf("%+v", s)
+				}
+			}
+			return false, "no desk"
+		})
+
+		desk.set(false)
+		l.waitFor(t, r, last)
+		eventually(t, waitBound, "the desk rejoins the reader", func() (bool, string) {
+			for _, s := range r.Statuses() {
+				if s.Name == "desk" {
+					return s.State == "live" && s.LastError == "", fmt.Sprintf("%+v", s)
+				}
+			}
+			return false, "no desk"
+		})
+		more := l.append(t, story{id: "c-1", slug: "c-1", publishedAt: t0.Add(time.Hour)}.envelopes(t, 0)...)
+		l.waitFor(t, r, more)
+		if err := r.Close(); err != nil {
+			t.Fatalf("Runner.Close: %v", err)
+		}
+		live := dumpView(t, db, desk.View)
+		ctx, cancel = context.WithTimeout(context.Background(), waitBound)
+		defer cancel()
+		if p, err := (projections.Rebuild{DB: db, Log: l.store, View: desk.View}).Run(ctx); err != nil || p.Checkpoint != more {
+			t.Fatalf("Rebuild(desk) = %+v, %v; want done at %d", p, err, more)
+		}
+		if rebuilt := dumpView(t, db, desk.View); live != rebuilt {
+			t.Errorf("the desk after catching up differs from a rebuild:\nlive:\n%s\nrebuilt:\n%s", live, rebuilt)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -250,35 +251,52 @@ func liveVersion(tb testing.TB, db *sqldb.DB) (int, bool) {
 	return version, rebuilds > 0
 }
 
-// A durable created by a release before priority groups is put in the group in place: same
-// consumer, same position, and the view carries on.
-func TestDurableWithoutGroupIsUpgradedInPlace(t *testing.T) {
+// The first start of a release with one reader of the log, over a database and a log that
+// releases with a durable per view left behind: those durables are deleted, the reader takes
+// over from the view's SQL checkpoint, and nothing is skipped or applied twice.
+func TestPerViewDurablesGiveWayToTheReader(t *testing.T) {
 	t.Parallel()
 	db := sqldbtest.Open(t, sqldb.SQLite)
 	l := newLogOnline(t, db)
 	ctx := context.Background()
-	last := l.append(t, story{id: "a-1", slug: "a-1", publishedAt: t0}.envelopes(t, 0)...)
-	old, err := l.js.CreateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
+	earlier := story{id: "a-1", slug: "a-1", publishedAt: t0}.envelopes(t, 1)
+	first := l.append(t, earlier...)
+	// The earlier release's view applied the first story and acknowledged it on its durable.
+	if _, err := projections.EnsureTables(ctx, db, l.view); err != nil {
+		t.Fatal(err)
+	}
+	applyAll(t, db, l.view, earlier)
+	in := l.newInstance(0)
+	_, err := l.js.CreateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
 		Durable: projections.Durable("published"), FilterSubject: events.SubjectAll, AckPolicy: jetstream.AckExplicitPolicy,
 		AckWait: 30 * time.Second, MaxAckPending: 1, MaxDeliver: -1,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: first + 1,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := l.startInstance(t, 0)
+	last := l.append(t, story{id: "b-2", slug: "b-2", publishedAt: t0.Add(time.Hour)}.envelopes(t, first+1)...)
+	if err := in.runner.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { in.runner.Close() })
 	l.waitFor(t, in.runner, last)
-	c, err := l.js.Consumer(ctx, events.StreamName, projections.Durable("published"))
+	if _, err := l.js.Consumer(ctx, events.StreamName, projections.Durable("published")); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		t.Errorf("the per-view durable after the reader started: %v; want it deleted", err)
+	}
+	c, err := l.js.Consumer(ctx, events.StreamName, projections.ReaderDurable)
 	if err != nil {
 		t.Fatal(err)
 	}
 	info := c.CachedInfo()
 	if info.Config.PriorityPolicy != jetstream.PriorityPolicyPinned || !slices.Equal(info.Config.PriorityGroups, []string{"active"}) ||
-		info.Config.PinnedTTL != testPinnedTTL {
-		t.Errorf("consumer config = policy %v, groups %v, pinned TTL %v; want pinned_client, [active], %v",
-			info.Config.PriorityPolicy, info.Config.PriorityGroups, info.Config.PinnedTTL, testPinnedTTL)
+		info.Config.PinnedTTL != testPinnedTTL || info.Config.AckPolicy != jetstream.AckAllPolicy {
+		t.Errorf("reader config = policy %v, groups %v, pinned TTL %v, ack %v; want pinned_client, [active], %v, all",
+			info.Config.PriorityPolicy, info.Config.PriorityGroups, info.Config.PinnedTTL, info.Config.AckPolicy, testPinnedTTL)
 	}
-	if !info.Created.Equal(old.CachedInfo().Created) {
-		t.Errorf("consumer created at %v; want the original one, created at %v", info.Created, old.CachedInfo().Created)
+	// The reader started after the checkpoint: the view saw the second story only, once each.
+	if got, want := in.view.sequences(), seqs(first+1, last); !slices.Equal(got, want) {
+		t.Errorf("the view applied %v after the reader took over; want %v", got, want)
 	}
 }
 

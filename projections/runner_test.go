@@ -133,7 +133,7 @@ func (l *logOnline) consumerState(tb testing.TB) string {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := l.js.Consumer(ctx, events.StreamName, projections.Durable("published"))
+	c, err := l.js.Consumer(ctx, events.StreamName, projections.ReaderDurable)
 	if err != nil {
 		return err.Error()
 	}
@@ -148,7 +148,7 @@ func (l *logOnline) consumerState(tb testing.TB) string {
 func (l *logOnline) waitAcked(tb testing.TB, seq uint64) {
 	tb.Helper()
 	eventually(tb, waitBound, fmt.Sprintf("consumer acknowledges up to %d", seq), func() (bool, string) {
-		c, err := l.js.Consumer(context.Background(), events.StreamName, projections.Durable("published"))
+		c, err := l.js.Consumer(context.Background(), events.StreamName, projections.ReaderDurable)
 		if err != nil {
 			return false, err.Error()
 		}

@@ -3,13 +3,16 @@ package projections
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -239,9 +242,149 @@ func (s *durableSubscriber) unpin() {
 	}
 }
 
-// pinHeader carries the id of the pinned client on every message a pinned-client consumer
-// delivers.
 const pinHeader = "Nats-Pin-Id"
+
+// The outbox's durable is still pulled one event at a time, by durableSubscriber, until it
+// moves onto events.Worker like the views' reader.
+const activeGroup = events.ActiveGroup
+
+// DefaultPinnedTTL is how long a silent active instance keeps a durable before another takes
+// it over.
+const DefaultPinnedTTL = events.DefaultPinnedTTL
+
+// ackWait is how long the server waits for word about an event it delivered one by one before
+// it redelivers it; progressEvery how often a handler at work says it is.
+const (
+	ackWait       = 5 * time.Second
+	progressEvery = time.Second
+)
+
+// seqMetadata is the Watermill metadata key that carries an event's stream sequence,
+// deliveredMetadata how many times the server has delivered it, and pendingMetadata how many
+// events the consumer holds behind it.
+const (
+	seqMetadata       = "newsroom-stream-seq"
+	deliveredMetadata = "newsroom-delivered"
+	pendingMetadata   = "newsroom-pending"
+)
+
+// runHandler runs handler on sub under a Watermill router of its own, and returns once it
+// runs. Transient failures are retried in place, keeping the order; past that, the event is
+// nacked and the server redelivers it after a backoff.
+func runHandler(ctx context.Context, log *slog.Logger, name string, sub message.Subscriber, handler message.NoPublishHandlerFunc) (*message.Router, error) {
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, watermill.NewSlogLogger(log))
+	if err != nil {
+		return nil, err
+	}
+	router.AddMiddleware(middleware.Recoverer, middleware.Retry{MaxRetries: 5, InitialInterval: 100 * time.Millisecond,
+		MaxInterval: 5 * time.Second, Multiplier: 2, Logger: watermill.NewSlogLogger(log)}.Middleware)
+	router.AddConsumerHandler(name, events.SubjectAll, sub, handler)
+	ran := make(chan error, 1)
+	go func() {
+		err := router.Run(ctx)
+		ran <- err
+		if err != nil && ctx.Err() == nil {
+			log.Error("handler stopped", "handler", name, "error", err)
+		}
+	}()
+	select {
+	case <-router.Running():
+		return router, nil
+	case err := <-ran:
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+}
+
+// transientWait bounds how long start-up waits out a JetStream that does not answer yet.
+const transientWait = 30 * time.Second
+
+// whileTransient runs fn until it succeeds, fails for good, or has not answered for
+// transientWait. On a cluster, a consumer that another instance is creating, or whose leader
+// is being elected, does not answer for a few seconds: not a reason to fail a start.
+func whileTransient(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(transientWait)
+	for {
+		err := fn()
+		if err == nil || !isTransient(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// isTransient reports whether err means JetStream did not answer (yet), as opposed to refusing.
+func isTransient(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 503
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected)
+}
+
+// consumerConfig is the durable consumer of a view or the outbox: strictly ordered, one event
+// in flight, redelivered forever (a view never skips an event), delivering from just after
+// stream sequence after, to one pinned instance at a time (see activeGroup).
+func consumerConfig(durable, description string, after uint64, pinnedTTL time.Duration) jetstream.ConsumerConfig {
+	cfg := jetstream.ConsumerConfig{
+		Durable:        durable,
+		Description:    description,
+		FilterSubject:  events.SubjectAll,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        ackWait,
+		MaxAckPending:  1,
+		MaxDeliver:     -1,
+		ReplayPolicy:   jetstream.ReplayInstantPolicy,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{activeGroup},
+		PinnedTTL:      pinnedTTL,
+	}
+	if after > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = after + 1
+	}
+	return cfg
+}
+
+// createDurable creates a durable. Instances starting together may race to create it: if one
+// with the same name appeared meanwhile, it is kept (made pinned if it is not): its position
+// came from the same SQL checkpoint or public stream, give or take events that are no-ops.
+func createDurable(ctx context.Context, stream jetstream.Stream, cfg jetstream.ConsumerConfig) error {
+	_, err := stream.CreateConsumer(ctx, cfg)
+	if err == nil {
+		return nil
+	}
+	existing, lookErr := stream.Consumer(ctx, cfg.Durable)
+	if lookErr != nil {
+		return fmt.Errorf("create consumer %s: %w", cfg.Durable, err)
+	}
+	return upgradeDurable(ctx, stream, existing.CachedInfo().Config, cfg.PinnedTTL, nil)
+}
+
+// upgradeDurable puts an existing durable in the pinned priority group, in place: durables
+// created by releases before the group existed, or with another PinnedTTL or AckWait. The server updates
+// priority settings without touching the consumer's position or pending acks.
+func upgradeDurable(ctx context.Context, stream jetstream.Stream, cfg jetstream.ConsumerConfig, pinnedTTL time.Duration, log *slog.Logger) error {
+	if cfg.PriorityPolicy == jetstream.PriorityPolicyPinned && slices.Equal(cfg.PriorityGroups, []string{activeGroup}) &&
+		cfg.PinnedTTL == pinnedTTL && cfg.AckWait == ackWait {
+		return nil
+	}
+	if log != nil {
+		log.Info("durable consumer: one active instance at a time (pinned priority group)", "durable", cfg.Durable)
+	}
+	cfg.PriorityPolicy, cfg.PriorityGroups, cfg.PinnedTTL = jetstream.PriorityPolicyPinned, []string{activeGroup}, pinnedTTL
+	cfg.AckWait = ackWait
+	if _, err := stream.UpdateConsumer(ctx, cfg); err != nil {
+		return fmt.Errorf("update consumer %s to a pinned priority group: %w", cfg.Durable, err)
+	}
+	return nil
+}
 
 // toWatermill carries the event id as the message UUID, and the stream sequence, the delivery
 // count and how many events wait behind this one as metadata.

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/newsroom/newsroom/events"
 )
 
 // config is every setting of `serve`; the commands that open the data directory use part of it.
@@ -23,6 +26,23 @@ type config struct {
 	// Webhook deliveries: the timeout of one attempt, and the backoff between attempts at one
 	// message (doubling from the first to the cap). Zero: 10 s, 1 s, 5 min.
 	WebhookTimeout, WebhookRetryMin, WebhookRetryMax time.Duration
+
+	// Server-sent events (/public/v1/stream), fanned out from one subscription per instance.
+	// Zero: the events.HubConfig defaults.
+	SSEMaxClients   int // concurrent streams
+	SSERingMessages int // messages kept for readers that resume
+	SSERingBytes    int // bytes kept for them
+	SSEClientQueue  int // messages queued for one reader before it is cut off
+}
+
+// sseFlags binds the settings of the event stream's fan-out.
+func (f flags) sseFlags(c *config) {
+	f.int(&c.SSEMaxClients, "sse-max-clients", events.DefaultMaxClients, "most concurrent event streams (/public/v1/stream) on this instance; "+
+		"beyond it a reader is told to retry later. Each stream holds a connection, a file descriptor and a small queue: "+
+		"the default fits the 20,000 open files a process may have here with room for everything else, and ~0.5 GB of memory at most")
+	f.int(&c.SSERingMessages, "sse-ring-messages", events.DefaultRingMessages, "event streams: how many of the latest public messages each instance keeps in memory, so that a reader that reconnects resumes without reading NATS")
+	f.int(&c.SSERingBytes, "sse-ring-bytes", events.DefaultRingBytes, "event streams: the most bytes those kept messages may take")
+	f.int(&c.SSEClientQueue, "sse-client-queue", events.DefaultClientQueue, "event streams: messages queued for one reader; a reader that falls further behind is cut off, and resumes when it reconnects")
 }
 
 // flags binds settings to fs, each with a NEWSROOM_* environment variable as its default.
@@ -53,6 +73,15 @@ func (f flags) bool(dst *bool, name string, help string) {
 		def = v == "1" || strings.EqualFold(v, "true") || strings.EqualFold(v, "yes")
 	}
 	f.fs.BoolVar(dst, name, def, fmt.Sprintf("%s (env %s)", help, envName(name)))
+}
+
+func (f flags) int(dst *int, name string, def int, help string) {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			def = n
+		}
+	}
+	f.fs.IntVar(dst, name, def, fmt.Sprintf("%s (env %s)", help, envName(name)))
 }
 
 func (f flags) duration(dst *time.Duration, name string, def time.Duration, help string) {

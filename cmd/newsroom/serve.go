@@ -50,6 +50,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	f.duration(&cfg.WebhookTimeout, "webhook-timeout", 10*time.Second, "webhooks: how long one delivery attempt may take")
 	f.duration(&cfg.WebhookRetryMax, "webhook-retry-max", 5*time.Minute, "webhooks: the longest wait between two attempts at one message (waits double from 1 s up to it)")
+	f.sseFlags(&cfg)
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	if err := f.parse(args); err != nil {
 		return err
@@ -77,6 +78,7 @@ type app struct {
 	outbox   *projections.Outbox
 	eraser   *projections.Eraser // erases kills beside the outbox; the views' reader feeds it too
 	webhooks *webhooks.Dispatcher
+	hub      *events.PublicHub
 	closing  chan struct{} // closed when shutdown starts: ends event streams
 	server   *nethttp.Server
 	served   chan error
@@ -159,6 +161,11 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if err := a.db.Scrub(ctx); err != nil {
 		log.Warn("scrub the database at start", "error", err)
 	}
+	a.hub = events.NewPublicHub(js, events.HubConfig{MaxClients: cfg.SSEMaxClients, RingMessages: cfg.SSERingMessages,
+		RingBytes: cfg.SSERingBytes, ClientQueue: cfg.SSEClientQueue, Logger: log})
+	if err := a.hub.Start(ctx); err != nil {
+		return nil, fmt.Errorf("event streams: %w", err)
+	}
 	a.webhooks = webhooks.NewDispatcher(webhooks.Config{DB: a.db, Connect: connect, Logger: log,
 		Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax})
 	if err := a.webhooks.Start(context.WithoutCancel(ctx)); err != nil {
@@ -185,7 +192,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Readiness:     readiness{store, a.db, a.runner},
 		Positions:     a.runner,
 		Projections:   a.runner,
-		Stream:        events.NewPublicReader(js),
+		Stream:        a.hub,
 		Webhooks:      a.webhooks,
 		Closing:       a.closing,
 		Tokens:        auth.NewTokens(a.db),
@@ -282,6 +289,9 @@ func (a *app) stop() {
 	}
 	if a.eraser != nil {
 		a.eraser.Close() // what is queued is found again by the sweep at the next start
+	}
+	if a.hub != nil {
+		_ = a.hub.Close() // deletes its consumer: before the connection goes
 	}
 	if a.nc != nil {
 		a.nc.Close()

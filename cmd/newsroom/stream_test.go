@@ -16,33 +16,47 @@ type sseEvent struct {
 	data      map[string]any
 }
 
-// readSSE reads n events from the public event stream, resuming after lastID when it is set.
-func readSSE(t *testing.T, base, lastID string, n int) []sseEvent {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+// sseStream is a reader of the public event stream.
+type sseStream struct {
+	resp   *nethttp.Response
+	lines  *bufio.Scanner
+	cancel context.CancelFunc
+}
+
+// openSSE opens the public event stream, resuming after lastID when it is set, and fails the
+// test unless it answers 200 text/event-stream.
+func openSSE(tb testing.TB, base, lastID string) *sseStream {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	req, _ := nethttp.NewRequestWithContext(ctx, "GET", base+"/public/v1/stream", nil)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
 	resp, err := nethttp.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		cancel()
+		tb.Fatal(err)
 	}
-	defer resp.Body.Close()
 	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
-		t.Fatalf("GET /public/v1/stream = %d %s", resp.StatusCode, ct)
+		resp.Body.Close()
+		cancel()
+		tb.Fatalf("GET /public/v1/stream = %d %s", resp.StatusCode, ct)
 	}
-	var out []sseEvent
-	var cur sseEvent
 	lines := bufio.NewScanner(resp.Body)
 	lines.Buffer(make([]byte, 1<<20), 1<<20)
-	for len(out) < n && lines.Scan() {
-		line := lines.Text()
+	return &sseStream{resp: resp, lines: lines, cancel: cancel}
+}
+
+// next returns the next event; false when the stream ends.
+func (s *sseStream) next(tb testing.TB) (sseEvent, bool) {
+	tb.Helper()
+	var cur sseEvent
+	for s.lines.Scan() {
+		line := s.lines.Text()
 		switch {
 		case line == "":
 			if cur.id != "" {
-				out = append(out, cur)
+				return cur, true
 			}
 			cur = sseEvent{}
 		case strings.HasPrefix(line, "id: "):
@@ -51,12 +65,30 @@ func readSSE(t *testing.T, base, lastID string, n int) []sseEvent {
 			cur.event = strings.TrimPrefix(line, "event: ")
 		case strings.HasPrefix(line, "data: "):
 			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data: ")), &cur.data); err != nil {
-				t.Fatalf("event data is not JSON: %v", err)
+				tb.Errorf("event data is not JSON: %v", err)
 			}
 		}
 	}
-	if len(out) < n {
-		t.Fatalf("read %d events from the stream; want %d (%v)", len(out), n, lines.Err())
+	return sseEvent{}, false
+}
+
+func (s *sseStream) Close() {
+	s.cancel()
+	s.resp.Body.Close()
+}
+
+// readSSE reads n events from the public event stream, resuming after lastID when it is set.
+func readSSE(t *testing.T, base, lastID string, n int) []sseEvent {
+	t.Helper()
+	s := openSSE(t, base, lastID)
+	defer s.Close()
+	var out []sseEvent
+	for len(out) < n {
+		e, ok := s.next(t)
+		if !ok {
+			t.Fatalf("read %d events from the stream; want %d (%v)", len(out), n, s.lines.Err())
+		}
+		out = append(out, e)
 	}
 	return out
 }

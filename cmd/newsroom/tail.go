@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
@@ -64,6 +63,55 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	next, stop, err := tailSource(ctx, js, durable, since, newOnly)
+	if err != nil {
+		return fmt.Errorf("tail: %w", err)
+	}
+	defer stop()
+	enc := json.NewEncoder(stdout)
+	for n := uint64(0); count == 0 || n < count; n++ {
+		m, printed, err := next()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("tail: %w", err)
+		}
+		if err := enc.Encode(tailLine{Seq: m.Seq, Subject: m.Subject, ID: m.ID, Type: m.Type, Source: m.Source,
+			Time: m.Time, Article: m.Article, Data: json.RawMessage(strings.TrimSpace(string(m.Data)))}); err != nil {
+			return err
+		}
+		if err := printed(); err != nil {
+			return fmt.Errorf("tail: ack: %w", err)
+		}
+	}
+	return nil
+}
+
+// tailNext returns the next message, and what to call once it is printed.
+type tailNext func() (m events.PublicMessage, printed func() error, err error)
+
+// tailSource returns what tail reads from, and how to stop: without --durable, a follower
+// whose consumer is deleted when tail exits (and, after a crash, soon by the server), so that
+// tails never pile up on the stream's consumer cap; with --durable, that durable consumer,
+// which stays, as asked, each message acknowledged once printed.
+func tailSource(ctx context.Context, js jetstream.JetStream, durable string, since uint64, newOnly bool) (next tailNext, stop func(), err error) {
+	if durable == "" {
+		after := uint64(0)
+		if since > 0 {
+			after = since - 1
+		}
+		f, err := events.FollowPublic(ctx, js, after, newOnly)
+		if err != nil {
+			return nil, nil, err
+		}
+		stopOnCancel := context.AfterFunc(ctx, f.Stop) // ends a waiting Next at ^C
+		next = func() (events.PublicMessage, func() error, error) {
+			m, err := f.Next()
+			return m, func() error { return nil }, err
+		}
+		return next, func() { stopOnCancel(); f.Stop() }, nil
+	}
 	deliver, start := jetstream.DeliverAllPolicy, uint64(0)
 	switch {
 	case newOnly:
@@ -71,56 +119,34 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	case since > 0:
 		deliver, start = jetstream.DeliverByStartSequencePolicy, since
 	}
-	var consumer jetstream.Consumer
-	if durable != "" {
-		consumer, err = js.CreateOrUpdateConsumer(ctx, events.PublicStreamName, jetstream.ConsumerConfig{
-			Durable: durable, Description: "newsroom tail", AckPolicy: jetstream.AckExplicitPolicy,
-			DeliverPolicy: deliver, OptStartSeq: start, FilterSubject: events.PublicSubjectAll,
-		})
-	} else {
-		consumer, err = js.OrderedConsumer(ctx, events.PublicStreamName, jetstream.OrderedConsumerConfig{
-			DeliverPolicy: deliver, OptStartSeq: start, FilterSubjects: []string{events.PublicSubjectAll},
-		})
-	}
+	consumer, err := js.CreateOrUpdateConsumer(ctx, events.PublicStreamName, jetstream.ConsumerConfig{
+		Durable: durable, Description: "newsroom tail", AckPolicy: jetstream.AckExplicitPolicy,
+		DeliverPolicy: deliver, OptStartSeq: start, FilterSubject: events.PublicSubjectAll,
+	})
 	if err != nil {
-		return fmt.Errorf("tail: %w", err)
+		return nil, nil, err
 	}
-	enc := json.NewEncoder(stdout)
-	for n := uint64(0); count == 0 || n < count; {
-		// One message at a time, pulled when wanted: a durable tail that stops leaves nothing
-		// delivered and unacknowledged behind it.
-		msg, err := consumer.Next(jetstream.FetchMaxWait(2 * time.Second))
-		if ctx.Err() != nil {
-			return nil
-		}
-		if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("tail: %w", err)
-		}
-		n++
-		md, err := msg.Metadata()
-		if err != nil {
-			return err
-		}
-		h := func(name string) string {
-			v, err := url.PathUnescape(msg.Headers().Get(name))
+	next = func() (events.PublicMessage, func() error, error) {
+		for {
+			// One message at a time, pulled when wanted: a durable tail that stops leaves
+			// nothing delivered and unacknowledged behind it.
+			msg, err := consumer.Next(jetstream.FetchMaxWait(2 * time.Second))
+			if ctx.Err() != nil {
+				return events.PublicMessage{}, nil, ctx.Err()
+			}
+			if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+				continue
+			}
 			if err != nil {
-				return msg.Headers().Get(name)
+				return events.PublicMessage{}, nil, err
 			}
-			return v
-		}
-		if err := enc.Encode(tailLine{Seq: md.Sequence.Stream, Subject: msg.Subject(), ID: h("ce-id"),
-			Type: h("ce-type"), Source: h("ce-source"), Time: h("ce-time"), Article: h("ce-subject"),
-			Data: json.RawMessage(strings.TrimSpace(string(msg.Data())))}); err != nil {
-			return err
-		}
-		if durable != "" {
-			if err := msg.DoubleAck(ctx); err != nil {
-				return fmt.Errorf("tail: ack: %w", err)
+			md, err := msg.Metadata()
+			if err != nil {
+				return events.PublicMessage{}, nil, err
 			}
+			return events.PublicMessageOf(md.Sequence.Stream, msg.Subject(), msg.Headers(), msg.Data()),
+				func() error { return msg.DoubleAck(ctx) }, nil
 		}
 	}
-	return nil
+	return next, func() {}, nil
 }
