@@ -39,7 +39,7 @@ type OutboxConfig struct {
 	Replicas  int
 	Logger    *slog.Logger
 	// PinnedTTL is how long a silent active instance keeps the outbox before another takes
-	// over; DefaultPinnedTTL if 0.
+	// over; events.DefaultPinnedTTL if 0.
 	PinnedTTL time.Duration
 	// Window is how many public messages may be in flight at once; DefaultOutboxWindow if 0.
 	Window int
@@ -93,7 +93,7 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 		cfg.Replicas = 1
 	}
 	if cfg.PinnedTTL <= 0 {
-		cfg.PinnedTTL = DefaultPinnedTTL
+		cfg.PinnedTTL = events.DefaultPinnedTTL
 	}
 	if cfg.Window <= 0 {
 		cfg.Window = DefaultOutboxWindow

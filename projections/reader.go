@@ -155,18 +155,10 @@ func (rd *reader) resume(ctx context.Context) (uint64, error) {
 // view at the same time, waiting for each answer. A view that fails is detached; the batch is
 // acknowledged whatever the views answered, since each view's position is its own checkpoint.
 func (rd *reader) handle(ctx context.Context, msgs []jetstream.Msg) error {
-	batch := make([]events.Envelope, 0, len(msgs))
-	for _, m := range msgs {
-		md, err := m.Metadata()
-		if err != nil {
-			return err
-		}
-		env, err := events.Unmarshal(m.Data(), md.Sequence.Stream)
-		if err != nil {
-			// Not skipped: the reader stops here, and retries, until someone looks.
-			return fmt.Errorf("log reader: event at seq %d: %w", md.Sequence.Stream, err)
-		}
-		batch = append(batch, env)
+	batch, err := events.EnvelopesOf(msgs)
+	if err != nil {
+		// Not skipped: the reader stops here, and retries, until someone looks.
+		return fmt.Errorf("log reader: %w", err)
 	}
 	rd.mu.Lock()
 	defer rd.mu.Unlock()

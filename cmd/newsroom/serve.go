@@ -20,6 +20,7 @@ import (
 	"github.com/newsroom/newsroom/auth"
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/embeddednats"
+	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/events"
 	newsroomhttp "github.com/newsroom/newsroom/http"
 	"github.com/newsroom/newsroom/projections"
@@ -128,7 +129,18 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 
 	published, desk, history, all := views(a.db)
-	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Log: store, Connect: connect, Logger: log}, all...)
+	// The eraser runs beside the outbox, not in its way: the views' reader hands it every
+	// kill as soon as the views have seen it, however far behind the outbox is.
+	a.eraser = projections.NewEraser(js, log)
+	a.eraser.Start()
+	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Log: store, Connect: connect, Logger: log,
+		AfterBatch: func(batch []events.Envelope) {
+			for _, env := range batch {
+				if env.Type == domain.TypeKilled {
+					a.eraser.Enqueue(env.ArticleID, env.Sequence)
+				}
+			}
+		}}, all...)
 	// The views run until Close, not until the start context ends.
 	if err := a.runner.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("views: %w", err)
@@ -147,8 +159,6 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if publicURL == "" {
 		publicURL = "http://" + listener.Addr().String()
 	}
-	a.eraser = projections.NewEraser(js, log)
-	a.eraser.Start()
 	a.outbox = projections.NewOutbox(projections.OutboxConfig{Connect: connect, Log: store, Eraser: a.eraser,
 		PublicURL: publicURL, Replicas: replicas, Logger: log})
 	if err := a.outbox.Start(context.WithoutCancel(ctx)); err != nil {
