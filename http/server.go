@@ -63,10 +63,10 @@ type Config struct {
 	// PublicCache, if set, serves public answers (articles, list pages, feeds) from memory
 	// until the published view's commits invalidate them, or PublicCacheMaxAge passes.
 	PublicCache *PublicCache
-	Readiness     Readiness
-	Positions     Positions
-	Projections   Projections
-	Stream        PublicStream
+	Readiness   Readiness
+	Positions   Positions
+	Projections Projections
+	Stream      PublicStream
 	// Webhooks, when set, serves /api/v1/webhooks (admins only).
 	Webhooks Webhooks
 	// Closing, once closed, ends long-lived responses (the event stream), so that a graceful

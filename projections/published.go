@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -36,27 +35,35 @@ var (
 // article is published: drafts and reviews never enter the public model.
 type Published struct {
 	db *sqldb.DB
-	// generation counts the commits of this process that may have changed what readers see.
-	generation atomic.Uint64
+
+	// OnCommit, if set, is told after every commit of this process to the live tables that may
+	// have changed what readers see: the ids of the articles whose public events (publication,
+	// correction, retraction, kill) it applied, and the checkpoint it reached; nil ids after a
+	// rebuild swapped new tables in (anything may have changed). It is called after the commit,
+	// never before (a cache refilled between the two would keep the old rows), before a kill's
+	// text is scrubbed from the files, and on the view's own goroutine: it must not block. Set
+	// it before the view runs.
+	OnCommit func(ids []string, checkpoint uint64)
 }
 
-// Generation changes after every commit of this process that may have changed what readers
-// see (a publication, correction, retraction or kill; a rebuild swapped in), and only after the
-// commit: a reader that notes it before reading the view and finds it unchanged afterwards read
-// rows that are still current. Other processes writing the same database (instances sharing a
-// PostgreSQL database) do not move it.
-func (p *Published) Generation() uint64 { return p.generation.Load() }
-
 func (p *Published) committed(batch []events.Envelope) {
-	if batch == nil {
-		p.generation.Add(1)
+	if p.OnCommit == nil {
 		return
 	}
+	if batch == nil {
+		p.OnCommit(nil, 0)
+		return
+	}
+	var ids []string
+	seen := map[string]bool{}
 	for _, env := range batch {
-		if domain.IsPublic(env.Type) {
-			p.generation.Add(1)
-			return
+		if domain.IsPublic(env.Type) && !seen[env.ArticleID] {
+			seen[env.ArticleID] = true
+			ids = append(ids, env.ArticleID)
 		}
+	}
+	if len(ids) > 0 {
+		p.OnCommit(ids, batch[len(batch)-1].Sequence)
 	}
 }
 
