@@ -261,7 +261,7 @@ func TestFeedETagFromTheNewestVersions(t *testing.T) {
 		t.Errorf("after a new version, conditional GET = %d, ETag %s; want 200 and a new ETag", rec.Code, rec.Header().Get("ETag"))
 	}
 
-	cache := NewPublicCache()
+	cache := NewPublicCache(PublicCacheMaxAge)
 	articles = &feedArticles{items: items}
 	h = New(Config{Public: articles, PublicURL: "http://x", PublicCache: cache})
 	first := getFeed(t, h, "/public/v1/feeds/feed.json").Body.String()

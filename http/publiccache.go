@@ -47,9 +47,10 @@ type renderedAnswer struct {
 	readAt    time.Time // noted before the view was read
 }
 
-// NewPublicCache returns an empty cache.
-func NewPublicCache() *PublicCache {
-	return &PublicCache{maxAge: PublicCacheMaxAge, now: time.Now, articles: map[string]renderedAnswer{},
+// NewPublicCache returns an empty cache whose answers are served for at most maxAge after they
+// were read (PublicCacheMaxAge in production).
+func NewPublicCache(maxAge time.Duration) *PublicCache {
+	return &PublicCache{maxAge: maxAge, now: time.Now, articles: map[string]renderedAnswer{},
 		byArticle: map[string][]string{}, lists: map[string]renderedAnswer{}}
 }
 

@@ -24,7 +24,7 @@ func (l *countingLoad) load(context.Context) (renderedAnswer, error) {
 
 func TestPublicCacheInvalidation(t *testing.T) {
 	ctx := context.Background()
-	c := NewPublicCache()
+	c := NewPublicCache(PublicCacheMaxAge)
 	a, b := &countingLoad{id: "a"}, &countingLoad{id: "b"}
 	list := &countingLoad{}
 	read := func() {
@@ -60,7 +60,7 @@ func TestPublicCacheInvalidation(t *testing.T) {
 // PublicCacheMaxAge old.
 func TestPublicCacheMaxAge(t *testing.T) {
 	ctx := context.Background()
-	c := NewPublicCache()
+	c := NewPublicCache(PublicCacheMaxAge)
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	c.now = func() time.Time { return now }
 	a := &countingLoad{id: "a"}
@@ -79,7 +79,7 @@ func TestPublicCacheMaxAge(t *testing.T) {
 // and not kept: the next read goes to the view.
 func TestPublicCacheKeepsNoRacedRead(t *testing.T) {
 	ctx := context.Background()
-	c := NewPublicCache()
+	c := NewPublicCache(PublicCacheMaxAge)
 	a := &countingLoad{id: "a"}
 	a.also = func() { c.Invalidate([]string{"other"}); a.also = nil }
 	for range 2 {

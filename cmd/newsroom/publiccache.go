@@ -20,6 +20,10 @@ import (
 // instances bounded by the maximum age alone until the deploy ends.
 const publicChangesSubject = "newsroom.internal.published"
 
+// publicCacheMaxAge is how long an instance serves a public answer it read; a test lengthens
+// it to show that invalidation alone keeps instances current.
+var publicCacheMaxAge = newsroomhttp.PublicCacheMaxAge
+
 // publicChange is one commit of the published view, as announced.
 type publicChange struct {
 	Instance   string   `json:"instance"`      // who committed (it has invalidated its own cache already)

@@ -125,7 +125,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 
 	published, desk, history, all := views(a.db)
-	publicCache := newsroomhttp.NewPublicCache()
+	publicCache := newsroomhttp.NewPublicCache(publicCacheMaxAge)
 	if err := sharePublicChanges(a.nc, published, publicCache, log); err != nil {
 		return nil, err
 	}
