@@ -77,7 +77,7 @@ func (*Published) Name() string { return "published" }
 // article's tags with a full scan of the table per article). 3: killed articles keep only
 // slug_sha256, so that their old URL answers "gone" without the slug. 4: listings read pages
 // from indexes in their own order (public_articles.listed, public_tags.published_at) and their
-// totals from public_counts.
+// totals from public_counts; the text columns come last.
 func (*Published) Version() int { return 4 }
 
 // Tables implements View.
@@ -96,8 +96,6 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			slug             TEXT    NOT NULL DEFAULT '',
 			headline         TEXT    NOT NULL DEFAULT '',
 			summary          TEXT    NOT NULL DEFAULT '',
-			body             TEXT    NOT NULL DEFAULT '',
-			body_html        TEXT    NOT NULL DEFAULT '',
 			language         TEXT    NOT NULL DEFAULT '',
 			byline           TEXT    NOT NULL DEFAULT '',
 			dateline         TEXT    NOT NULL DEFAULT '',
@@ -112,7 +110,12 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			-- walks one index range in its own order. Computed, so that no write path can
 			-- forget it.
 			listed           INTEGER GENERATED ALWAYS AS (CASE WHEN status IN ('` + VisibilityPublished + `', '` +
-			VisibilityRetracted + `') THEN 1 ELSE 0 END) STORED
+			VisibilityRetracted + `') THEN 1 ELSE 0 END) STORED,
+			-- The text comes last: SQLite stores a row's columns in this order and spills what
+			-- does not fit its page into a chain of overflow pages; a listing, which reads
+			-- every column but these, reads at most the chain's first page, not all of it.
+			body             TEXT    NOT NULL DEFAULT '',
+			body_html        TEXT    NOT NULL DEFAULT ''
 		)` + strict(d),
 		// The listings' order (published_at DESC, id ASC), and version, so that the feeds'
 		// ETags are read from the index alone.
