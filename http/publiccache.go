@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"time"
 
@@ -37,7 +38,27 @@ type PublicCache struct {
 	articles  map[string]renderedAnswer // by slug
 	byArticle map[string][]string       // article id → the slugs it is cached under
 	lists     map[string]renderedAnswer // by listing key: they show many articles
+	flights   map[flightKey]*flight     // reads of the view under way
 }
+
+// A read of the view under way, which readers of the same key and generation wait for rather
+// than read again: after an invalidation, a burst of requests for one feed renders it once.
+// Only a read begun in the same generation is joined, so no reader gets an answer read
+// before an invalidation it has seen.
+type flightKey struct {
+	key    string
+	isList bool
+	gen    uint64
+}
+
+type flight struct {
+	done    chan struct{}
+	answer  renderedAnswer
+	err     error // errFlightFailed until the read returns
+	waiting int   // readers that joined it (under PublicCache.mu)
+}
+
+var errFlightFailed = errors.New("the read of the view failed")
 
 // renderedAnswer is one public answer, ready to send.
 type renderedAnswer struct {
@@ -51,7 +72,7 @@ type renderedAnswer struct {
 // were read (PublicCacheMaxAge in production).
 func NewPublicCache(maxAge time.Duration) *PublicCache {
 	return &PublicCache{maxAge: maxAge, now: time.Now, articles: map[string]renderedAnswer{},
-		byArticle: map[string][]string{}, lists: map[string]renderedAnswer{}}
+		byArticle: map[string][]string{}, lists: map[string]renderedAnswer{}, flights: map[flightKey]*flight{}}
 }
 
 // Invalidate drops the answers that show the articles with these ids, and every list page and
@@ -101,25 +122,52 @@ func (c *PublicCache) get(ctx context.Context, key string, isList bool, load fun
 	if c == nil || freshRead(ctx) {
 		return load(ctx)
 	}
-	c.mu.RLock()
-	a, ok := c.articles[key]
-	if isList {
-		a, ok = c.lists[key]
-	}
-	gen := c.gen
-	c.mu.RUnlock()
 	now := c.now()
+	c.mu.RLock()
+	a, ok := c.lookup(key, isList)
+	c.mu.RUnlock()
 	if ok && now.Sub(a.readAt) < c.maxAge {
 		return a, nil
 	}
+
+	c.mu.Lock()
+	if a, ok := c.lookup(key, isList); ok && now.Sub(a.readAt) < c.maxAge {
+		c.mu.Unlock()
+		return a, nil // another reader stored it meanwhile
+	}
+	fk := flightKey{key: key, isList: isList, gen: c.gen}
+	if f := c.flights[fk]; f != nil {
+		f.waiting++
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.err == nil {
+				return f.answer, nil
+			}
+			return load(ctx) // the error may be the other request's own (it went away, it panicked)
+		case <-ctx.Done():
+			return renderedAnswer{}, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{}), err: errFlightFailed}
+	c.flights[fk] = f
+	c.mu.Unlock()
+	defer func() { // also when load panics: no reader waits for a flight that ended
+		c.mu.Lock()
+		delete(c.flights, fk)
+		c.mu.Unlock()
+		close(f.done)
+	}()
+
 	a, err := load(ctx)
+	a.readAt = now
+	f.answer, f.err = a, err
 	if err != nil {
 		return a, err
 	}
-	a.readAt = now
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen != gen {
+	if c.gen != fk.gen {
 		return a, nil // invalidated while it was read: serve it, keep nothing
 	}
 	if isList {
@@ -137,6 +185,15 @@ func (c *PublicCache) get(ctx context.Context, key string, isList bool, load fun
 	}
 	c.articles[key] = a
 	return a, nil
+}
+
+func (c *PublicCache) lookup(key string, isList bool) (renderedAnswer, bool) {
+	if isList {
+		a, ok := c.lists[key]
+		return a, ok
+	}
+	a, ok := c.articles[key]
+	return a, ok
 }
 
 type freshReadKey struct{}

@@ -3,6 +3,8 @@ package http
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -96,5 +98,53 @@ func TestPublicCacheKeepsNoRacedRead(t *testing.T) {
 	fresh := context.WithValue(ctx, freshReadKey{}, true)
 	if _, err := c.article(fresh, "slug-a", a.load); err != nil || a.calls != 3 {
 		t.Errorf("a read at a position = %d loads; want 3 (it reads the view)", a.calls)
+	}
+}
+
+// TestPublicCacheReadsOnceForABurst: readers that ask for an answer while it is being read
+// wait for that read instead of reading the view again.
+func TestPublicCacheReadsOnceForABurst(t *testing.T) {
+	ctx := context.Background()
+	c := NewPublicCache(PublicCacheMaxAge)
+	release := make(chan struct{})
+	var calls atomic.Int32
+	load := func(context.Context) (renderedAnswer, error) {
+		calls.Add(1)
+		<-release
+		return renderedAnswer{body: []byte("feed")}, nil
+	}
+	const readers = 5
+	got := make(chan string, readers)
+	for range readers {
+		go func() {
+			a, err := c.list(ctx, "feed", load)
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			got <- string(a.body)
+		}()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := 0; waiting < readers-1; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d readers joined the read; want %d", waiting, readers-1)
+		}
+		c.mu.Lock()
+		waiting = 0
+		for _, f := range c.flights {
+			waiting += f.waiting
+		}
+		c.mu.Unlock()
+		runtime.Gosched()
+	}
+	close(release)
+	for range readers {
+		if s := <-got; s != "feed" {
+			t.Errorf("a reader got %q; want feed", s)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d reads of the view for %d readers; want 1", n, readers)
 	}
 }
