@@ -107,21 +107,29 @@ func (p *Published) List(ctx context.Context, q PublicQuery) (PublicList, error)
 	if err != nil {
 		return PublicList{}, err
 	}
-	out := PublicList{Total: total}
-	if len(rows) > q.Page.PerPage {
-		rows = rows[:q.Page.PerPage]
-		last := rows[len(rows)-1]
-		out.Next = Cursor{At: last.PublishedAt, ID: last.ID}
+	items, next, err := pageOf(rows, q.Page.PerPage, publicRow.article, func(r publicRow) Cursor {
+		return Cursor{At: r.PublishedAt, ID: r.ID}
+	})
+	return PublicList{Items: items, Total: total, Next: next}, err
+}
+
+// pageOf turns the rows of a page, read one beyond it, into its items and the cursor after
+// its last one (zero when the extra row is not there: no page follows).
+func pageOf[R, T any](rows []R, perPage int, item func(R) (T, error), cursor func(R) Cursor) ([]T, Cursor, error) {
+	var next Cursor
+	if len(rows) > perPage {
+		rows = rows[:perPage]
+		next = cursor(rows[len(rows)-1])
 	}
-	out.Items = make([]PublicArticle, 0, len(rows))
+	items := make([]T, 0, len(rows))
 	for _, r := range rows {
-		a, err := r.article()
+		it, err := item(r)
 		if err != nil {
-			return PublicList{}, err
+			return nil, Cursor{}, err
 		}
-		out.Items = append(out.Items, a)
+		items = append(items, it)
 	}
-	return out, nil
+	return items, next, nil
 }
 
 // publicListQuery is the query of one page of q, one row more than the page (whether it is
@@ -215,21 +223,10 @@ func (d *Desk) List(ctx context.Context, q DeskQuery) (DeskList, error) {
 	if err != nil {
 		return DeskList{}, err
 	}
-	out := DeskList{Total: total}
-	if len(rows) > q.Page.PerPage {
-		rows = rows[:q.Page.PerPage]
-		last := rows[len(rows)-1]
-		out.Next = Cursor{At: last.UpdatedAt, ID: last.ID}
-	}
-	out.Items = make([]domain.Article, 0, len(rows))
-	for _, r := range rows {
-		a, err := r.article()
-		if err != nil {
-			return DeskList{}, err
-		}
-		out.Items = append(out.Items, a)
-	}
-	return out, nil
+	items, next, err := pageOf(rows, q.Page.PerPage, deskRow.article, func(r deskRow) Cursor {
+		return Cursor{At: r.UpdatedAt, ID: r.ID}
+	})
+	return DeskList{Items: items, Total: total, Next: next}, err
 }
 
 // deskListQuery is the query of one page of q, one row more than the page.
