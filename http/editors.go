@@ -125,25 +125,26 @@ func (api *editorsAPI) revise(c echo.Context) error {
 
 // list serves the desk: every article, newest change first.
 func (api *editorsAPI) list(c echo.Context) error {
-	page, err := parsePage(c)
+	page, before, err := parseListing(c)
 	if err != nil {
 		return err
 	}
-	q := projections.DeskQuery{Page: page}
+	q := projections.DeskQuery{Page: page, Before: before}
 	if s := c.QueryParam("status"); s != "" {
 		q.Status = domain.Status(s)
 		if !q.Status.Valid() {
 			return malformed("query parameter status=%q is not a status; use one of %s", s, statusNames())
 		}
 	}
-	items, total, err := api.views.List(c.Request().Context(), q)
+	list, err := api.views.List(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}
-	out := pageJSON[articleJSON]{Items: make([]articleJSON, len(items)), Page: page.Number, PerPage: page.PerPage, Total: total}
-	for i, a := range items {
+	out := pageJSON[articleJSON]{Items: make([]articleJSON, len(list.Items)), Page: page.Number, PerPage: page.PerPage, Total: list.Total}
+	for i, a := range list.Items {
 		out.Items[i] = articleFrom(a)
 	}
+	out.Next, out.NextCursor = nextPage("/api/v1/articles", list.Next, page.PerPage, "status", string(q.Status))
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(nethttp.StatusOK, out)
 }

@@ -2,10 +2,12 @@ package http
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	nethttp "net/http"
 	"net/url"
 	"strings"
@@ -35,8 +37,13 @@ var emptyFeedUpdated = time.Unix(0, 0).UTC()
 
 type feedsAPI struct {
 	articles  PublicArticles
-	publicURL string // absolute, no trailing slash; empty: from each request
+	cache     *PublicCache // nil: every read renders from the view
+	publicURL string       // absolute, no trailing slash; empty: from each request
 }
+
+// feedRenderVersion names how the feeds are rendered; it is part of their ETags. Bump it with
+// any change to what a feed shows of the same articles.
+const feedRenderVersion = "1"
 
 // feed is what both formats render: the newest public articles and the URLs they need.
 type feed struct {
@@ -46,30 +53,80 @@ type feed struct {
 	updated  time.Time // the newest entry's updated_at, or emptyFeedUpdated
 }
 
-// load validates the query and reads the newest public articles, newest published first.
-func (api *feedsAPI) load(c echo.Context) (feed, error) {
+// feedFormat is one of the feeds' formats.
+type feedFormat struct {
+	name      string
+	mediaType string
+	render    func(feed) ([]byte, error)
+}
+
+// serveFeed answers with a feed, or 304 when the client holds it already. Its cost does not
+// depend on the archive's size: the ETag names the versions of the entries the feed shows (the
+// feedSize newest), which a conditional request reads from an index alone; the feed itself is
+// the newest entries, rendered once and kept in the public cache.
+func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 	lang := c.QueryParam("lang")
 	if lang != "" && !domain.ValidLanguage(lang) {
-		return feed{}, malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", lang)
+		return malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", lang)
 	}
-	items, _, err := api.articles.List(c.Request().Context(), projections.PublicQuery{
-		Page:     projections.Page{Number: 1, PerPage: feedSize},
-		Language: lang,
-	})
-	if err != nil {
-		return feed{}, err
+	base := api.publicURL
+	if base == "" {
+		base = requestBase(c)
 	}
-	f := feed{language: lang, base: api.publicURL, items: items, updated: emptyFeedUpdated}
-	if f.base == "" {
-		f.base = requestBase(c)
-	}
-	for _, a := range items {
-		if a.UpdatedAt.After(f.updated) {
-			f.updated = a.UpdatedAt
+	ctx := c.Request().Context()
+	key := strings.Join([]string{"feed", format.name, base, lang}, "\x00")
+	conditional := c.Request().Header.Values("If-None-Match")
+	if len(conditional) > 0 {
+		if _, cached := api.cache.fresh(ctx, key); !cached {
+			stamps, err := api.articles.Newest(ctx, lang, feedSize)
+			if err != nil {
+				return err
+			}
+			if tag := feedETag(format.name, base, lang, stamps); etagListMatches(conditional, tag) {
+				return sendFeed(c, format.mediaType, tag, nil)
+			}
 		}
 	}
-	return f, nil
+	a, err := api.cache.list(ctx, key, func(ctx context.Context) (renderedAnswer, error) {
+		list, err := api.articles.List(ctx, projections.PublicQuery{
+			Page: projections.Page{Number: 1, PerPage: feedSize}, Language: lang, Content: true,
+		})
+		if err != nil {
+			return renderedAnswer{}, err
+		}
+		f := feed{language: lang, base: base, items: list.Items, updated: emptyFeedUpdated}
+		stamps := make([]projections.Stamp, len(list.Items))
+		for i, a := range list.Items {
+			stamps[i] = projections.Stamp{ID: a.ID, Version: a.Version}
+			if a.UpdatedAt.After(f.updated) {
+				f.updated = a.UpdatedAt
+			}
+		}
+		body, err := format.render(f)
+		return renderedAnswer{body: body, etag: feedETag(format.name, base, lang, stamps)}, err
+	})
+	if err != nil {
+		return err
+	}
+	if etagListMatches(conditional, a.etag) {
+		return sendFeed(c, format.mediaType, a.etag, nil)
+	}
+	return sendFeed(c, format.mediaType, a.etag, a.body)
 }
+
+// feedETag names a feed: its format, base URL and language, how feeds and the published view
+// render, and the id and version of each entry. Whatever an entry shows changes its version.
+func feedETag(format, base, lang string, stamps []projections.Stamp) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%d", format, base, lang, feedRenderVersion, publishedVersion)
+	for _, s := range stamps {
+		fmt.Fprintf(h, "\x00%s:%d", s.ID, s.Version)
+	}
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
+
+// publishedVersion is the published view's version: the HTML of the entries follows its rules.
+var publishedVersion = projections.NewPublished(nil).Version()
 
 // requestBase is the public base URL as the request reached this server. Echo takes the scheme
 // from X-Forwarded-Proto only when a proxy on a loopback or private address sends it; net/http
@@ -269,44 +326,33 @@ func (f feed) jsonFeed() jsonFeed {
 	return out
 }
 
-func (api *feedsAPI) atom(c echo.Context) error {
-	f, err := api.load(c)
-	if err != nil {
-		return err
-	}
-	var buf bytes.Buffer
-	buf.WriteString(xml.Header)
-	enc := xml.NewEncoder(&buf)
-	enc.Indent("", "  ")
-	if err := enc.Encode(f.atom()); err != nil {
-		return err
-	}
-	buf.WriteByte('\n')
-	return sendFeed(c, atomMediaType, buf.Bytes())
-}
+var (
+	atomFormat = feedFormat{name: "atom", mediaType: atomMediaType, render: func(f feed) ([]byte, error) {
+		var buf bytes.Buffer
+		buf.WriteString(xml.Header)
+		enc := xml.NewEncoder(&buf)
+		enc.Indent("", "  ")
+		if err := enc.Encode(f.atom()); err != nil {
+			return nil, err
+		}
+		buf.WriteByte('\n')
+		return buf.Bytes(), nil
+	}}
+	jsonFeedFormat = feedFormat{name: "json", mediaType: jsonFeedMediaType, render: func(f feed) ([]byte, error) {
+		return json.Marshal(f.jsonFeed())
+	}}
+)
 
-func (api *feedsAPI) json(c echo.Context) error {
-	f, err := api.load(c)
-	if err != nil {
-		return err
-	}
-	body, err := json.Marshal(f.jsonFeed())
-	if err != nil {
-		return err
-	}
-	return sendFeed(c, jsonFeedMediaType, body)
-}
+func (api *feedsAPI) atom(c echo.Context) error { return api.serveFeed(c, atomFormat) }
 
-// sendFeed answers with the feed, or 304 when the client holds it already. The ETag is a hash
-// of the bytes themselves: any change an entry can see (a publication, a correction, a
-// retraction, another base URL) changes it, and nothing else does.
-func sendFeed(c echo.Context, mediaType string, body []byte) error {
-	sum := sha256.Sum256(body)
-	tag := `"` + hex.EncodeToString(sum[:16]) + `"`
+func (api *feedsAPI) json(c echo.Context) error { return api.serveFeed(c, jsonFeedFormat) }
+
+// sendFeed answers with the feed named tag, or with 304 when body is nil.
+func sendFeed(c echo.Context, mediaType, tag string, body []byte) error {
 	h := c.Response().Header()
 	h.Set(headerETag, tag)
 	h.Set("Cache-Control", "public, max-age=30")
-	if etagListMatches(c.Request().Header.Values("If-None-Match"), tag) {
+	if body == nil {
 		return c.NoContent(nethttp.StatusNotModified)
 	}
 	return c.Blob(nethttp.StatusOK, mediaType, body)

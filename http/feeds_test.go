@@ -15,19 +15,36 @@ import (
 
 // feedArticles serves fixed articles to the feeds and records the query it was asked.
 type feedArticles struct {
-	items []projections.PublicArticle
-	asked projections.PublicQuery
+	items  []projections.PublicArticle
+	asked  projections.PublicQuery
+	lists  int // List calls
+	newest int // Newest calls
 }
 
-func (f *feedArticles) List(_ context.Context, q projections.PublicQuery) ([]projections.PublicArticle, int, error) {
-	f.asked = q
+func (f *feedArticles) matching(lang string) []projections.PublicArticle {
 	var out []projections.PublicArticle
 	for _, a := range f.items {
-		if q.Language == "" || a.Language == q.Language {
+		if lang == "" || a.Language == lang {
 			out = append(out, a)
 		}
 	}
-	return out, len(out), nil
+	return out
+}
+
+func (f *feedArticles) List(_ context.Context, q projections.PublicQuery) (projections.PublicList, error) {
+	f.asked = q
+	f.lists++
+	out := f.matching(q.Language)
+	return projections.PublicList{Items: out, Total: len(out)}, nil
+}
+
+func (f *feedArticles) Newest(_ context.Context, lang string, n int) ([]projections.Stamp, error) {
+	f.newest++
+	var out []projections.Stamp
+	for _, a := range f.matching(lang)[:min(n, len(f.matching(lang)))] {
+		out = append(out, projections.Stamp{ID: a.ID, Version: a.Version})
+	}
+	return out, nil
 }
 
 func (f *feedArticles) BySlug(context.Context, string) (projections.PublicArticle, error) {
@@ -101,8 +118,8 @@ func TestAtomFeedEscapesAndLinks(t *testing.T) {
 	if got := rec.Header().Get("Content-Type"); got != atomMediaType {
 		t.Errorf("Content-Type = %q; want %q", got, atomMediaType)
 	}
-	if articles.asked.Page != (projections.Page{Number: 1, PerPage: 50}) || articles.asked.Language != "" {
-		t.Errorf("List asked %+v; want page 1 of 50, every language", articles.asked)
+	if articles.asked.Page != (projections.Page{Number: 1, PerPage: 50}) || articles.asked.Language != "" || !articles.asked.Content {
+		t.Errorf("List asked %+v; want page 1 of 50, every language, with the HTML", articles.asked)
 	}
 	var f testAtomFeed
 	if err := xml.Unmarshal(rec.Body.Bytes(), &f); err != nil {
@@ -223,5 +240,38 @@ func TestFeedBadLanguage(t *testing.T) {
 			rec.Header().Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s?lang=not a tag = %d %s %s; want a 400 malformed-request problem", path, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 		}
+	}
+}
+
+// TestFeedETagFromTheNewestVersions: a client that holds the feed is answered 304 from the
+// entries' ids and versions alone, without the entries being read or rendered; a new version
+// of any entry is a new ETag; and a cached feed is served from memory until invalidated.
+func TestFeedETagFromTheNewestVersions(t *testing.T) {
+	items := append([]projections.PublicArticle(nil), feedItems...)
+	articles := &feedArticles{items: items}
+	h := New(Config{Public: articles, PublicURL: "http://x"})
+	tag := getFeed(t, h, "/public/v1/feeds/atom.xml").Header().Get("ETag")
+	lists := articles.lists
+	if rec := getFeed(t, h, "/public/v1/feeds/atom.xml", "If-None-Match", tag); rec.Code != 304 || articles.lists != lists || articles.newest != 1 {
+		t.Errorf("conditional GET = %d, List called %d times, Newest %d; want 304 from Newest alone", rec.Code, articles.lists-lists, articles.newest)
+	}
+	items[1].Version++ // a correction of the older entry
+	rec := getFeed(t, h, "/public/v1/feeds/atom.xml", "If-None-Match", tag)
+	if rec.Code != 200 || rec.Header().Get("ETag") == tag {
+		t.Errorf("after a new version, conditional GET = %d, ETag %s; want 200 and a new ETag", rec.Code, rec.Header().Get("ETag"))
+	}
+
+	cache := NewPublicCache(PublicCacheMaxAge)
+	articles = &feedArticles{items: items}
+	h = New(Config{Public: articles, PublicURL: "http://x", PublicCache: cache})
+	first := getFeed(t, h, "/public/v1/feeds/feed.json").Body.String()
+	getFeed(t, h, "/public/v1/feeds/feed.json")
+	if articles.lists != 1 {
+		t.Errorf("two reads of a cached feed called List %d times; want 1", articles.lists)
+	}
+	items[0].Headline = "Changed"
+	cache.Invalidate([]string{items[0].ID})
+	if again := getFeed(t, h, "/public/v1/feeds/feed.json").Body.String(); again == first || articles.lists != 2 {
+		t.Errorf("after Invalidate, the feed was read %d times and is the same: %v; want read again, changed", articles.lists, again == first)
 	}
 }

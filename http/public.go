@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	nethttp "net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,7 +27,7 @@ type publicAPI struct {
 	frames       *sseFrames
 	closing      <-chan struct{}
 	articles     PublicArticles
-	rendered     *renderedArticles // nil: every read renders from the view
+	cache        *PublicCache // nil: every read renders from the view
 }
 
 // publicArticleJSON is a published article as readers see it.
@@ -84,37 +86,70 @@ func publicArticleFrom(a projections.PublicArticle, withBody bool) publicArticle
 
 type pageJSON[T any] struct {
 	Items   []T `json:"items"`
-	Page    int `json:"page"`
+	Page    int `json:"page"` // counted from the cursor, when the page was asked for by before=
 	PerPage int `json:"per_page"`
 	Total   int `json:"total"`
+	// Next is the address of the page after this one (NextCursor in before=); both are absent
+	// on the last page. Following them costs the same however deep the page.
+	Next       string `json:"next,omitempty"`
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 func (api *publicAPI) list(c echo.Context) error {
-	page, err := parsePage(c)
+	page, before, err := parseListing(c)
 	if err != nil {
 		return err
 	}
-	q := projections.PublicQuery{Page: page, Language: c.QueryParam("lang"), Tag: c.QueryParam("tag")}
+	q := projections.PublicQuery{Page: page, Before: before, Language: c.QueryParam("lang"), Tag: c.QueryParam("tag")}
 	if q.Language != "" && !domain.ValidLanguage(q.Language) {
 		return malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", q.Language)
 	}
 	if len(q.Tag) > 4*domain.MaxTag {
 		return malformed("query parameter tag is longer than any tag can be")
 	}
-	items, total, err := api.articles.List(c.Request().Context(), q)
+	key := strings.Join([]string{"list", strconv.Itoa(page.Number), strconv.Itoa(page.PerPage), before.String(), q.Language, q.Tag}, "\x00")
+	a, err := api.cache.list(c.Request().Context(), key, func(ctx context.Context) (renderedAnswer, error) {
+		list, err := api.articles.List(ctx, q)
+		if err != nil {
+			return renderedAnswer{}, err
+		}
+		out := pageJSON[publicArticleJSON]{Items: make([]publicArticleJSON, len(list.Items)), Page: page.Number, PerPage: page.PerPage, Total: list.Total}
+		for i, a := range list.Items {
+			out.Items[i] = publicArticleFrom(a, false)
+		}
+		out.Next, out.NextCursor = nextPage("/public/v1/articles", list.Next, page.PerPage, "lang", q.Language, "tag", q.Tag)
+		body, err := renderJSON(out)
+		return renderedAnswer{body: body}, err
+	})
 	if err != nil {
 		return err
 	}
-	out := pageJSON[publicArticleJSON]{Items: make([]publicArticleJSON, len(items)), Page: page.Number, PerPage: page.PerPage, Total: total}
-	for i, a := range items {
-		out.Items[i] = publicArticleFrom(a, false)
-	}
 	c.Response().Header().Set("Cache-Control", "public, max-age=10")
-	return c.JSON(nethttp.StatusOK, out)
+	return c.JSONBlob(nethttp.StatusOK, a.body)
+}
+
+// nextPage is the address and cursor of the page after one that ended at next, on path, with
+// the listing's filters (name, value pairs; empty values are left out).
+func nextPage(path string, next projections.Cursor, perPage int, filters ...string) (string, string) {
+	if next.IsZero() {
+		return "", ""
+	}
+	q := url.Values{}
+	for i := 0; i+1 < len(filters); i += 2 {
+		if filters[i+1] != "" {
+			q.Set(filters[i], filters[i+1])
+		}
+	}
+	q.Set("per_page", strconv.Itoa(perPage))
+	q.Set("before", next.String())
+	return path + "?" + q.Encode(), next.String()
 }
 
 func (api *publicAPI) get(c echo.Context) error {
-	a, err := api.rendered.get(c.Request().Context(), c.Param("slug"), api.render)
+	slug := c.Param("slug")
+	a, err := api.cache.article(c.Request().Context(), slug, func(ctx context.Context) (renderedAnswer, error) {
+		return api.render(ctx, slug)
+	})
 	if err != nil {
 		return err
 	}
@@ -128,13 +163,13 @@ func (api *publicAPI) get(c echo.Context) error {
 }
 
 // render reads the published article with that slug and renders it.
-func (api *publicAPI) render(ctx context.Context, slug string) (renderedArticle, error) {
+func (api *publicAPI) render(ctx context.Context, slug string) (renderedAnswer, error) {
 	a, err := api.articles.BySlug(ctx, slug)
 	if err != nil {
-		return renderedArticle{}, err
+		return renderedAnswer{}, err
 	}
 	body, err := renderJSON(publicArticleFrom(a, true))
-	return renderedArticle{body: body, etag: publicETag(a.Version, body)}, err
+	return renderedAnswer{body: body, etag: publicETag(a.Version, body), articleID: a.ID}, err
 }
 
 // publicETag names one public answer: the article version it shows, and a digest of the
@@ -163,4 +198,30 @@ func parsePage(c echo.Context) (projections.Page, error) {
 		p.PerPage = n
 	}
 	return p, nil
+}
+
+// parseListing reads where a listing's page starts: page and per_page (parsePage), or
+// before= (a cursor from a page's next_cursor) with per_page. A page number may not skip more
+// than projections.MaxOffset rows: deeper, the cursors cost the same and the page numbers do
+// not.
+func parseListing(c echo.Context) (projections.Page, projections.Cursor, error) {
+	page, err := parsePage(c)
+	if err != nil {
+		return page, projections.Cursor{}, err
+	}
+	s := c.QueryParam("before")
+	if s == "" {
+		if (page.Number-1)*page.PerPage > projections.MaxOffset {
+			return page, projections.Cursor{}, malformed("query parameter page=%d skips more than %d items; follow the next links (before=) to go deeper", page.Number, projections.MaxOffset)
+		}
+		return page, projections.Cursor{}, nil
+	}
+	before, err := projections.ParseCursor(s)
+	if err != nil {
+		return page, before, malformed("query parameter before is not a cursor this listing gave (take it from next_cursor)")
+	}
+	if page.Number != 1 {
+		return page, before, malformed("query parameter page may not be given with before: the cursor says where the page starts")
+	}
+	return page, before, nil
 }

@@ -4,71 +4,213 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
 )
 
-// PublicChanges tells when the published view may have changed what readers see;
-// *projections.Published implements it. Give it only when this process is the one writing the
-// view (SQLite: the data directory is locked to one serve), or a change made by another
-// instance would go unseen.
-type PublicChanges interface {
-	Generation() uint64
+// PublicCacheMaxAge bounds how long a rendered answer is served after it was read from the
+// view. Invalidation (PublicCache.Invalidate) normally drops an answer the moment a commit
+// changes it; the bound is what a lost invalidation costs: an instance that missed one serves
+// the old answer for at most this long.
+const PublicCacheMaxAge = time.Second
+
+// Bounds of the cache; past one, that part of the cache starts again empty.
+const (
+	maxCachedArticles = 10_000
+	maxCachedLists    = 1_000 // list pages and feeds: their keys hold the query
+)
+
+// PublicCache keeps rendered public answers in memory — articles by slug, list pages, feeds —
+// for every instance, whatever the database. The published view's commits invalidate it: the
+// committing instance directly, the others through the announcement serve relays (NATS), and
+// every answer expires PublicCacheMaxAge after it was read in any case. An answer read while an
+// invalidation happened is served but not kept, so an invalidation is never undone by a read
+// that raced with it.
+type PublicCache struct {
+	maxAge time.Duration
+	now    func() time.Time
+
+	mu        sync.RWMutex
+	gen       uint64                    // moved by every invalidation
+	articles  map[string]renderedAnswer // by slug
+	byArticle map[string][]string       // article id → the slugs it is cached under
+	lists     map[string]renderedAnswer // by listing key: they show many articles
+	flights   map[flightKey]*flight     // reads of the view under way
 }
 
-// maxRenderedArticles bounds the rendered-article cache; past it, the cache starts again empty.
-const maxRenderedArticles = 10_000
-
-// renderedArticles keeps public articles rendered (JSON body and ETag) by slug, for as long as
-// the published view's generation does not move. Entries are only ever stored under the
-// generation noted before the view was read, so a read that raced with a commit is not kept.
-type renderedArticles struct {
-	changes PublicChanges
-	mu      sync.RWMutex
-	gen     uint64
-	bySlug  map[string]renderedArticle
+// A read of the view under way, which readers of the same key and generation wait for rather
+// than read again: after an invalidation, a burst of requests for one feed renders it once.
+// Only a read begun in the same generation is joined, so no reader gets an answer read
+// before an invalidation it has seen.
+type flightKey struct {
+	key    string
+	isList bool
+	gen    uint64
 }
 
-type renderedArticle struct {
-	body []byte
-	etag string
+type flight struct {
+	done    chan struct{}
+	answer  renderedAnswer
+	err     error // errFlightFailed until the read returns
+	waiting int   // readers that joined it (under PublicCache.mu)
 }
 
-func newRenderedArticles(changes PublicChanges) *renderedArticles {
-	if changes == nil {
-		return nil
+var errFlightFailed = errors.New("the read of the view failed")
+
+// renderedAnswer is one public answer, ready to send.
+type renderedAnswer struct {
+	body      []byte
+	etag      string    // "" for none
+	articleID string    // the article an answer by slug shows
+	readAt    time.Time // noted before the view was read
+}
+
+// NewPublicCache returns an empty cache whose answers are served for at most maxAge after they
+// were read (PublicCacheMaxAge in production).
+func NewPublicCache(maxAge time.Duration) *PublicCache {
+	return &PublicCache{maxAge: maxAge, now: time.Now, articles: map[string]renderedAnswer{},
+		byArticle: map[string][]string{}, lists: map[string]renderedAnswer{}, flights: map[flightKey]*flight{}}
+}
+
+// Invalidate drops the answers that show the articles with these ids, and every list page and
+// feed; nil ids drops everything (a rebuilt view, a lost track of changes).
+func (c *PublicCache) Invalidate(ids []string) {
+	if c == nil {
+		return
 	}
-	return &renderedArticles{changes: changes, bySlug: map[string]renderedArticle{}}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.lists = map[string]renderedAnswer{}
+	if ids == nil {
+		c.articles, c.byArticle = map[string]renderedAnswer{}, map[string][]string{}
+		return
+	}
+	for _, id := range ids {
+		for _, slug := range c.byArticle[id] {
+			delete(c.articles, slug)
+		}
+		delete(c.byArticle, id)
+	}
 }
 
-// get returns the article with that slug rendered, from memory when the view has not changed
-// since it was rendered, otherwise through load.
-func (r *renderedArticles) get(ctx context.Context, slug string, load func(context.Context, string) (renderedArticle, error)) (renderedArticle, error) {
-	if r == nil {
-		return load(ctx, slug)
+// article returns the answer for slug, from memory when one is fresh, else through load.
+func (c *PublicCache) article(ctx context.Context, slug string, load func(context.Context) (renderedAnswer, error)) (renderedAnswer, error) {
+	return c.get(ctx, slug, false, load)
+}
+
+// list returns the answer for a listing (a list page, a feed) under key.
+func (c *PublicCache) list(ctx context.Context, key string, load func(context.Context) (renderedAnswer, error)) (renderedAnswer, error) {
+	return c.get(ctx, key, true, load)
+}
+
+// fresh returns the listing answer under key if one is kept and fresh.
+func (c *PublicCache) fresh(ctx context.Context, key string) (renderedAnswer, bool) {
+	if c == nil || freshRead(ctx) {
+		return renderedAnswer{}, false
 	}
-	gen := r.changes.Generation()
-	r.mu.RLock()
-	a, ok := r.bySlug[slug]
-	ok = ok && r.gen == gen
-	r.mu.RUnlock()
-	if ok {
+	c.mu.RLock()
+	a, ok := c.lists[key]
+	c.mu.RUnlock()
+	return a, ok && c.now().Sub(a.readAt) < c.maxAge
+}
+
+func (c *PublicCache) get(ctx context.Context, key string, isList bool, load func(context.Context) (renderedAnswer, error)) (renderedAnswer, error) {
+	if c == nil || freshRead(ctx) {
+		return load(ctx)
+	}
+	now := c.now()
+	c.mu.RLock()
+	a, ok := c.lookup(key, isList)
+	c.mu.RUnlock()
+	if ok && now.Sub(a.readAt) < c.maxAge {
 		return a, nil
 	}
-	a, err := load(ctx, slug)
+
+	c.mu.Lock()
+	if a, ok := c.lookup(key, isList); ok && now.Sub(a.readAt) < c.maxAge {
+		c.mu.Unlock()
+		return a, nil // another reader stored it meanwhile
+	}
+	fk := flightKey{key: key, isList: isList, gen: c.gen}
+	if f := c.flights[fk]; f != nil {
+		f.waiting++
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+			if f.err == nil {
+				return f.answer, nil
+			}
+			return load(ctx) // the error may be the other request's own (it went away, it panicked)
+		case <-ctx.Done():
+			return renderedAnswer{}, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{}), err: errFlightFailed}
+	c.flights[fk] = f
+	c.mu.Unlock()
+	defer func() { // also when load panics: no reader waits for a flight that ended
+		c.mu.Lock()
+		delete(c.flights, fk)
+		c.mu.Unlock()
+		close(f.done)
+	}()
+
+	a, err := load(ctx)
+	a.readAt = now
+	f.answer, f.err = a, err
 	if err != nil {
 		return a, err
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.changes.Generation() != gen || r.gen > gen {
-		return a, nil // the view moved meanwhile: serve this answer, keep nothing
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != fk.gen {
+		return a, nil // invalidated while it was read: serve it, keep nothing
 	}
-	if r.gen != gen || len(r.bySlug) >= maxRenderedArticles {
-		r.gen, r.bySlug = gen, map[string]renderedArticle{}
+	if isList {
+		if len(c.lists) >= maxCachedLists {
+			c.lists = map[string]renderedAnswer{}
+		}
+		c.lists[key] = a
+		return a, nil
 	}
-	r.bySlug[slug] = a
+	if len(c.articles) >= maxCachedArticles {
+		c.articles, c.byArticle = map[string]renderedAnswer{}, map[string][]string{}
+	}
+	if old, had := c.articles[key]; !had || old.articleID != a.articleID {
+		c.byArticle[a.articleID] = append(c.byArticle[a.articleID], key)
+	}
+	c.articles[key] = a
 	return a, nil
 }
+
+func (c *PublicCache) lookup(key string, isList bool) (renderedAnswer, bool) {
+	if isList {
+		a, ok := c.lists[key]
+		return a, ok
+	}
+	a, ok := c.articles[key]
+	return a, ok
+}
+
+type freshReadKey struct{}
+
+// freshReads marks a request that asked for a position (min_position): it reads the view
+// itself. Its views have reached the position, but another instance's invalidation for it
+// may still be on its way.
+func freshReads(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if c.QueryParam("min_position") != "" || c.Request().Header.Get(minPositionHeader) != "" {
+			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), freshReadKey{}, true)))
+		}
+		return next(c)
+	}
+}
+
+func freshRead(ctx context.Context) bool { return ctx.Value(freshReadKey{}) != nil }
 
 // renderJSON encodes v as echo's Context.JSON does, so that cached and fresh answers are the
 // same bytes.

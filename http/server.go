@@ -27,14 +27,17 @@ type Desk interface {
 
 // PublicArticles reads the published view; *projections.Published implements it.
 type PublicArticles interface {
-	List(ctx context.Context, q projections.PublicQuery) ([]projections.PublicArticle, int, error)
+	List(ctx context.Context, q projections.PublicQuery) (projections.PublicList, error)
 	BySlug(ctx context.Context, slug string) (projections.PublicArticle, error)
+	// Newest returns the id and version of the n newest listed articles (of that language,
+	// unless empty), newest first.
+	Newest(ctx context.Context, language string, n int) ([]projections.Stamp, error)
 }
 
 // DeskViews reads the editors' views; *projections.Desk and *projections.History implement it
 // together (see cmd/newsroom).
 type DeskViews interface {
-	List(ctx context.Context, q projections.DeskQuery) ([]domain.Article, int, error)
+	List(ctx context.Context, q projections.DeskQuery) (projections.DeskList, error)
 	Timeline(ctx context.Context, articleID string) ([]projections.Entry, error)
 }
 
@@ -57,13 +60,13 @@ type Config struct {
 	Desk      Desk
 	DeskViews DeskViews
 	Public    PublicArticles
-	// PublicChanges, if set, lets public reads by slug be served from memory until the
-	// published view changes (see PublicChanges for when it may be set).
-	PublicChanges PublicChanges
-	Readiness     Readiness
-	Positions     Positions
-	Projections   Projections
-	Stream        PublicStream
+	// PublicCache, if set, serves public answers (articles, list pages, feeds) from memory
+	// until the published view's commits invalidate them, or PublicCacheMaxAge passes.
+	PublicCache *PublicCache
+	Readiness   Readiness
+	Positions   Positions
+	Projections Projections
+	Stream      PublicStream
 	// Webhooks, when set, serves /api/v1/webhooks (admins only).
 	Webhooks Webhooks
 	// Closing, once closed, ends long-lived responses (the event stream), so that a graceful
@@ -130,13 +133,14 @@ func New(cfg Config) nethttp.Handler {
 		wh.GET("/:id/deliveries", hooks.deliveries)
 	}
 
-	public := &publicAPI{publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public,
-		rendered: newRenderedArticles(cfg.PublicChanges)}
-	fresh := readYourWrites(cfg.Positions, "published")
+	public := &publicAPI{publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache}
+	fresh := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return freshReads(readYourWrites(cfg.Positions, "published")(next))
+	}
 	e.GET("/public/v1/stream", public.events)
 	e.Match(read, "/public/v1/articles", public.list, boundedRead, fresh)
 	e.Match(read, "/public/v1/articles/:slug", public.get, boundedRead, fresh)
-	feeds := &feedsAPI{articles: cfg.Public, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
 	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
 	return e

@@ -25,11 +25,12 @@ func NewDesk(db *sqldb.DB) *Desk { return &Desk{db: db} }
 // Name implements View.
 func (*Desk) Name() string { return "desk" }
 
-// Version implements View.
-func (*Desk) Version() int { return 1 }
+// Version implements View. 2: the listing reads pages from indexes in its own order
+// (updated_at DESC, id) and its totals from desk_counts.
+func (*Desk) Version() int { return 2 }
 
 // Tables implements View.
-func (*Desk) Tables() []string { return []string{"desk_articles"} }
+func (*Desk) Tables() []string { return []string{"desk_articles", deskCounts.table} }
 
 // Schema implements View.
 func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
@@ -52,8 +53,10 @@ func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
 			updated_at      TEXT    NOT NULL,
 			published_at    TEXT    NOT NULL DEFAULT ''
 		)` + strict(d),
-		`CREATE INDEX ` + t.Index("desk_articles_updated") + ` ON ` + t.Name("desk_articles") + ` (updated_at, id)`,
-		`CREATE INDEX ` + t.Index("desk_articles_status_updated") + ` ON ` + t.Name("desk_articles") + ` (status, updated_at, id)`,
+		// The listing's order, newest change first (id ascending breaks ties).
+		`CREATE INDEX ` + t.Index("desk_articles_list") + ` ON ` + t.Name("desk_articles") + ` (updated_at DESC, id)`,
+		`CREATE INDEX ` + t.Index("desk_articles_status_list") + ` ON ` + t.Name("desk_articles") + ` (status, updated_at DESC, id)`,
+		deskCounts.schema(d, t),
 	}
 }
 
@@ -89,12 +92,14 @@ func (d *Desk) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.
 		return err
 	}
 	state := make(map[string]domain.Article, len(ids))
+	counts := countDeltas{}
 	for _, r := range rows {
 		a, err := r.article()
 		if err != nil {
 			return err
 		}
 		state[a.ID] = a
+		counts.move(deskCountKeys(r.Status), -1)
 	}
 	for _, env := range batch {
 		r, err := env.Recorded()
@@ -109,6 +114,12 @@ func (d *Desk) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.
 			return err
 		}
 		state[env.ArticleID] = domain.Evolve(a, r)
+	}
+	for _, id := range ids {
+		counts.move(deskCountKeys(string(state[id].Status)), +1)
+	}
+	if err := deskCounts.write(ctx, tx, t, counts); err != nil {
+		return err
 	}
 	upsert, err := tx.PreparexContext(ctx, t.SQL(tx, `INSERT INTO {desk_articles} (`+deskColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -183,38 +194,4 @@ func strict(d sqldb.Dialect) string {
 		return " STRICT"
 	}
 	return ""
-}
-
-// DeskQuery selects articles on the desk.
-type DeskQuery struct {
-	Status domain.Status // empty for every status
-	Page   Page
-}
-
-// List returns one page of the desk, most recently updated first (id breaks ties), and how
-// many articles match in all.
-func (d *Desk) List(ctx context.Context, q DeskQuery) ([]domain.Article, int, error) {
-	db := d.db.Read
-	where, args := "", []any{}
-	if q.Status != "" {
-		where, args = " WHERE status = ?", append(args, string(q.Status))
-	}
-	var total int
-	if err := db.GetContext(ctx, &total, db.Rebind(`SELECT COUNT(*) FROM desk_articles`+where), args...); err != nil {
-		return nil, 0, fmt.Errorf("count desk: %w", err)
-	}
-	var rows []deskRow
-	if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT `+deskColumns+` FROM desk_articles`+where+
-		` ORDER BY updated_at DESC, id ASC LIMIT ? OFFSET ?`), append(args, q.Page.PerPage, q.Page.offset())...); err != nil {
-		return nil, 0, fmt.Errorf("list desk: %w", err)
-	}
-	out := make([]domain.Article, 0, len(rows))
-	for _, r := range rows {
-		a, err := r.article()
-		if err != nil {
-			return nil, 0, err
-		}
-		out = append(out, a)
-	}
-	return out, total, nil
 }

@@ -193,11 +193,11 @@ func unchanged(tb testing.TB, db *sqldb.DB, before snapshot, beforeCheckpoint ui
 // listAll returns every published article and the total List reports.
 func listAll(tb testing.TB, p *projections.Published) ([]projections.PublicArticle, int) {
 	tb.Helper()
-	items, total, err := p.List(context.Background(), projections.PublicQuery{Page: projections.Page{Number: 1, PerPage: 100}})
+	list, err := p.List(context.Background(), projections.PublicQuery{Page: projections.Page{Number: 1, PerPage: 100}})
 	if err != nil {
 		tb.Fatalf("List: %v", err)
 	}
-	return items, total
+	return list.Items, list.Total
 }
 
 func notPublic(tb testing.TB, p *projections.Published, slug string) {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -36,27 +35,35 @@ var (
 // article is published: drafts and reviews never enter the public model.
 type Published struct {
 	db *sqldb.DB
-	// generation counts the commits of this process that may have changed what readers see.
-	generation atomic.Uint64
+
+	// OnCommit, if set, is told after every commit of this process to the live tables that may
+	// have changed what readers see: the ids of the articles whose public events (publication,
+	// correction, retraction, kill) it applied, and the checkpoint it reached; nil ids after a
+	// rebuild swapped new tables in (anything may have changed). It is called after the commit,
+	// never before (a cache refilled between the two would keep the old rows), before a kill's
+	// text is scrubbed from the files, and on the view's own goroutine: it must not block. Set
+	// it before the view runs.
+	OnCommit func(ids []string, checkpoint uint64)
 }
 
-// Generation changes after every commit of this process that may have changed what readers
-// see (a publication, correction, retraction or kill; a rebuild swapped in), and only after the
-// commit: a reader that notes it before reading the view and finds it unchanged afterwards read
-// rows that are still current. Other processes writing the same database (instances sharing a
-// PostgreSQL database) do not move it.
-func (p *Published) Generation() uint64 { return p.generation.Load() }
-
 func (p *Published) committed(batch []events.Envelope) {
-	if batch == nil {
-		p.generation.Add(1)
+	if p.OnCommit == nil {
 		return
 	}
+	if batch == nil {
+		p.OnCommit(nil, 0)
+		return
+	}
+	var ids []string
+	seen := map[string]bool{}
 	for _, env := range batch {
-		if domain.IsPublic(env.Type) {
-			p.generation.Add(1)
-			return
+		if domain.IsPublic(env.Type) && !seen[env.ArticleID] {
+			seen[env.ArticleID] = true
+			ids = append(ids, env.ArticleID)
 		}
+	}
+	if len(ids) > 0 {
+		p.OnCommit(ids, batch[len(batch)-1].Sequence)
 	}
 }
 
@@ -68,12 +75,14 @@ func (*Published) Name() string { return "published" }
 
 // Version implements View. 2: public_tags got an index on article_id (a rebuild rewrote every
 // article's tags with a full scan of the table per article). 3: killed articles keep only
-// slug_sha256, so that their old URL answers "gone" without the slug.
-func (*Published) Version() int { return 3 }
+// slug_sha256, so that their old URL answers "gone" without the slug. 4: listings read pages
+// from indexes in their own order (public_articles.listed, public_tags.published_at) and their
+// totals from public_counts; the text columns come last.
+func (*Published) Version() int { return 4 }
 
 // Tables implements View.
 func (*Published) Tables() []string {
-	return []string{"public_articles", "public_corrections", "public_tags"}
+	return []string{"public_articles", "public_corrections", "public_tags", publicCounts.table}
 }
 
 // Schema implements View.
@@ -87,8 +96,6 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			slug             TEXT    NOT NULL DEFAULT '',
 			headline         TEXT    NOT NULL DEFAULT '',
 			summary          TEXT    NOT NULL DEFAULT '',
-			body             TEXT    NOT NULL DEFAULT '',
-			body_html        TEXT    NOT NULL DEFAULT '',
 			language         TEXT    NOT NULL DEFAULT '',
 			byline           TEXT    NOT NULL DEFAULT '',
 			dateline         TEXT    NOT NULL DEFAULT '',
@@ -98,12 +105,24 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			published_at     TEXT    NOT NULL DEFAULT '',
 			retracted_reason TEXT    NOT NULL DEFAULT '',
 			retracted_at     TEXT    NOT NULL DEFAULT '',
-			slug_sha256      TEXT    NOT NULL DEFAULT ''
+			slug_sha256      TEXT    NOT NULL DEFAULT '',
+			-- In the public list and the feeds (see listed): one equality, so that a listing
+			-- walks one index range in its own order. Computed, so that no write path can
+			-- forget it.
+			listed           INTEGER GENERATED ALWAYS AS (CASE WHEN status IN ('` + VisibilityPublished + `', '` +
+			VisibilityRetracted + `') THEN 1 ELSE 0 END) STORED,
+			-- The text comes last: SQLite stores a row's columns in this order and spills what
+			-- does not fit its page into a chain of overflow pages; a listing, which reads
+			-- every column but these, reads at most the chain's first page, not all of it.
+			body             TEXT    NOT NULL DEFAULT '',
+			body_html        TEXT    NOT NULL DEFAULT ''
 		)` + strict(d),
-		`CREATE INDEX ` + t.Index("public_articles_status_published") + ` ON ` + articles + ` (status, published_at, id)`,
+		// The listings' order (published_at DESC, id ASC), and version, so that the feeds'
+		// ETags are read from the index alone.
+		`CREATE INDEX ` + t.Index("public_articles_list") + ` ON ` + articles + ` (listed, published_at DESC, id, version)`,
+		`CREATE INDEX ` + t.Index("public_articles_language_list") + ` ON ` + articles + ` (language, listed, published_at DESC, id, version)`,
 		`CREATE INDEX ` + t.Index("public_articles_slug") + ` ON ` + articles + ` (slug)`,
 		`CREATE INDEX ` + t.Index("public_articles_slug_sha256") + ` ON ` + articles + ` (slug_sha256)`,
-		`CREATE INDEX ` + t.Index("public_articles_language") + ` ON ` + articles + ` (language, status, published_at, id)`,
 		`CREATE TABLE ` + corrections + ` (
 			article_id   TEXT    NOT NULL,
 			version      ` + bigint(d) + ` NOT NULL,
@@ -111,12 +130,17 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			corrected_at TEXT    NOT NULL,
 			PRIMARY KEY (article_id, version)
 		)` + strict(d),
+		// Only listed articles have tags here (a kill deletes them); published_at is their
+		// article's, so that a tag's listing is one index range in the listing's order.
 		`CREATE TABLE ` + tags + ` (
-			tag        TEXT NOT NULL,
-			article_id TEXT NOT NULL,
+			tag          TEXT NOT NULL,
+			article_id   TEXT NOT NULL,
+			published_at TEXT NOT NULL,
 			PRIMARY KEY (tag, article_id)
 		)` + strict(d),
 		`CREATE INDEX ` + t.Index("public_tags_article") + ` ON ` + tags + ` (article_id)`,
+		`CREATE INDEX ` + t.Index("public_tags_list") + ` ON ` + tags + ` (tag, published_at DESC, article_id)`,
+		publicCounts.schema(d, t),
 	}
 }
 
@@ -145,8 +169,12 @@ func (p *Published) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []ev
 		return err
 	}
 	state := make(map[string]*publicState, len(ids))
+	counts := countDeltas{}
 	for _, r := range rows {
 		state[r.ID] = &publicState{row: r, exists: true}
+		if err := countPublic(counts, r, -1); err != nil {
+			return err
+		}
 	}
 	for _, env := range batch {
 		r, err := env.Recorded()
@@ -162,6 +190,14 @@ func (p *Published) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []ev
 			return err
 		}
 		s.apply(env, r)
+	}
+	for _, id := range ids {
+		if err := countPublic(counts, state[id].row, +1); err != nil {
+			return err
+		}
+	}
+	if err := publicCounts.write(ctx, tx, t, counts); err != nil {
+		return err
 	}
 	return p.write(ctx, tx, t, ids, state)
 }
@@ -245,7 +281,8 @@ func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []stri
 				return err
 			}
 			for _, tag := range dedupe(s.tags) {
-				if _, err := tx.ExecContext(ctx, t.SQL(tx, `INSERT INTO {public_tags} (tag, article_id) VALUES (?, ?)`), tag, id); err != nil {
+				if _, err := tx.ExecContext(ctx, t.SQL(tx, `INSERT INTO {public_tags} (tag, article_id, published_at) VALUES (?, ?, ?)`),
+					tag, id, r.PublishedAt); err != nil {
 					return err
 				}
 			}
@@ -323,56 +360,6 @@ func (r publicRow) article() (PublicArticle, error) {
 	}
 	return a, parseTimes(r.ID, []*time.Time{&a.CreatedAt, &a.UpdatedAt, &a.PublishedAt, &a.RetractedAt},
 		[]string{r.CreatedAt, r.UpdatedAt, r.PublishedAt, r.RetractedAt})
-}
-
-// Page is one page of a listing.
-type Page struct {
-	Number  int // from 1
-	PerPage int
-}
-
-func (p Page) offset() int { return (p.Number - 1) * p.PerPage }
-
-// PublicQuery selects public articles.
-type PublicQuery struct {
-	Page     Page
-	Language string // exact BCP 47 tag; empty for all
-	Tag      string // empty for all
-}
-
-// List returns one page of public articles — published ones, and retracted ones as notices —
-// newest first (id breaks ties), and how many match in all. Corrections are not loaded.
-func (p *Published) List(ctx context.Context, q PublicQuery) ([]PublicArticle, int, error) {
-	db := p.db.Read
-	where := ` FROM public_articles a WHERE a.status IN (?, ?)`
-	args := []any{VisibilityPublished, VisibilityRetracted}
-	if q.Language != "" {
-		where += ` AND a.language = ?`
-		args = append(args, q.Language)
-	}
-	if q.Tag != "" {
-		where += ` AND a.id IN (SELECT article_id FROM public_tags WHERE tag = ?)`
-		args = append(args, q.Tag)
-	}
-	var total int
-	if err := db.GetContext(ctx, &total, db.Rebind(`SELECT COUNT(*)`+where), args...); err != nil {
-		return nil, 0, fmt.Errorf("count public articles: %w", err)
-	}
-	var rows []publicRow
-	if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT `+publicColumns+where+
-		` ORDER BY a.published_at DESC, a.id ASC LIMIT ? OFFSET ?`),
-		append(args, q.Page.PerPage, q.Page.offset())...); err != nil {
-		return nil, 0, fmt.Errorf("list public articles: %w", err)
-	}
-	items := make([]PublicArticle, 0, len(rows))
-	for _, r := range rows {
-		a, err := r.article()
-		if err != nil {
-			return nil, 0, err
-		}
-		items = append(items, a)
-	}
-	return items, total, nil
 }
 
 // BySlug returns the public article with that slug (a retracted one as a notice), with its

@@ -8,7 +8,7 @@ import (
 
 // publishedArticle drafts, submits, approves and publishes one article; it returns its id and
 // the version it reached.
-func publishedArticle(t *testing.T, base, author, editor string, body map[string]any) (string, string) {
+func publishedArticle(t testing.TB, base, author, editor string, body map[string]any) (string, string) {
 	t.Helper()
 	api := base + "/api/v1/articles"
 	r := call(t, "POST", api, author, body)

@@ -297,6 +297,19 @@ func TestNATSUsersSubscriberReadsOnlyThePublicStream(t *testing.T) {
 			_, err := sub.nc.SubscribeSync(newsroomInboxPrefix + ".>")
 			return err
 		}},
+		// The instances' announcements of what their views committed: what changed is not the
+		// subscribers' to learn before the public stream says it, nor theirs to forge.
+		{"listen to the views' announcements", "Subscription", publicChangesSubject, func(context.Context) error {
+			_, err := sub.nc.SubscribeSync(publicChangesSubject)
+			return err
+		}},
+		{"announce a change of the public view", "Publish", publicChangesSubject, func(ctx context.Context) error {
+			if err := sub.nc.Publish(publicChangesSubject, []byte(`{"all":true}`)); err != nil {
+				return err
+			}
+			<-ctx.Done() // a core publish is refused asynchronously: until denied has seen it
+			return ctx.Err()
+		}},
 	} {
 		t.Run(tc.what, func(t *testing.T) {
 			sub.denied(t, tc.kind, tc.subject, tc.op)
@@ -311,6 +324,36 @@ func TestNATSUsersSubscriberReadsOnlyThePublicStream(t *testing.T) {
 		}
 		if got := s.CachedInfo().State.Msgs; got != want {
 			t.Errorf("stream %s holds %d messages; want %d", name, got, want)
+		}
+	}
+}
+
+// The newsroom user may announce what the published view committed and hear what other
+// instances announce (cmd/newsroom/publiccache.go).
+func TestNATSUsersNewsroomSharesPublicChanges(t *testing.T) {
+	ns := startAuthNATS(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a := connectAs(t, ns.url("newsroom", ns.newsroomPass), newsroomNATSOptions("newsroom a")...)
+	b := connectAs(t, ns.url("newsroom", ns.newsroomPass), newsroomNATSOptions("newsroom b")...)
+	heard, err := b.nc.SubscribeSync(publicChangesSubject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.nc.Publish(publicChangesSubject, []byte(`{"ids":["a1"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := heard.NextMsgWithContext(ctx); err != nil || string(m.Data) != `{"ids":["a1"]}` {
+		t.Fatalf("as newsroom, hear another instance's announcement: %v", err)
+	}
+	for _, c := range []*client{a, b} {
+		select {
+		case err := <-c.violations:
+			t.Errorf("as newsroom: %v", err)
+		default:
 		}
 	}
 }

@@ -3,6 +3,10 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/newsroom/newsroom/embeddednats/natstest"
+	"github.com/newsroom/newsroom/sqldb/sqldbtest"
 )
 
 // TestPublicReadsCachedUntilTheViewChanges: a public article is served from memory with its
@@ -60,5 +64,86 @@ func TestPublicReadsCachedUntilTheViewChanges(t *testing.T) {
 			t.Errorf("after %s, ETag still %s", step.path, etag)
 		}
 		etag = got.header.Get("ETag")
+	}
+}
+
+// TestPublicCacheOnTwoInstancesOnPostgreSQL: two instances share PostgreSQL and NATS, and each
+// keeps its public cache. Whichever instance's views commit a correction and then a kill, the
+// other serves the change — the corrected page, then 410, and lists and feeds without the
+// article — though its answers would otherwise be served for an hour: the announcement alone
+// invalidates them. Once it serves the change it never serves the old page again.
+func TestPublicCacheOnTwoInstancesOnPostgreSQL(t *testing.T) {
+	dsn := sqldbtest.PostgresURL(t)
+	defer func(was time.Duration) { publicCacheMaxAge = was }(publicCacheMaxAge)
+	publicCacheMaxAge = time.Hour // only invalidation can make an instance current
+
+	ns := natstest.Start(t)
+	rita := createTokenIn(t, dsn, "rita", "reporter")
+	ed := createTokenIn(t, dsn, "ed", "editor")
+	start := func() *testApp {
+		return startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: t.TempDir(), DB: dsn, NATSURL: ns.ClientURL()})
+	}
+	a := start()
+	id, slug := publishedArticle(t, a.base, rita, ed, map[string]any{"headline": "Summit opens", "body": "Text.", "byline": "Rita"})
+	b := start()
+	instances := map[string]*testApp{"A": a, "B": b}
+
+	type seen struct {
+		status  int
+		version float64
+	}
+	read := func(ta *testApp) seen {
+		t.Helper()
+		r := call(t, "GET", ta.base+"/public/v1/articles/"+slug, "", nil)
+		if r.status != 200 {
+			return seen{status: r.status}
+		}
+		return seen{status: 200, version: r.json(t)["version"].(float64)}
+	}
+	listed := func(ta *testApp, path string) bool {
+		t.Helper()
+		r := call(t, "GET", ta.base+path, "", nil)
+		expectStatus(t, r, 200, path)
+		return strings.Contains(string(r.body), id)
+	}
+	// Both instances hold the published page, the list and the feed in their caches.
+	for name, ta := range instances {
+		eventually(t, "the article on instance "+name, func() bool { return read(ta) == seen{200, 4} })
+		if !listed(ta, "/public/v1/articles") || !listed(ta, "/public/v1/feeds/feed.json") {
+			t.Fatalf("instance %s: the article is not in the list or the feed", name)
+		}
+	}
+
+	steps := []struct {
+		what, path string
+		body       map[string]any
+		want       seen
+	}{
+		{"correction", "/correct", map[string]any{"body": "Corrected text.", "note": "A typo."}, seen{200, 5}},
+		{"kill", "/kill", map[string]any{"reason": "Court order."}, seen{status: 410}},
+	}
+	for _, step := range steps {
+		r := call(t, "POST", a.base+"/api/v1/articles/"+id+step.path, ed, step.body)
+		expectStatus(t, r, 200, step.what)
+		position := r.header.Get("X-Newsroom-Position")
+		for name, ta := range instances {
+			// Once the view holds the change, the instance serves it: from the view at the
+			// command's position, and then from memory.
+			got := call(t, "GET", ta.base+"/public/v1/articles/"+slug+"?min_position="+position, "", nil)
+			if got.status != step.want.status {
+				t.Fatalf("instance %s, after the %s, read at its position = %d; want %d", name, step.what, got.status, step.want.status)
+			}
+			eventually(t, "instance "+name+" serving the "+step.what, func() bool { return read(ta) == step.want })
+			for range 20 {
+				if got := read(ta); got != step.want {
+					t.Fatalf("instance %s served %+v after it had served the %s (%+v)", name, got, step.what, step.want)
+				}
+			}
+		}
+	}
+	for name, ta := range instances {
+		for _, path := range []string{"/public/v1/articles", "/public/v1/feeds/feed.json", "/public/v1/feeds/atom.xml"} {
+			eventually(t, "instance "+name+" leaving the killed article out of "+path, func() bool { return !listed(ta, path) })
+		}
 	}
 }

@@ -18,9 +18,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newsroom/newsroom/auth"
+	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/embeddednats"
-	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/events"
 	newsroomhttp "github.com/newsroom/newsroom/http"
 	"github.com/newsroom/newsroom/projections"
@@ -129,6 +129,10 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 
 	published, desk, history, all := views(a.db)
+	publicCache := newsroomhttp.NewPublicCache(publicCacheMaxAge)
+	if err := sharePublicChanges(a.nc, published, publicCache, log); err != nil {
+		return nil, err
+	}
 	// The eraser runs beside the outbox, not in its way: the views' reader hands it every
 	// kill as soon as the views have seen it, however far behind the outbox is.
 	a.eraser = projections.NewEraser(js, log)
@@ -182,32 +186,23 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 
-	// Public reads are served from memory until the published view changes, when this
-	// process is the only one writing the view: the SQLite database inside the data directory,
-	// which serve.lock keeps to one serve. Instances sharing a database (PostgreSQL, or a SQLite
-	// file given with --db) would not see each other's changes: a standby would serve a
-	// corrected or killed article's old page for good.
-	var publicChanges newsroomhttp.PublicChanges
-	if cfg.DB == "" {
-		publicChanges = published
-	}
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: editorial.NewDesk(store),
 		DeskViews: struct {
 			*projections.Desk
 			*projections.History
 		}{desk, history},
-		Public:        published,
-		PublicChanges: publicChanges,
-		Readiness:     readiness{store, a.db, a.runner},
-		Positions:     a.runner,
-		Projections:   a.runner,
-		Stream:        a.hub,
-		Webhooks:      a.webhooks,
-		Closing:       a.closing,
-		Tokens:        auth.NewTokens(a.db),
-		Logger:        log,
-		PublicURL:     cfg.PublicURL,
+		Public:      published,
+		PublicCache: publicCache,
+		Readiness:   readiness{store, a.db, a.runner},
+		Positions:   a.runner,
+		Projections: a.runner,
+		Stream:      a.hub,
+		Webhooks:    a.webhooks,
+		Closing:     a.closing,
+		Tokens:      auth.NewTokens(a.db),
+		Logger:      log,
+		PublicURL:   cfg.PublicURL,
 	})
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.

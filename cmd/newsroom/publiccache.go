@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+
+	newsroomhttp "github.com/newsroom/newsroom/http"
+	"github.com/newsroom/newsroom/projections"
+)
+
+// publicChangesSubject carries the published view's commits from the instance that made them
+// to every instance's public cache. It is core NATS: nothing is stored, and a lost message
+// costs at most newsroomhttp.PublicCacheMaxAge of staleness. Named in deploy/nats/auth.conf
+// (newsroom may publish and subscribe; subscribers may not). Instances of two releases in a
+// rolling deploy must agree on it and on publicChange: renaming either leaves the old and new
+// instances bounded by the maximum age alone until the deploy ends.
+const publicChangesSubject = "newsroom.internal.published"
+
+// publicCacheMaxAge is how long an instance serves a public answer it read; a test lengthens
+// it to show that invalidation alone keeps instances current.
+var publicCacheMaxAge = newsroomhttp.PublicCacheMaxAge
+
+// publicChange is one commit of the published view, as announced.
+type publicChange struct {
+	Instance   string   `json:"instance"`      // who committed (it has invalidated its own cache already)
+	IDs        []string `json:"ids,omitempty"` // the articles whose public events were applied
+	All        bool     `json:"all,omitempty"` // anything may have changed: a rebuild was swapped in
+	Checkpoint uint64   `json:"checkpoint"`    // the stream sequence the view reached (0 for All)
+}
+
+// sharePublicChanges makes every commit of the published view in this process invalidate this
+// instance's public cache at once (before a kill's text is scrubbed), and announces it to the
+// other instances; their announcements invalidate this cache too. Between a commit on one
+// instance and a read on another, the window is the announcement's trip through NATS; a lost
+// one is bounded by the cache's maximum age. It must run before the views start.
+func sharePublicChanges(nc *nats.Conn, published *projections.Published, cache *newsroomhttp.PublicCache, log *slog.Logger) error {
+	instance := uuid.NewString()
+	_, err := nc.Subscribe(publicChangesSubject, func(m *nats.Msg) {
+		var c publicChange
+		switch err := json.Unmarshal(m.Data, &c); {
+		case err != nil:
+			// Not an announcement newsroom wrote: dropping everything is never wrong.
+			cache.Invalidate(nil)
+		case c.Instance == instance:
+		case c.All:
+			cache.Invalidate(nil)
+		default:
+			cache.Invalidate(c.IDs)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe to %s: %w", publicChangesSubject, err)
+	}
+	// The server knows of the subscription before this instance serves a read.
+	if err := nc.Flush(); err != nil {
+		return fmt.Errorf("subscribe to %s: %w", publicChangesSubject, err)
+	}
+	published.OnCommit = func(ids []string, checkpoint uint64) {
+		cache.Invalidate(ids)
+		c := publicChange{Instance: instance, IDs: ids, All: ids == nil, Checkpoint: checkpoint}
+		data, _ := json.Marshal(c)
+		if int64(len(data)) > nc.MaxPayload() {
+			data, _ = json.Marshal(publicChange{Instance: instance, All: true, Checkpoint: checkpoint})
+		}
+		// Buffered, never blocking the view; a failure costs the others the maximum age.
+		if err := nc.Publish(publicChangesSubject, data); err != nil {
+			log.Warn("announce a change of the published view", "error", err)
+		}
+	}
+	return nil
+}
