@@ -69,7 +69,7 @@ type Worker struct {
 	// Resume returns the last stream sequence the owner has handled for good (0 for none). The
 	// durable is created, and moved back after a failure, to deliver from just after it; a
 	// durable found ahead of it (its owner's record was dropped or restored from a backup) is
-	// moved back too.
+	// moved back too. An error wrapping ErrStopWorker (the owner is gone) stops the worker.
 	Resume func(ctx context.Context) (uint64, error)
 	Logger *slog.Logger
 }
@@ -184,7 +184,9 @@ func (w *Worker) Run(ctx context.Context, handle Handler) error {
 		}
 	}
 	for ctx.Err() == nil {
-		if err := w.Ensure(ctx); err != nil {
+		if err := w.Ensure(ctx); errors.Is(err, ErrStopWorker) {
+			return err
+		} else if err != nil {
 			log.Warn("durable worker: prepare the consumer", "error", err)
 			if !backoff() {
 				break
@@ -314,6 +316,13 @@ func (w *Worker) handle(ctx context.Context, handle Handler, batch []jetstream.M
 		select {
 		case err := <-done:
 			if err != nil {
+				if ctx.Err() != nil {
+					// Stopping: hand the batch back at once, so that the instance that takes
+					// over need not wait for AckWait.
+					for _, m := range batch {
+						_ = m.Nak()
+					}
+				}
 				return err
 			}
 			w.ack(ctx, batch)

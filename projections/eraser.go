@@ -181,7 +181,11 @@ func (e *Eraser) Sweep(ctx context.Context, views KilledLister) error {
 	if views != nil {
 		ids, err := views.KilledIDs(ctx)
 		if err != nil {
-			return fmt.Errorf("sweep killed articles: %w", err)
+			// The desk's table is being rebuilt (or was dropped): the kills the views had seen
+			// are found on the public stream, and those they had not reach the eraser through
+			// the views' reader, which rereads the log from the lowest checkpoint.
+			e.log.Warn("sweep killed articles: the desk cannot say which are killed; sweeping those on the public stream", "error", err)
+			ids = nil
 		}
 		for _, id := range ids {
 			if _, known := kills[id]; known {

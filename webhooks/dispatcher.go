@@ -55,7 +55,7 @@ type Config struct {
 	// AckWait is how long NATS waits for word from the instance holding a message before it
 	// gives the message to another instance, and how long a message held when NATS itself
 	// restarted waits (default and minimum: 3 × Timeout, 30 s). The holder says it is still at
-	// work every AckWait/3.
+	// work every second (events.Worker).
 	AckWait time.Duration
 	// SyncEvery is how often the dispatcher looks for webhooks registered or deleted through
 	// other instances (default 10 s).
@@ -183,7 +183,7 @@ func (d *Dispatcher) Register(ctx context.Context, reg Registration) (Webhook, s
 	if err != nil {
 		return Webhook{}, "", err
 	}
-	if _, err := d.ensureConsumer(ctx, w.ID); err != nil {
+	if err := d.durable(w.ID, d.cfg.Logger).Ensure(ctx); err != nil {
 		// Not half-registered: a registration without its consumer would start from wherever
 		// the cursor is when some instance creates it, which is what was asked anyway; but the
 		// admin is told it failed, so it must not exist.
@@ -323,50 +323,18 @@ func (d *Dispatcher) stopWorker(id string) {
 }
 
 // consumerConfig is a webhook's durable consumer: every public message after the cursor,
-// strictly in order, one in flight, redelivered forever.
-func (d *Dispatcher) consumerConfig(id string, cursor uint64) jetstream.ConsumerConfig {
+// strictly in order, one in flight, redelivered forever; events.Worker positions it and puts
+// it in the pinned priority group, so that one instance at a time delivers to a webhook.
+func (d *Dispatcher) consumerConfig(id string) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable: DurablePrefix + id,
 		// The URL is not named: its query may hold a receiver's token.
 		Description:   "newsroom webhook " + id,
 		FilterSubject: events.PublicSubjectAll,
-		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:   cursor + 1,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       d.cfg.AckWait,
 		MaxAckPending: 1,
-		MaxDeliver:    -1,
-		ReplayPolicy:  jetstream.ReplayInstantPolicy,
 	}
-}
-
-// ensureConsumer returns a webhook's durable, creating it just after the webhook's cursor if
-// it is missing. Errors: ErrNotFound if the webhook is not (or no longer) registered.
-func (d *Dispatcher) ensureConsumer(ctx context.Context, id string) (jetstream.Consumer, error) {
-	c, err := d.js.Consumer(ctx, events.PublicStreamName, DurablePrefix+id)
-	if err == nil {
-		return c, nil
-	}
-	if !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return nil, err
-	}
-	reg, err := d.reg.load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	c, err = d.js.CreateConsumer(ctx, events.PublicStreamName, d.consumerConfig(id, reg.DeliveredSeq))
-	if errors.Is(err, jetstream.ErrConsumerExists) {
-		return d.js.Consumer(ctx, events.PublicStreamName, DurablePrefix+id)
-	}
-	if err != nil {
-		return nil, err
-	}
-	// Deleted through another instance while this one created it: leave no orphan behind.
-	if _, err := d.reg.load(ctx, id); errors.Is(err, ErrNotFound) {
-		_ = d.js.DeleteConsumer(ctx, events.PublicStreamName, DurablePrefix+id)
-		return nil, ErrNotFound
-	}
-	return c, nil
 }
 
 // worker delivers to one webhook.
@@ -376,93 +344,65 @@ type worker struct {
 	log    *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
-
-	ackWait time.Duration // of the consumer in use
 }
 
-// run fetches one message at a time and delivers it, until ctx ends or the webhook is gone.
+// run delivers the webhook's messages one at a time, through the one durable worker of the
+// read side, until ctx ends or the webhook is gone.
 func (w *worker) run(ctx context.Context) {
-	var consumer jetstream.Consumer
-	for ctx.Err() == nil {
-		if consumer == nil {
-			c, err := w.d.ensureConsumer(ctx, w.id)
-			if errors.Is(err, ErrNotFound) {
-				return // deleted: the dispatcher forgets it at its next sync
-			}
-			if err != nil {
-				if ctx.Err() == nil {
-					w.log.Warn("webhooks: find the consumer", "error", err)
-				}
-				sleep(ctx, time.Second)
-				continue
-			}
-			consumer = c
-			// The consumer's own AckWait: it was set when the consumer was made, perhaps
-			// with another --webhook-timeout.
-			w.ackWait = w.d.cfg.AckWait
-			if info := c.CachedInfo(); info != nil && info.Config.AckWait > 0 {
-				w.ackWait = info.Config.AckWait
-			}
-		}
-		// A long poll: the server answers as soon as a message comes.
-		fetchCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		var got []jetstream.Msg
-		batch, err := consumer.Fetch(1, jetstream.FetchContext(fetchCtx))
-		if err == nil {
-			for msg := range batch.Messages() {
-				got = append(got, msg)
-			}
-			err = batch.Error()
-		}
-		cancel()
-		for _, msg := range got {
-			w.deliver(ctx, msg)
-		}
-		if err != nil && ctx.Err() == nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
-			// The consumer may be gone (deleted, or the server lost it): find or recreate it.
-			w.log.Warn("webhooks: fetch", "error", err)
-			consumer = nil
-			sleep(ctx, time.Second)
+	err := w.d.durable(w.id, w.log).Run(ctx, func(ctx context.Context, batch []jetstream.Msg) error { return w.deliver(ctx, batch[0]) })
+	if errors.Is(err, events.ErrStopWorker) {
+		// Deleted (perhaps through another instance while this one recreated the durable):
+		// leave no orphan consumer behind.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, lerr := w.d.reg.load(dctx, w.id); errors.Is(lerr, ErrNotFound) {
+			_ = w.d.js.DeleteConsumer(dctx, events.PublicStreamName, DurablePrefix+w.id)
 		}
 	}
 }
 
-// deliver delivers one message: it retries until the endpoint answers 2xx (then acks), the
-// message turns out erased (then records it skipped and acks), or ctx ends (then hands the
-// message back to NATS at once, unacknowledged).
-func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) {
+// durable is the durable worker of webhook id's consumer; it resumes after the webhook's
+// cursor, the last public message it was delivered.
+func (d *Dispatcher) durable(id string, log *slog.Logger) *events.Worker {
+	return &events.Worker{JS: d.js, Stream: events.PublicStreamName, MaxBatch: 1, Logger: log,
+		Consumer: d.consumerConfig(id), Resume: func(ctx context.Context) (uint64, error) {
+			reg, err := d.reg.load(ctx, id)
+			if errors.Is(err, ErrNotFound) {
+				return 0, fmt.Errorf("webhook %s: %w", id, events.ErrStopWorker)
+			}
+			return reg.DeliveredSeq, err
+		}}
+}
+
+// errNotDelivered: the message in hand was not delivered (shutdown, or the registry was
+// unreadable); the worker hands it back, or delivers it again from the cursor.
+var errNotDelivered = errors.New("webhook message not delivered")
+
+// deliver delivers one message: it retries until the endpoint answers 2xx, or the message
+// turns out erased (then records it skipped): nil, and the worker acknowledges it. Otherwise
+// (ctx ended, the webhook was deleted, the registry is unreadable) it returns an error, and
+// the message is handed back or delivered again from the cursor.
+func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 	md, err := msg.Metadata()
 	if err != nil {
-		w.log.Error("webhooks: a message without metadata", "error", err)
-		_ = msg.Term()
-		return
+		return err
 	}
 	seq := md.Sequence.Stream
-	stopKeepAlive := w.keepAlive(msg)
-	defer stopKeepAlive()
-	giveBack := func() { _ = msg.Nak() }
+	giveBack := func() error { return errNotDelivered }
 
 	reg, err := w.d.reg.load(ctx, w.id)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("webhook %s: %w", w.id, events.ErrStopWorker)
+	}
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
-			w.log.Warn("webhooks: read the registration", "error", err)
-			_ = msg.NakWithDelay(time.Second)
-			return
-		}
-		giveBack()
-		return
+		return fmt.Errorf("webhooks: read the registration: %w", err)
 	}
 	if seq <= reg.DeliveredSeq {
-		w.ack(msg) // delivered already; the ack was lost
-		return
+		return nil // delivered already; the ack was lost
 	}
 	last, err := w.d.reg.lastAttempt(ctx, w.id, seq)
 	if err != nil {
-		if ctx.Err() == nil {
-			w.log.Warn("webhooks: read the last attempt", "error", err)
-		}
-		_ = msg.NakWithDelay(time.Second)
-		return
+		return fmt.Errorf("webhooks: read the last attempt: %w", err)
 	}
 	attempt, next := 0, time.Time{}
 	if last != nil {
@@ -470,18 +410,16 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) {
 	}
 	for {
 		if !sleep(ctx, time.Until(next)) {
-			giveBack()
-			return
+			return giveBack()
 		}
 		if attempt > 0 {
 			// This worker may have lost the message during the wait (its connection was away
 			// longer than AckWait) to another instance, which delivered it and went on: sending
 			// it again would be a duplicate, and could land after the next one.
 			if now, err := w.d.reg.load(ctx, w.id); err == nil && seq <= now.DeliveredSeq {
-				return
+				return nil
 			} else if errors.Is(err, ErrNotFound) {
-				giveBack() // deleted meanwhile
-				return
+				return fmt.Errorf("webhook %s deleted meanwhile: %w", w.id, events.ErrStopWorker)
 			}
 		}
 		// The payload is read afresh for each attempt: a message erased meanwhile (a legal
@@ -494,16 +432,13 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) {
 				Attempt: attempt + 1, AttemptedAt: time.Now(), Outcome: Skipped,
 				Error: "erased from the public stream before it was delivered"}
 			if !w.record(ctx, d, true) {
-				giveBack()
-				return
+				return giveBack()
 			}
-			_ = msg.Ack()
-			return
+			return nil
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				giveBack()
-				return
+				return giveBack()
 			}
 			w.log.Warn("webhooks: read the public message", "seq", seq, "error", err)
 			next = time.Now().Add(time.Second) // not an attempt: nothing was sent
@@ -525,15 +460,12 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) {
 			recorded := w.record(recordCtx, d, true)
 			cancel()
 			if !recorded {
-				giveBack()
-				return
+				return giveBack()
 			}
-			w.ack(msg)
-			return
+			return nil
 		}
 		if ctx.Err() != nil {
-			giveBack() // cut short by shutdown: not an attempt that says anything of the endpoint
-			return
+			return giveBack() // cut short by shutdown: not an attempt that says anything of the endpoint
 		}
 		d.Outcome, d.Error = Failed, verdict.Reason
 		next = verdict.RetryAt
@@ -595,44 +527,6 @@ func (w *worker) post(ctx context.Context, reg registration, pm events.PublicMes
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseRead))
 	resp.Body.Close()
 	return resp.StatusCode, nil
-}
-
-// keepAlive tells NATS, every third of the consumer's AckWait until stopped, that the message is still in hand, so
-// that it is not given to another instance while this one retries.
-func (w *worker) keepAlive(msg jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(w.ackWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if err := msg.InProgress(); err != nil {
-					w.log.Warn("webhooks: keep the message", "error", err)
-				}
-			}
-		}
-	}()
-	return func() {
-		close(done)
-		wg.Wait()
-	}
-}
-
-// ack acknowledges and waits for the server to confirm, so that the next fetch gets the next
-// message. If the confirmation is lost the message comes back, and the cursor (moved in SQL
-// before the ack) says it was delivered.
-func (w *worker) ack(msg jetstream.Msg) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := msg.DoubleAck(ctx); err != nil {
-		w.log.Warn("webhooks: ack", "error", err)
-	}
 }
 
 // shutdownGrace is how long a delivery that succeeded may still take to be recorded once
