@@ -20,3 +20,21 @@ func columnList(columns string) []string {
 	}
 	return list
 }
+
+// deferIndexes splits a view's DDL into what a fresh generation needs while the log is poured
+// into it (its tables, with their primary keys and unique constraints) and its secondary
+// indexes, which a rebuild creates once after its long pass: maintaining them row by row while
+// the tables grow cost more than building them at the end, and no write path needs them (the
+// views write by primary key).
+func deferIndexes(ddl []string) (tables, indexes []string) {
+	for _, stmt := range ddl {
+		trimmed := strings.TrimSpace(stmt)
+		if rest, ok := strings.CutPrefix(trimmed, "CREATE INDEX "); ok {
+			// IF NOT EXISTS: a rebuild resumed after an interruption may have built them.
+			indexes = append(indexes, "CREATE INDEX IF NOT EXISTS "+rest)
+			continue
+		}
+		tables = append(tables, stmt)
+	}
+	return tables, indexes
+}

@@ -128,6 +128,9 @@ func (rb Rebuild) Run(ctx context.Context) (Progress, error) {
 			return p, err
 		}
 	}
+	if err := rb.createIndexes(ctx, t); err != nil {
+		return p, err
+	}
 	if rb.Live != nil {
 		rb.Live.Lock()
 		defer rb.Live.Unlock()
@@ -190,7 +193,8 @@ func (rb Rebuild) prepare(ctx context.Context) (checkpoint, error) {
 	if err := dropTables(ctx, tx, v, t); err != nil {
 		return checkpoint{}, err
 	}
-	for _, ddl := range v.Schema(rb.DB.Dialect, t) {
+	tables, _ := deferIndexes(v.Schema(rb.DB.Dialect, t))
+	for _, ddl := range tables {
 		if _, err := tx.ExecContext(ctx, ddl); err != nil {
 			return checkpoint{}, fmt.Errorf("view %s: create rebuild tables: %w", v.Name(), err)
 		}
@@ -246,4 +250,32 @@ func (rb Rebuild) swap(ctx context.Context, rebuilt uint64, t Tables) (bool, uin
 		c.committed(nil)
 	}
 	return true, rebuilt, nil
+}
+
+// createIndexes creates the secondary indexes of the rebuild's tables (see deferIndexes), in
+// one transaction that checks the tables are still this rebuild's.
+func (rb Rebuild) createIndexes(ctx context.Context, t Tables) error {
+	v := rb.View
+	_, indexes := deferIndexes(v.Schema(rb.DB.Dialect, t))
+	if len(indexes) == 0 {
+		return nil
+	}
+	tx, err := rb.DB.Write.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck
+	mine, ok, err := readCheckpointForUpdate(ctx, tx, rb.DB.Dialect, rebuildName(v.Name()))
+	if err != nil {
+		return err
+	}
+	if !ok || mine.Generation != t.Generation || mine.Version != v.Version() {
+		return fmt.Errorf("view %s: the rebuild's tables were replaced by another process: %w", v.Name(), ErrCheckpointMoved)
+	}
+	for _, ddl := range indexes {
+		if _, err := tx.ExecContext(ctx, ddl); err != nil {
+			return fmt.Errorf("view %s: create index: %w", v.Name(), err)
+		}
+	}
+	return tx.Commit()
 }
