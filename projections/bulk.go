@@ -21,6 +21,12 @@ func columnList(columns string) []string {
 	return list
 }
 
+// RebuildSchema is view v's DDL for the fresh tables t of a rebuild, in the order a rebuild
+// runs it: tables first, poured full from the log, then the secondary indexes (see deferIndexes).
+func RebuildSchema(v View, d sqldb.Dialect, t Tables) (tables, indexes []string) {
+	return deferIndexes(v.Schema(d, t))
+}
+
 // deferIndexes splits a view's DDL into what a fresh generation needs while the log is poured
 // into it (its tables, with their primary keys and unique constraints) and its secondary
 // indexes, which a rebuild creates once after its long pass: maintaining them row by row while

@@ -24,7 +24,6 @@ func NewHistory(db *sqldb.DB) *History { return &History{db: db} }
 // Name implements View.
 func (*History) Name() string { return "history" }
 
-
 // Version implements View.
 func (*History) Version() int { return 1 }
 

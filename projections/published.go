@@ -48,7 +48,6 @@ type Published struct {
 // PostgreSQL database) do not move it.
 func (p *Published) Generation() uint64 { return p.generation.Load() }
 
-
 func (p *Published) committed(batch []events.Envelope) {
 	if batch == nil {
 		p.generation.Add(1)

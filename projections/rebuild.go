@@ -193,7 +193,7 @@ func (rb Rebuild) prepare(ctx context.Context) (checkpoint, error) {
 	if err := dropTables(ctx, tx, v, t); err != nil {
 		return checkpoint{}, err
 	}
-	tables, _ := deferIndexes(v.Schema(rb.DB.Dialect, t))
+	tables, _ := RebuildSchema(v, rb.DB.Dialect, t)
 	for _, ddl := range tables {
 		if _, err := tx.ExecContext(ctx, ddl); err != nil {
 			return checkpoint{}, fmt.Errorf("view %s: create rebuild tables: %w", v.Name(), err)
@@ -256,7 +256,7 @@ func (rb Rebuild) swap(ctx context.Context, rebuilt uint64, t Tables) (bool, uin
 // one transaction that checks the tables are still this rebuild's.
 func (rb Rebuild) createIndexes(ctx context.Context, t Tables) error {
 	v := rb.View
-	_, indexes := deferIndexes(v.Schema(rb.DB.Dialect, t))
+	_, indexes := RebuildSchema(v, rb.DB.Dialect, t)
 	if len(indexes) == 0 {
 		return nil
 	}

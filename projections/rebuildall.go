@@ -22,7 +22,7 @@ func RebuildAll(ctx context.Context, rebuilds []Rebuild) ([]Progress, []error) {
 	}
 	shared := &sharedRead{log: rebuilds[0].Log, subs: make([]chan []events.Envelope, len(rebuilds))}
 	for i := range shared.subs {
-		shared.subs[i] = make(chan []events.Envelope, 2)
+		shared.subs[i] = make(chan []events.Envelope, 1) // one batch ahead: decoding overlaps writing, memory stays a few batches
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
