@@ -13,7 +13,7 @@ import (
 // MaxBatchBytes bounds the stored size of the events of one ReadLog batch, and of the messages
 // it keeps fetched ahead: with batchSize, it bounds a read's memory whatever the events' sizes
 // and the log's length.
-const MaxBatchBytes = 16 << 20
+const MaxBatchBytes = 8 << 20
 
 // ReadLog reads the log in order from stream sequence from (1 for the start) up to and
 // including until (or the log's last event, if that is older), and calls fn with batches of at
