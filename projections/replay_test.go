@@ -135,13 +135,13 @@ func TestFoldedRebuildEqualsEventByEvent(t *testing.T) {
 	})
 }
 
-// secondaryIndexes counts the indexes of tables that a CREATE INDEX made (not those of primary
-// keys).
+// secondaryIndexes counts the indexes of tables that are not their primary keys'.
 func secondaryIndexes(tb testing.TB, db *sqldb.DB, tables []string) int {
 	tb.Helper()
 	query := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?)`
 	if db.Dialect == sqldb.Postgres {
-		query = `SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE '%_pkey' AND tablename IN (?)`
+		query = `SELECT COUNT(*) FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+			WHERE NOT i.indisprimary AND t.relnamespace = current_schema()::regnamespace AND t.relname IN (?)`
 	}
 	q, args, err := sqlx.In(query, tables)
 	if err != nil {
