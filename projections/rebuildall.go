@@ -54,6 +54,12 @@ func (s *sharedRead) start(ctx context.Context, from, until uint64, batchSize in
 		s.from = from
 		go func() {
 			s.err = s.log.ReadLog(ctx, from, until, batchSize, func(batch []events.Envelope) error {
+				// Decoded here, once for every view (an envelope keeps what it decoded), while
+				// the views write the batch before: decoding overlaps SQL. An error is kept
+				// too, and met by each view at its event.
+				for _, env := range batch {
+					env.Recorded() //nolint:errcheck
+				}
 				for _, sub := range s.subs {
 					select {
 					case sub <- batch:
