@@ -264,6 +264,20 @@ func (rb Rebuild) createIndexes(ctx context.Context, t Tables) error {
 	if len(indexes) == 0 {
 		return nil
 	}
+	if rb.DB.Dialect == sqldb.SQLite {
+		// Held so that the rebuilds of a RebuildAll, which take turns on SQLite's one writer
+		// anyway, do not set temp_store back under each other.
+		sqliteIndexBuild.Lock()
+		defer sqliteIndexBuild.Unlock()
+		// SQLite sorts an index's entries in memory up to its cache size and beyond that in
+		// temporary files, unless temp_store keeps those in memory too (as the writer's
+		// connection does for its statement journals): the sort of a long log's index would
+		// then hold it all. PostgreSQL bounds it by maintenance_work_mem.
+		if _, err := rb.DB.Write.ExecContext(ctx, `PRAGMA temp_store = FILE`); err != nil {
+			return fmt.Errorf("view %s: create indexes: %w", v.Name(), err)
+		}
+		defer rb.DB.Write.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`) //nolint:errcheck
+	}
 	tx, err := rb.DB.Write.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -283,3 +297,5 @@ func (rb Rebuild) createIndexes(ctx context.Context, t Tables) error {
 	}
 	return tx.Commit()
 }
+
+var sqliteIndexBuild sync.Mutex

@@ -814,9 +814,10 @@ func (b *benchRun) report() {
 	for _, name := range []string{"published", "desk", "history"} {
 		views = append(views, fmt.Sprintf("%s %s", name, b.replay.perView[name].Round(time.Millisecond)))
 	}
-	q := rp.mem.QuarterHeap
-	fmt.Fprintf(b.stdout, "replay: %s in all (views done after %s); heap per quarter %s / %s / %s / %s\n", rp.elapsed.Round(time.Millisecond),
-		strings.Join(views, ", "), mb(q[0]), mb(q[1]), mb(q[2]), mb(q[3]))
+	q, r := rp.mem.QuarterHeap, rp.mem.QuarterRSS
+	fmt.Fprintf(b.stdout, "replay: %s in all (views done after %s); heap per quarter %s / %s / %s / %s, RSS %s / %s / %s / %s\n",
+		rp.elapsed.Round(time.Millisecond), strings.Join(views, ", "), mb(q[0]), mb(q[1]), mb(q[2]), mb(q[3]),
+		mb(r[0]), mb(r[1]), mb(r[2]), mb(r[3]))
 	// Per event, to compare runs of different sizes (the 1M ≤ 1.3 × 100k).
 	fmt.Fprintf(b.stdout, "replay: %.1f µs wall and %.1f µs CPU per log event; raw: ordered read of %d events in %s, bulk insert of %d rows in %s (%s rows/s)\n\n",
 		float64(rp.elapsed.Microseconds())/float64(max(rp.events, 1)), float64(rp.cpu.Microseconds())/float64(max(rp.events, 1)),
