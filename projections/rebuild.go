@@ -277,11 +277,17 @@ func (rb Rebuild) createIndexes(ctx context.Context, t Tables) error {
 			return fmt.Errorf("view %s: create indexes: %w", v.Name(), err)
 		}
 		defer rb.DB.Write.ExecContext(context.WithoutCancel(ctx), `PRAGMA temp_store = MEMORY`) //nolint:errcheck
-		// The sort takes up to a cache's worth of memory beside the page cache: the pages the
-		// long pass left there are let go first, so that the peak stays that of the long pass.
-		if _, err := rb.DB.Write.ExecContext(ctx, `PRAGMA shrink_memory`); err != nil {
+		// The sort holds up to a page cache's worth of entries in memory beside the page cache
+		// itself: both are made small while indexes are built, so that the peak stays that of
+		// the long pass.
+		var cacheSize int
+		if err := rb.DB.Write.GetContext(ctx, &cacheSize, `PRAGMA cache_size`); err != nil {
 			return fmt.Errorf("view %s: create indexes: %w", v.Name(), err)
 		}
+		if _, err := rb.DB.Write.ExecContext(ctx, `PRAGMA cache_size = -16384`); err != nil {
+			return fmt.Errorf("view %s: create indexes: %w", v.Name(), err)
+		}
+		defer rb.DB.Write.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cacheSize)) //nolint:errcheck
 	}
 	tx, err := rb.DB.Write.BeginTxx(ctx, nil)
 	if err != nil {
