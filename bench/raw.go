@@ -21,6 +21,7 @@ import (
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/embeddednats"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/sqldb"
 )
 
@@ -178,6 +179,143 @@ func RawUpsert(ctx context.Context, dsn, dir string, body, bodyHTML string, batc
 		n += int64(batch)
 	}
 	return Rate{N: n, Elapsed: time.Since(start)}, nil
+}
+
+// RawOrderedRead measures reading the log (stream NEWSROOM) from its start to its end in order,
+// as a replay reads it (an ordered consumer fetching ahead as events.Store.ReadLog does), and
+// nothing else: no decoding, no SQL. It counts messages, not positions (erased events are gone).
+func RawOrderedRead(ctx context.Context, js jetstream.JetStream, batch int) (Rate, error) {
+	start := time.Now()
+	consumer, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{events.SubjectAll},
+	})
+	if err != nil {
+		return Rate{}, err
+	}
+	it, err := consumer.Messages(jetstream.PullMaxMessagesWithBytesLimit(max(2*batch, 256), events.MaxBatchBytes))
+	if err != nil {
+		return Rate{}, err
+	}
+	defer it.Stop()
+	var n int64
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			return Rate{N: n, Elapsed: time.Since(start)}, err
+		}
+		n++
+		md, err := msg.Metadata()
+		if err != nil {
+			return Rate{}, err
+		}
+		if md.NumPending == 0 {
+			return Rate{N: n, Elapsed: time.Since(start)}, nil
+		}
+	}
+}
+
+// RawBulkInsert measures writing the rows the views hold (after a replay) into fresh copies of
+// their tables, as a rebuild writes its fresh generation, with nothing of newsroom in between:
+// the same DDL (tables first, secondary indexes after), the same multi-row statements
+// (sqldb.Bulk), rowsPerTx rows per transaction, rows in the order the tables hold them (article
+// ids are random, as in the log). Only the writes are timed, not reading the rows back. It is
+// the bound of any replay into that database: replay writes at least these rows.
+func RawBulkInsert(ctx context.Context, db *sqldb.DB, views []projections.View, rowsPerTx int) (Rate, error) {
+	raw := projections.Tables{Suffix: "_raw", Generation: 1 << 20}
+	var r Rate
+	timed := func(fn func() error) error {
+		start := time.Now()
+		err := fn()
+		r.Elapsed += time.Since(start)
+		return err
+	}
+	var indexes []string
+	for _, v := range views {
+		tables, idx := projections.RebuildSchema(v, db.Dialect, raw)
+		indexes = append(indexes, idx...)
+		for _, base := range v.Tables() {
+			if _, err := db.Write.ExecContext(ctx, `DROP TABLE IF EXISTS `+raw.Name(base)); err != nil {
+				return Rate{}, err
+			}
+			defer db.Write.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+raw.Name(base)) //nolint:errcheck
+		}
+		if err := timed(func() error { return execAll(ctx, db, tables) }); err != nil {
+			return Rate{}, err
+		}
+		for _, base := range v.Tables() {
+			n, err := copyRows(ctx, db, base, raw.Name(base), rowsPerTx, timed)
+			if err != nil {
+				return Rate{}, fmt.Errorf("raw bulk insert into %s: %w", raw.Name(base), err)
+			}
+			r.N += n
+		}
+	}
+	return r, timed(func() error { return execAll(ctx, db, indexes) })
+}
+
+func execAll(ctx context.Context, db *sqldb.DB, ddl []string) error {
+	for _, stmt := range ddl {
+		if _, err := db.Write.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyRows copies table from into table to, rowsPerTx rows per transaction, and returns how
+// many; timed wraps each write transaction. SQLite only (it pages by rowid).
+func copyRows(ctx context.Context, db *sqldb.DB, from, to string, rowsPerTx int, timed func(func() error) error) (int64, error) {
+	probe, err := db.Read.QueryxContext(ctx, `SELECT * FROM `+from+` LIMIT 0`)
+	if err != nil {
+		return 0, err
+	}
+	columns, err := probe.Columns()
+	probe.Close()
+	if err != nil {
+		return 0, err
+	}
+	insert := sqldb.Bulk{Table: to, Columns: columns}
+	page := `SELECT rowid, ` + strings.Join(columns, ", ") + ` FROM ` + from + ` WHERE rowid > ? ORDER BY rowid LIMIT ?`
+	var n int64
+	var after int64
+	for {
+		rows, err := db.Read.QueryxContext(ctx, page, after, rowsPerTx)
+		if err != nil {
+			return n, err
+		}
+		var args []any
+		for rows.Next() {
+			values, err := rows.SliceScan()
+			if err != nil {
+				rows.Close()
+				return n, err
+			}
+			after = values[0].(int64)
+			args = append(args, values[1:]...)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return n, err
+		}
+		if len(args) == 0 {
+			return n, nil
+		}
+		err = timed(func() error {
+			tx, err := db.Write.BeginTxx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback() //nolint:errcheck
+			if err := insert.Exec(ctx, tx, args); err != nil {
+				return err
+			}
+			return tx.Commit()
+		})
+		if err != nil {
+			return n, err
+		}
+		n += int64(len(args) / len(columns))
+	}
 }
 
 // RawEcho serves, for each path in bodies, its JSON from memory with Echo, nothing else in

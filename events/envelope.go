@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +31,17 @@ type Envelope struct {
 	// Sequence is the event's stream sequence, known once it is in the log. It is not part of
 	// the stored body.
 	Sequence uint64 `json:"-"`
+
+	// decoded is the payload once decoded, shared by every copy of an envelope read from the
+	// log: every view fed the same batch asks for it, and decoding it once per view was the
+	// largest cost of a replay after SQL.
+	decoded *decodedEvent
+}
+
+type decodedEvent struct {
+	once     sync.Once
+	recorded domain.Recorded
+	err      error
 }
 
 // Actor is who caused an event: an opaque user id and a role, never a person's name.
@@ -74,7 +86,18 @@ func NewEnvelope(articleID string, version int, e domain.Event, by domain.Actor,
 
 // Recorded decodes the envelope's payload, upcast to the current schema, into the form
 // domain.Evolve takes. It fails on an unknown type or a payload that does not decode.
+// The envelopes Unmarshal returns decode once, however often and from however many goroutines
+// they are asked: callers must not change what the event holds (its slices are shared).
 func (e Envelope) Recorded() (domain.Recorded, error) {
+	if e.decoded == nil {
+		return e.decode()
+	}
+	d := e.decoded
+	d.once.Do(func() { d.recorded, d.err = e.decode() })
+	return d.recorded, d.err
+}
+
+func (e Envelope) decode() (domain.Recorded, error) {
 	ev, err := decodeEvent(e.Type, e.SchemaVersion, e.Data)
 	if err != nil {
 		return domain.Recorded{}, fmt.Errorf("event %s (seq %d): %w", e.ID, e.Sequence, err)
@@ -116,5 +139,6 @@ func Unmarshal(body []byte, seq uint64) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("decode envelope at seq %d: no type", seq)
 	}
 	e.Sequence = seq
+	e.decoded = new(decodedEvent)
 	return e, nil
 }

@@ -10,10 +10,16 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// MaxBatchBytes bounds the stored size of the events of one ReadLog batch, and of the messages
+// it keeps fetched ahead: with batchSize, it bounds a read's memory whatever the events' sizes
+// and the log's length.
+const MaxBatchBytes = 8 << 20
+
 // ReadLog reads the log in order from stream sequence from (1 for the start) up to and
-// including until (or the log's last event, if that is older), and calls fn with batches of at most batchSize envelopes. It uses an
-// ordered consumer: no durable state on the server, and flow control for large reads. An error
-// from fn stops the read and is returned.
+// including until (or the log's last event, if that is older), and calls fn with batches of at
+// most batchSize envelopes and about MaxBatchBytes of stored events (a batch ends with the event
+// that passes it). It uses an ordered consumer: no durable state on the server, and flow
+// control for large reads. An error from fn stops the read and is returned.
 func (s *Store) ReadLog(ctx context.Context, from, until uint64, batchSize int, fn func([]Envelope) error) error {
 	if from == 0 {
 		from = 1
@@ -34,7 +40,7 @@ func (s *Store) ReadLog(ctx context.Context, from, until uint64, batchSize int, 
 	if err != nil {
 		return fmt.Errorf("read log from %d: %w", from, unavailable(err))
 	}
-	it, err := consumer.Messages(jetstream.PullMaxMessages(max(2*batchSize, 256)))
+	it, err := consumer.Messages(jetstream.PullMaxMessagesWithBytesLimit(max(2*batchSize, 256), MaxBatchBytes))
 	if err != nil {
 		return fmt.Errorf("read log from %d: %w", from, unavailable(err))
 	}
@@ -42,13 +48,14 @@ func (s *Store) ReadLog(ctx context.Context, from, until uint64, batchSize int, 
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 
-	batch := make([]Envelope, 0, batchSize)
+	batch, batchBytes := make([]Envelope, 0, min(batchSize, 4096)), 0
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
 		err := fn(batch)
-		batch = make([]Envelope, 0, batchSize) // fn may keep the slice it was given
+		// fn may keep the slice it was given.
+		batch, batchBytes = make([]Envelope, 0, min(batchSize, 4096)), 0
 		return err
 	}
 	for {
@@ -71,12 +78,12 @@ func (s *Store) ReadLog(ctx context.Context, from, until uint64, batchSize int, 
 		if err != nil {
 			return err
 		}
-		batch = append(batch, env)
+		batch, batchBytes = append(batch, env), batchBytes+len(msg.Data())
 		// Done at until, or when nothing is left (until itself may have been deleted).
 		if seq >= until || md.NumPending == 0 {
 			return flush()
 		}
-		if len(batch) == batchSize {
+		if len(batch) == batchSize || batchBytes >= MaxBatchBytes {
 			if err := flush(); err != nil {
 				return err
 			}

@@ -121,27 +121,31 @@ func (d *Desk) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.
 	if err := deskCounts.write(ctx, tx, t, counts); err != nil {
 		return err
 	}
-	upsert, err := tx.PreparexContext(ctx, t.SQL(tx, `INSERT INTO {desk_articles} (`+deskColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
+	rows = rows[:0]
+	for _, id := range ids {
+		rows = append(rows, deskRowFrom(state[id]))
+	}
+	return d.write(ctx, tx, t, rows)
+}
+
+// write upserts the batch's final rows, one per article, in bulk.
+func (d *Desk) write(ctx context.Context, tx *sqlx.Tx, t Tables, rows []deskRow) error {
+	args := make([]any, 0, len(rows)*len(deskUpsert.Columns))
+	for _, r := range rows {
+		args = append(args, r.ID, r.Version, r.Status, r.Slug, r.Headline, r.Summary, r.Body,
+			r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedBy, r.LastRevisedBy, r.CreatedAt, r.UpdatedAt,
+			r.PublishedAt)
+	}
+	return t.bulk(deskUpsert).Exec(ctx, tx, args)
+}
+
+// deskUpsert writes desk rows; created_by and created_at never change after the draft.
+var deskUpsert = sqldb.Bulk{Table: "{desk_articles}", Columns: columnList(deskColumns),
+	Tail: `ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
 		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
 		language = excluded.language, byline = excluded.byline, dateline = excluded.dateline,
 		tags = excluded.tags, last_revised_by = excluded.last_revised_by, updated_at = excluded.updated_at,
-		published_at = excluded.published_at`))
-	if err != nil {
-		return err
-	}
-	defer upsert.Close()
-	for _, id := range ids {
-		r := deskRowFrom(state[id])
-		if _, err := upsert.ExecContext(ctx, r.ID, r.Version, r.Status, r.Slug, r.Headline, r.Summary, r.Body,
-			r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedBy, r.LastRevisedBy, r.CreatedAt, r.UpdatedAt,
-			r.PublishedAt); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+		published_at = excluded.published_at`}
 
 func deskRowFrom(a domain.Article) deskRow {
 	tags, _ := json.Marshal(nonNil(a.Tags))

@@ -3,6 +3,7 @@ package projections
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -61,13 +62,10 @@ func (h *History) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []even
 	for _, r := range rows {
 		versions[r.ID] = r.Version
 	}
-	insert, err := tx.PreparexContext(ctx, t.SQL(tx, `INSERT INTO {article_history}
-		(article_id, version, seq, event_type, status, actor_id, actor_role, at, comment)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`))
-	if err != nil {
-		return err
-	}
-	defer insert.Close()
+	// The batch's rows are collected and inserted in bulk at the end; a kill drops the rows the
+	// batch had collected for its article and deletes those of earlier batches first.
+	var pending []historyRow
+	var killed []string
 	for _, env := range batch {
 		r, err := env.Recorded()
 		if err != nil {
@@ -77,43 +75,46 @@ func (h *History) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []even
 			return err
 		}
 		versions[env.ArticleID] = env.ArticleVersion
-		if killed, ok := r.Event.(domain.Killed); ok {
-			if err := h.rewriteKilled(ctx, tx, t, insert, env.ArticleID, killed.Timeline); err != nil {
-				return err
+		if k, ok := r.Event.(domain.Killed); ok {
+			// The article's timeline becomes the one its kill carries: the same steps without
+			// their words (comments, notes and reasons may quote the text), and without their
+			// log sequences (0), since the events themselves are erased.
+			pending = slices.DeleteFunc(pending, func(row historyRow) bool { return row.articleID == env.ArticleID })
+			killed = append(killed, env.ArticleID)
+			for _, step := range k.Timeline {
+				pending = append(pending, historyRow{articleID: env.ArticleID, step: step})
 			}
 		}
 		step := domain.Step{Type: env.Type, Version: env.ArticleVersion, ActorID: env.Actor.ID, ActorRole: domain.Role(env.Actor.Role), At: r.At}
-		if err := insertStep(ctx, insert, env.ArticleID, env.Sequence, step, commentOf(r.Event)); err != nil {
+		pending = append(pending, historyRow{articleID: env.ArticleID, seq: env.Sequence, step: step, comment: commentOf(r.Event)})
+	}
+	for _, id := range killed {
+		if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {article_history} WHERE article_id = ?`), id); err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-// rewriteKilled replaces a killed article's timeline by the one its kill carries: the same
-// steps without their words (comments, notes and reasons may quote the text), and without
-// their log sequences (0), since the events themselves are erased.
-func (h *History) rewriteKilled(ctx context.Context, tx *sqlx.Tx, t Tables, insert *sqlx.Stmt, articleID string, timeline []domain.Step) error {
-	if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {article_history} WHERE article_id = ?`), articleID); err != nil {
-		return err
-	}
-	for _, step := range timeline {
-		if err := insertStep(ctx, insert, articleID, 0, step, ""); err != nil {
-			return err
+	args := make([]any, 0, len(pending)*len(historyInsert.Columns))
+	for _, row := range pending {
+		status, ok := domain.StatusAfter(row.step.Type)
+		if !ok {
+			return fmt.Errorf("history: no status for event type %s", row.step.Type)
 		}
+		args = append(args, row.articleID, row.step.Version, row.seq, row.step.Type, string(status),
+			row.step.ActorID, string(row.step.ActorRole), sqldb.FormatTime(row.step.At), row.comment)
 	}
-	return nil
+	return t.bulk(historyInsert).Exec(ctx, tx, args)
 }
 
-func insertStep(ctx context.Context, insert *sqlx.Stmt, articleID string, seq uint64, step domain.Step, comment string) error {
-	status, ok := domain.StatusAfter(step.Type)
-	if !ok {
-		return fmt.Errorf("history: no status for event type %s", step.Type)
-	}
-	_, err := insert.ExecContext(ctx, articleID, step.Version, seq, step.Type, string(status),
-		step.ActorID, string(step.ActorRole), sqldb.FormatTime(step.At), comment)
-	return err
+// historyRow is one row of article_history before it is written.
+type historyRow struct {
+	articleID string
+	seq       uint64 // 0 for the steps a kill rewrote
+	step      domain.Step
+	comment   string
 }
+
+var historyInsert = sqldb.Bulk{Table: "{article_history}",
+	Columns: []string{"article_id", "version", "seq", "event_type", "status", "actor_id", "actor_role", "at", "comment"}}
 
 func commentOf(e domain.Event) string {
 	switch e := e.(type) {

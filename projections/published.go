@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -148,6 +149,7 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 type publicState struct {
 	row         publicRow
 	exists      bool     // a row is in the table already
+	oldTags     []string // its rows in public_tags before the batch
 	tags        []string // the public tags, when textChanged
 	textChanged bool     // body_html and the tags need writing
 	corrections []correctionRow
@@ -171,7 +173,14 @@ func (p *Published) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []ev
 	state := make(map[string]*publicState, len(ids))
 	counts := countDeltas{}
 	for _, r := range rows {
-		state[r.ID] = &publicState{row: r, exists: true}
+		s := &publicState{row: r, exists: true}
+		// public_tags holds exactly the deduplicated tags of the row's tags column: both are
+		// written together, from the same event.
+		if err := json.Unmarshal([]byte(r.Tags), &s.oldTags); err != nil {
+			return fmt.Errorf("article %s: tags: %w", r.ID, err)
+		}
+		s.oldTags = dedupe(s.oldTags)
+		state[r.ID] = s
 		if err := countPublic(counts, r, -1); err != nil {
 			return err
 		}
@@ -239,19 +248,12 @@ func (s *publicState) apply(env events.Envelope, r domain.Recorded) {
 	// Desk work (revisions, reviews, spikes) changes nothing public but the version.
 }
 
+// write writes the batch's final state of each article: the rows in bulk, each body rendered
+// once, and the tags and corrections that changed.
 func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string, state map[string]*publicState) error {
-	upsert, err := tx.PreparexContext(ctx, t.SQL(tx, `INSERT INTO {public_articles} (`+publicColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version,
-		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
-		body_html = excluded.body_html, language = excluded.language, byline = excluded.byline,
-		dateline = excluded.dateline, tags = excluded.tags, updated_at = excluded.updated_at,
-		published_at = excluded.published_at, retracted_reason = excluded.retracted_reason,
-		retracted_at = excluded.retracted_at, slug_sha256 = excluded.slug_sha256`))
-	if err != nil {
-		return err
-	}
-	defer upsert.Close()
+	articles := make([]any, 0, len(ids)*len(publicUpsert.Columns))
+	var corrections, addTags []any
+	var err error
 	for _, id := range ids {
 		s := state[id]
 		r := &s.row
@@ -260,35 +262,65 @@ func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []stri
 				return err
 			}
 		}
-		if _, err := upsert.ExecContext(ctx, r.ID, r.Status, r.Version, r.Slug, r.Headline, r.Summary, r.Body,
+		articles = append(articles, r.ID, r.Status, r.Version, r.Slug, r.Headline, r.Summary, r.Body,
 			r.BodyHTML, r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedAt, r.UpdatedAt, r.PublishedAt,
-			r.Retracted, r.RetractedAt, r.SlugDigest); err != nil {
-			return err
-		}
-		if s.killed {
+			r.Retracted, r.RetractedAt, r.SlugDigest)
+		if s.killed && s.exists {
 			if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {public_corrections} WHERE article_id = ?`), id); err != nil {
 				return err
 			}
 		}
 		for _, c := range s.corrections {
-			if _, err := tx.ExecContext(ctx, t.SQL(tx, `INSERT INTO {public_corrections} (article_id, version, note, corrected_at)
-				VALUES (?, ?, ?, ?)`), id, c.version, c.note, c.at); err != nil {
-				return err
-			}
+			corrections = append(corrections, id, c.version, c.note, c.at)
 		}
 		if s.textChanged {
-			if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {public_tags} WHERE article_id = ?`), id); err != nil {
-				return err
-			}
-			for _, tag := range dedupe(s.tags) {
-				if _, err := tx.ExecContext(ctx, t.SQL(tx, `INSERT INTO {public_tags} (tag, article_id, published_at) VALUES (?, ?, ?)`),
-					tag, id, r.PublishedAt); err != nil {
+			// Only the difference is written, by primary key: a rebuild creates the index on
+			// article_id after its long pass, and most corrections keep the tags.
+			added, removed := diffTags(s.oldTags, dedupe(s.tags))
+			for _, tag := range removed {
+				if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {public_tags} WHERE tag = ? AND article_id = ?`), tag, id); err != nil {
 					return err
 				}
 			}
+			for _, tag := range added {
+				addTags = append(addTags, tag, id, r.PublishedAt)
+			}
 		}
 	}
-	return nil
+	if err := t.bulk(publicUpsert).Exec(ctx, tx, articles); err != nil {
+		return err
+	}
+	if err := t.bulk(correctionInsert).Exec(ctx, tx, corrections); err != nil {
+		return err
+	}
+	return t.bulk(tagInsert).Exec(ctx, tx, addTags)
+}
+
+var (
+	publicUpsert = sqldb.Bulk{Table: "{public_articles}", Columns: columnList(publicColumns),
+		Tail: `ON CONFLICT (id) DO UPDATE SET status = excluded.status, version = excluded.version,
+		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
+		body_html = excluded.body_html, language = excluded.language, byline = excluded.byline,
+		dateline = excluded.dateline, tags = excluded.tags, updated_at = excluded.updated_at,
+		published_at = excluded.published_at, retracted_reason = excluded.retracted_reason,
+		retracted_at = excluded.retracted_at, slug_sha256 = excluded.slug_sha256`}
+	correctionInsert = sqldb.Bulk{Table: "{public_corrections}", Columns: []string{"article_id", "version", "note", "corrected_at"}}
+	tagInsert        = sqldb.Bulk{Table: "{public_tags}", Columns: []string{"tag", "article_id", "published_at"}}
+)
+
+// diffTags says which tags of now were not in before, and which of before are not in now.
+func diffTags(before, now []string) (added, removed []string) {
+	for _, tag := range now {
+		if !slices.Contains(before, tag) {
+			added = append(added, tag)
+		}
+	}
+	for _, tag := range before {
+		if !slices.Contains(now, tag) {
+			removed = append(removed, tag)
+		}
+	}
+	return added, removed
 }
 
 func dedupe(tags []string) []string {

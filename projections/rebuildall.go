@@ -22,7 +22,7 @@ func RebuildAll(ctx context.Context, rebuilds []Rebuild) ([]Progress, []error) {
 	}
 	shared := &sharedRead{log: rebuilds[0].Log, subs: make([]chan []events.Envelope, len(rebuilds))}
 	for i := range shared.subs {
-		shared.subs[i] = make(chan []events.Envelope, 2)
+		shared.subs[i] = make(chan []events.Envelope, 1) // one batch ahead: decoding overlaps writing, memory stays a few batches
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -54,6 +54,12 @@ func (s *sharedRead) start(ctx context.Context, from, until uint64, batchSize in
 		s.from = from
 		go func() {
 			s.err = s.log.ReadLog(ctx, from, until, batchSize, func(batch []events.Envelope) error {
+				// Decoded here, once for every view (an envelope keeps what it decoded), while
+				// the views write the batch before: decoding overlaps SQL. An error is kept
+				// too, and met by each view at its event.
+				for _, env := range batch {
+					env.Recorded() //nolint:errcheck
+				}
 				for _, sub := range s.subs {
 					select {
 					case sub <- batch:

@@ -146,6 +146,15 @@ func sqliteDSN(path string, write bool) string {
 		// that outgrow it make each upsert read pages back (a 1,000,000-event replay took 150 s
 		// with it, 115 s with 64 MiB). The readers keep the default.
 		add("_pragma=cache_size(-65536)")
+		// A multi-row statement (sqldb.Bulk) keeps a statement journal of the pages it
+		// changes, so that it can be undone alone; in a file, its writes were a tenth of a
+		// replay's CPU. It holds one statement's pages at most.
+		add("_pragma=temp_store(MEMORY)")
+		// Checkpoints copy the write-ahead log into the database every wal_autocheckpoint
+		// pages, and fsync it: at SQLite's default of 1,000 pages (4 MB), a replay rewrote the
+		// same hot pages (B-tree interiors, the checkpoints row) into the database dozens of
+		// times over, a sixth of its CPU. Kills still truncate the log at once (Scrub).
+		add("_pragma=wal_autocheckpoint(16384)")
 	} else {
 		add("_query_only=1")
 	}

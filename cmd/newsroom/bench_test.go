@@ -27,7 +27,8 @@ func TestBenchQuick(t *testing.T) {
 		{"commands/s", `\|([\d,]+) publish/s[^|]*\|([\d,]+)\s*\|`},
 		{"public reads/s by slug", `\|([\d,]+) req/s[^|]*\|([\d,]+)\s*\|`},
 		{"publish → public p99", `\|[^|]*\|([\d.]+) ms`},
-		{"replay log events/s", `\|([\d,]+) rows/s[^|]*\|([\d,]+)\s*\|`},
+		{"replay log events/s (", `\|min\(([\d,]+) events/s read, ([\d,]+) events/s written\)\s*\|([\d,]+)\s*\|`},
+		{"replay peak RSS", `\|[^|]*\|(\d+) MB`},
 	}
 	for _, row := range rows {
 		line := lineStarting(report, row.prefix)
