@@ -265,13 +265,9 @@ func execAll(ctx context.Context, db *sqldb.DB, ddl []string) error {
 // copyRows copies table from into table to, rowsPerTx rows per transaction, and returns how
 // many; timed wraps each write transaction. SQLite only (it pages by rowid).
 func copyRows(ctx context.Context, db *sqldb.DB, from, to string, rowsPerTx int, timed func(func() error) error) (int64, error) {
-	probe, err := db.Read.QueryxContext(ctx, `SELECT * FROM `+from+` LIMIT 0`)
-	if err != nil {
-		return 0, err
-	}
-	columns, err := probe.Columns()
-	probe.Close()
-	if err != nil {
+	// The stored columns only: a generated one (public_articles.listed) cannot be inserted.
+	var columns []string
+	if err := db.Read.SelectContext(ctx, &columns, `SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0 ORDER BY cid`, from); err != nil {
 		return 0, err
 	}
 	insert := sqldb.Bulk{Table: to, Columns: columns}

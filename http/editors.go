@@ -34,7 +34,7 @@ type articleJSON struct {
 	Version     int        `json:"version"`
 	Headline    string     `json:"headline"`
 	Summary     string     `json:"summary"`
-	Body        string     `json:"body"`
+	Body        *string    `json:"body,omitempty"` // not in lists: GET the article for it
 	Language    string     `json:"language"`
 	Byline      string     `json:"byline"`
 	Dateline    string     `json:"dateline"`
@@ -47,7 +47,7 @@ type articleJSON struct {
 func articleFrom(a domain.Article) articleJSON {
 	out := articleJSON{
 		ID: a.ID, Slug: a.Slug, Status: string(a.Status), Version: a.Version,
-		Headline: a.Headline, Summary: a.Summary, Body: a.Body, Language: a.Language,
+		Headline: a.Headline, Summary: a.Summary, Body: &a.Body, Language: a.Language,
 		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 	}
@@ -143,6 +143,7 @@ func (api *editorsAPI) list(c echo.Context) error {
 	out := pageJSON[articleJSON]{Items: make([]articleJSON, len(list.Items)), Page: page.Number, PerPage: page.PerPage, Total: list.Total}
 	for i, a := range list.Items {
 		out.Items[i] = articleFrom(a)
+		out.Items[i].Body = nil
 	}
 	out.Next, out.NextCursor = nextPage("/api/v1/articles", list.Next, page.PerPage, "status", string(q.Status))
 	c.Response().Header().Set("Cache-Control", "no-store")

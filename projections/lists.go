@@ -206,8 +206,9 @@ type DeskList struct {
 	Next  Cursor // after the last item; zero when no item follows
 }
 
-// The columns the desk's listing shows (who created and last revised an article are not).
-const deskListColumns = `id, version, status, slug, headline, summary, body, language, byline, dateline,
+// The columns the desk's listing shows: not who created and last revised an article, and not
+// its body (the longest column by far; an editor opens the article for it).
+const deskListColumns = `id, version, status, slug, headline, summary, language, byline, dateline,
 	tags, created_at, updated_at, published_at`
 
 // List returns one page of the desk, most recently updated first (id breaks ties), and how
