@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newsroom/newsroom/embeddednats"
+	"github.com/newsroom/newsroom/embeddednats/natstest"
 	"github.com/newsroom/newsroom/events"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/sqldb"
@@ -168,25 +169,13 @@ func openLog(b *testing.B, spec LogSpec, text Text) genLog {
 // benchmark ends.
 func startLog(b *testing.B, dir string) (*embeddednats.Server, *nats.Conn, jetstream.JetStream, *events.Store) {
 	b.Helper()
-	srv, err := embeddednats.Start(embeddednats.Config{StoreDir: filepath.Join(dir, "nats"), NoSync: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Stop)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv := natstest.StartWith(b, embeddednats.Config{StoreDir: filepath.Join(dir, "nats"), NoSync: true})
+	nc, js := srv.Connect(b)
 	store, err := events.Open(context.Background(), js, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return srv, nc, js, store
+	return srv.Server, nc, js, store
 }
 
 // forgetMsgIDs drops the server's deduplication entries for the generated events (one per

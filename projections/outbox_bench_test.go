@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/newsroom/newsroom/bench"
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/embeddednats"
+	"github.com/newsroom/newsroom/embeddednats/natstest"
 	"github.com/newsroom/newsroom/events"
 	"github.com/newsroom/newsroom/projections"
 )
@@ -32,25 +32,13 @@ import (
 // fsyncedLog starts an embedded server that fsyncs before it acknowledges, as serve does.
 func fsyncedLog(b *testing.B) (*embeddednats.Server, jetstream.JetStream, *events.Store) {
 	b.Helper()
-	srv, err := embeddednats.Start(embeddednats.Config{StoreDir: filepath.Join(b.TempDir(), "nats"), Listen: "127.0.0.1:-1"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(srv.Stop)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv := natstest.StartWith(b, embeddednats.Config{})
+	_, js := srv.Connect(b)
 	store, err := events.Open(context.Background(), js, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return srv, js, store
+	return srv.Server, js, store
 }
 
 func communique(b *testing.B) (headline, body string) {

@@ -15,20 +15,38 @@ import (
 type Server struct {
 	tb       testing.TB
 	StoreDir string
+	cfg      embeddednats.Config
 	*embeddednats.Server
 }
 
-// Start starts a JetStream server that stops when the test ends.
+// Start starts a JetStream server that stops when the test ends. It acknowledges before it
+// fsyncs: tests need the speed, not the power-cut durability.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{tb: tb, StoreDir: tb.TempDir()}
-	s.start("127.0.0.1:-1")
+	return StartWith(tb, embeddednats.Config{NoSync: true})
+}
+
+// StartWith starts a server with cfg (benchmarks that measure with serve's durability leave
+// NoSync unset); an empty StoreDir is a temporary directory, an empty Listen a free loopback
+// port.
+func StartWith(tb testing.TB, cfg embeddednats.Config) *Server {
+	tb.Helper()
+	if cfg.StoreDir == "" {
+		cfg.StoreDir = tb.TempDir()
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:-1"
+	}
+	s := &Server{tb: tb, StoreDir: cfg.StoreDir, cfg: cfg}
+	s.start(cfg.Listen)
 	return s
 }
 
 func (s *Server) start(listen string) {
 	s.tb.Helper()
-	srv, err := embeddednats.Start(embeddednats.Config{StoreDir: s.StoreDir, Listen: listen, NoSync: true})
+	cfg := s.cfg
+	cfg.StoreDir, cfg.Listen = s.StoreDir, listen
+	srv, err := embeddednats.Start(cfg)
 	if err != nil {
 		s.tb.Fatalf("start nats-server: %v", err)
 	}
