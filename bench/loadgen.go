@@ -29,6 +29,8 @@ type LoadSpec struct {
 	// each connection revising its own share of the articles in turn (so that no two
 	// connections race for one article) and reading the new version from the ETag.
 	Revise *ReviseLoad
+	// SSE, if set, makes the load event-stream readers instead (RunSSE).
+	SSE *SSELoad
 }
 
 // ReviseLoad is a revision workload.

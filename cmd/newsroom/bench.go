@@ -43,6 +43,7 @@ type benchConfig struct {
 	SteadyRate   float64       // commands/s of the steady load under which publish latency is measured
 	PublishRate  float64       // publishes/s whose latency to the public API is measured
 	LatencyTime  time.Duration // how long the latency phase lasts
+	SSEClients   int           // event-stream readers held open (in a second process) during the latency phase
 	ReplayEvents int           // size of the generated log replayed
 	ReplayBatch  int
 	DataDir      string // where everything is written; a temporary directory if empty
@@ -72,6 +73,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f.fs.Float64Var(&cfg.SteadyRate, "steady-rate", 200, "commands/s of the steady load under which publish → public latency is measured")
 	f.fs.Float64Var(&cfg.PublishRate, "publish-rate", 50, "publishes/s whose latency to the public API and to a NATS subscriber is measured (50 for 20 s: the 1,000 publishes the issue asks)")
 	f.fs.DurationVar(&cfg.LatencyTime, "latency-duration", 20*time.Second, "length of the publish → public latency phase")
+	f.fs.IntVar(&cfg.SSEClients, "sse-clients", 0, "event-stream readers connected (from a second process) during the latency phase, each timing every publication (the issue's row: --sse-clients 1000 --publish-rate 10)")
 	f.fs.IntVar(&cfg.ReplayEvents, "replay-events", 100_000, "events in the generated log that is replayed (1000000 for the issue's figure)")
 	f.fs.IntVar(&cfg.ReplayBatch, "replay-batch", projections.DefaultBatchSize, "events per transaction of the replay")
 	f.fs.StringVar(&cfg.DataDir, "data-dir", "", "directory for the benchmark's NATS files and databases (default: a temporary directory, removed after)")
@@ -92,7 +94,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if quick {
 		cfg.Duration, cfg.LatencyTime = 700*time.Millisecond, 1500*time.Millisecond
 		cfg.Connections, cfg.Articles, cfg.ReadSlugs = 4, 16, 4
-		cfg.SteadyRate, cfg.PublishRate = 40, 4
+		cfg.SteadyRate, cfg.PublishRate, cfg.SSEClients = 40, 4, 8
 		cfg.ReplayEvents = 2000
 	}
 	if cfg.DataDir == "" {
@@ -129,10 +131,13 @@ type benchRun struct {
 	// publication answered → its message seen by a plain NATS subscriber of the public subjects
 	subscriberLat    []time.Duration
 	subscriberMissed int
-	catchUp          time.Duration // views reaching the log's end after the command load
-	replay           replayFigures
-	phases           []phaseFigures
-	heapProfiled     map[int]bool // only the memory sampler's goroutine touches it
+	// publication answered → its event at each SSE reader
+	sseLat                             []time.Duration
+	sseConnected, sseFailed, sseMissed int
+	catchUp                            time.Duration // views reaching the log's end after the command load
+	replay                             replayFigures
+	phases                             []phaseFigures
+	heapProfiled                       map[int]bool // only the memory sampler's goroutine touches it
 }
 
 type replayFigures struct {
@@ -343,6 +348,21 @@ func (b *benchRun) runLatency(ctx context.Context, app *app, c *benchClient) err
 		res bench.LoadResult
 		err error
 	}
+	type sseDone struct {
+		res bench.SSEResult
+		err error
+	}
+	sse := make(chan sseDone, 1)
+	if cfg.SSEClients > 0 {
+		go func() {
+			var res bench.SSEResult
+			err := runLoadProcessInto(ctx, bench.LoadSpec{Addr: strings.TrimPrefix(c.base, "http://"),
+				Duration: cfg.LatencyTime + 5*time.Second,
+				SSE:      &bench.SSELoad{Path: "/public/v1/stream", Clients: cfg.SSEClients, EventType: events.CloudEventType(events.ActionPublished)}}, &res)
+			sse <- sseDone{res, err}
+		}()
+		time.Sleep(2 * time.Second) // the readers connect before the first publish
+	}
 	steady := make(chan loadDone, 1)
 	steadyFor := cfg.LatencyTime + time.Second
 	go func() {
@@ -420,6 +440,22 @@ func (b *benchRun) runLatency(ctx context.Context, app *app, c *benchClient) err
 	wg.Wait()
 	done := <-steady
 	b.steady = done.res
+	if cfg.SSEClients > 0 {
+		got := <-sse
+		if got.err != nil {
+			return got.err
+		}
+		b.sseConnected, b.sseFailed = got.res.Connected, got.res.Failed
+		mu.Lock()
+		for id, at := range answered {
+			seen := got.res.Arrivals[id]
+			b.sseMissed += b.sseConnected - len(seen)
+			for _, ns := range seen {
+				b.sseLat = append(b.sseLat, max(time.Unix(0, ns).Sub(at), 0))
+			}
+		}
+		mu.Unlock()
+	}
 	return done.err
 }
 
@@ -745,29 +781,37 @@ const loadProcessCommand = "bench-load"
 // runLoadProcess runs spec in a second process (this binary, `newsroom bench-load`), so that
 // the load generator does not share the measured server's Go runtime and scheduler.
 func runLoadProcess(ctx context.Context, spec bench.LoadSpec) (bench.LoadResult, error) {
+	var res bench.LoadResult
+	if err := runLoadProcessInto(ctx, spec, &res); err != nil {
+		return res, err
+	}
+	if res.Requests == 0 {
+		return res, fmt.Errorf("load process: no request succeeded (%d errors, first: %s)", res.Errors, res.FirstErr)
+	}
+	return res, nil
+}
+
+// runLoadProcessInto runs spec in a second process and decodes its JSON answer into res.
+func runLoadProcessInto(ctx context.Context, spec bench.LoadSpec, res any) error {
 	exe, err := os.Executable()
 	if err != nil {
-		return bench.LoadResult{}, err
+		return err
 	}
 	in, err := json.Marshal(spec)
 	if err != nil {
-		return bench.LoadResult{}, err
+		return err
 	}
 	cmd := exec.CommandContext(ctx, exe, loadProcessCommand)
 	cmd.Stdin = bytes.NewReader(in)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {
-		return bench.LoadResult{}, fmt.Errorf("load process: %w: %s", err, errOut.String())
+		return fmt.Errorf("load process: %w: %s", err, errOut.String())
 	}
-	var res bench.LoadResult
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		return bench.LoadResult{}, fmt.Errorf("load process answered %q: %w", out.String(), err)
+	if err := json.Unmarshal(out.Bytes(), res); err != nil {
+		return fmt.Errorf("load process answered %.200q: %w", out.String(), err)
 	}
-	if res.Requests == 0 {
-		return res, fmt.Errorf("load process: no request succeeded (%d errors, first: %s)", res.Errors, res.FirstErr)
-	}
-	return res, nil
+	return nil
 }
 
 // benchLoadCommand runs the load that stdin describes (a bench.LoadSpec as JSON) and writes the
@@ -776,6 +820,13 @@ func benchLoadCommand(ctx context.Context, stdin io.Reader, stdout io.Writer) er
 	var spec bench.LoadSpec
 	if err := json.NewDecoder(stdin).Decode(&spec); err != nil {
 		return fmt.Errorf("%s: read the load spec from stdin: %w", loadProcessCommand, err)
+	}
+	if spec.SSE != nil {
+		res, err := bench.RunSSE(ctx, spec)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(stdout).Encode(res)
 	}
 	res, err := bench.RunLoad(ctx, spec)
 	if err != nil {
@@ -829,6 +880,15 @@ func (b *benchRun) report() {
 	subP99 := bench.Percentile(subLat, 0.99)
 	fmt.Fprintf(w, "publish → NATS subscriber p99 (%d seen, %d missed)\t–\t%s\t–\t≤ 50 ms\t%s\t\n", len(subLat), b.subscriberMissed,
 		ms(subP99), met(subP99 > 0 && subP99 <= 50*time.Millisecond && b.subscriberMissed == 0))
+	sseLat := slices.Clone(b.sseLat)
+	sseP99 := bench.Percentile(sseLat, 0.99)
+	if cfg.SSEClients == 0 {
+		fmt.Fprintf(w, "publish → SSE reader p99\t–\tnot run (--sse-clients)\t–\t≤ 100 ms\t\t\n")
+	} else {
+		fmt.Fprintf(w, "publish → SSE reader p99 (%d readers, %d failed; %d deliveries, %d missed)\t–\t%s\t–\t≤ 100 ms\t%s\t\n",
+			b.sseConnected, b.sseFailed, len(sseLat), b.sseMissed, ms(sseP99),
+			met(sseP99 > 0 && sseP99 <= 100*time.Millisecond && b.sseMissed == 0 && b.sseFailed == 0))
+	}
 	rp := b.replay
 	replayRate := float64(rp.events) / max(rp.elapsed.Seconds(), 1e-9)
 	replayRatio := replayRate / max(rp.rawBound(), 1)

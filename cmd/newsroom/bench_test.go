@@ -27,6 +27,8 @@ func TestBenchQuick(t *testing.T) {
 		{"commands/s", `\|([\d,]+) publish/s[^|]*\|([\d,]+)\s*\|`},
 		{"public reads/s by slug", `\|([\d,]+) req/s[^|]*\|([\d,]+)\s*\|`},
 		{"publish → public p99", `\|[^|]*\|([\d.]+) ms`},
+		{"publish → NATS subscriber p99", `\|[^|]*\|([\d.]+) ms`},
+		{"publish → SSE reader p99", `\((\d+) readers, \d+ failed; (\d+) deliveries, \d+ missed\)\s*\|[^|]*\|([\d.]+) ms`},
 		{"replay log events/s (", `\|min\(([\d,]+) events/s read, ([\d,]+) events/s written\)\s*\|([\d,]+)\s*\|`},
 		{"replay peak RSS", `\|[^|]*\|(\d+) MB`},
 	}
