@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -79,9 +80,17 @@ func (s *MemorySampler) Stop() MemoryProfile {
 	return s.profile
 }
 
+// PeakRSSOf is the peak resident set (VmHWM) of process pid, in bytes; 0 if unknown.
+func PeakRSSOf(pid int) uint64 {
+	rss, _ := procStatusOf(fmt.Sprintf("/proc/%d/status", pid), "VmHWM:")
+	return rss
+}
+
 // procStatus reads one "kB" field of /proc/self/status, in bytes.
-func procStatus(field string) (uint64, bool) {
-	raw, err := os.ReadFile("/proc/self/status")
+func procStatus(field string) (uint64, bool) { return procStatusOf("/proc/self/status", field) }
+
+func procStatusOf(path, field string) (uint64, bool) {
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return 0, false
 	}

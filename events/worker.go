@@ -382,8 +382,11 @@ func isGone(err error) bool {
 
 // Backoff is how long to wait after the n-th consecutive failure (n ≥ 1): a second, doubling
 // up to a minute, so that an outage is not a hot loop.
-func Backoff(n int) time.Duration {
-	return min(time.Second<<min(max(n-1, 0), 6), time.Minute)
+func Backoff(n int) time.Duration { return BackoffUpTo(n, time.Minute) }
+
+// BackoffUpTo is Backoff capped at limit (at most a minute).
+func BackoffUpTo(n int, limit time.Duration) time.Duration {
+	return min(time.Second<<min(max(n-1, 0), 6), limit)
 }
 
 // pinned remembers the pin id the server gave this worker, to give the pin up at the end.

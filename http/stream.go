@@ -53,8 +53,11 @@ func (api *publicAPI) events(c echo.Context) error {
 		after, fromNow = seq, false
 	}
 	sub, err := api.publicStream.Subscribe(after, fromNow)
-	if errors.Is(err, events.ErrHubFull) || errors.Is(err, events.ErrHubClosed) {
-		return comeBackLater(c)
+	if errors.Is(err, events.ErrHubFull) {
+		return comeBackLater(c, "this instance serves as many streams as it may; come back later")
+	}
+	if errors.Is(err, events.ErrHubClosed) {
+		return comeBackLater(c, "this instance is stopping; reconnect")
 	}
 	if err != nil {
 		return err
@@ -145,12 +148,12 @@ func startEventStream(w *echo.Response) {
 // gives up for good on any status but 200, so the answer is an event stream that sets the
 // reconnection delay (retry, with jitter) and ends at once. Retry-After says the same to other
 // clients.
-func comeBackLater(c echo.Context) error {
+func comeBackLater(c echo.Context, why string) error {
 	wait := sseRetryMin + rand.N(sseRetryJitter)
 	w := c.Response()
 	w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 	startEventStream(w)
-	_, err := fmt.Fprintf(w, ": this instance serves as many streams as it may; come back later\nretry: %d\n\n", wait.Milliseconds())
+	_, err := fmt.Fprintf(w, ": %s\nretry: %d\n\n", why, wait.Milliseconds())
 	w.Flush()
 	return err
 }

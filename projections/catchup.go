@@ -90,14 +90,7 @@ func (r *Runner) catchUp(v View) {
 		}
 		more, err := step(until)
 		if err == nil && !more {
-			var attached bool
-			attached, err = r.reader.attachIfCaughtUp(v, func(last uint64) (bool, error) {
-				if last <= until {
-					return false, nil
-				}
-				return true, nil // the reader moved on meanwhile: catch up a little more
-			})
-			if attached {
+			if r.reader.attachIfCaughtUp(v, until) {
 				st.change(func(s *viewStatus) { s.err = nil })
 				r.cfg.Logger.Info("view caught up and rejoined the log's reader", "view", v.Name(), "checkpoint", st.get().seq)
 				return

@@ -73,7 +73,7 @@ func (f *feed) Close() error {
 // errFeedClosed: the view's router is stopping; the batch was not applied.
 var errFeedClosed = errors.New("view feed closed")
 
-// send hands batch to the view and waits for its answer: nil once the view committed it (or
+// send hands batch to the view; wait waits for its answer: nil once the view committed it (or
 // had it already), the view's error otherwise.
 func (f *feed) send(ctx context.Context, batch []events.Envelope, result *error) *message.Message {
 	first, last := batch[0].Sequence, batch[len(batch)-1].Sequence
@@ -125,7 +125,9 @@ func startFeed(ctx context.Context, log *slog.Logger, name string, apply func(co
 	if err != nil {
 		return nil, err
 	}
-	router.AddMiddleware(middleware.Recoverer, middleware.Retry{MaxRetries: 2, InitialInterval: 100 * time.Millisecond,
+	// The outermost middleware records the final answer for the reader, a recovered panic
+	// included: a nack alone would not say why.
+	router.AddMiddleware(recordResult, middleware.Recoverer, middleware.Retry{MaxRetries: 2, InitialInterval: 100 * time.Millisecond,
 		MaxInterval: time.Second, Multiplier: 4, Logger: watermill.NewSlogLogger(log),
 		// These will fail again at once: the reader deals with them.
 		ShouldRetry: func(p middleware.RetryParams) bool {
@@ -138,9 +140,7 @@ func startFeed(ctx context.Context, log *slog.Logger, name string, apply func(co
 		if !ok {
 			return fmt.Errorf("view %s: a feed message without a batch", name)
 		}
-		err := apply(msg.Context(), b.events)
-		*b.result = err
-		return err
+		return apply(msg.Context(), b.events)
 	})
 	ran := make(chan error, 1)
 	go func() {
@@ -157,6 +157,17 @@ func startFeed(ctx context.Context, log *slog.Logger, name string, apply func(co
 	case err := <-ran:
 		// A router that never ran must not be closed: it would wait for its handler forever.
 		return nil, fmt.Errorf("start view %s: %w", name, err)
+	}
+}
+
+// recordResult leaves the handler's final error where the reader reads it.
+func recordResult(h message.HandlerFunc) message.HandlerFunc {
+	return func(msg *message.Message) ([]*message.Message, error) {
+		out, err := h(msg)
+		if b, ok := msg.Context().Value(batchKey{}).(feedBatch); ok {
+			*b.result = err
+		}
+		return out, err
 	}
 }
 

@@ -247,21 +247,20 @@ func (rd *reader) detach(v View, err error, catchUp bool) {
 	}
 }
 
-// attachIfCaughtUp attaches view v if the log holds nothing it lacks up to what the reader has
-// handed out; the check runs between two batches, so the next batch the view gets follows.
-func (rd *reader) attachIfCaughtUp(v View, lacks func(until uint64) (bool, error)) (bool, error) {
+// attachIfCaughtUp attaches view v, caught up to until, unless the reader has handed out more
+// since; the check runs between two batches, so the next batch the view gets follows.
+func (rd *reader) attachIfCaughtUp(v View, until uint64) bool {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
-	behind, err := lacks(rd.last)
-	if err != nil || behind {
-		return false, err
+	if rd.last > until {
+		return false // the reader moved on meanwhile: catch up a little more
 	}
 	rd.r.states[v.Name()].change(func(s *viewStatus) {
 		if s.phase == phaseDetached || s.phase == phaseStarting {
 			s.phase = phaseAttached
 		}
 	})
-	return true, nil
+	return true
 }
 
 // position is the last stream sequence the reader has handed out.

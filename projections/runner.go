@@ -314,6 +314,4 @@ func (r *Runner) WaitFor(ctx context.Context, seq uint64, names ...string) error
 
 // retryDelay is how long a view waits before its n-th retry (n ≥ 1) of a failed catch-up or
 // rebuild: a second, doubling to five. Short, because a view that waits is a view behind.
-func retryDelay(n int) time.Duration {
-	return min(time.Second<<min(max(n-1, 0), 3), 5*time.Second)
-}
+func retryDelay(n int) time.Duration { return events.BackoffUpTo(n, 5*time.Second) }

@@ -26,10 +26,9 @@ var publicCacheMaxAge = newsroomhttp.PublicCacheMaxAge
 
 // publicChange is one commit of the published view, as announced.
 type publicChange struct {
-	Instance   string   `json:"instance"`      // who committed (it has invalidated its own cache already)
-	IDs        []string `json:"ids,omitempty"` // the articles whose public events were applied
-	All        bool     `json:"all,omitempty"` // anything may have changed: a rebuild was swapped in
-	Checkpoint uint64   `json:"checkpoint"`    // the stream sequence the view reached (0 for All)
+	Instance string   `json:"instance"`      // who committed (it has invalidated its own cache already)
+	IDs      []string `json:"ids,omitempty"` // the articles whose public events were applied
+	All      bool     `json:"all,omitempty"` // anything may have changed: a rebuild was swapped in
 }
 
 // sharePublicChanges makes every commit of the published view in this process invalidate this
@@ -59,12 +58,12 @@ func sharePublicChanges(nc *nats.Conn, published *projections.Published, cache *
 	if err := nc.Flush(); err != nil {
 		return fmt.Errorf("subscribe to %s: %w", publicChangesSubject, err)
 	}
-	published.OnCommit = func(ids []string, checkpoint uint64) {
+	published.OnCommit = func(ids []string, _ uint64) {
 		cache.Invalidate(ids)
-		c := publicChange{Instance: instance, IDs: ids, All: ids == nil, Checkpoint: checkpoint}
+		c := publicChange{Instance: instance, IDs: ids, All: ids == nil}
 		data, _ := json.Marshal(c)
 		if int64(len(data)) > nc.MaxPayload() {
-			data, _ = json.Marshal(publicChange{Instance: instance, All: true, Checkpoint: checkpoint})
+			data, _ = json.Marshal(publicChange{Instance: instance, All: true})
 		}
 		// Buffered, never blocking the view; a failure costs the others the maximum age.
 		if err := nc.Publish(publicChangesSubject, data); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/newsroom/newsroom/bench"
 	"github.com/newsroom/newsroom/events"
 )
 
@@ -153,7 +154,7 @@ func benchSSEFanOut(b *testing.B, clients, messages int, rate float64) {
 	tick.Stop()
 	waitUntil(b, "every reader had every message", 2*time.Minute, func() bool { return finished.Load() == int64(clients) })
 	b.StopTimer()
-	rss := processRSS(servePid)
+	rss := bench.PeakRSSOf(servePid)
 	cancel()
 	readers.Wait()
 
@@ -187,19 +188,4 @@ func intAfter(line []byte, key string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(string(rest[:end]), 10, 64)
 	return n, err == nil
-}
-
-// processRSS is a process's peak resident set (VmHWM), in bytes; 0 if unknown.
-func processRSS(pid int) uint64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
