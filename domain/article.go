@@ -98,10 +98,17 @@ type Article struct {
 	Content
 
 	CreatedBy     string // actor id of the draft
-	LastRevisedBy string // actor id of the latest change to the content (four eyes)
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	PublishedAt   time.Time // first publication; zero until published
+	LastRevisedBy string // actor id of the latest change to the content
+	// Writers are the actor ids that changed the content since the last approval (the draft's
+	// author first): none of them may approve it (four eyes).
+	Writers []string
+
+	// PendingCorrection is the correction proposed and not yet confirmed or withdrawn; nil when
+	// none is.
+	PendingCorrection *PendingCorrection
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	PublishedAt       time.Time // first publication; zero until published
 
 	Corrections     []Correction // public corrections, oldest first
 	RetractedReason string
@@ -120,6 +127,14 @@ type Step struct {
 	At        time.Time `json:"at"`
 }
 
+// PendingCorrection is a proposed correction: the changes, the public note, who proposed it.
+type PendingCorrection struct {
+	Changes    Changes
+	Note       string
+	ProposedBy string
+	ProposedAt time.Time
+}
+
 // Correction is a public note on a change made after publication.
 type Correction struct {
 	Note string
@@ -128,3 +143,13 @@ type Correction struct {
 
 // Exists reports whether the article has been drafted.
 func (a Article) Exists() bool { return a.Version > 0 }
+
+// wrote reports whether actor id changed the content since the last approval.
+func (a Article) wrote(id string) bool {
+	for _, w := range a.Writers {
+		if w == id {
+			return true
+		}
+	}
+	return false
+}

@@ -34,11 +34,19 @@ type RequestChanges struct {
 	Comment string
 }
 
-// Correct changes a published article and tells readers why, in Note.
+// Correct changes a published article and tells readers why, in Note. A correction that changes
+// a public field is proposed, and reaches readers only once another editor confirms it (unless
+// the newsroom's Policy allows one-editor corrections); a note alone is published at once.
 type Correct struct {
 	Changes Changes
 	Note    string
 }
+
+// ConfirmCorrection publishes the pending correction; the editor who proposed it may not.
+type ConfirmCorrection struct{}
+
+// WithdrawCorrection drops the pending correction; the public article stays as it is.
+type WithdrawCorrection struct{}
 
 // Retract withdraws a published article; Reason is public.
 type Retract struct {
@@ -56,11 +64,13 @@ type Kill struct {
 	Reason string
 }
 
-func (Kill) command()           {}
-func (RequestChanges) command() {}
-func (Correct) command()        {}
-func (Retract) command()        {}
-func (Spike) command()          {}
+func (Kill) command()               {}
+func (RequestChanges) command()     {}
+func (Correct) command()            {}
+func (ConfirmCorrection) command()  {}
+func (WithdrawCorrection) command() {}
+func (Retract) command()            {}
+func (Spike) command()              {}
 
 func (Draft) command()   {}
 func (Revise) command()  {}
@@ -85,6 +95,10 @@ func CommandName(c Command) string {
 		return "request changes"
 	case Correct:
 		return "correct"
+	case ConfirmCorrection:
+		return "confirm the correction"
+	case WithdrawCorrection:
+		return "withdraw the correction"
 	case Retract:
 		return "retract"
 	case Spike:
@@ -97,6 +111,16 @@ func CommandName(c Command) string {
 
 // Decision is what the shell passes to Decide beside the state and the command.
 type Decision struct {
-	By  Actor
-	Now time.Time
+	By     Actor
+	Now    time.Time
+	Policy Policy
+}
+
+// Policy is what a newsroom chose where the rules leave it a choice. The zero Policy is the
+// default: every rule on.
+type Policy struct {
+	// SingleEditorCorrections lets one editor publish a correction that changes public fields
+	// without a second editor's confirmation. Off by default; each correction made this way
+	// says so in its event (Corrected.SingleEditor).
+	SingleEditorCorrections bool
 }

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -68,8 +69,8 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		return ChangesRequested{Comment: c.Comment}, nil
 
 	case Approve:
-		if d.By.ID == a.LastRevisedBy {
-			return nil, refuse(ErrSelfApproval, "cannot approve: you wrote the latest revision; another editor must approve it")
+		if a.wrote(d.By.ID) {
+			return nil, refuse(ErrSelfApproval, "cannot approve: you wrote part of this text since its last approval; another editor must approve it")
 		}
 		return Approved{}, nil
 
@@ -88,24 +89,25 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		}, nil
 
 	case Correct:
-		// Every invalid field is reported at once, as for a draft.
-		var v ValidationError
-		if c.Changes.Slug != nil && *c.Changes.Slug != a.Slug {
-			v.add("slug", "cannot change after publication: readers and links know the article by it")
+		return decideCorrection(a, c, d)
+
+	case ConfirmCorrection:
+		p := a.PendingCorrection
+		if p == nil {
+			return nil, refuse(ErrInvalidTransition, "cannot confirm the correction: no correction is pending")
 		}
-		if c.Changes.Empty() {
-			v.add("", "the correction changes no field")
+		if d.By.ID == p.ProposedBy {
+			return nil, refuse(ErrSelfApproval, "cannot confirm the correction: you proposed it; another editor must confirm it")
 		}
-		after := c.Changes.apply(a.Content)
-		v.merge(words("note", c.Note, MaxNote, true), after.validate(), after.complete("a published article"))
-		if err := v.orNil(); err != nil {
-			return nil, err
+		// The content cannot have changed since the proposal (a note alone leaves it as it is,
+		// and a second proposal waits for this one), so the changes apply as they were read.
+		return corrected(a, p.Changes.apply(a.Content), p.Note, p.ProposedBy), nil
+
+	case WithdrawCorrection:
+		if a.PendingCorrection == nil {
+			return nil, refuse(ErrInvalidTransition, "cannot withdraw the correction: no correction is pending")
 		}
-		return Corrected{
-			Note: c.Note, Slug: a.Slug, PublishedAt: a.PublishedAt,
-			Headline: after.Headline, Summary: after.Summary, Body: after.Body, Language: after.Language,
-			Byline: after.Byline, Dateline: after.Dateline, Tags: after.Tags,
-		}, nil
+		return CorrectionWithdrawn{}, nil
 
 	case Retract:
 		if err := words("reason", c.Reason, MaxReason, true); err != nil {
@@ -132,6 +134,44 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 	return nil, refuse(ErrInvalidTransition, "unknown command %T", c)
 }
 
+// decideCorrection decides a correction: a note alone is published at once; changed public
+// fields are proposed, for another editor to confirm, unless the policy lets one editor publish
+// them.
+func decideCorrection(a Article, c Correct, d Decision) (Event, error) {
+	// Every invalid field is reported at once, as for a draft.
+	var v ValidationError
+	if c.Changes.Slug != nil && *c.Changes.Slug != a.Slug {
+		v.add("slug", "cannot change after publication: readers and links know the article by it")
+	}
+	changes := c.Changes.differences(a.Content)
+	after := changes.apply(a.Content)
+	v.merge(words("note", c.Note, MaxNote, true), after.validate(), after.complete("a published article"))
+	if err := v.orNil(); err != nil {
+		return nil, err
+	}
+	switch {
+	case changes.Empty():
+		return corrected(a, a.Content, c.Note, ""), nil
+	case a.PendingCorrection != nil:
+		return nil, refuse(ErrInvalidTransition, "cannot correct: a correction proposed at %s is pending; confirm or withdraw it first",
+			a.PendingCorrection.ProposedAt.Format("2006-01-02 15:04 MST"))
+	case d.Policy.SingleEditorCorrections:
+		e := corrected(a, after, c.Note, "")
+		e.SingleEditor = true
+		return e, nil
+	}
+	return CorrectionProposed{Changes: changes, Note: c.Note}, nil
+}
+
+// corrected is the Corrected event that makes content public under a's slug, with note.
+func corrected(a Article, content Content, note, proposedBy string) Corrected {
+	return Corrected{
+		ProposedBy: proposedBy, Note: note, Slug: a.Slug, PublishedAt: a.PublishedAt,
+		Headline: content.Headline, Summary: content.Summary, Body: content.Body, Language: content.Language,
+		Byline: content.Byline, Dateline: content.Dateline, Tags: content.Tags,
+	}
+}
+
 // SlugFor is the slug the article asks for at publication: the one an editor gave, or one
 // derived from the headline.
 func SlugFor(a Article) string {
@@ -146,8 +186,13 @@ func SlugFor(a Article) string {
 func authorise(a Article, c Command, by Actor, name string) error {
 	need := RoleReporter
 	switch c.(type) {
-	case Approve, Publish, RequestChanges, Correct, Retract, Kill:
+	case Approve, Publish, RequestChanges, Correct, ConfirmCorrection, WithdrawCorrection, Retract, Kill:
 		need = RoleEditor
+	case Revise, Submit:
+		// Reporters work on their own articles; editors on any.
+		if by.Role == RoleReporter && by.ID != a.CreatedBy {
+			return refuse(ErrForbidden, "cannot %s: a reporter may %s only their own articles; this one is another writer's", name, name)
+		}
 	case Spike:
 		if by.Role.AtLeast(RoleReporter) && by.ID == a.CreatedBy {
 			return nil
@@ -175,7 +220,7 @@ func allowedFrom(c Command) []Status {
 		return []Status{StatusInReview}
 	case Publish:
 		return []Status{StatusApproved}
-	case Correct, Retract:
+	case Correct, ConfirmCorrection, WithdrawCorrection, Retract:
 		return []Status{StatusPublished}
 	case Kill:
 		return []Status{StatusPublished, StatusRetracted}
@@ -226,6 +271,27 @@ func roleName(r Role) string {
 		return "anonymous"
 	}
 	return string(r)
+}
+
+// differences returns the changes that change something in content: a field set to the value
+// it has already is no change.
+func (c Changes) differences(content Content) Changes {
+	keep := func(v *string, current string) *string {
+		if v != nil && *v == current {
+			return nil
+		}
+		return v
+	}
+	out := Changes{
+		Headline: keep(c.Headline, content.Headline), Summary: keep(c.Summary, content.Summary),
+		Body: keep(c.Body, content.Body), Language: keep(c.Language, content.Language),
+		Byline: keep(c.Byline, content.Byline), Dateline: keep(c.Dateline, content.Dateline),
+		Slug: keep(c.Slug, content.Slug), Tags: c.Tags,
+	}
+	if c.Tags != nil && slices.Equal(*c.Tags, content.Tags) {
+		out.Tags = nil
+	}
+	return out
 }
 
 // apply returns the content with the changes made.

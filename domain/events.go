@@ -16,6 +16,9 @@ const (
 	TypeRetracted        = "article.retracted"
 	TypeSpiked           = "article.spiked"
 	TypeKilled           = "article.killed"
+
+	TypeCorrectionProposed  = "article.correction_proposed"
+	TypeCorrectionWithdrawn = "article.correction_withdrawn"
 )
 
 // Event is a fact about one article, as Decide returns it and Evolve applies it. Its JSON form
@@ -82,9 +85,26 @@ type ChangesRequested struct {
 	Comment string `json:"comment"`
 }
 
+// CorrectionProposed records a correction one editor proposes for a published article: the
+// changed fields and the public note. It is internal: readers see nothing of it until another
+// editor confirms it (Corrected).
+type CorrectionProposed struct {
+	Changes Changes `json:"changes"`
+	Note    string  `json:"note"`
+}
+
+// CorrectionWithdrawn drops the pending correction.
+type CorrectionWithdrawn struct{}
+
 // Corrected changes a published article. Like Published it carries the whole public text after
-// the correction, so that readers' views need no earlier event.
+// the correction, so that readers' views need no earlier event. ProposedBy is the editor who
+// proposed a correction another editor (the event's actor) confirmed; SingleEditor marks one made
+// by one editor alone under Policy.SingleEditorCorrections. Neither is set on a note alone, nor on
+// events recorded before corrections needed a second editor.
 type Corrected struct {
+	ProposedBy   string `json:"proposed_by,omitempty"`
+	SingleEditor bool   `json:"single_editor,omitempty"`
+
 	Note        string    `json:"note"`
 	Slug        string    `json:"slug"`
 	PublishedAt time.Time `json:"published_at"`
@@ -136,8 +156,11 @@ type Killed struct {
 func (Killed) EventType() string           { return TypeKilled }
 func (ChangesRequested) EventType() string { return TypeChangesRequested }
 func (Corrected) EventType() string        { return TypeCorrected }
-func (Retracted) EventType() string        { return TypeRetracted }
-func (Spiked) EventType() string           { return TypeSpiked }
+
+func (CorrectionProposed) EventType() string  { return TypeCorrectionProposed }
+func (CorrectionWithdrawn) EventType() string { return TypeCorrectionWithdrawn }
+func (Retracted) EventType() string           { return TypeRetracted }
+func (Spiked) EventType() string              { return TypeSpiked }
 
 func (Drafted) EventType() string   { return TypeDrafted }
 func (Revised) EventType() string   { return TypeRevised }

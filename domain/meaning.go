@@ -22,6 +22,9 @@ var meanings = map[string]meaning{
 	TypeRetracted:        {statusAfter: StatusRetracted, public: true},
 	TypeSpiked:           {statusAfter: StatusSpiked},
 	TypeKilled:           {statusAfter: StatusKilled, public: true},
+
+	TypeCorrectionProposed:  {statusAfter: StatusPublished},
+	TypeCorrectionWithdrawn: {statusAfter: StatusPublished},
 }
 
 // StatusAfter is the status an event of type eventType leaves its article in; false for a type

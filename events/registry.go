@@ -32,6 +32,9 @@ var registry = map[string]kind{
 	domain.TypeRetracted:        current[domain.Retracted](),
 	domain.TypeSpiked:           current[domain.Spiked](),
 	domain.TypeKilled:           current[domain.Killed](),
+
+	domain.TypeCorrectionProposed:  current[domain.CorrectionProposed](),
+	domain.TypeCorrectionWithdrawn: current[domain.CorrectionWithdrawn](),
 }
 
 // then records that the schema moved on by one version, with the upcaster from the previous one.
