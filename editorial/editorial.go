@@ -35,6 +35,10 @@ type Log interface {
 
 // Desk runs editorial commands against the log.
 type Desk struct {
+	// Policy is the newsroom's choices where the rules leave one (one-editor corrections). Set
+	// it before the desk takes its first command; the zero value keeps every rule on.
+	Policy domain.Policy
+
 	log    Log
 	now    func() time.Time
 	recent *recent // nil: every command loads its article from the log
@@ -63,6 +67,9 @@ type Request struct {
 type Result struct {
 	Article  domain.Article
 	Position uint64
+	// Recorded is the type of the event the command recorded; empty for a read, and for a
+	// retried draft that recorded nothing new.
+	Recorded string
 }
 
 // NewArticleID returns a fresh article id.
@@ -154,7 +161,7 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 		return Result{}, fmt.Errorf("%w: the article is at version %d, not %d", ErrVersionMismatch, a.Version, *req.IfMatch)
 	}
 	// Microseconds: the precision every SQL view stores, so the write side and the views agree.
-	decision := domain.Decision{By: req.By, Now: d.now().UTC().Truncate(time.Microsecond)}
+	decision := domain.Decision{By: req.By, Now: d.now().UTC().Truncate(time.Microsecond), Policy: d.Policy}
 	if p, ok := cmd.(domain.Publish); ok && p.Slug == "" {
 		if cmd, err = d.reserveSlug(ctx, a, decision); err != nil {
 			return Result{}, err
@@ -178,7 +185,7 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 	}
 	after := domain.Evolve(a, recorded)
 	d.recent.put(after, seq)
-	return Result{Article: after, Position: seq}, nil
+	return Result{Article: after, Position: seq, Recorded: event.EventType()}, nil
 }
 
 // reserveSlug finds and reserves the slug a publish will use, after checking that the publish

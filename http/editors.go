@@ -42,6 +42,17 @@ type articleJSON struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	PublishedAt *time.Time `json:"published_at"`
+	// PendingCorrection is the correction waiting for a second editor; null when none is.
+	PendingCorrection *pendingCorrectionJSON `json:"pending_correction"`
+}
+
+// pendingCorrectionJSON is a proposed correction: the changed fields as a merge patch, the
+// public note, who proposed it and when.
+type pendingCorrectionJSON struct {
+	ProposedBy string         `json:"proposed_by"`
+	ProposedAt time.Time      `json:"proposed_at"`
+	Note       string         `json:"note"`
+	Changes    domain.Changes `json:"changes"`
 }
 
 func articleFrom(a domain.Article) articleJSON {
@@ -57,6 +68,9 @@ func articleFrom(a domain.Article) articleJSON {
 	if !a.PublishedAt.IsZero() {
 		t := a.PublishedAt
 		out.PublishedAt = &t
+	}
+	if p := a.PendingCorrection; p != nil {
+		out.PendingCorrection = &pendingCorrectionJSON{ProposedBy: p.ProposedBy, ProposedAt: p.ProposedAt, Note: p.Note, Changes: p.Changes}
 	}
 	return out
 }
@@ -250,7 +264,12 @@ func (api *editorsAPI) command(build func(echo.Context) (domain.Command, error))
 		if err != nil {
 			return err
 		}
-		return renderArticle(c, nethttp.StatusOK, res)
+		status := nethttp.StatusOK
+		if res.Recorded == domain.TypeCorrectionProposed {
+			// Accepted, not done: the public article changes once another editor confirms.
+			status = nethttp.StatusAccepted
+		}
+		return renderArticle(c, status, res)
 	}
 }
 

@@ -115,6 +115,8 @@ func New(cfg Config) nethttp.Handler {
 	api.POST("/articles/:id/approve", editors.command(fixed(domain.Approve{})))
 	api.POST("/articles/:id/publish", editors.command(fixed(domain.Publish{})))
 	api.POST("/articles/:id/correct", editors.command(correct))
+	api.POST("/articles/:id/correct/confirm", editors.command(fixed(domain.ConfirmCorrection{})))
+	api.POST("/articles/:id/correct/withdraw", editors.command(fixed(domain.WithdrawCorrection{})))
 	api.POST("/articles/:id/retract", editors.command(retract))
 	api.POST("/articles/:id/spike", editors.command(spike))
 	api.POST("/articles/:id/kill", editors.command(kill))

@@ -52,6 +52,8 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.duration(&cfg.WebhookTimeout, "webhook-timeout", 10*time.Second, "webhooks: how long one delivery attempt may take")
 	f.duration(&cfg.WebhookRetryMax, "webhook-retry-max", 5*time.Minute, "webhooks: the longest wait between two attempts at one message (waits double from 1 s up to it)")
 	f.sseFlags(&cfg)
+	f.bool(&cfg.SingleEditorCorrections, "single-editor-corrections", "let one editor publish a correction that changes an article's text, without a second editor's confirmation "+
+		"(off: such a correction is proposed and another editor confirms it; each one made alone says so in its event)")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	if err := f.parse(args); err != nil {
 		return err
@@ -186,8 +188,10 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 
+	commands := editorial.NewDesk(store)
+	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
 	handler := newsroomhttp.New(newsroomhttp.Config{
-		Desk: editorial.NewDesk(store),
+		Desk: commands,
 		DeskViews: struct {
 			*projections.Desk
 			*projections.History
