@@ -102,8 +102,8 @@ func TestFullDeskWorkflow(t *testing.T) {
 	if notice["headline"] != "Ministers meet" || notice["body"] != nil || notice["body_html"] != nil || retraction["reason"] != "Published in error." {
 		t.Errorf("retraction notice = %v; want the headline, the reason, no body", notice)
 	}
-	if corrections, _ := notice["corrections"].([]any); len(corrections) != 1 {
-		t.Errorf("notice corrections = %v; want the one correction", notice["corrections"])
+	if corrections, _ := notice["corrections"].([]any); len(corrections) != 2 {
+		t.Errorf("notice corrections = %v; want the two corrections (the confirmed one, the note alone)", notice["corrections"])
 	}
 
 	// The timeline: every step, oldest first, with names joined from the tokens.
@@ -117,7 +117,7 @@ func TestFullDeskWorkflow(t *testing.T) {
 	})
 	wantEvents := []string{"article.drafted", "article.submitted", "article.changes_requested", "article.revised",
 		"article.submitted", "article.approved", "article.revised", "article.submitted", "article.approved",
-		"article.published", "article.corrected", "article.retracted"}
+		"article.published", "article.correction_proposed", "article.corrected", "article.corrected", "article.retracted"}
 	for i, it := range items {
 		e := it.(map[string]any)
 		actor := e["actor"].(map[string]any)
@@ -177,7 +177,7 @@ func TestPublicFiltersAndCorrections(t *testing.T) {
 	if !deskShowsPending(desk, frID) {
 		t.Fatalf("the desk list does not show the pending correction of %s: %v", frID, desk)
 	}
-	if a := call(t, "GET", ta.base+"/public/v1/articles/"+frSlug+"?min_position="+r.header.Get("X-Newsroom-Position"), "", nil).json(t); a["body_html"] != "<p>Texte.</p>\n" || len(a["corrections"].([]any)) != 0 {
+	if a := call(t, "GET", ta.base+"/public/v1/articles/"+frSlug+"?min_position="+r.header.Get("X-Newsroom-Position"), "", nil).json(t); a["body_html"] != "<p>Texte.</p>\n" || a["corrections"] != nil && len(a["corrections"].([]any)) != 0 {
 		t.Fatalf("public article after a proposal = %v; want it unchanged", a)
 	}
 	expectStatus(t, call(t, "POST", ta.base+"/api/v1/articles/"+frID+"/correct/confirm", ed, nil), 409, "the proposer confirms")

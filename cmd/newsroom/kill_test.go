@@ -193,7 +193,7 @@ func TestKillErasesTheText(t *testing.T) {
 	eventually(t, "the history shows the kill", func() bool {
 		history = call(t, "GET", api+"/"+a+"/history", ed, nil)
 		items, _ := history.json(t)["items"].([]any)
-		return len(items) == 9 && strings.Contains(string(history.body), "article.killed")
+		return len(items) == 11 && strings.Contains(string(history.body), "article.killed")
 	})
 	checkNoText(t, "the history", history.body)
 	// The log keeps only the kills: every earlier event of both articles was erased.
