@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/newsroom/newsroom/events"
 )
 
 // publishedArticle drafts, submits, approves and publishes one article; it returns its id and
@@ -68,7 +70,7 @@ func TestFullDeskWorkflow(t *testing.T) {
 		{"POST", "/approve", eva, nil, nil, "approved", 0}, // ed wrote the latest revision: eva approves
 		{"POST", "/publish", ed, nil, nil, "published", 0},
 		{"POST", "/correct", ed, map[string]any{"body": "Foreign ministers met on 7 December.", "note": "The date was missing."}, nil, "published", 202},
-		{"POST", "/correct/confirm", eva, nil, nil, "published", 0}, // ed proposed: eva confirms
+		{"POST", "/correct/confirm", eva, nil, nil, "published", 0},                                          // ed proposed: eva confirms
 		{"POST", "/correct", eva, map[string]any{"note": "The date is the meeting's."}, nil, "published", 0}, // a note alone: one step
 		{"POST", "/retract", ed, map[string]any{"reason": "Published in error."}, nil, "retracted", 0},
 	}
@@ -259,4 +261,48 @@ func deskShowsPending(page map[string]any, id string) bool {
 		}
 	}
 	return false
+}
+
+// TestSingleEditorCorrectionsIsAnExplicitSetting: by default one editor's correction of the
+// text waits for a second editor; with --single-editor-corrections it is published at once, and
+// the event in the log says it was one editor's alone.
+func TestSingleEditorCorrectionsIsAnExplicitSetting(t *testing.T) {
+	for _, allowed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allowed=%v", allowed), func(t *testing.T) {
+			dir := t.TempDir()
+			rita := createToken(t, dir, "rita", "reporter")
+			ed := createToken(t, dir, "ed", "editor")
+			ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true,
+				SingleEditorCorrections: allowed})
+			id, slug := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Ministers meet", "body": "Text."})
+			r := call(t, "POST", ta.base+"/api/v1/articles/"+id+"/correct", ed, map[string]any{"body": "Corrected text.", "note": "A typo."})
+			want, wantEvent := 202, "article.correction_proposed"
+			if allowed {
+				want, wantEvent = 200, "article.corrected"
+			}
+			expectStatus(t, r, want, "correct by one editor")
+
+			nc, js := connectNATS(t, ta.natsURL)
+			defer nc.Close()
+			log, err := js.Stream(t.Context(), events.StreamName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, err := log.GetLastMsgForSubject(t.Context(), events.Subject(id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, err := events.Unmarshal(msg.Data, msg.Sequence)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if env.Type != wantEvent || strings.Contains(string(env.Data), `"single_editor":true`) != allowed {
+				t.Errorf("the log's last event of the article = %s %s; want %s, single_editor %v", env.Type, env.Data, wantEvent, allowed)
+			}
+			public := call(t, "GET", ta.base+"/public/v1/articles/"+slug+"?min_position="+r.header.Get("X-Newsroom-Position"), "", nil).json(t)
+			if got := strings.Contains(public["body_html"].(string), "Corrected text."); got != allowed {
+				t.Errorf("public body %q; corrected = %v, want %v", public["body_html"], got, allowed)
+			}
+		})
+	}
 }

@@ -188,7 +188,7 @@ func TestHostileRoleMatrix(t *testing.T) {
 		created  = 201
 		accepted = 202
 		unauth   = 401
-		forbid  = 403
+		forbid   = 403
 	)
 	endpoints := []hostileEndpoint{
 		{"draft", "POST", "", fixed("/api/v1/articles"), `{"headline":"Matrix draft","body":"Text."}`,
