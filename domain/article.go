@@ -15,6 +15,7 @@ const (
 	StatusDraft     Status = "draft"     // being written
 	StatusInReview  Status = "in_review" // submitted, waiting for an editor
 	StatusApproved  Status = "approved"  // an editor approved it; ready to publish
+	StatusScheduled Status = "scheduled" // approved, and to be published by the system at a set time
 	StatusPublished Status = "published" // public
 	// StatusChangesRequested: an editor sent it back with a comment.
 	StatusChangesRequested Status = "changes_requested"
@@ -26,7 +27,7 @@ const (
 
 // Statuses lists every status an article can be in, in workflow order.
 var Statuses = []Status{StatusDraft, StatusChangesRequested, StatusInReview, StatusApproved,
-	StatusPublished, StatusRetracted, StatusSpiked, StatusKilled}
+	StatusScheduled, StatusPublished, StatusRetracted, StatusSpiked, StatusKilled}
 
 // Valid reports whether s is a status an article can be in.
 func (s Status) Valid() bool {
@@ -106,9 +107,22 @@ type Article struct {
 	// PendingCorrection is the correction proposed and not yet confirmed or withdrawn; nil when
 	// none is.
 	PendingCorrection *PendingCorrection
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
-	PublishedAt       time.Time // first publication; zero until published
+
+	// TranslationOf is the id of the article this one translates; empty for an original.
+	TranslationOf string
+
+	// The schedule of a scheduled article: when, under which reserved slug, set by whom, and
+	// the embargo its publication will carry. Zero when it is not scheduled.
+	PublishAt       time.Time
+	ScheduledSlug   string
+	ScheduledBy     string
+	ScheduleEmbargo time.Time
+	// EmbargoUntil is the end of the embargo of a published article; zero once it is lifted
+	// (or when there was none).
+	EmbargoUntil time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	PublishedAt  time.Time // first publication; zero until published
 
 	Corrections     []Correction // public corrections, oldest first
 	RetractedReason string

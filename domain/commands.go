@@ -7,9 +7,11 @@ type Command interface {
 	command()
 }
 
-// Draft starts a new article.
+// Draft starts a new article. TranslationOf, when set, is the id of the article this one
+// translates: the shell checks that it exists.
 type Draft struct {
-	Content Content
+	Content       Content
+	TranslationOf string
 }
 
 // Revise changes editable fields.
@@ -24,9 +26,11 @@ type Submit struct{}
 type Approve struct{}
 
 // Publish makes an approved article public under Slug, which the shell has reserved for this
-// article beforehand (slugs are unique across articles, which one article cannot check).
+// article beforehand (slugs are unique across articles, which one article cannot check). With
+// EmbargoUntil set it is published under embargo: to trusted subscribers only, until then.
 type Publish struct {
-	Slug string
+	Slug         string
+	EmbargoUntil time.Time
 }
 
 // RequestChanges sends an article under review back to its writers with a comment.
@@ -105,6 +109,16 @@ func CommandName(c Command) string {
 		return "spike"
 	case Kill:
 		return "kill"
+	case Schedule:
+		return "schedule"
+	case Unschedule:
+		return "unschedule"
+	case PublishOnSchedule:
+		return "publish on schedule"
+	case LiftEmbargo, LiftEmbargoOnSchedule:
+		return "lift the embargo"
+	case MoveEmbargo:
+		return "move the embargo"
 	}
 	return "do that"
 }

@@ -41,8 +41,12 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		if err := content.validate(); err != nil {
 			return nil, err
 		}
+		if c.TranslationOf == a.ID && a.ID != "" {
+			return nil, invalid("translation_of", "an article cannot translate itself")
+		}
 		return Drafted{
-			Headline: content.Headline, Summary: content.Summary, Body: content.Body,
+			TranslationOf: c.TranslationOf,
+			Headline:      content.Headline, Summary: content.Summary, Body: content.Body,
 			Language: content.Language, Byline: content.Byline, Dateline: content.Dateline,
 			Tags: content.Tags, Slug: content.Slug,
 		}, nil
@@ -75,18 +79,22 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		return Approved{}, nil
 
 	case Publish:
+		var v ValidationError
 		if !ValidSlug(c.Slug) {
-			return nil, invalid("slug", "the article needs a slug: give one, or a headline with letters or digits")
+			v.add("slug", "the article needs a slug: give one, or a headline with letters or digits")
 		}
-		publishedAt := a.PublishedAt
-		if publishedAt.IsZero() {
-			publishedAt = d.Now
+		if !c.EmbargoUntil.IsZero() {
+			checkFuture(&v, "embargo_until", c.EmbargoUntil, d.Now)
 		}
-		return Published{
-			Slug: c.Slug, PublishedAt: publishedAt,
-			Headline: a.Headline, Summary: a.Summary, Body: a.Body, Language: a.Language,
-			Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags,
-		}, nil
+		if err := v.orNil(); err != nil {
+			return nil, err
+		}
+		e := published(a, c.Slug, d.Now)
+		e.EmbargoUntil = c.EmbargoUntil.UTC()
+		return e, nil
+
+	case Schedule, Unschedule, PublishOnSchedule, LiftEmbargo, LiftEmbargoOnSchedule, MoveEmbargo:
+		return decideSchedule(a, c, d)
 
 	case Correct:
 		return decideCorrection(a, c, d)
@@ -113,7 +121,7 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		if err := words("reason", c.Reason, MaxReason, true); err != nil {
 			return nil, err
 		}
-		return Retracted{Reason: c.Reason, Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline}, nil
+		return Retracted{Reason: c.Reason, Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline, Embargoed: a.Embargoed()}, nil
 
 	case Spike:
 		if err := words("reason", c.Reason, MaxReason, false); err != nil {
@@ -126,7 +134,8 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 			return nil, err
 		}
 		return Killed{
-			Reason: c.Reason, SlugDigest: SlugDigest(a.Slug), Language: a.Language,
+			Embargoed: a.Embargoed(),
+			Reason:    c.Reason, SlugDigest: SlugDigest(a.Slug), Language: a.Language,
 			CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, LastRevisedBy: a.LastRevisedBy,
 			PublishedAt: a.PublishedAt, Timeline: a.Timeline,
 		}, nil
@@ -166,6 +175,7 @@ func decideCorrection(a Article, c Correct, d Decision) (Event, error) {
 // corrected is the Corrected event that makes content public under a's slug, with note.
 func corrected(a Article, content Content, note, proposedBy string) Corrected {
 	return Corrected{
+		Embargoed:  a.Embargoed(),
 		ProposedBy: proposedBy, Note: note, Slug: a.Slug, PublishedAt: a.PublishedAt,
 		Headline: content.Headline, Summary: content.Summary, Body: content.Body, Language: content.Language,
 		Byline: content.Byline, Dateline: content.Dateline, Tags: content.Tags,
@@ -186,8 +196,15 @@ func SlugFor(a Article) string {
 func authorise(a Article, c Command, by Actor, name string) error {
 	need := RoleReporter
 	switch c.(type) {
-	case Approve, Publish, RequestChanges, Correct, ConfirmCorrection, WithdrawCorrection, Retract, Kill:
+	case Approve, Publish, RequestChanges, Correct, ConfirmCorrection, WithdrawCorrection, Retract, Kill,
+		Schedule, Unschedule, LiftEmbargo, MoveEmbargo:
 		need = RoleEditor
+	case PublishOnSchedule, LiftEmbargoOnSchedule:
+		// Triggers are the scheduler's alone, and the scheduler gives nothing else.
+		if by.Role != RoleSystem {
+			return refuse(ErrForbidden, "cannot %s: only newsroom's scheduler may", name)
+		}
+		return nil
 	case Revise, Submit:
 		// Reporters work on their own articles; editors on any.
 		if by.Role == RoleReporter && by.ID != a.CreatedBy {
@@ -213,13 +230,19 @@ func allowedFrom(c Command) []Status {
 	case Draft:
 		return []Status{StatusNone}
 	case Revise, Spike:
-		return []Status{StatusDraft, StatusChangesRequested, StatusInReview, StatusApproved}
+		return []Status{StatusDraft, StatusChangesRequested, StatusInReview, StatusApproved, StatusScheduled}
 	case Submit:
 		return []Status{StatusDraft, StatusChangesRequested}
 	case RequestChanges, Approve:
 		return []Status{StatusInReview}
 	case Publish:
 		return []Status{StatusApproved}
+	case Schedule:
+		return []Status{StatusApproved, StatusScheduled}
+	case Unschedule, PublishOnSchedule:
+		return []Status{StatusScheduled}
+	case LiftEmbargo, LiftEmbargoOnSchedule, MoveEmbargo:
+		return []Status{StatusPublished}
 	case Correct, ConfirmCorrection, WithdrawCorrection, Retract:
 		return []Status{StatusPublished}
 	case Kill:

@@ -29,6 +29,9 @@ type Event interface {
 
 // Drafted starts an article.
 type Drafted struct {
+	// TranslationOf is the id of the article this one translates.
+	TranslationOf string `json:"translation_of,omitempty"`
+
 	Headline string   `json:"headline"`
 	Summary  string   `json:"summary,omitempty"`
 	Body     string   `json:"body,omitempty"`
@@ -67,8 +70,13 @@ type Submitted struct{}
 type Approved struct{}
 
 // Published makes the article public. It carries what was published, so that the public view
-// and subscribers need no earlier event to show it.
+// and subscribers need no earlier event to show it. ScheduledBy names the editor who scheduled
+// a publication the scheduler made (the event's actor is then the scheduler). EmbargoUntil, when
+// set, publishes it to trusted subscribers only until then (see AudienceOf).
 type Published struct {
+	ScheduledBy  string    `json:"scheduled_by,omitempty"`
+	EmbargoUntil time.Time `json:"embargo_until,omitzero"`
+
 	Slug        string    `json:"slug"`
 	PublishedAt time.Time `json:"published_at"` // the first publication
 	Headline    string    `json:"headline"`
@@ -104,6 +112,8 @@ type CorrectionWithdrawn struct{}
 type Corrected struct {
 	ProposedBy   string `json:"proposed_by,omitempty"`
 	SingleEditor bool   `json:"single_editor,omitempty"`
+	// Embargoed: the article is under embargo; the correction reaches trusted subscribers only.
+	Embargoed bool `json:"embargoed,omitempty"`
 
 	Note        string    `json:"note"`
 	Slug        string    `json:"slug"`
@@ -123,6 +133,8 @@ type Corrected struct {
 // existed hold the reason alone: a reader falls back to the article's earlier events (see
 // Retracted.Complete).
 type Retracted struct {
+	// Embargoed: retracted under embargo, so the public never learns of the article.
+	Embargoed   bool      `json:"embargoed,omitempty"`
 	Reason      string    `json:"reason"`
 	Slug        string    `json:"slug,omitempty"`
 	PublishedAt time.Time `json:"published_at,omitzero"`
@@ -143,6 +155,8 @@ type Spiked struct {
 // history keep of the article, and no text of it (not even its slug: only the slug's digest,
 // so that its old URL can still answer "gone").
 type Killed struct {
+	// Embargoed: killed under embargo, so the public never learns of the article.
+	Embargoed     bool      `json:"embargoed,omitempty"`
 	Reason        string    `json:"reason"`
 	SlugDigest    string    `json:"slug_sha256,omitempty"`
 	Language      string    `json:"language,omitempty"`

@@ -1,6 +1,9 @@
 package domain
 
-import "slices"
+import (
+	"slices"
+	"time"
+)
 
 // Evolve returns the article after event r. It trusts the log: every event in it was decided
 // against the state before it, so Evolve checks nothing and never fails.
@@ -17,11 +20,13 @@ func Evolve(a Article, r Recorded) Article {
 		a.CreatedBy, a.LastRevisedBy = r.By.ID, r.By.ID
 		a.Writers = []string{r.By.ID}
 		a.CreatedAt = r.At
+		a.TranslationOf = e.TranslationOf
 	case Revised:
 		a.Content = e.Changes.apply(a.Content)
 		a.LastRevisedBy = r.By.ID
 		a = a.writtenBy(r.By.ID)
-		a.Status = StatusDraft // a pending review or approval lapses
+		a.Status = StatusDraft // a pending review, approval or schedule lapses
+		a = a.unscheduled()
 	case ChangesRequested:
 		a.Status = StatusChangesRequested
 	case Submitted:
@@ -29,10 +34,23 @@ func Evolve(a Article, r Recorded) Article {
 	case Approved:
 		a.Status = StatusApproved
 		a.Writers = nil
+	case Scheduled:
+		a.Status = StatusScheduled
+		a.PublishAt, a.ScheduledSlug, a.ScheduledBy, a.ScheduleEmbargo = e.PublishAt, e.Slug, r.By.ID, e.EmbargoUntil
+	case Unscheduled:
+		a.Status = StatusApproved
+		a = a.unscheduled()
 	case Published:
 		a.Status = StatusPublished
 		a.Slug = e.Slug
 		a.PublishedAt = e.PublishedAt
+		a.EmbargoUntil = e.EmbargoUntil
+		a = a.unscheduled()
+	case EmbargoLifted:
+		// The public's first publication is the lift.
+		a.EmbargoUntil, a.PublishedAt = time.Time{}, e.PublishedAt
+	case EmbargoMoved:
+		a.EmbargoUntil = e.EmbargoUntil
 	case CorrectionProposed:
 		a.PendingCorrection = &PendingCorrection{Changes: e.Changes, Note: e.Note, ProposedBy: r.By.ID, ProposedAt: r.At}
 	case CorrectionWithdrawn:
@@ -61,6 +79,7 @@ func Evolve(a Article, r Recorded) Article {
 		a.PendingCorrection = nil
 	case Spiked:
 		a.Status = StatusSpiked
+		a = a.unscheduled()
 	case Killed:
 		// Everything the article held is dropped: the event alone makes the killed article,
 		// as it must once the earlier events are erased.
@@ -71,6 +90,12 @@ func Evolve(a Article, r Recorded) Article {
 	}
 	a.Timeline = append(a.Timeline[:len(a.Timeline):len(a.Timeline)],
 		Step{Type: r.Event.EventType(), Version: r.Version, ActorID: r.By.ID, ActorRole: r.By.Role, At: r.At})
+	return a
+}
+
+// unscheduled drops the schedule.
+func (a Article) unscheduled() Article {
+	a.PublishAt, a.ScheduledSlug, a.ScheduledBy, a.ScheduleEmbargo = time.Time{}, "", "", time.Time{}
 	return a
 }
 

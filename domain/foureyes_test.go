@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/newsroom/newsroom/domain"
 )
@@ -107,9 +108,11 @@ func TestFoldPendingCorrection(t *testing.T) {
 	}
 }
 
-// TestNoPublicTextWithoutASecondReader walks thousands of random command sequences by a small
-// cast through Decide and Evolve, as the shell does, and checks every event that makes text
-// public against the rule stated over the log alone (not over Article's bookkeeping): text
+// TestNoPublicTextWithoutASecondReader walks thousands of random command sequences (every
+// route to the public: publication now, on schedule, under embargo and at its lift; corrections
+// proposed, confirmed, withdrawn, one editor's alone; retractions) by a small cast through
+// Decide and Evolve, as the shell does, and checks every event that makes text public against
+// the rule stated over the log alone (not over Article's bookkeeping): text
 // reaches readers only if a second person with the editor role read it after its last change.
 //   - Published: the latest approval follows the latest change of the content, and its actor
 //     wrote none of the changes since the approval before it (the draft included).
@@ -126,9 +129,17 @@ func TestNoPublicTextWithoutASecondReader(t *testing.T) {
 	}
 	// commands picks a command; once the article is public, mostly the ones a published
 	// article takes, so that corrections are walked as often as the way to publication.
-	commands := func(rng *rand.Rand, n int, status domain.Status) domain.Command {
+	commands := func(rng *rand.Rand, n int, a domain.Article, when time.Time) domain.Command {
 		v := fmt.Sprint(n)
-		if status == domain.StatusPublished {
+		switch {
+		case a.Status == domain.StatusScheduled && rng.IntN(3) == 0:
+			return domain.PublishOnSchedule{PublishAt: a.PublishAt}
+		case a.Embargoed() && rng.IntN(4) == 0:
+			return domain.LiftEmbargoOnSchedule{Until: a.EmbargoUntil}
+		case a.Embargoed() && rng.IntN(6) == 0:
+			return domain.LiftEmbargo{}
+		}
+		if a.Status == domain.StatusPublished {
 			switch rng.IntN(20) {
 			case 0:
 				return domain.Retract{Reason: "reason " + v}
@@ -142,7 +153,18 @@ func TestNoPublicTextWithoutASecondReader(t *testing.T) {
 				return domain.WithdrawCorrection{}
 			}
 		}
-		switch rng.IntN(7) {
+		switch rng.IntN(9) {
+		case 7:
+			var embargo time.Time
+			if rng.IntN(2) == 0 {
+				embargo = when.Add(5 * time.Hour)
+			}
+			return domain.Schedule{PublishAt: when.Add(90 * time.Minute), EmbargoUntil: embargo, Slug: natoSlug}
+		case 8:
+			if rng.IntN(2) == 0 {
+				return domain.Publish{Slug: natoSlug, EmbargoUntil: when.Add(3 * time.Hour)}
+			}
+			return domain.Unschedule{}
 		case 0, 1:
 			return domain.Revise{Changes: fields[rng.IntN(len(fields))](v)}
 		case 2:
@@ -165,7 +187,11 @@ func TestNoPublicTextWithoutASecondReader(t *testing.T) {
 		record(natoDrafted(), cast[rng.IntN(4)]) // anyone but the admin drafts
 		for step := 0; step < 40; step++ {
 			a := domain.Fold(articleID, log)
-			cmd, actor := commands(rng, step, a.Status), cast[rng.IntN(len(cast))]
+			cmd, actor := commands(rng, step, a, at(len(log))), cast[rng.IntN(len(cast))]
+			switch cmd.(type) {
+			case domain.PublishOnSchedule, domain.LiftEmbargoOnSchedule:
+				actor = domain.Scheduler
+			}
 			e, err := domain.Decide(a, cmd, domain.Decision{By: actor, Now: at(len(log)), Policy: policy})
 			if err != nil {
 				continue
@@ -178,7 +204,8 @@ func TestNoPublicTextWithoutASecondReader(t *testing.T) {
 		}
 	}
 	// The walks prove nothing unless they reach every public route many times.
-	for _, typ := range []string{domain.TypePublished, domain.TypeCorrectionProposed, domain.TypeCorrected, domain.TypeCorrectionWithdrawn, domain.TypeRetracted} {
+	for _, typ := range []string{domain.TypePublished, domain.TypeCorrectionProposed, domain.TypeCorrected, domain.TypeCorrectionWithdrawn,
+		domain.TypeRetracted, domain.TypeScheduled, domain.TypeEmbargoLifted} {
 		if counts[typ] < 50 {
 			t.Errorf("the walks recorded %d %s events; want at least 50 (counts: %v)", counts[typ], typ, counts)
 		}
@@ -197,7 +224,7 @@ func secondReader(log []domain.Recorded, policy domain.Policy) error {
 		text[i] = a.Content
 	}
 	changesText := func(i int) bool { return i == 0 || !sameText(text[i-1], text[i]) }
-	if !r.By.Role.AtLeast(domain.RoleEditor) && domain.IsPublic(r.Event.EventType()) {
+	if !r.By.Role.AtLeast(domain.RoleEditor) && r.By.Role != domain.RoleSystem && domain.IsPublic(r.Event.EventType()) {
 		return fmt.Errorf("event %d (%s) by %s, who is not an editor", last, r.Event.EventType(), r.By.Role)
 	}
 	switch e := r.Event.(type) {
@@ -211,6 +238,15 @@ func secondReader(log []domain.Recorded, policy domain.Policy) error {
 		for i := previous + 1; i < approval; i++ {
 			if changesText(i) && log[i].By.ID == log[approval].By.ID {
 				return fmt.Errorf("event %d publishes text approved at %d by %s, who wrote it at %d", last, approval, log[approval].By.ID, i)
+			}
+		}
+	case domain.EmbargoLifted:
+		// What the public first sees is what trusted subscribers had, changed since only by
+		// corrections (checked one by one as they were made).
+		publication := lastIndex(log[:last], func(r domain.Recorded) bool { _, ok := r.Event.(domain.Published); return ok })
+		for i := publication + 1; i < last; i++ {
+			if _, ok := log[i].Event.(domain.Corrected); changesText(i) && !ok {
+				return fmt.Errorf("event %d lifts an embargo on text changed at %d by %s", last, i, log[i].Event.EventType())
 			}
 		}
 	case domain.Corrected:

@@ -35,6 +35,11 @@ var registry = map[string]kind{
 
 	domain.TypeCorrectionProposed:  current[domain.CorrectionProposed](),
 	domain.TypeCorrectionWithdrawn: current[domain.CorrectionWithdrawn](),
+
+	domain.TypeScheduled:     current[domain.Scheduled](),
+	domain.TypeUnscheduled:   current[domain.Unscheduled](),
+	domain.TypeEmbargoLifted: current[domain.EmbargoLifted](),
+	domain.TypeEmbargoMoved:  current[domain.EmbargoMoved](),
 }
 
 // then records that the schema moved on by one version, with the upcaster from the previous one.
