@@ -154,9 +154,14 @@ const readTimeout = 10 * time.Second
 
 func boundedRead(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), readTimeout)
+		req := c.Request()
+		ctx, cancel := context.WithTimeout(req.Context(), readTimeout)
 		defer cancel()
-		c.SetRequest(c.Request().WithContext(ctx))
+		// The error handler runs after this returns, once ctx is cancelled: it must see the
+		// client's own context, or it takes every failure for a client that hung up and
+		// answers nothing (an empty 200).
+		defer c.SetRequest(req)
+		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}
 }
