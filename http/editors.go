@@ -254,7 +254,7 @@ func (api *editorsAPI) command(build func(echo.Context) (domain.Command, error))
 	}
 }
 
-func request(c echo.Context, ifMatch *int) editorial.Request {
+func request(c echo.Context, ifMatch *editorial.IfMatch) editorial.Request {
 	p := principal(c)
 	return editorial.Request{
 		By:      domain.Actor{ID: p.UserID, Role: p.Role},
