@@ -143,7 +143,7 @@ func New(cfg Config) nethttp.Handler {
 	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
 	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
-	return e
+	return closeAfterChunkedRequest(e)
 }
 
 // readTimeout bounds a read from the views. A database behind a network that drops packets

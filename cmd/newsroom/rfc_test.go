@@ -175,8 +175,15 @@ func TestHostileTransferEncodingWithContentLength(t *testing.T) {
 			t.Errorf("%s: the connection stayed open (%d answers); want it closed after the first", order, len(answers))
 		}
 	}
-	// A chunked upload without Content-Length is still served.
+	// A request framed by Content-Length alone keeps its connection.
 	request := "POST /api/v1/articles HTTP/1.1\r\nHost: newsroom\r\nAuthorization: Bearer " + reporter + "\r\n" +
+		"Content-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(draft)) + "\r\n\r\n" + draft +
+		"GET /healthz HTTP/1.1\r\nHost: newsroom\r\n\r\n"
+	if answers, bodies, closed := rawResponses(t, addr, request, 2); len(answers) != 2 || closed || answers[0].StatusCode != 201 {
+		t.Errorf("a draft with Content-Length, then a pipelined request: %d answers %v (closed %v); want 201 and 200 on one connection", len(answers), bodies, closed)
+	}
+	// A chunked upload without Content-Length is still served.
+	request = "POST /api/v1/articles HTTP/1.1\r\nHost: newsroom\r\nAuthorization: Bearer " + reporter + "\r\n" +
 		"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		strconv.FormatInt(int64(len(draft)), 16) + "\r\n" + draft + "\r\n0\r\n\r\n"
 	answers, bodies, _ := rawResponses(t, addr, request, 1)
