@@ -45,8 +45,9 @@ type DeskViews interface {
 type Readiness interface {
 	// LogPosition is the log's last stream sequence; an error means the log is unreachable.
 	LogPosition(ctx context.Context) (uint64, error)
-	// Database is nil when the SQL database answers; an error means it does not.
-	Database(ctx context.Context) error
+	// Database is how far the SQL database holds the log for the views (the lowest of their
+	// checkpoints); an error means it does not answer.
+	Database(ctx context.Context) (uint64, error)
 	Views() []projections.Status
 }
 
