@@ -273,7 +273,7 @@ func (api *editorsAPI) command(build func(echo.Context) (domain.Command, error))
 	}
 }
 
-func request(c echo.Context, ifMatch *int) editorial.Request {
+func request(c echo.Context, ifMatch *editorial.IfMatch) editorial.Request {
 	p := principal(c)
 	return editorial.Request{
 		By:      domain.Actor{ID: p.UserID, Role: p.Role},
@@ -289,20 +289,3 @@ func renderArticle(c echo.Context, status int, res editorial.Result) error {
 	h.Set("Cache-Control", "no-store") // drafts are private, and change
 	return c.JSON(status, articleFrom(res.Article))
 }
-
-func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
-
-// parseIfMatch reads If-Match as one of the ETags this API sends ("3"). nil means absent.
-func parseIfMatch(c echo.Context) (*int, error) {
-	h := strings.TrimSpace(c.Request().Header.Get("If-Match"))
-	if h == "" {
-		return nil, nil
-	}
-	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(h, "W/"), `"`))
-	if err != nil || v < 1 || !strings.HasSuffix(h, `"`) {
-		return nil, malformed(`If-Match %q is not an ETag of this API; send the ETag you received, e.g. If-Match: "3"`, h)
-	}
-	return &v, nil
-}
-
-const headerETag = "ETag"

@@ -198,7 +198,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		}{desk, history},
 		Public:      published,
 		PublicCache: publicCache,
-		Readiness:   readiness{store, a.db, a.runner},
+		Readiness:   readiness{store, a.runner},
 		Positions:   a.runner,
 		Projections: a.runner,
 		Stream:      a.hub,
@@ -228,13 +228,14 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 // readiness reports the log's position and the views' progress to /readyz.
 type readiness struct {
 	store  *events.Store
-	db     *sqldb.DB
 	runner *projections.Runner
 }
 
 func (r readiness) LogPosition(ctx context.Context) (uint64, error) { return r.store.LastSequence(ctx) }
-func (r readiness) Database(ctx context.Context) error              { return r.db.Read.PingContext(ctx) }
-func (r readiness) Views() []projections.Status                     { return r.runner.Statuses() }
+func (r readiness) Database(ctx context.Context) (uint64, error) {
+	return r.runner.DatabasePosition(ctx)
+}
+func (r readiness) Views() []projections.Status { return r.runner.Statuses() }
 
 // startNATS starts the embedded server unless an external one is configured, and returns the
 // client URL to use.
