@@ -172,3 +172,12 @@ func TestHeadlinesTagsAndSlugsAreNFC(t *testing.T) {
 		t.Errorf("Slugify(NFD) = %q, Slugify(NFC) = %q; want both \"cafe-talks\"", a, b)
 	}
 }
+
+// TestNormalizeTag: a reader's tag query is compared in the form tags are recorded in.
+func TestNormalizeTag(t *testing.T) {
+	for _, tag := range []string{cafeNFD, cafeNFC} {
+		if got := domain.NormalizeTag(tag); got != cafeNFC {
+			t.Errorf("NormalizeTag(%+q) = %+q; want %+q", tag, got, cafeNFC)
+		}
+	}
+}
