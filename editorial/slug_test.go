@@ -55,6 +55,9 @@ func TestSixtyArticlesOfOneHeadline(t *testing.T) {
 		if i == 2 && a.Slug != base+"-2" {
 			t.Errorf("the second article's slug = %q; want %q", a.Slug, base+"-2")
 		}
+		if want := base + "-" + strings.ReplaceAll(a.ID, "-", "")[:8]; i == 60 && a.Slug != want {
+			t.Errorf("the 60th article's slug = %q; want %q, from its id", a.Slug, want)
+		}
 	}
 
 	// A headline as long as a slug keeps its id-derived suffix whole.
