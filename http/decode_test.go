@@ -215,3 +215,38 @@ func TestRequestBodiesAreReadExactly(t *testing.T) {
 		t.Errorf("draft = headline %q, tags %q; want %q, [📰]", a.Headline, a.Tags, want)
 	}
 }
+
+// BenchmarkDecodeDraft measures what reading a draft exactly costs beside encoding/json alone
+// (decodeStrict, which is lenient), on a communiqué-sized body and on one near the body limit.
+func BenchmarkDecodeDraft(b *testing.B) {
+	paragraph := "Russian Foreign Minister Sergey Lavrov attended a meeting of the NATO-Russia Council with his Allied counterparts. "
+	for _, size := range []struct {
+		name string
+		body int
+	}{{"3.5KB", 3_500}, {"1MB", 1_000_000}} {
+		body, err := json.Marshal(map[string]any{
+			"headline": "NATO-Russia foreign ministers meet", "summary": "Ministers met.", "language": "en",
+			"body": strings.Repeat(paragraph, size.body/len(paragraph)), "tags": []string{"nato", "russia", "café"},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(size.name+"/exact", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := decodeDraft(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(size.name+"/encoding-json", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				var req draftRequest
+				if err := decodeStrict(body, &req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
