@@ -53,10 +53,15 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.duration(&cfg.WebhookRetryMax, "webhook-retry-max", 5*time.Minute, "webhooks: the longest wait between two attempts at one message (waits double from 1 s up to it)")
 	f.sseFlags(&cfg)
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
+	var logs logSettings
+	f.logFlags(&logs)
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log, err := logs.logger(stderr)
+	if err != nil {
+		return err
+	}
 	app, err := startApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -119,6 +124,12 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	replicas := streamReplicas(cfg, a.nc)
+	if a.embedded != nil {
+		log.Info("NATS: embedded server", "url", a.natsURL, "store", a.embedded.StoreDir(), "fsync_before_ack", !cfg.NoSync)
+	} else {
+		log.Info("NATS: external server", "url", redactNATSURL(a.natsURL), "version", a.nc.ConnectedServerVersion(),
+			"cluster", a.nc.ConnectedClusterName(), "replicas", replicas)
+	}
 	store, err := events.Open(ctx, js, replicas)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
@@ -127,6 +138,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if a.db, err = sqldb.Open(ctx, cfg.DB, cfg.DataDir); err != nil {
 		return nil, err
 	}
+	log.Info("SQL database open", describeDatabase(cfg.DB, cfg.DataDir)...)
 
 	published, desk, history, all := views(a.db)
 	publicCache := newsroomhttp.NewPublicCache(publicCacheMaxAge)
@@ -242,6 +254,7 @@ func (a *app) startNATS(cfg config) (string, error) {
 		StoreDir: filepath.Join(cfg.DataDir, "nats"),
 		Listen:   cfg.NATSListen,
 		NoSync:   cfg.NoSync,
+		Logger:   embeddednats.SlogLogger(a.log),
 	})
 	if err != nil {
 		return "", err
