@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+
+	"github.com/nats-io/nats.go"
 )
 
 // logSettings say how serve logs: one slog logger for every part (the API, the views, the
@@ -36,6 +38,29 @@ func (s logSettings) logger(w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", s.format)
+}
+
+// natsLogOptions send a connection's asynchronous errors (a slow consumer, a permission
+// refused), its losses and its reconnections to log: nats.go would print the errors to stderr in
+// a format of its own, and say nothing of the rest.
+func natsLogOptions(log *slog.Logger) []nats.Option {
+	return []nats.Option{
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			attrs := []any{"error", err}
+			if sub != nil {
+				attrs = append(attrs, "subject", sub.Subject)
+			}
+			log.Warn("NATS: asynchronous error", attrs...)
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil { // nil: closed on purpose
+				log.Warn("NATS: connection lost; reconnecting", "error", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("NATS: reconnected", "url", nc.ConnectedUrlRedacted())
+		}),
+	}
 }
 
 // describeDatabase names the SQL database a --db value opens, for the log: the dialect, and the

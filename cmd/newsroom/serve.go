@@ -109,7 +109,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	connect := func() (*nats.Conn, error) {
-		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)
+		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", append(natsLogOptions(log), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)...)
 	}
 	if a.nc, err = connect(); err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", redactNATSURL(a.natsURL), err)
@@ -212,7 +212,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Stream:      a.hub,
 		Webhooks:    a.webhooks,
 		Closing:     a.closing,
-		Tokens:      auth.NewTokens(a.db),
+		Tokens:      auth.NewTokens(a.db).UseLogger(log),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
 	})
