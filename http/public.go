@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	nethttp "net/http"
 	"net/url"
 	"strconv"
@@ -23,6 +24,7 @@ const (
 )
 
 type publicAPI struct {
+	log          *slog.Logger
 	publicStream PublicStream
 	frames       *sseFrames
 	closing      <-chan struct{}

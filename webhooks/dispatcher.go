@@ -400,6 +400,14 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if seq <= reg.DeliveredSeq {
 		return nil // delivered already; the ack was lost
 	}
+	// The consumer passes over deleted messages without a word: those between the cursor and
+	// this one were erased (a legal kill) while they waited behind an earlier one. Each is
+	// recorded skipped, in its place, before this one is tried.
+	for gap := reg.DeliveredSeq + 1; gap < seq; gap++ {
+		if err := w.skipErased(ctx, gap); err != nil {
+			return err
+		}
+	}
 	last, err := w.d.reg.lastAttempt(ctx, w.id, seq)
 	if err != nil {
 		return fmt.Errorf("webhooks: read the last attempt: %w", err)
@@ -474,6 +482,25 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 			"error", d.Error, "next_retry_at", next)
 		w.record(ctx, d, false)
 	}
+}
+
+// skipErased records public message seq, which the consumer passed over, as skipped: it was
+// erased, and its id, type and article went with it, so the record has its sequence and says
+// why. A message still there is not skipped: the error makes the worker deliver from it again.
+func (w *worker) skipErased(ctx context.Context, seq uint64) error {
+	_, err := w.d.public.GetMsg(ctx, seq)
+	switch {
+	case err == nil:
+		return fmt.Errorf("webhooks: message %d was passed over but is in the public stream: delivering from it again", seq)
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return fmt.Errorf("webhooks: look for erased message %d: %w", seq, err)
+	}
+	d := Delivery{WebhookID: w.id, Seq: seq, Attempt: 1, AttemptedAt: time.Now(), Outcome: Skipped,
+		Error: "erased from the public stream (a legal kill) before its turn; its id and type went with it"}
+	if !w.record(ctx, d, true) {
+		return errNotDelivered
+	}
+	return nil
 }
 
 // record stores an attempt. An attempt that moves the cursor (must) is retried until it is

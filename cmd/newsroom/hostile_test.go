@@ -25,6 +25,7 @@ import (
 
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/sqldb/sqldbtest"
 )
 
 // The callers every endpoint is tried with, in the order of hostileEndpoint.want.
@@ -765,10 +766,7 @@ func hostileApp(t *testing.T, dialect, dir string) (*testApp, []string) {
 	if dialect == "sqlite" {
 		return startTestApp(t, dir), nil
 	}
-	base := os.Getenv("NEWSROOM_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("NEWSROOM_TEST_POSTGRES_URL not set: PostgreSQL half skipped")
-	}
+	base := sqldbtest.PostgresServer(t, "the PostgreSQL half")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)

@@ -55,10 +55,15 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.bool(&cfg.SingleEditorCorrections, "single-editor-corrections", "let one editor publish a correction that changes an article's text, without a second editor's confirmation "+
 		"(off: such a correction is proposed and another editor confirms it; each one made alone says so in its event)")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
+	var logs logSettings
+	f.logFlags(&logs)
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log, err := logs.logger(stderr)
+	if err != nil {
+		return err
+	}
 	app, err := startApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -106,7 +111,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	connect := func() (*nats.Conn, error) {
-		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)
+		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", append(natsLogOptions(log), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)...)
 	}
 	if a.nc, err = connect(); err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", redactNATSURL(a.natsURL), err)
@@ -121,6 +126,12 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	replicas := streamReplicas(cfg, a.nc)
+	if a.embedded != nil {
+		log.Info("NATS: embedded server", "url", a.natsURL, "store", a.embedded.StoreDir(), "fsync_before_ack", !cfg.NoSync)
+	} else {
+		log.Info("NATS: external server", "url", redactNATSURL(a.natsURL), "version", a.nc.ConnectedServerVersion(),
+			"cluster", a.nc.ConnectedClusterName(), "replicas", replicas)
+	}
 	store, err := events.Open(ctx, js, replicas)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
@@ -129,6 +140,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if a.db, err = sqldb.Open(ctx, cfg.DB, cfg.DataDir); err != nil {
 		return nil, err
 	}
+	log.Info("SQL database open", describeDatabase(cfg.DB, cfg.DataDir)...)
 
 	published, desk, history, all := views(a.db)
 	publicCache := newsroomhttp.NewPublicCache(publicCacheMaxAge)
@@ -204,7 +216,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Stream:      a.hub,
 		Webhooks:    a.webhooks,
 		Closing:     a.closing,
-		Tokens:      auth.NewTokens(a.db),
+		Tokens:      auth.NewTokens(a.db).UseLogger(log),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
 	})
@@ -247,6 +259,7 @@ func (a *app) startNATS(cfg config) (string, error) {
 		StoreDir: filepath.Join(cfg.DataDir, "nats"),
 		Listen:   cfg.NATSListen,
 		NoSync:   cfg.NoSync,
+		Logger:   embeddednats.SlogLogger(a.log),
 	})
 	if err != nil {
 		return "", err
