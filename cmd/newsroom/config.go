@@ -21,7 +21,9 @@ type config struct {
 	NATSListen string // the embedded server's client address
 	NoSync     bool   // relax the embedded server's fsync-before-ack
 	PublicURL  string // the public base URL: article URIs, CloudEvents source, feeds
-	Replicas   int    // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
+	// MetricsListen serves /metrics on an address of its own; empty: on HTTP.
+	MetricsListen string
+	Replicas      int // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
 
 	// Webhook deliveries: the timeout of one attempt, and the backoff between attempts at one
 	// message (doubling from the first to the cap). Zero: 10 s, 1 s, 5 min.
