@@ -241,7 +241,7 @@ func (d *Dispatcher) Backlog(ctx context.Context) (Backlog, error) {
 	if err != nil {
 		return Backlog{}, fmt.Errorf("webhooks backlog: %w: %w", ErrUnavailable, err)
 	}
-	n, least, err := d.reg.leastCursor(ctx)
+	n, least, err := d.reg.LeastCursor(ctx)
 	if err != nil {
 		return Backlog{}, err
 	}

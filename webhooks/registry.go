@@ -152,9 +152,9 @@ func (r *Registry) List(ctx context.Context) ([]Webhook, error) {
 	return out, nil
 }
 
-// leastCursor returns how many webhooks are registered and the least advanced cursor among
+// LeastCursor returns how many webhooks are registered and the least advanced cursor among
 // them (0 when there is none).
-func (r *Registry) leastCursor(ctx context.Context) (int, uint64, error) {
+func (r *Registry) LeastCursor(ctx context.Context) (int, uint64, error) {
 	var row struct {
 		Count int           `db:"n"`
 		Least sql.NullInt64 `db:"least"`
