@@ -140,10 +140,10 @@ func TestMiddlewareLabelsRoutesNotPaths(t *testing.T) {
 	}
 
 	want := map[string]uint64{
-		"GET /articles/:id 200":    5,
-		"GET /api/things/:id 404":  5,
-		"GET unmatched 404":        10, // /api/nothing/… (the group's catch-all) and /nothing-…
-		"other /articles/:id 405":  5,
+		"GET /articles/:id 200":   5,
+		"GET /api/things/:id 404": 5,
+		"GET unmatched 404":       10, // /api/nothing/… (the group's catch-all) and /nothing-…
+		"other /articles/:id 405": 5,
 		"GET /slow " + clientGone: 1,
 	}
 	got := map[string]uint64{}
@@ -189,9 +189,11 @@ func TestScrapeAnswersWhenASourceHangs(t *testing.T) {
 				{Name: "published", State: "rebuilding", Checkpoint: 42, LastError: "disk full",
 					Rebuild: &projections.Progress{Checkpoint: 30, Target: 41}}}
 		},
-		Outbox:   func(context.Context) (uint64, error) { return 0, events.ErrUnavailable },
-		Webhooks: func(context.Context) (webhooks.Backlog, error) { return webhooks.Backlog{Webhooks: 2, Cursor: 7, Last: 9}, nil },
-		Streams:  func() events.HubStats { return events.HubStats{Subscribers: 3, Refused: 1} },
+		Outbox: func(context.Context) (uint64, error) { return 0, events.ErrUnavailable },
+		Webhooks: func(context.Context) (webhooks.Backlog, error) {
+			return webhooks.Backlog{Webhooks: 2, Cursor: 7, Last: 9}, nil
+		},
+		Streams: func() events.HubStats { return events.HubStats{Subscribers: 3, Refused: 1} },
 	})
 	values := map[string]float64{}
 	families, err := m.Registry().Gather()
