@@ -23,6 +23,7 @@ import (
 	"github.com/newsroom/newsroom/embeddednats"
 	"github.com/newsroom/newsroom/events"
 	newsroomhttp "github.com/newsroom/newsroom/http"
+	"github.com/newsroom/newsroom/metrics"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/sqldb"
 	"github.com/newsroom/newsroom/webhooks"
@@ -54,6 +55,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.sseFlags(&cfg)
 	f.bool(&cfg.SingleEditorCorrections, "single-editor-corrections", "let one editor publish a correction that changes an article's text, without a second editor's confirmation "+
 		"(off: such a correction is proposed and another editor confirms it; each one made alone says so in its event)")
+	f.string(&cfg.MetricsListen, "metrics-listen", "", "serve the Prometheus metrics (GET /metrics) on this address instead of on --http; keep either private")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	var logs logSettings
 	f.logFlags(&logs)
@@ -69,6 +71,9 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log.Info("newsroom serving", "http", "http://"+app.httpAddr, "nats", redactNATSURL(app.natsURL), "data_dir", cfg.DataDir)
+	if app.metricsAddr != "" {
+		log.Info("metrics served apart", "metrics", "http://"+app.metricsAddr+"/metrics")
+	}
 	<-ctx.Done()
 	log.Info("shutting down: finishing in-flight requests")
 	return app.Close()
@@ -90,6 +95,10 @@ type app struct {
 	closing  chan struct{} // closed when shutdown starts: ends event streams
 	server   *nethttp.Server
 	served   chan error
+	metrics  *metrics.Metrics
+	// metricsServer serves /metrics alone when --metrics-listen is set; nil otherwise.
+	metricsServer *nethttp.Server
+	metricsAddr   string
 
 	natsURL  string
 	httpAddr string
@@ -98,7 +107,7 @@ type app struct {
 // startApp wires and starts every part. On error, what was started is stopped again.
 func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err error) {
 	// Not the named result: "return nil, err" sets that to nil before the deferred stop runs.
-	a := &app{log: log, served: make(chan error, 1), closing: make(chan struct{})}
+	a := &app{log: log, served: make(chan error, 1), closing: make(chan struct{}), metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			a.stop()
@@ -195,12 +204,20 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("event streams: %w", err)
 	}
 	a.webhooks = webhooks.NewDispatcher(webhooks.Config{DB: a.db, Connect: connect, Logger: log,
-		Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax})
+		Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax,
+		Observe: a.metrics.WebhookAttempt})
 	if err := a.webhooks.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 
-	commands := editorial.NewDesk(store)
+	watchState(a.metrics, store, a.db, a.runner, a.outbox, a.webhooks, a.hub)
+	var metricsOnMain nethttp.Handler
+	if cfg.MetricsListen == "" {
+		metricsOnMain = a.metrics.Handler()
+	} else if err := a.serveMetrics(cfg.MetricsListen); err != nil {
+		return nil, err
+	}
+	commands := editorial.NewDesk(store).Observed(a.metrics.CommandDone)
 	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: commands,
@@ -219,6 +236,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Tokens:      auth.NewTokens(a.db).UseLogger(log),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
+		Instrument:  a.metrics.Middleware(),
+		Metrics:     metricsOnMain,
 	})
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.
@@ -295,6 +314,9 @@ func (a *app) Close() error {
 
 // stop stops the background parts: webhooks, outbox, views, NATS connection, embedded server, database.
 func (a *app) stop() {
+	if a.metricsServer != nil {
+		_ = a.metricsServer.Close() // a scrape is short and says nothing worth finishing
+	}
 	if a.webhooks != nil {
 		if err := a.webhooks.Close(); err != nil {
 			a.log.Warn("stop webhooks", "error", err)
