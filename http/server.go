@@ -75,6 +75,10 @@ type Config struct {
 	Tokens  Authenticator
 	Logger  *slog.Logger
 
+	// Version is the version this instance runs, as /readyz reports it (during a rolling
+	// deploy, which instance runs what).
+	Version string
+
 	// PublicURL is the absolute base URL readers reach the public API at (for example
 	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
 	// scheme and Host.
@@ -101,7 +105,7 @@ func New(cfg Config) nethttp.Handler {
 	read := []string{nethttp.MethodGet, nethttp.MethodHead}
 	e.Match(read, "/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
 
-	e.Match(read, "/readyz", readyz(cfg.Readiness))
+	e.Match(read, "/readyz", readyz(cfg.Readiness, cfg.Version))
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
 	api := e.Group("/api/v1", authenticate(cfg.Tokens))

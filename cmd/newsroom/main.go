@@ -243,7 +243,7 @@ func wrap(text string, width int) []string {
 
 // helpCommand prints the list of commands, or what `newsroom COMMAND --help` prints.
 func helpCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	if len(args) == 0 || helpAsked(args) { // help --help: this is help's usage
 		fmt.Fprint(stdout, usage())
 		return nil
 	}

@@ -59,6 +59,8 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	version := readBuildVersion()
+	log.Info("newsroom starting", "version", version.String(), "go", version.Go, "data_dir", cfg.DataDir)
 	app, err := startApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -205,6 +207,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Tokens:      auth.NewTokens(a.db),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
+		Version:     readBuildVersion().String(),
 	})
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.
