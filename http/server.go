@@ -108,7 +108,7 @@ func New(cfg Config) nethttp.Handler {
 	e.Match(read, "/readyz", readyz(cfg.Readiness, cfg.Version))
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
-	api := e.Group("/api/v1", authenticate(cfg.Tokens))
+	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens))
 	api.POST("/articles", editors.draft)
 	api.GET("/articles", editors.list, boundedRead, readYourWrites(cfg.Positions, "desk"))
 	api.GET("/articles/:id", editors.get)
