@@ -7,6 +7,7 @@ import (
 	nethttp "net/http"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,7 +23,8 @@ type serveProcess struct {
 }
 
 // startServeProcess starts `newsroom serve --http 127.0.0.1:<port> ARGS…` in workDir (the
-// default data directory is workDir/data) with env added to this process's environment, and
+// default data directory is workDir/data) with env added to this process's environment (less
+// any NEWSROOM_* setting of the developer's, which would change what serve does), and
 // waits until it is ready (/readyz answers 200). port 0 picks a free one. It is interrupted, if
 // it still runs, when the test ends.
 func startServeProcess(tb testing.TB, workDir string, port int, env []string, args ...string) *serveProcess {
@@ -53,7 +55,7 @@ func launchServeProcess(tb testing.TB, workDir string, port int, env []string, a
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	cmd := exec.Command(os.Args[0], append([]string{"serve", "--http", addr}, args...)...)
 	cmd.Dir = workDir
-	cmd.Env = append(append(os.Environ(), env...), testMainEnv+"=1")
+	cmd.Env = append(append(withoutNewsroomSettings(os.Environ()), env...), testMainEnv+"=1")
 	p := &serveProcess{cmd: cmd, stderr: &lockedBuffer{}, base: "http://" + addr, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if testing.Verbose() {
@@ -109,4 +111,15 @@ func (p *serveProcess) exitCode(tb testing.TB) int {
 		tb.Fatal(p.err)
 	}
 	return 0
+}
+
+// withoutNewsroomSettings is env without its NEWSROOM_* variables.
+func withoutNewsroomSettings(env []string) []string {
+	var kept []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "NEWSROOM_") {
+			kept = append(kept, kv)
+		}
+	}
+	return kept
 }
