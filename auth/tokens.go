@@ -477,7 +477,7 @@ func (t *Tokens) Revoke(ctx context.Context, tokenID string) error {
 }
 
 // RevokeUser revokes every token of the user called name that is not revoked yet, as Revoke
-// does, and returns their ids. The user stays: a token created for the name later belongs to
+// does, and returns their ids, sorted. The user stays: a token created for the name later belongs to
 // the same user again.
 //
 // Errors: ErrNotFound if no user has this name; otherwise a database error.
@@ -494,17 +494,15 @@ func (t *Tokens) RevokeUser(ctx context.Context, name string) (revoked []string,
 		return nil, fmt.Errorf("revoke the tokens of %q: %w", name, err)
 	}
 	if err := tx.SelectContext(ctx, &revoked, tx.Rebind(
-		`SELECT id FROM tokens WHERE user_id = ? AND revoked_at = '' ORDER BY created_at, id`), userID); err != nil {
-		return nil, fmt.Errorf("revoke the tokens of %q: %w", name, err)
-	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(
-		`UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = ''`), sqldb.FormatTime(t.now()), userID); err != nil {
+		`UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = '' RETURNING id`),
+		sqldb.FormatTime(t.now()), userID); err != nil {
 		return nil, fmt.Errorf("revoke the tokens of %q: %w", name, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("revoke the tokens of %q: %w", name, err)
 	}
 	t.forgetTokens(revoked)
+	slices.Sort(revoked)
 	return revoked, nil
 }
 

@@ -40,22 +40,10 @@ func (r routes) POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) 
 	return r.add(nethttp.MethodPost, path, h, m...)
 }
 
-func (r routes) PUT(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
-	return r.add(nethttp.MethodPut, path, h, m...)
-}
-
 func (r routes) PATCH(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
 	return r.add(nethttp.MethodPatch, path, h, m...)
 }
 
 func (r routes) DELETE(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route {
 	return r.add(nethttp.MethodDelete, path, h, m...)
-}
-
-func (r routes) Match(methods []string, path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) []*echo.Route {
-	out := make([]*echo.Route, len(methods))
-	for i, method := range methods {
-		out[i] = r.add(method, path, h, m...)
-	}
-	return out
 }
