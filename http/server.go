@@ -81,6 +81,9 @@ type Config struct {
 	Instrument echo.MiddlewareFunc
 	// Metrics, if set, is served at GET /metrics (the Prometheus exposition).
 	Metrics nethttp.Handler
+	// Version is the version this instance runs, as /readyz reports it (during a rolling
+	// deploy, which instance runs what).
+	Version string
 
 	// PublicURL is the absolute base URL readers reach the public API at (for example
 	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
@@ -112,13 +115,13 @@ func New(cfg Config) nethttp.Handler {
 	read := []string{nethttp.MethodGet, nethttp.MethodHead}
 	e.Match(read, "/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
 
-	e.Match(read, "/readyz", readyz(cfg.Readiness))
+	e.Match(read, "/readyz", readyz(cfg.Readiness, cfg.Version))
 	if cfg.Metrics != nil {
 		e.Match(read, "/metrics", echo.WrapHandler(cfg.Metrics))
 	}
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
-	api := e.Group("/api/v1", authenticate(cfg.Tokens))
+	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens))
 	api.POST("/articles", editors.draft)
 	api.GET("/articles", editors.list, boundedRead, readYourWrites(cfg.Positions, "desk"))
 	api.GET("/articles/:id", editors.get)

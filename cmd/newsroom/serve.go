@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -42,7 +43,8 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.string(&cfg.HTTP, "http", "127.0.0.1:8080", "listen address of the HTTP API")
 	f.storage(&cfg)
 	f.string(&cfg.NATSURL, "nats-url", "", "external NATS with JetStream (2.12 or later); empty runs an embedded server")
-	f.string(&cfg.NATSListen, "nats-listen", "127.0.0.1:0", "client address of the embedded NATS server (port 0: a free port); written to <data-dir>/nats.url")
+	f.string(&cfg.NATSListen, "nats-listen", "", "client address (host:port) of the embedded NATS server, kept for the next starts; written to <data-dir>/nats.url "+
+		"(default: the address kept in <data-dir>/nats.listen, or at the first start 127.0.0.1 and a free port; port 0: a free port at this start)")
 	f.bool(&cfg.NoSync, "nats-no-sync", "embedded NATS: acknowledge writes before they reach the disk (faster; a power cut can lose up to 2 minutes of accepted commands)")
 	f.fs.IntVar(&cfg.Replicas, "replicas", 0, "replicas of the streams and bucket newsroom creates on an external NATS (default: 3 when the server is clustered, 1 otherwise); existing ones are left as they are (env NEWSROOM_REPLICAS)")
 	if v := os.Getenv("NEWSROOM_REPLICAS"); v != "" {
@@ -66,6 +68,8 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	version := readBuildVersion()
+	log.Info("newsroom starting", "version", version.String(), "go", version.Go, "data_dir", cfg.DataDir)
 	app, err := startApp(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -238,6 +242,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		PublicURL:   cfg.PublicURL,
 		Instrument:  a.metrics.Middleware(),
 		Metrics:     metricsOnMain,
+		Version:     readBuildVersion().String(),
 	})
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.
@@ -274,18 +279,38 @@ func (a *app) startNATS(cfg config) (string, error) {
 	if cfg.NATSURL != "" {
 		return cfg.NATSURL, nil
 	}
-	srv, err := embeddednats.Start(embeddednats.Config{
-		StoreDir: filepath.Join(cfg.DataDir, "nats"),
-		Listen:   cfg.NATSListen,
-		NoSync:   cfg.NoSync,
-		Logger:   embeddednats.SlogLogger(a.log),
-	})
+	listen, recorded, err := natsListenAddress(cfg.DataDir, cfg.NATSListen)
 	if err != nil {
 		return "", err
 	}
+	srv, err := embeddednats.Start(embeddednats.Config{
+		StoreDir: filepath.Join(cfg.DataDir, "nats"),
+		Listen:   listen,
+		NoSync:   cfg.NoSync,
+		Logger:   embeddednats.SlogLogger(a.log),
+	})
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE) && recorded:
+		return "", fmt.Errorf("the embedded NATS server's address %s, kept in %s since the first start so that subscribers find it after a restart, "+
+			"is taken by another process: stop that process, or give another address with --nats-listen (or NEWSROOM_NATS_LISTEN; "+
+			"it is kept from then on) and point subscribers at the new %s", listen, filepath.Join(cfg.DataDir, natsListenFile), natsURLFile)
+	case errors.Is(err, syscall.EADDRINUSE):
+		return "", fmt.Errorf("the embedded NATS server cannot listen on %s, which another process holds: give another address with --nats-listen (or NEWSROOM_NATS_LISTEN)", listen)
+	case err != nil:
+		return "", err
+	}
 	a.embedded = srv
+	// The address is kept for the next start (with the port a port 0 got), and other processes
+	// on this data directory (newsroom tail, a subscriber) find the server in nats.url.
+	host, _, _ := net.SplitHostPort(listen)
+	if host == "" {
+		host = "127.0.0.1" // embeddednats's default
+	}
+	kept := net.JoinHostPort(host, strconv.Itoa(srv.Addr().(*net.TCPAddr).Port))
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, natsListenFile), []byte(kept+"\n"), 0o640); err != nil {
+		return "", fmt.Errorf("write %s: %w", natsListenFile, err)
+	}
 	url := srv.ClientURL()
-	// Other processes on this data directory (newsroom tail, a subscriber) find the server here.
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, natsURLFile), []byte(url+"\n"), 0o640); err != nil {
 		return "", fmt.Errorf("write %s: %w", natsURLFile, err)
 	}
