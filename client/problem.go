@@ -55,14 +55,14 @@ func (p *Problem) Error() string {
 
 // Kinds of problem, for errors.Is. Each matches problems by status; 409 is told apart by type.
 var (
-	ErrUnauthenticated = errors.New("unauthenticated")           // 401: no token, or an unknown or revoked one
-	ErrForbidden       = errors.New("forbidden")                 // 403: the role may not do this
-	ErrNotFound        = errors.New("not found")                 // 404
-	ErrRefused         = errors.New("refused by the workflow")   // 409 /problems/refused: not in this state, self-approval, a slug taken…
-	ErrConflict        = errors.New("concurrent change")         // 409 /problems/conflict: the article changed while the command was decided
-	ErrGone            = errors.New("gone")                      // 410: a killed article's public address
-	ErrStaleVersion    = errors.New("stale version")             // 412: If-Match is not the current version
-	ErrInvalid         = errors.New("invalid")                   // 422: see Problem.Errors
+	ErrUnauthenticated = errors.New("unauthenticated")            // 401: no token, or an unknown or revoked one
+	ErrForbidden       = errors.New("forbidden")                  // 403: the role may not do this
+	ErrNotFound        = errors.New("not found")                  // 404
+	ErrRefused         = errors.New("refused by the workflow")    // 409 /problems/refused: not in this state, self-approval, a slug taken…
+	ErrConflict        = errors.New("concurrent change")          // 409 /problems/conflict: the article changed while the command was decided
+	ErrGone            = errors.New("gone")                       // 410: a killed article's public address
+	ErrStaleVersion    = errors.New("stale version")              // 412: If-Match is not the current version
+	ErrInvalid         = errors.New("invalid")                    // 422: see Problem.Errors
 	ErrUnavailable     = errors.New("unavailable, retry shortly") // 503
 )
 
