@@ -188,23 +188,3 @@ func TestImportRequest(t *testing.T) {
 		keys[key] = tt.name
 	}
 }
-
-func TestProblemMessage(t *testing.T) {
-	tests := []struct {
-		status int
-		body   string
-		want   string
-	}{
-		{422, `{"type":"/problems/invalid-article","title":"Invalid article","status":422,"detail":"some fields are invalid; see errors","errors":[{"field":"headline","detail":"required"}]}`,
-			"422 Invalid article: some fields are invalid; see errors\n  headline: required"},
-		{401, `{"type":"/problems/unauthenticated","title":"Unauthenticated","status":401,"detail":"send a valid token"}`,
-			"401 Unauthenticated: send a valid token"},
-		{502, "<html>Bad gateway</html>", "the API answered 502 Bad Gateway: <html>Bad gateway</html>"},
-		{500, "", "the API answered 500 Internal Server Error"},
-	}
-	for _, tt := range tests {
-		if got := problemMessage(tt.status, []byte(tt.body)); got != tt.want {
-			t.Errorf("problemMessage(%d, %.40s…) = %q; want %q", tt.status, tt.body, got, tt.want)
-		}
-	}
-}
