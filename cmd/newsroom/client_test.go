@@ -25,15 +25,21 @@ type clientStaff struct {
 
 func startClientStaff(t *testing.T) clientStaff {
 	t.Helper()
-	dir := t.TempDir()
-	s := createStaff(t, dir)
+	s, _ := startClientStaffIn(t, t.TempDir())
+	return s
+}
+
+// startClientStaffIn starts newsroom on dir, with the staff's tokens.
+func startClientStaffIn(t *testing.T, dir string) (clientStaff, staff) {
+	t.Helper()
+	tokens := createStaff(t, dir)
 	ta := startTestApp(t, dir)
 	public, err := apiclient.New(ta.base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return clientStaff{ta: ta, reporter: public.As(s.reporters[0]), editor: public.As(s.editors[0]),
-		editor2: public.As(s.editors[1]), admin: public.As(s.admin), public: public}
+	return clientStaff{ta: ta, reporter: public.As(tokens.reporters[0]), editor: public.As(tokens.editors[0]),
+		editor2: public.As(tokens.editors[1]), admin: public.As(tokens.admin), public: public}, tokens
 }
 
 // problemOf returns err's *Problem, failing the test if it has none.
@@ -390,5 +396,32 @@ func TestClientAdmin(t *testing.T) {
 	s.ta.Close()
 	if _, err := s.public.Ready(ctx); err == nil || errors.As(err, new(*apiclient.Problem)) {
 		t.Errorf("readiness of a stopped serve: %v; want a transport error, not a problem", err)
+	}
+}
+
+// `newsroom replay` beside a running serve asks it, through the client, to rebuild, and
+// follows; the serve's refusals come back as plain messages.
+func TestReplayBesideServeUsesTheAPI(t *testing.T) {
+	dir := t.TempDir()
+	s, st := startClientStaffIn(t, dir)
+	pub := publishWithClient(t, s, apiclient.NewArticle{Headline: "Before the replay", Body: "Text."})
+
+	var out, errOut strings.Builder
+	err := run(context.Background(), []string{"replay", "--data-dir", dir, "--token", st.editors[0], "--projection", "desk"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "admin") || strings.Contains(err.Error(), "{") {
+		t.Errorf("replay with an editor's token: %v; want serve's 403 as a plain message naming the admin role", err)
+	}
+	out.Reset()
+	errOut.Reset()
+	if err := run(context.Background(), []string{"replay", "--data-dir", dir, "--token", st.admin}, &out, &errOut); err != nil {
+		t.Fatalf("replay beside serve: %v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "serve is running: asking it to rebuild published, desk, history blue/green") {
+		t.Errorf("replay beside serve said %q; want it to ask serve", errOut.String())
+	}
+	for view, r := range replayed(t, out.String()) {
+		if r[1] < pub.Position {
+			t.Errorf("replay beside serve: %s at position %d; want at least %d, the publication's", view, r[1], pub.Position)
+		}
 	}
 }
