@@ -25,8 +25,8 @@ type recorded struct {
 // in order (the last one again once they run out), and records what it got.
 type scripted struct {
 	*httptest.Server
-	mu       sync.Mutex
-	got      []recorded
+	mu      sync.Mutex
+	got     []recorded
 	answers []func(http.ResponseWriter)
 }
 

@@ -120,7 +120,7 @@ func TestClientWorkflow(t *testing.T) {
 		!slices.ContainsFunc(p.Errors, func(e apiclient.FieldError) bool { return e.Field == "language" }) {
 		t.Errorf("an invalid draft: %+v; want a 422 naming headline and language", p)
 	}
-	_, err = s.public.As("nr_" + strings.Repeat("A", 43)).Article(ctx, a.ID)
+	_, err = s.public.As("nr_"+strings.Repeat("A", 43)).Article(ctx, a.ID)
 	if p := problemOf(t, err, "a bad token"); p.Status != 401 || !errors.Is(err, apiclient.ErrUnauthenticated) {
 		t.Errorf("a bad token: %+v; want 401", p)
 	}
