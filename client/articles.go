@@ -49,8 +49,8 @@ type Article struct {
 	// ETag names this version, for IfMatch and Revise. Set on answers about one article (a
 	// command, Article), empty in lists.
 	ETag string `json:"-"`
-	// Position is the log position of the event the command recorded, for MinPosition. Set
-	// on commands' answers, 0 otherwise.
+	// Position is the log position of the article's last event (for a command's answer, the
+	// event it recorded), for MinPosition. Set like ETag.
 	Position uint64 `json:"-"`
 }
 
