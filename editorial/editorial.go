@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,6 +37,10 @@ type Log interface {
 
 // Desk runs editorial commands against the log.
 type Desk struct {
+	// Policy is the newsroom's choices where the rules leave one (one-editor corrections). Set
+	// it before the desk takes its first command; the zero value keeps every rule on.
+	Policy domain.Policy
+
 	log    Log
 	now    func() time.Time
 	recent *recent // nil: every command loads its article from the log
@@ -50,12 +56,38 @@ func NewDesk(log Log) *Desk {
 type Request struct {
 	By    domain.Actor
 	Trace events.Trace
-	// IfMatch, when set, is the version the caller last saw; the command is refused with
-	// ErrVersionMismatch if the article has moved on.
-	IfMatch *int
+	// IfMatch, when set, names the versions the caller accepts; the command is refused with
+	// ErrVersionMismatch if the article is at none of them.
+	IfMatch *IfMatch
 	// Idempotent marks a draft whose id was derived from an idempotency key: if that draft
 	// already exists by the same author, it is returned as it is now rather than refused.
 	Idempotent bool
+}
+
+// IfMatch is a precondition on an existing article's version (HTTP's If-Match): the current
+// version must be one of Versions, or, with Any, may be whichever it is. An IfMatch with
+// neither matches no version (a caller that sent only tags no version carries, such as weak
+// ones).
+type IfMatch struct {
+	Any      bool
+	Versions []int
+}
+
+// Matches reports whether an article at version meets the precondition.
+func (m IfMatch) Matches(version int) bool {
+	return m.Any || slices.Contains(m.Versions, version)
+}
+
+// mismatch says why an article at version does not meet the precondition.
+func (m IfMatch) mismatch(version int) error {
+	if len(m.Versions) == 0 {
+		return fmt.Errorf("%w: the article is at version %d, and If-Match names no version (a weak tag, W/\"…\", never matches)", ErrVersionMismatch, version)
+	}
+	named := make([]string, len(m.Versions))
+	for i, v := range m.Versions {
+		named[i] = strconv.Itoa(v)
+	}
+	return fmt.Errorf("%w: the article is at version %d, not %s", ErrVersionMismatch, version, strings.Join(named, " or "))
 }
 
 // Result is the article after a command, and the stream sequence of the event it recorded (a
@@ -63,6 +95,9 @@ type Request struct {
 type Result struct {
 	Article  domain.Article
 	Position uint64
+	// Recorded is the type of the event the command recorded; empty for a read, and for a
+	// retried draft that recorded nothing new.
+	Recorded string
 }
 
 // NewArticleID returns a fresh article id.
@@ -150,11 +185,11 @@ func (d *Desk) execute(ctx context.Context, id string, cmd domain.Command, req R
 // decide decides cmd on a, whose last event is at lastSeq, and appends the event.
 func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq uint64, cmd domain.Command, req Request) (Result, error) {
 	var err error
-	if req.IfMatch != nil && a.Exists() && *req.IfMatch != a.Version {
-		return Result{}, fmt.Errorf("%w: the article is at version %d, not %d", ErrVersionMismatch, a.Version, *req.IfMatch)
+	if req.IfMatch != nil && a.Exists() && !req.IfMatch.Matches(a.Version) {
+		return Result{}, req.IfMatch.mismatch(a.Version)
 	}
 	// Microseconds: the precision every SQL view stores, so the write side and the views agree.
-	decision := domain.Decision{By: req.By, Now: d.now().UTC().Truncate(time.Microsecond)}
+	decision := domain.Decision{By: req.By, Now: d.now().UTC().Truncate(time.Microsecond), Policy: d.Policy}
 	if p, ok := cmd.(domain.Publish); ok && p.Slug == "" {
 		if cmd, err = d.reserveSlug(ctx, a, decision); err != nil {
 			return Result{}, err
@@ -178,7 +213,7 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 	}
 	after := domain.Evolve(a, recorded)
 	d.recent.put(after, seq)
-	return Result{Article: after, Position: seq}, nil
+	return Result{Article: after, Position: seq, Recorded: event.EventType()}, nil
 }
 
 // reserveSlug finds and reserves the slug a publish will use, after checking that the publish

@@ -45,7 +45,7 @@ func readJSONBody(c echo.Context, mediaTypes ...string) ([]byte, error) {
 		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			return nil, echo.ErrStatusRequestEntityTooLarge
 		}
-		return nil, malformed("could not read the request body: %v", err)
+		return nil, &bodyReadError{err: err}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, malformed("the request body is empty; send a JSON object")

@@ -42,6 +42,17 @@ type articleJSON struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	PublishedAt *time.Time `json:"published_at"`
+	// PendingCorrection is the correction waiting for a second editor; null when none is.
+	PendingCorrection *pendingCorrectionJSON `json:"pending_correction"`
+}
+
+// pendingCorrectionJSON is a proposed correction: the changed fields as a merge patch, the
+// public note, who proposed it and when.
+type pendingCorrectionJSON struct {
+	ProposedBy string         `json:"proposed_by"`
+	ProposedAt time.Time      `json:"proposed_at"`
+	Note       string         `json:"note"`
+	Changes    domain.Changes `json:"changes"`
 }
 
 func articleFrom(a domain.Article) articleJSON {
@@ -57,6 +68,9 @@ func articleFrom(a domain.Article) articleJSON {
 	if !a.PublishedAt.IsZero() {
 		t := a.PublishedAt
 		out.PublishedAt = &t
+	}
+	if p := a.PendingCorrection; p != nil {
+		out.PendingCorrection = &pendingCorrectionJSON{ProposedBy: p.ProposedBy, ProposedAt: p.ProposedAt, Note: p.Note, Changes: p.Changes}
 	}
 	return out
 }
@@ -250,11 +264,16 @@ func (api *editorsAPI) command(build func(echo.Context) (domain.Command, error))
 		if err != nil {
 			return err
 		}
-		return renderArticle(c, nethttp.StatusOK, res)
+		status := nethttp.StatusOK
+		if res.Recorded == domain.TypeCorrectionProposed {
+			// Accepted, not done: the public article changes once another editor confirms.
+			status = nethttp.StatusAccepted
+		}
+		return renderArticle(c, status, res)
 	}
 }
 
-func request(c echo.Context, ifMatch *int) editorial.Request {
+func request(c echo.Context, ifMatch *editorial.IfMatch) editorial.Request {
 	p := principal(c)
 	return editorial.Request{
 		By:      domain.Actor{ID: p.UserID, Role: p.Role},
@@ -270,20 +289,3 @@ func renderArticle(c echo.Context, status int, res editorial.Result) error {
 	h.Set("Cache-Control", "no-store") // drafts are private, and change
 	return c.JSON(status, articleFrom(res.Article))
 }
-
-func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
-
-// parseIfMatch reads If-Match as one of the ETags this API sends ("3"). nil means absent.
-func parseIfMatch(c echo.Context) (*int, error) {
-	h := strings.TrimSpace(c.Request().Header.Get("If-Match"))
-	if h == "" {
-		return nil, nil
-	}
-	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(h, "W/"), `"`))
-	if err != nil || v < 1 || !strings.HasSuffix(h, `"`) {
-		return nil, malformed(`If-Match %q is not an ETag of this API; send the ETag you received, e.g. If-Match: "3"`, h)
-	}
-	return &v, nil
-}
-
-const headerETag = "ETag"

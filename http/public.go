@@ -48,8 +48,10 @@ type publicArticleJSON struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 	PublishedAt time.Time `json:"published_at"`
 
-	Corrections []correctionJSON `json:"corrections,omitempty"`
-	Retraction  *retractionJSON  `json:"retraction,omitempty"`
+	// Corrections, oldest first, are on every article read by its slug: an empty list when it
+	// has none. A list page leaves them out: it does not read them (GET the article).
+	Corrections *[]correctionJSON `json:"corrections,omitempty"`
+	Retraction  *retractionJSON   `json:"retraction,omitempty"`
 }
 
 type correctionJSON struct {
@@ -62,7 +64,9 @@ type retractionJSON struct {
 	RetractedAt time.Time `json:"retracted_at"`
 }
 
-func publicArticleFrom(a projections.PublicArticle, withBody bool) publicArticleJSON {
+// publicArticleFrom renders a; whole adds what only an article read by its slug carries: its
+// text and its corrections.
+func publicArticleFrom(a projections.PublicArticle, whole bool) publicArticleJSON {
 	out := publicArticleJSON{
 		ID: a.ID, Slug: a.Slug, Status: a.Status, Version: a.Version,
 		Headline: a.Headline, Summary: a.Summary, Language: a.Language, Byline: a.Byline,
@@ -72,11 +76,13 @@ func publicArticleFrom(a projections.PublicArticle, withBody bool) publicArticle
 	if out.Tags == nil {
 		out.Tags = []string{}
 	}
-	if withBody {
+	if whole {
 		out.Body, out.BodyHTML = a.Body, a.BodyHTML
-	}
-	for _, c := range a.Corrections {
-		out.Corrections = append(out.Corrections, correctionJSON{Note: c.Note, CorrectedAt: c.At})
+		corrections := make([]correctionJSON, len(a.Corrections))
+		for i, c := range a.Corrections {
+			corrections[i] = correctionJSON{Note: c.Note, CorrectedAt: c.At}
+		}
+		out.Corrections = &corrections
 	}
 	if a.Status == projections.VisibilityRetracted {
 		out.Retraction = &retractionJSON{Reason: a.RetractedReason, RetractedAt: a.RetractedAt}

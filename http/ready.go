@@ -46,7 +46,7 @@ func readyz(r Readiness) echo.HandlerFunc {
 		last, logErr := r.LogPosition(logCtx)
 		cancel()
 		dbCtx, cancel := context.WithTimeout(ctx, readyTimeout)
-		dbErr := r.Database(dbCtx)
+		dbPosition, dbErr := r.Database(dbCtx)
 		cancel()
 
 		overall := "ok"
@@ -55,7 +55,7 @@ func readyz(r Readiness) echo.HandlerFunc {
 			logStatus = componentJSON{Status: "down", Error: logDownReason}
 			overall = "down"
 		}
-		dbStatus := componentJSON{Status: "ok"}
+		dbStatus := componentJSON{Status: "ok", Position: dbPosition}
 		if dbErr != nil {
 			dbStatus = componentJSON{Status: "down", Error: databaseDownReason}
 			if overall == "ok" {

@@ -45,8 +45,9 @@ type DeskViews interface {
 type Readiness interface {
 	// LogPosition is the log's last stream sequence; an error means the log is unreachable.
 	LogPosition(ctx context.Context) (uint64, error)
-	// Database is nil when the SQL database answers; an error means it does not.
-	Database(ctx context.Context) error
+	// Database is how far the SQL database holds the log for the views (the lowest of their
+	// checkpoints); an error means it does not answer.
+	Database(ctx context.Context) (uint64, error)
 	Views() []projections.Status
 }
 
@@ -115,6 +116,8 @@ func New(cfg Config) nethttp.Handler {
 	api.POST("/articles/:id/approve", editors.command(fixed(domain.Approve{})))
 	api.POST("/articles/:id/publish", editors.command(fixed(domain.Publish{})))
 	api.POST("/articles/:id/correct", editors.command(correct))
+	api.POST("/articles/:id/correct/confirm", editors.command(fixed(domain.ConfirmCorrection{})))
+	api.POST("/articles/:id/correct/withdraw", editors.command(fixed(domain.WithdrawCorrection{})))
 	api.POST("/articles/:id/retract", editors.command(retract))
 	api.POST("/articles/:id/spike", editors.command(spike))
 	api.POST("/articles/:id/kill", editors.command(kill))
@@ -143,7 +146,7 @@ func New(cfg Config) nethttp.Handler {
 	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
 	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
-	return e
+	return closeAfterChunkedRequest(e)
 }
 
 // readTimeout bounds a read from the views. A database behind a network that drops packets
@@ -154,9 +157,14 @@ const readTimeout = 10 * time.Second
 
 func boundedRead(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), readTimeout)
+		req := c.Request()
+		ctx, cancel := context.WithTimeout(req.Context(), readTimeout)
 		defer cancel()
-		c.SetRequest(c.Request().WithContext(ctx))
+		// The error handler runs after this returns, once ctx is cancelled: it must see the
+		// client's own context, or it takes every failure for a client that hung up and
+		// answers nothing (an empty 200).
+		defer c.SetRequest(req)
+		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}
 }

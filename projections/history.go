@@ -122,6 +122,8 @@ func commentOf(e domain.Event) string {
 		return e.Comment
 	case domain.Corrected:
 		return e.Note
+	case domain.CorrectionProposed:
+		return e.Note
 	case domain.Retracted:
 		return e.Reason
 	case domain.Spiked:

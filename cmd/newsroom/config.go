@@ -23,6 +23,10 @@ type config struct {
 	PublicURL  string // the public base URL: article URIs, CloudEvents source, feeds
 	Replicas   int    // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
 
+	// SingleEditorCorrections lets one editor publish a correction that changes the text
+	// without a second editor's confirmation (domain.Policy). Off by default.
+	SingleEditorCorrections bool
+
 	// Webhook deliveries: the timeout of one attempt, and the backoff between attempts at one
 	// message (doubling from the first to the cap). Zero: 10 s, 1 s, 5 min.
 	WebhookTimeout, WebhookRetryMin, WebhookRetryMax time.Duration

@@ -67,6 +67,13 @@ func hostilePrepare(tb testing.TB, base, author, editor string, status domain.St
 	})
 	expectStatus(tb, r, 201, "prepare: draft "+headline)
 	a := hostileArticle{id: r.json(tb)["id"].(string), version: 1}
+	if status == statusCorrectionPending {
+		a = hostilePrepare(tb, base, author, editor, domain.StatusPublished, headline)
+		r = call(tb, "POST", api+"/"+a.id+"/correct", editor, map[string]any{"summary": "Proposed.", "note": "A proposal."})
+		expectStatus(tb, r, 202, "prepare: propose a correction to "+headline)
+		a.version++
+		return a
+	}
 	for _, s := range hostilePath {
 		if status == domain.StatusDraft {
 			break
@@ -85,6 +92,10 @@ func hostilePrepare(tb testing.TB, base, author, editor string, status domain.St
 	}
 	return a
 }
+
+// statusCorrectionPending stands for a published article with a correction proposed (by the
+// editor who prepares articles) and not yet confirmed; it is no status of its own.
+const statusCorrectionPending domain.Status = "published, a correction pending"
 
 func hostileETag(version int) string { return `"` + strconv.Itoa(version) + `"` }
 
@@ -173,10 +184,11 @@ func TestHostileRoleMatrix(t *testing.T) {
 	}
 	fixed := func(p string) func(hostileArticle) string { return func(hostileArticle) string { return p } }
 	const (
-		ok      = 200
-		created = 201
-		unauth  = 401
-		forbid  = 403
+		ok       = 200
+		created  = 201
+		accepted = 202
+		unauth   = 401
+		forbid   = 403
 	)
 	endpoints := []hostileEndpoint{
 		{"draft", "POST", "", fixed("/api/v1/articles"), `{"headline":"Matrix draft","body":"Text."}`,
@@ -187,17 +199,25 @@ func TestHostileRoleMatrix(t *testing.T) {
 			[hostileCallers]int{unauth, unauth, ok, ok, ok, ok}, ""},
 		{"history", "GET", domain.StatusDraft, step("history"), "",
 			[hostileCallers]int{unauth, unauth, ok, ok, ok, ok}, ""},
+		// Reporters revise and submit their own articles only; editors any.
 		{"revise", "PATCH", domain.StatusDraft, article, `{"summary":"Revised."}`,
-			[hostileCallers]int{unauth, unauth, ok, ok, ok, ok}, domain.StatusDraft},
+			[hostileCallers]int{unauth, unauth, forbid, ok, ok, ok}, domain.StatusDraft},
 		{"submit", "POST", domain.StatusDraft, step("submit"), "",
-			[hostileCallers]int{unauth, unauth, ok, ok, ok, ok}, domain.StatusInReview},
+			[hostileCallers]int{unauth, unauth, forbid, ok, ok, ok}, domain.StatusInReview},
 		{"request-changes", "POST", domain.StatusInReview, step("request-changes"), `{"comment":"Check the date."}`,
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusChangesRequested},
 		{"approve", "POST", domain.StatusInReview, step("approve"), "",
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusApproved},
 		{"publish", "POST", domain.StatusApproved, step("publish"), "",
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusPublished},
+		// A correction that changes the text is accepted as a proposal; another editor confirms it.
 		{"correct", "POST", domain.StatusPublished, step("correct"), `{"note":"The date is corrected.","summary":"Corrected."}`,
+			[hostileCallers]int{unauth, unauth, forbid, forbid, accepted, accepted}, domain.StatusPublished},
+		{"correct with a note alone", "POST", domain.StatusPublished, step("correct"), `{"note":"The date is corrected."}`,
+			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusPublished},
+		{"confirm a correction", "POST", statusCorrectionPending, step("correct/confirm"), "",
+			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusPublished},
+		{"withdraw a correction", "POST", statusCorrectionPending, step("correct/withdraw"), "",
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusPublished},
 		{"retract", "POST", domain.StatusPublished, step("retract"), `{"reason":"The source withdrew."}`,
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusRetracted},
@@ -216,7 +236,7 @@ func TestHostileRoleMatrix(t *testing.T) {
 	seq := 0
 	headline := func(what string) string { seq++; return fmt.Sprintf("Matrix %s %d", what, seq) }
 	shared := map[domain.Status]hostileArticle{}
-	for _, s := range []domain.Status{domain.StatusDraft, domain.StatusInReview, domain.StatusApproved, domain.StatusPublished} {
+	for _, s := range []domain.Status{domain.StatusDraft, domain.StatusInReview, domain.StatusApproved, domain.StatusPublished, statusCorrectionPending} {
 		shared[s] = hostilePrepare(t, ta.base, tokens[asAuthor], setup, s, headline("shared"))
 	}
 	type cell struct{ endpoint, caller int }
@@ -428,7 +448,7 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		{name: "correct blank note", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":" ","summary":"Corrected."}`, status: 422, field: "note"},
 		{name: "correct changes the slug", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix.","slug":"another-slug"}`, status: 422, field: "slug"},
 		{name: "correct clears the slug", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix.","slug":null}`, status: 422, field: "slug"},
-		{name: "correct changes nothing", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix."}`, status: 422},
+		{name: "correct with neither a change nor a note", method: "POST", path: publishedPath + "/correct", token: editor, body: `{}`, status: 422, field: "note"},
 		{name: "correct clears the body", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix.","body":null}`, status: 422, field: "body"},
 		{name: "correct unknown field", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix.","status":"draft"}`, status: 400, detail: "status"},
 		{name: "correct null body", method: "POST", path: publishedPath + "/correct", token: editor, body: `null`, status: 400, detail: "object"},
@@ -448,9 +468,10 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		{name: "revise nothing", method: "PATCH", path: draftPath, token: reporter, body: `{}`, headers: ifMatch1, status: 422},
 		{name: "revise JSON null", method: "PATCH", path: draftPath, token: reporter, body: `null`, headers: ifMatch1, status: 400, detail: "object"},
 		{name: "revise top-level array", method: "PATCH", path: draftPath, token: reporter, body: `[{"summary":"x"}]`, headers: ifMatch1, status: 400, detail: "object"},
-		{name: "revise If-Match zero", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"0"`}, status: 400, detail: "If-Match"},
-		{name: "revise If-Match negative", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"-1"`}, status: 400, detail: "If-Match"},
-		{name: "revise If-Match huge", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"99999999999999999999"`}, status: 400, detail: "If-Match"},
+		// Entity tags that are valid but name no version never match.
+		{name: "revise If-Match zero", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"0"`}, status: 412},
+		{name: "revise If-Match negative", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"-1"`}, status: 412},
+		{name: "revise If-Match huge", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"99999999999999999999"`}, status: 412},
 		{name: "revise If-Match unquoted", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `1`}, status: 400, detail: "If-Match"},
 		{name: "revise If-Match stale", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"2"`}, status: 412},
 
@@ -492,6 +513,8 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 			{"POST", p + "/approve", editor, ""},
 			{"POST", p + "/publish", editor, ""},
 			{"POST", p + "/correct", editor, `{"note":"x","summary":"y"}`},
+			{"POST", p + "/correct/confirm", editor, ""},
+			{"POST", p + "/correct/withdraw", editor, ""},
 			{"POST", p + "/retract", editor, `{"reason":"x"}`},
 			{"POST", p + "/kill", editor, `{"reason":"x"}`},
 			{"POST", p + "/spike", editor, ""},
@@ -615,7 +638,8 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		// A correction is rendered again, and sanitised again.
 		corrected := "Corrected text.\n\n" + strings.ReplaceAll(payload, "alert(1)", "alert(2)")
 		r = call(t, "POST", ta.base+api+"/"+id+"/correct", editor, map[string]any{"note": "<script>alert(3)</script>", "body": corrected})
-		expectStatus(t, r, 200, "correct with markup")
+		expectStatus(t, r, 202, "correct with markup")
+		expectStatus(t, call(t, "POST", ta.base+api+"/"+id+"/correct/confirm", setup, nil), 200, "confirm the correction with markup")
 		checkSafe(publicHTML("Corrected text."))
 	})
 }

@@ -52,6 +52,8 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.duration(&cfg.WebhookTimeout, "webhook-timeout", 10*time.Second, "webhooks: how long one delivery attempt may take")
 	f.duration(&cfg.WebhookRetryMax, "webhook-retry-max", 5*time.Minute, "webhooks: the longest wait between two attempts at one message (waits double from 1 s up to it)")
 	f.sseFlags(&cfg)
+	f.bool(&cfg.SingleEditorCorrections, "single-editor-corrections", "let one editor publish a correction that changes an article's text, without a second editor's confirmation "+
+		"(off: such a correction is proposed and another editor confirms it; each one made alone says so in its event)")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	if err := f.parse(args); err != nil {
 		return err
@@ -186,15 +188,17 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 
+	commands := editorial.NewDesk(store)
+	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
 	handler := newsroomhttp.New(newsroomhttp.Config{
-		Desk: editorial.NewDesk(store),
+		Desk: commands,
 		DeskViews: struct {
 			*projections.Desk
 			*projections.History
 		}{desk, history},
 		Public:      published,
 		PublicCache: publicCache,
-		Readiness:   readiness{store, a.db, a.runner},
+		Readiness:   readiness{store, a.runner},
 		Positions:   a.runner,
 		Projections: a.runner,
 		Stream:      a.hub,
@@ -224,13 +228,14 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 // readiness reports the log's position and the views' progress to /readyz.
 type readiness struct {
 	store  *events.Store
-	db     *sqldb.DB
 	runner *projections.Runner
 }
 
 func (r readiness) LogPosition(ctx context.Context) (uint64, error) { return r.store.LastSequence(ctx) }
-func (r readiness) Database(ctx context.Context) error              { return r.db.Read.PingContext(ctx) }
-func (r readiness) Views() []projections.Status                     { return r.runner.Statuses() }
+func (r readiness) Database(ctx context.Context) (uint64, error) {
+	return r.runner.DatabasePosition(ctx)
+}
+func (r readiness) Views() []projections.Status { return r.runner.Statuses() }
 
 // startNATS starts the embedded server unless an external one is configured, and returns the
 // client URL to use.
