@@ -9,8 +9,8 @@
 //
 // A 503 answered with Retry-After is retried, a few times and never past the context's
 // deadline, when sending the request again cannot do a thing twice: reads, and commands that
-// carry an Idempotency-Key or If-Match (a command whose first try was recorded then answers
-// 412, ErrStaleVersion).
+// carry an Idempotency-Key or an If-Match naming versions (a command whose first try was
+// recorded then answers 412, ErrStaleVersion).
 package client
 
 import (
@@ -139,7 +139,10 @@ func (r request) retryable() bool {
 	case http.MethodGet, http.MethodHead, http.MethodPut, http.MethodDelete:
 		return true
 	}
-	return r.header.Get("Idempotency-Key") != "" || r.header.Get("If-Match") != ""
+	// If-Match: * matches whatever version a first try left: only named versions make a
+	// command safe to repeat.
+	ifMatch := strings.TrimSpace(r.header.Get("If-Match"))
+	return r.header.Get("Idempotency-Key") != "" || (ifMatch != "" && ifMatch != "*")
 }
 
 // do sends r, retrying a retryable 503 that says when to, and returns a 2xx answer, or the
@@ -259,8 +262,9 @@ func MinPosition(position uint64) ReadOption {
 type CommandOption func(http.Header)
 
 // IfMatch makes a command apply only to the version with this ETag (an Article's ETag, such
-// as "3" with its quotes); another version answers 412 (ErrStaleVersion). An empty etag sends
-// nothing.
+// as "3" with its quotes; a list, "3", "4", names several); another version answers 412
+// (ErrStaleVersion). "*" matches any existing article (and makes a command no safer to
+// retry than none). An empty etag sends nothing.
 func IfMatch(etag string) CommandOption {
 	return func(h http.Header) {
 		if etag != "" {

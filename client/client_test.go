@@ -114,6 +114,10 @@ func TestRetryOf503(t *testing.T) {
 			return err
 		}, false, `{"headline":"H"}`, ""},
 		{"a command without If-Match", func(c *client.Client) error { _, err := c.Submit(ctx, "a1"); return err }, false, "", ""},
+		{"a command with If-Match: *", func(c *client.Client) error {
+			_, err := c.Retract(ctx, "a1", "wrong", client.IfMatch("*"))
+			return err
+		}, false, `{"reason":"wrong"}`, "*"},
 		{"a rebuild", func(c *client.Client) error { return c.Rebuild(ctx, "desk") }, false, "", ""},
 	}
 	for _, tt := range tests {

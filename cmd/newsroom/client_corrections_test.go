@@ -1,11 +1,5 @@
-//go:build foureyes
-
-// The four-eyes correction flow through the Go client, written to the contract of issue 13
-// (202 with pending_correction, then confirm or withdraw). It waits for the server side of
-// that contract: until it is merged, a correction that changes a field answers 200 and
-// publishes at once, and this test fails. Run it with `go test -tags foureyes -run
-// TestClientCorrections ./cmd/newsroom`; once the server keeps the contract, delete the build
-// line above so that it runs with every other test.
+// The four-eyes correction flow through the Go client: 202 with pending_correction, then
+// confirm or withdraw; and the 200 of a server that lets one editor correct.
 
 package main
 
@@ -49,8 +43,8 @@ func TestClientCorrections(t *testing.T) {
 
 	// The proposer may not confirm it; another editor does.
 	_, err = s.editor.ConfirmCorrection(ctx, pub.ID)
-	if p := problemOf(t, err, "the proposer confirms"); p.Status != 403 && p.Status != 409 {
-		t.Errorf("the proposer confirms: %+v; want 403 or 409", p)
+	if p := problemOf(t, err, "the proposer confirms"); !errors.Is(err, apiclient.ErrRefused) {
+		t.Errorf("the proposer confirms: %+v; want 409 refused", p)
 	}
 	confirmed, err := s.editor2.ConfirmCorrection(ctx, pub.ID, apiclient.IfMatch(proposed.ETag))
 	if err != nil {
@@ -96,5 +90,25 @@ func TestClientCorrections(t *testing.T) {
 		if !slices.Contains(events, want) {
 			t.Errorf("history = %v; want %s in it", events, want)
 		}
+	}
+}
+
+// On a serve run with --single-editor-corrections, the client reports a correction that
+// changes a field as done at once: 200, not pending.
+func TestClientSingleEditorCorrection(t *testing.T) {
+	dir := t.TempDir()
+	tokens := createStaff(t, dir)
+	ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true,
+		SingleEditorCorrections: true})
+	public, err := apiclient.New(ta.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := clientStaff{ta: ta, reporter: public.As(tokens.reporters[0]), editor: public.As(tokens.editors[0]), public: public}
+	pub := publishWithClient(t, s, apiclient.NewArticle{Headline: "NATO-Russia foreign ministers meet", Body: "Ministers met."})
+	corrected, pending, err := s.editor.Correct(context.Background(), pub.ID, apiclient.Correction{
+		Changes: apiclient.Changes{Body: new("Ministers met on 7 December.")}, Note: "The date was missing."})
+	if err != nil || pending || corrected.PendingCorrection != nil || corrected.Body != "Ministers met on 7 December." {
+		t.Errorf("a one-editor correction = %+v, pending %v, %v; want the new body at once, nothing pending", corrected, pending, err)
 	}
 }

@@ -86,7 +86,7 @@ func TestImportErrors(t *testing.T) {
 		{"no file", []string{"--token", reporter}, []string{"FILE"}},
 		{"two files", []string{"--token", reporter, blank, blank}, []string{"FILE", "got 2"}},
 		{"missing token", []string{corpusFile}, []string{"--token", "NEWSROOM_TOKEN", "required"}},
-		{"first line empty", []string{"--token", reporter, blank}, []string{"422", "Invalid article", "some fields are invalid", "headline"}},
+		{"first line empty", []string{"--token", reporter, blank}, []string{"422", "Invalid Article", "some fields are invalid", "headline"}},
 		{"headline too long", []string{"--token", reporter, longHeadline}, []string{"422", "headline"}},
 		{"bad language", []string{"--token", reporter, "--language", "english!", corpusFile}, []string{"422", "language"}},
 		{"wrong token", []string{"--token", "nr_" + strings.Repeat("A", 43), corpusFile}, []string{"401", "Unauthenticated", "valid token"}},
