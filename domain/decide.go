@@ -17,6 +17,7 @@ const (
 // refused: ErrNotFound, or a *RuleError wrapping ErrAlreadyExists, ErrForbidden,
 // ErrInvalidTransition or ErrSelfApproval, or a *ValidationError. It never has side effects.
 func Decide(a Article, c Command, d Decision) (Event, error) {
+	c = normalized(c) // headlines, tags and slugs are recorded in NFC (text.go)
 	name := CommandName(c)
 	if _, isDraft := c.(Draft); isDraft {
 		if a.Exists() {

@@ -21,8 +21,9 @@ import (
 // one, or lost the append race to another change of that version.
 var ErrVersionMismatch = errors.New("version mismatch")
 
-// maxSlugSuffix bounds the search for a free slug derived from a headline ("-2", "-3", …).
-const maxSlugSuffix = 50
+// maxSlugSuffix bounds the numbered variants of a derived slug ("-2" … "-10") tried before one
+// derived from the article's id, which no other article has.
+const maxSlugSuffix = 10
 
 // conflictRetries is how often a command given without If-Match is decided again after losing
 // an append race: the caller asked for "the current version", whichever that is.
@@ -44,6 +45,19 @@ type Desk struct {
 	log    Log
 	now    func() time.Time
 	recent *recent // nil: every command loads its article from the log
+	// observe, if set, is told how every Execute ended (metrics count commands by outcome).
+	observe Observer
+}
+
+// Observer is told of every command Execute ran and the error it returned (nil: the event was
+// recorded). It runs on the caller's goroutine and must not block.
+type Observer func(cmd domain.Command, err error)
+
+// Observed makes the desk tell o how every command ends, and returns the desk. Call it before
+// the desk is used.
+func (d *Desk) Observed(o Observer) *Desk {
+	d.observe = o
+	return d
 }
 
 // NewDesk returns a Desk on log that keeps the DefaultRecentArticles articles it last changed
@@ -139,7 +153,10 @@ func (d *Desk) Get(ctx context.Context, id string) (Result, error) {
 // Execute decides cmd on article id and appends the resulting event. Errors: those of
 // domain.Decide, ErrVersionMismatch, events.ErrConflict (lost the race too often),
 // events.ErrUnavailable.
-func (d *Desk) Execute(ctx context.Context, id string, cmd domain.Command, req Request) (Result, error) {
+func (d *Desk) Execute(ctx context.Context, id string, cmd domain.Command, req Request) (res Result, err error) {
+	if d.observe != nil {
+		defer func() { d.observe(cmd, err) }()
+	}
 	if !ValidID(id) {
 		return Result{}, domain.ErrNotFound
 	}
@@ -218,18 +235,23 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 
 // reserveSlug finds and reserves the slug a publish will use, after checking that the publish
 // would be allowed at all, so that a refused command reserves nothing. An editor's own slug is
-// taken as given or refused; one derived from the headline gets a numbered suffix when taken.
+// taken as given or refused. One derived from the headline gets a numbered suffix when taken
+// ("-2" … "-10"), then one from the article's id: its first 8 hex digits, or all 32 should
+// another slug end with those; a headline may recur any number of times.
 func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domain.Decision) (domain.Command, error) {
 	base := domain.SlugFor(a)
 	if _, err := domain.Decide(a, domain.Publish{Slug: base}, decision); err != nil {
 		return nil, err
 	}
-	for n := 1; n <= maxSlugSuffix; n++ {
-		slug := base
-		if n > 1 {
-			suffix := "-" + strconv.Itoa(n)
-			slug = trimSlug(base, domain.MaxSlug-len(suffix)) + suffix
-		}
+	suffixes := []string{""}
+	for n := 2; n <= maxSlugSuffix; n++ {
+		suffixes = append(suffixes, "-"+strconv.Itoa(n))
+	}
+	if id := strings.ReplaceAll(a.ID, "-", ""); len(id) > 8 {
+		suffixes = append(suffixes, "-"+id[:8], "-"+id)
+	}
+	for _, suffix := range suffixes {
+		slug := trimSlug(base, domain.MaxSlug-len(suffix)) + suffix
 		err := d.log.ReserveSlug(ctx, slug, a.ID)
 		if err == nil {
 			return domain.Publish{Slug: slug}, nil
@@ -243,7 +265,7 @@ func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domai
 		}
 	}
 	return nil, &domain.RuleError{Kind: domain.ErrSlugTaken,
-		Reason: fmt.Sprintf("cannot publish: the slug %q and its numbered variants are taken; give the article a slug", base)}
+		Reason: fmt.Sprintf("cannot publish: the slug %q, its numbered variants and the ones from the article's id are taken; give the article a slug", base)}
 }
 
 func trimSlug(s string, max int) string {

@@ -24,13 +24,15 @@ type Config struct {
 	// it, so an accepted command survives a power cut. With it, an acknowledged write may sit in
 	// the page cache for up to two minutes and is lost if the machine (not the process) dies.
 	NoSync bool
-	// Logger receives the server's log lines; nil keeps it quiet.
+	// Logger receives the server's log lines (SlogLogger hands them to a slog.Logger); nil
+	// keeps it quiet.
 	Logger server.Logger
 }
 
 // Server is a running embedded nats-server.
 type Server struct {
 	*server.Server
+	log *slogLogger // nil unless Config.Logger is a SlogLogger
 }
 
 // Start starts the server and waits until it accepts clients.
@@ -60,19 +62,27 @@ func Start(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
+	log, _ := cfg.Logger.(*slogLogger)
+	if log != nil {
+		log.quiet.Store(true) // the banner and the recovery of the files
+		defer log.quiet.Store(false)
+	}
 	if cfg.Logger != nil {
-		srv.SetLoggerV2(cfg.Logger, false, false, false)
+		srv.SetLoggerV2(cfg.Logger, log != nil && log.debug(), false, false)
 	}
 	go srv.Start()
 	if !srv.ReadyForConnections(30 * time.Second) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("embedded nats: not ready to accept clients on %s after 30s", cfg.Listen)
 	}
-	return &Server{Server: srv}, nil
+	return &Server{Server: srv, log: log}, nil
 }
 
 // Stop shuts the server down and waits until it has released its files.
 func (s *Server) Stop() {
+	if s.log != nil {
+		s.log.quiet.Store(true)
+	}
 	s.Shutdown()
 	s.WaitForShutdown()
 }

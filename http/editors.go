@@ -80,12 +80,9 @@ func (api *editorsAPI) draft(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req *draftRequest
-	if err := decodeStrict(body, &req); err != nil {
+	req, err := decodeDraft(body)
+	if err != nil {
 		return err
-	}
-	if req == nil {
-		return malformed("the body must be a JSON object, not null")
 	}
 	id, req2 := editorial.NewArticleID(), request(c, nil)
 	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
@@ -122,11 +119,7 @@ func (api *editorsAPI) revise(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fields, err := decodeObject(body)
-	if err != nil {
-		return err
-	}
-	changes, err := decodeChanges(fields)
+	changes, err := decodeRevision(body)
 	if err != nil {
 		return err
 	}
@@ -206,15 +199,7 @@ func correct(c echo.Context) (domain.Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	fields, err := decodeObject(body)
-	if err != nil {
-		return nil, err
-	}
-	note, err := takeString(fields, "note")
-	if err != nil {
-		return nil, err
-	}
-	changes, err := decodeChanges(fields)
+	changes, note, err := decodeCorrection(body)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	nethttp "net/http"
 	"net/url"
 	"strconv"
@@ -23,6 +24,7 @@ const (
 )
 
 type publicAPI struct {
+	log          *slog.Logger
 	publicStream PublicStream
 	frames       *sseFrames
 	closing      <-chan struct{}
@@ -106,7 +108,7 @@ func (api *publicAPI) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := projections.PublicQuery{Page: page, Before: before, Language: c.QueryParam("lang"), Tag: c.QueryParam("tag")}
+	q := projections.PublicQuery{Page: page, Before: before, Language: c.QueryParam("lang"), Tag: domain.NormalizeTag(c.QueryParam("tag"))}
 	if q.Language != "" && !domain.ValidLanguage(q.Language) {
 		return malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", q.Language)
 	}

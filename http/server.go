@@ -76,6 +76,12 @@ type Config struct {
 	Tokens  Authenticator
 	Logger  *slog.Logger
 
+	// Instrument, if set, wraps every request outermost, after routing: it sees the route
+	// template (c.Path()) and, once it has let the error handler answer, the final status.
+	Instrument echo.MiddlewareFunc
+	// Metrics, if set, is served at GET /metrics (the Prometheus exposition).
+	Metrics nethttp.Handler
+
 	// PublicURL is the absolute base URL readers reach the public API at (for example
 	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
 	// scheme and Host.
@@ -90,8 +96,12 @@ func New(cfg Config) nethttp.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Logger = newEchoLogger(e.Logger, cfg.Logger)
+	if cfg.Instrument != nil {
+		e.Use(cfg.Instrument)
+	}
 	e.Use(
-		middleware.Recover(),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: logPanic(cfg.Logger)}),
 		boundRequestID,
 		middleware.RequestID(),
 		middleware.BodyLimit(bodyLimit),
@@ -103,6 +113,9 @@ func New(cfg Config) nethttp.Handler {
 	e.Match(read, "/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
 
 	e.Match(read, "/readyz", readyz(cfg.Readiness))
+	if cfg.Metrics != nil {
+		e.Match(read, "/metrics", echo.WrapHandler(cfg.Metrics))
+	}
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
 	api := e.Group("/api/v1", authenticate(cfg.Tokens))
@@ -136,7 +149,7 @@ func New(cfg Config) nethttp.Handler {
 		wh.GET("/:id/deliveries", hooks.deliveries)
 	}
 
-	public := &publicAPI{publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache}
+	public := &publicAPI{log: cfg.Logger, publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache}
 	fresh := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return freshReads(readYourWrites(cfg.Positions, "published")(next))
 	}

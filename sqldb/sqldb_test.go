@@ -220,17 +220,15 @@ func TestOpenErrors(t *testing.T) {
 // nothing and keep the data.
 func TestMigrationsIdempotent(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "newsroom.db")
-	if u := os.Getenv(sqldbtest.PostgresURLEnv); u != "" {
-		t.Run("postgres", func(t *testing.T) {
-			// Reuse one schema across two Opens: the helper's DB is the first Open.
-			first := sqldbtest.Open(t, sqldb.Postgres)
-			var schema string
-			if err := first.Read.Get(&schema, "SELECT current_schema()"); err != nil {
-				t.Fatal(err)
-			}
-			checkReopen(t, first, withSearchPath(t, u, schema))
-		})
-	}
+	t.Run("postgres", func(t *testing.T) {
+		// Reuse one schema across two Opens: the helper's DB is the first Open.
+		first := sqldbtest.Open(t, sqldb.Postgres)
+		var schema string
+		if err := first.Read.Get(&schema, "SELECT current_schema()"); err != nil {
+			t.Fatal(err)
+		}
+		checkReopen(t, first, withSearchPath(t, os.Getenv(sqldbtest.PostgresURLEnv), schema))
+	})
 	t.Run("sqlite", func(t *testing.T) {
 		first, err := sqldb.Open(testContext(t), dsn, "")
 		if err != nil {

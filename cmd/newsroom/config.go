@@ -21,7 +21,9 @@ type config struct {
 	NATSListen string // the embedded server's client address
 	NoSync     bool   // relax the embedded server's fsync-before-ack
 	PublicURL  string // the public base URL: article URIs, CloudEvents source, feeds
-	Replicas   int    // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
+	// MetricsListen serves /metrics on an address of its own; empty: on HTTP.
+	MetricsListen string
+	Replicas      int // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
 
 	// SingleEditorCorrections lets one editor publish a correction that changes the text
 	// without a second editor's confirmation (domain.Policy). Off by default.

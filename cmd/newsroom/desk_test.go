@@ -164,7 +164,7 @@ func TestPublicFiltersAndCorrections(t *testing.T) {
 
 	_, enSlug := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Summit opens", "body": "Text.", "tags": []string{"summit", "nato"}})
 	frID, frSlug := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Le sommet s'ouvre", "body": "Texte.", "language": "fr", "tags": []string{"summit"}})
-	_, _ = publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Budget agreed", "body": "Text.", "tags": []string{"budget"}})
+	_, _ = publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Budget agreed", "body": "Text.", "tags": []string{"budget", "cafe\u0301"}})
 	// A draft never shows.
 	expectStatus(t, call(t, "POST", ta.base+"/api/v1/articles", rita, map[string]any{"headline": "Secret draft", "tags": []string{"summit"}}), 201, "draft")
 
@@ -203,6 +203,9 @@ func TestPublicFiltersAndCorrections(t *testing.T) {
 		{"?tag=summit", []string{"Le sommet s'ouvre", "Summit opens"}},
 		{"?tag=summit&lang=en", []string{"Summit opens"}},
 		{"?tag=nothing", nil},
+		// The tag was given in NFD and is recorded in NFC: either form finds it.
+		{"?tag=caf%C3%A9", []string{"Budget agreed"}},
+		{"?tag=cafe%CC%81", []string{"Budget agreed"}},
 		{"?per_page=1&page=2", []string{"Le sommet s'ouvre"}},
 	}
 	for _, tt := range tests {

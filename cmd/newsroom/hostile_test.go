@@ -25,6 +25,7 @@ import (
 
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/sqldb/sqldbtest"
 )
 
 // The callers every endpoint is tried with, in the order of hostileEndpoint.want.
@@ -411,6 +412,17 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		{name: "bad slug", method: "POST", path: api, token: reporter, body: `{"headline":"x","slug":"Not A Slug"}`, status: 422, field: "slug"},
 		{name: "slug with a path", method: "POST", path: api, token: reporter, body: `{"headline":"x","slug":"../admin"}`, status: 422, field: "slug"},
 
+		// Text rules: exact field names, each field once, text that is what it looks like.
+		{name: "draft wrongly cased field", method: "POST", path: api, token: reporter, body: `{"HEADLINE":"x"}`, status: 400, detail: `"HEADLINE"`},
+		{name: "draft field twice", method: "POST", path: api, token: reporter, body: `{"headline":"x","headline":"y"}`, status: 400, detail: `"headline"`},
+		{name: "draft lone surrogate", method: "POST", path: api, token: reporter, body: `{"headline":"x\ud800"}`, status: 422, field: "headline"},
+		{name: "draft tag not UTF-8", method: "POST", path: api, token: reporter, body: "{\"headline\":\"x\",\"tags\":[\"\xff\"]}", status: 422, field: "tags"},
+		{name: "draft headline with RLO", method: "POST", path: api, token: reporter, body: `{"headline":"x\u202ey"}`, status: 422, field: "headline"},
+		{name: "draft headline with an open isolate", method: "POST", path: api, token: reporter, body: `{"headline":"x\u2067y"}`, status: 422, field: "headline"},
+		{name: "draft tag with a zero width space", method: "POST", path: api, token: reporter, body: `{"headline":"x","tags":["nato","nato\u200b"]}`, status: 422, field: "tags"},
+		{name: "draft one tag in NFC and NFD", method: "POST", path: api, token: reporter, body: `{"headline":"x","tags":["caf\u00e9","cafe\u0301"]}`, status: 422, field: "tags"},
+		{name: "draft body with a BOM", method: "POST", path: api, token: reporter, body: `{"headline":"x","body":"\ufeffText."}`, status: 422, field: "body"},
+
 		// Desk filters and paging.
 		{name: "desk status bogus", method: "GET", path: api + "?status=bogus", token: reporter, status: 400, detail: "status"},
 		{name: "desk status upper case", method: "GET", path: api + "?status=DRAFT", token: reporter, status: 400, detail: "status"},
@@ -455,6 +467,13 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		{name: "correct array", method: "POST", path: publishedPath + "/correct", token: editor, body: `[{"note":"Fix."}]`, status: 400, detail: "object"},
 		{name: "spike reason number", method: "POST", path: draftPath + "/spike", token: reporter, body: `{"reason":5}`, status: 400, detail: "reason"},
 		{name: "spike unknown field", method: "POST", path: draftPath + "/spike", token: reporter, body: `{"why":"x"}`, status: 400, detail: "why"},
+		{name: "request changes comment twice", method: "POST", path: reviewPath + "/request-changes", token: editor, body: `{"comment":"x","comment":"y"}`, status: 400, detail: `"comment"`},
+		{name: "request changes comment with RLO", method: "POST", path: reviewPath + "/request-changes", token: editor, body: `{"comment":"x\u202ey"}`, status: 422, field: "comment"},
+		{name: "correct note twice", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"x","summary":"s","note":"y"}`, status: 400, detail: `"note"`},
+		{name: "correct note lone surrogate", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"\udc00","summary":"s"}`, status: 422, field: "note"},
+		{name: "retract reason not UTF-8", method: "POST", path: publishedPath + "/retract", token: editor, body: "{\"reason\":\"\xc3\"}", status: 422, field: "reason"},
+		{name: "kill Reason", method: "POST", path: publishedPath + "/kill", token: editor, body: `{"Reason":"x"}`, status: 400, detail: `"Reason"`},
+		{name: "spike reason with a zero width space", method: "POST", path: draftPath + "/spike", token: reporter, body: `{"reason":"x\u200b"}`, status: 422, field: "reason"},
 
 		// Revisions.
 		{name: "revise malformed", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":`, headers: ifMatch1, status: 400},
@@ -465,6 +484,8 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		{name: "revise empty headline", method: "PATCH", path: draftPath, token: reporter, body: `{"headline":""}`, headers: ifMatch1, status: 422, field: "headline"},
 		{name: "revise 10,000-character headline", method: "PATCH", path: draftPath, token: reporter, body: `{"headline":"` + long + `"}`, headers: ifMatch1, status: 422, field: "headline"},
 		{name: "revise bad language", method: "PATCH", path: draftPath, token: reporter, body: `{"language":"en_US"}`, headers: ifMatch1, status: 422, field: "language"},
+		{name: "revise field twice", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x","summary":"y"}`, headers: ifMatch1, status: 400, detail: `"summary"`},
+		{name: "revise lone surrogate", method: "PATCH", path: draftPath, token: reporter, body: `{"byline":"\ud800"}`, headers: ifMatch1, status: 422, field: "byline"},
 		{name: "revise nothing", method: "PATCH", path: draftPath, token: reporter, body: `{}`, headers: ifMatch1, status: 422},
 		{name: "revise JSON null", method: "PATCH", path: draftPath, token: reporter, body: `null`, headers: ifMatch1, status: 400, detail: "object"},
 		{name: "revise top-level array", method: "PATCH", path: draftPath, token: reporter, body: `[{"summary":"x"}]`, headers: ifMatch1, status: 400, detail: "object"},
@@ -745,10 +766,7 @@ func hostileApp(t *testing.T, dialect, dir string) (*testApp, []string) {
 	if dialect == "sqlite" {
 		return startTestApp(t, dir), nil
 	}
-	base := os.Getenv("NEWSROOM_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("NEWSROOM_TEST_POSTGRES_URL not set: PostgreSQL half skipped")
-	}
+	base := sqldbtest.PostgresServer(t, "the PostgreSQL half")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)

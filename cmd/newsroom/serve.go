@@ -23,6 +23,7 @@ import (
 	"github.com/newsroom/newsroom/embeddednats"
 	"github.com/newsroom/newsroom/events"
 	newsroomhttp "github.com/newsroom/newsroom/http"
+	"github.com/newsroom/newsroom/metrics"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/sqldb"
 	"github.com/newsroom/newsroom/webhooks"
@@ -54,16 +55,25 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.sseFlags(&cfg)
 	f.bool(&cfg.SingleEditorCorrections, "single-editor-corrections", "let one editor publish a correction that changes an article's text, without a second editor's confirmation "+
 		"(off: such a correction is proposed and another editor confirms it; each one made alone says so in its event)")
+	f.string(&cfg.MetricsListen, "metrics-listen", "", "serve the Prometheus metrics (GET /metrics) on this address instead of on --http; keep either private")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
+	var logs logSettings
+	f.logFlags(&logs)
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log, err := logs.logger(stderr)
+	if err != nil {
+		return err
+	}
 	app, err := startApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	log.Info("newsroom serving", "http", "http://"+app.httpAddr, "nats", redactNATSURL(app.natsURL), "data_dir", cfg.DataDir)
+	if app.metricsAddr != "" {
+		log.Info("metrics served apart", "metrics", "http://"+app.metricsAddr+"/metrics")
+	}
 	<-ctx.Done()
 	log.Info("shutting down: finishing in-flight requests")
 	return app.Close()
@@ -85,6 +95,10 @@ type app struct {
 	closing  chan struct{} // closed when shutdown starts: ends event streams
 	server   *nethttp.Server
 	served   chan error
+	metrics  *metrics.Metrics
+	// metricsServer serves /metrics alone when --metrics-listen is set; nil otherwise.
+	metricsServer *nethttp.Server
+	metricsAddr   string
 
 	natsURL  string
 	httpAddr string
@@ -93,7 +107,7 @@ type app struct {
 // startApp wires and starts every part. On error, what was started is stopped again.
 func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err error) {
 	// Not the named result: "return nil, err" sets that to nil before the deferred stop runs.
-	a := &app{log: log, served: make(chan error, 1), closing: make(chan struct{})}
+	a := &app{log: log, served: make(chan error, 1), closing: make(chan struct{}), metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			a.stop()
@@ -106,7 +120,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	connect := func() (*nats.Conn, error) {
-		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)
+		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", append(natsLogOptions(log), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)...)
 	}
 	if a.nc, err = connect(); err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", redactNATSURL(a.natsURL), err)
@@ -121,6 +135,12 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	replicas := streamReplicas(cfg, a.nc)
+	if a.embedded != nil {
+		log.Info("NATS: embedded server", "url", a.natsURL, "store", a.embedded.StoreDir(), "fsync_before_ack", !cfg.NoSync)
+	} else {
+		log.Info("NATS: external server", "url", redactNATSURL(a.natsURL), "version", a.nc.ConnectedServerVersion(),
+			"cluster", a.nc.ConnectedClusterName(), "replicas", replicas)
+	}
 	store, err := events.Open(ctx, js, replicas)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
@@ -129,6 +149,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if a.db, err = sqldb.Open(ctx, cfg.DB, cfg.DataDir); err != nil {
 		return nil, err
 	}
+	log.Info("SQL database open", describeDatabase(cfg.DB, cfg.DataDir)...)
 
 	published, desk, history, all := views(a.db)
 	publicCache := newsroomhttp.NewPublicCache(publicCacheMaxAge)
@@ -183,12 +204,20 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("event streams: %w", err)
 	}
 	a.webhooks = webhooks.NewDispatcher(webhooks.Config{DB: a.db, Connect: connect, Logger: log,
-		Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax})
+		Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax,
+		Observe: a.metrics.WebhookAttempt})
 	if err := a.webhooks.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 
-	commands := editorial.NewDesk(store)
+	watchState(a.metrics, store, a.db, a.runner, a.outbox, a.webhooks, a.hub)
+	var metricsOnMain nethttp.Handler
+	if cfg.MetricsListen == "" {
+		metricsOnMain = a.metrics.Handler()
+	} else if err := a.serveMetrics(cfg.MetricsListen); err != nil {
+		return nil, err
+	}
+	commands := editorial.NewDesk(store).Observed(a.metrics.CommandDone)
 	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: commands,
@@ -204,9 +233,11 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Stream:      a.hub,
 		Webhooks:    a.webhooks,
 		Closing:     a.closing,
-		Tokens:      auth.NewTokens(a.db),
+		Tokens:      auth.NewTokens(a.db).UseLogger(log),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
+		Instrument:  a.metrics.Middleware(),
+		Metrics:     metricsOnMain,
 	})
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.
@@ -247,6 +278,7 @@ func (a *app) startNATS(cfg config) (string, error) {
 		StoreDir: filepath.Join(cfg.DataDir, "nats"),
 		Listen:   cfg.NATSListen,
 		NoSync:   cfg.NoSync,
+		Logger:   embeddednats.SlogLogger(a.log),
 	})
 	if err != nil {
 		return "", err
@@ -282,6 +314,9 @@ func (a *app) Close() error {
 
 // stop stops the background parts: webhooks, outbox, views, NATS connection, embedded server, database.
 func (a *app) stop() {
+	if a.metricsServer != nil {
+		_ = a.metricsServer.Close() // a scrape is short and says nothing worth finishing
+	}
 	if a.webhooks != nil {
 		if err := a.webhooks.Close(); err != nil {
 			a.log.Warn("stop webhooks", "error", err)

@@ -368,6 +368,10 @@ func TestWebhooksAPI(t *testing.T) {
 		{"unknown field", map[string]any{"url": "https://x.example/h", "events": []string{"all"}}, 400, ""},
 		{"url not a string", `{"url": 5}`, 400, ""},
 		{"null", `null`, 400, ""},
+		{"wrongly cased field", `{"URL":"https://x.example/h"}`, 400, ""},
+		{"url twice", `{"url":"https://x.example/h","url":"https://y.example/h"}`, 400, ""},
+		{"lone surrogate in the url", `{"url":"https://x.example/h\ud800"}`, 422, "url"},
+		{"url not UTF-8", "{\"url\":\"https://x.example/h\xff\"}", 422, "url"},
 	} {
 		r := call(t, "POST", hooks, admin, tt.body)
 		if r.status != tt.status || r.header.Get("Content-Type") != "application/problem+json" {
