@@ -120,6 +120,9 @@ func TestNatsAddressKeptAcrossRestarts(t *testing.T) {
 	if again, _ := readURLFile(dir, natsURLFile); again != natsURL {
 		t.Errorf("nats.url after a restart = %q; want %q, as before", again, natsURL)
 	}
+	// A plain subscriber hears only what is published while it is connected: wait until it is
+	// back (a JetStream consumer, as tail uses, would catch up on its own).
+	eventually(t, "the subscriber to reconnect", func() bool { return nc.IsConnected() && nc.Flush() == nil })
 	after, _ := publishedArticle(t, serve.base, reporter, editor, map[string]any{"headline": "After the restart", "body": "Text."})
 	eventually(t, "the subscriber to get the publication after the restart", func() bool { return subscribed(after) })
 	eventually(t, "tail to print the publication after the restart", func() bool { return lines.has(after) })
