@@ -224,7 +224,7 @@ func TestUnorderedWorkerHandsBackWithoutHoldingUpOthers(t *testing.T) {
 	_, js := srv.Connect(t)
 	stream := workerStream(t, js, 5)
 	w := &events.Worker{JS: js, Stream: "WORK", MaxBatch: 1, Unordered: true,
-		Resume: func(context.Context) (uint64, error) { return 0, nil },
+		Resume:   func(context.Context) (uint64, error) { return 0, nil },
 		Consumer: jetstream.ConsumerConfig{Durable: "triggers", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 100}}
 	var mu sync.Mutex
 	var handled []uint64
