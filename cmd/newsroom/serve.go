@@ -24,6 +24,7 @@ import (
 	"github.com/newsroom/newsroom/events"
 	newsroomhttp "github.com/newsroom/newsroom/http"
 	"github.com/newsroom/newsroom/projections"
+	"github.com/newsroom/newsroom/schedules"
 	"github.com/newsroom/newsroom/sqldb"
 	"github.com/newsroom/newsroom/webhooks"
 )
@@ -85,6 +86,8 @@ type app struct {
 	closing  chan struct{} // closed when shutdown starts: ends event streams
 	server   *nethttp.Server
 	served   chan error
+
+	schedules *schedules.Scheduler // publishes scheduled articles and lifts embargoes at their time
 
 	natsURL  string
 	httpAddr string
@@ -190,6 +193,11 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 
 	commands := editorial.NewDesk(store)
 	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
+	a.schedules = schedules.New(schedules.Config{Connect: connect, Replicas: replicas, Log: store, Commands: commands,
+		Desk: desk, Views: a.runner, Logger: log})
+	if err := a.schedules.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, err
+	}
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: commands,
 		DeskViews: struct {
@@ -279,8 +287,13 @@ func (a *app) Close() error {
 	return errors.Join(errs...)
 }
 
-// stop stops the background parts: webhooks, outbox, views, NATS connection, embedded server, database.
+// stop stops the background parts: schedules, webhooks, outbox, views, NATS connection, embedded server, database.
 func (a *app) stop() {
+	if a.schedules != nil {
+		if err := a.schedules.Close(); err != nil {
+			a.log.Warn("stop schedules", "error", err)
+		}
+	}
 	if a.webhooks != nil {
 		if err := a.webhooks.Close(); err != nil {
 			a.log.Warn("stop webhooks", "error", err)
