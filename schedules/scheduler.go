@@ -62,13 +62,15 @@ type Config struct {
 }
 
 // DefaultTriggerAckWait bounds, with the pin's TTL, how late a trigger comes when the instance
-// that held it dies: the worker tells the server every second that a trigger is in hand, so a
-// live instance never sees one taken back.
+// that held it dies: a trigger it had received comes back after AckWait, and the pin passes to
+// another instance after its TTL, both counted from before the death. The worker tells the
+// server every second that a trigger is in hand, so a live instance never sees one taken back.
 const DefaultTriggerAckWait = 10 * time.Second
 
 // DefaultLateWarning: a publication later than this is logged as a warning. Handing the
-// trigger over after an instance dies takes up to the pin's TTL plus the trigger's AckWait
-// (20 s with the defaults); anything later means newsroom or NATS was down at the time.
+// trigger over after an instance dies takes up to the longer of the pin's TTL and the
+// trigger's AckWait (10 s each by default) and a pull; anything later means newsroom or NATS
+// was down at the time.
 const DefaultLateWarning = 30 * time.Second
 
 // writerBatch is how many log events the writer takes at once.
