@@ -82,7 +82,8 @@ func articleFrom(a domain.Article) articleJSON {
 	out.PublishAt = timeOrNull(a.PublishAt)
 	out.EmbargoUntil = timeOrNull(a.EmbargoUntil)
 	if a.Status == domain.StatusScheduled {
-		out.EmbargoUntil = timeOrNull(a.ScheduleEmbargo)
+		// The slug reserved for it: the address it will be published at.
+		out.Slug, out.EmbargoUntil = a.ScheduledSlug, timeOrNull(a.ScheduleEmbargo)
 	}
 	return out
 }

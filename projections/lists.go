@@ -211,7 +211,7 @@ type DeskList struct {
 // correction is shown: the desk is where a second editor finds it; so is a schedule, and an
 // embargo.
 const deskListColumns = `id, version, status, slug, headline, summary, language, byline, dateline,
-	tags, created_at, updated_at, published_at, pending_correction, publish_at, schedule_embargo, embargo_until`
+	tags, created_at, updated_at, published_at, pending_correction, publish_at, scheduled_slug, schedule_embargo, embargo_until`
 
 // List returns one page of the desk, most recently updated first (id breaks ties), and how
 // many articles match in all.

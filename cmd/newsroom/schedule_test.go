@@ -135,8 +135,8 @@ func TestScheduleOverHTTP(t *testing.T) {
 	withEmbargo := map[string]any{"publish_at": time.Now().Add(time.Hour).Format(time.RFC3339), "embargo_until": time.Now().Add(2 * time.Hour).Format(time.RFC3339)}
 	r := call(t, "POST", api+"/"+id+"/schedule", ed, withEmbargo)
 	expectStatus(t, r, 200, "schedule with an embargo")
-	if a := r.json(t); a["status"] != "scheduled" || a["publish_at"] == nil || a["embargo_until"] == nil {
-		t.Errorf("scheduled with an embargo = %v; want status scheduled, publish_at and embargo_until", a)
+	if a := r.json(t); a["status"] != "scheduled" || a["publish_at"] == nil || a["embargo_until"] == nil || a["slug"] != "nato-russia-foreign-ministers-meet" {
+		t.Errorf("scheduled with an embargo = %v; want status scheduled, publish_at, embargo_until and the reserved slug", a)
 	}
 	var due time.Time
 	for i := range 50 {
@@ -159,8 +159,9 @@ func TestScheduleOverHTTP(t *testing.T) {
 	desk := call(t, "GET", api+"?status=scheduled&min_position="+position, ed, nil)
 	expectStatus(t, desk, 200, "desk of scheduled articles")
 	items := desk.json(t)["items"].([]any)
-	if len(items) != 1 || items[0].(map[string]any)["id"] != id || items[0].(map[string]any)["publish_at"] != due.Format(time.RFC3339Nano) {
-		t.Errorf("desk with status=scheduled = %s; want the article, with publish_at %s", desk.body, due.Format(time.RFC3339Nano))
+	if len(items) != 1 || items[0].(map[string]any)["id"] != id || items[0].(map[string]any)["publish_at"] != due.Format(time.RFC3339Nano) ||
+		items[0].(map[string]any)["slug"] != "nato-russia-foreign-ministers-meet" {
+		t.Errorf("desk with status=scheduled = %s; want the article, with publish_at %s and its reserved slug", desk.body, due.Format(time.RFC3339Nano))
 	}
 
 	// Cancelled two ways before their time.
