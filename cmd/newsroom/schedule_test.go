@@ -15,9 +15,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/embeddednats/natstest"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/schedules"
 )
 
 // approvedArticle drafts, submits and approves one article; it returns its id.
@@ -318,5 +322,61 @@ func TestScheduledOnTwoInstances(t *testing.T) {
 		if n := len(publications(t, other.store, id)); n != 1 {
 			t.Errorf("article %s: %d publications; want 1", id, n)
 		}
+	}
+}
+
+// TestScheduledAcrossTheSchedulesLeadersLoss: on a three-node NATS cluster (streams replicated
+// three times), the node that leads NEWSROOM_SCHEDULES stops a moment before an article is due.
+// Another node takes the stream over, fires the schedule, and the article is published once.
+func TestScheduledAcrossTheSchedulesLeadersLoss(t *testing.T) {
+	nodes := startNATSCluster(t)
+	_, dsn := sharedDatabase(t)
+	rita := createTokenIn(t, dsn, "rita", "reporter")
+	ed := createTokenIn(t, dsn, "ed", "editor")
+	urls := clusterURLs(nodes)
+	ta := startClusterApp(t, urls, dsn)
+	edID := userID(t, ta.base, ed)
+
+	nc, err := nats.Connect(urls, nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	stream, err := js.Stream(ctx, schedules.StreamName)
+	if err != nil || stream.CachedInfo().Config.Replicas != 3 {
+		t.Fatalf("stream %s: %v; want it replicated 3 times", schedules.StreamName, err)
+	}
+
+	id := approvedArticle(t, ta.base, rita, ed, corpus(t))
+	due := time.Now().Add(4 * time.Second).UTC().Truncate(time.Millisecond)
+	expectStatus(t, scheduleAt(t, ta.base, ed, id, due), 200, "schedule")
+	eventually(t, "the schedule message written", func() bool {
+		_, err := stream.GetLastMsgForSubject(ctx, schedules.ScheduleSubject(schedules.Publish, id))
+		return err == nil
+	})
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leader *natsNode
+	for _, n := range nodes {
+		if n.opts.ServerName == info.Cluster.Leader {
+			leader = n
+		}
+	}
+	if leader == nil {
+		t.Fatalf("no node named %q leads %s", info.Cluster.Leader, schedules.StreamName)
+	}
+	time.Sleep(time.Until(due) - 500*time.Millisecond)
+	t.Logf("stopping %s, the leader of %s, 500 ms before the article is due", leader.opts.ServerName, schedules.StreamName)
+	leader.stop()
+	pub := publishedOnSchedule(t, ta.store, id, due, edID)
+	t.Logf("published %v after its time", pub.At.Sub(due))
+	leader.start(t)
+	time.Sleep(2 * time.Second) // the old leader back: it must not fire the schedule again
+	if n := len(publications(t, ta.store, id)); n != 1 {
+		t.Errorf("after the old leader came back: %d publications; want 1", n)
 	}
 }
