@@ -14,6 +14,7 @@ import (
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/projections"
 )
 
 // Commands executes the triggers; *editorial.Desk implements it.
@@ -34,10 +35,12 @@ type DeskView interface {
 	ScheduledIDs(ctx context.Context) ([]string, error)
 }
 
-// Positions waits for views; *projections.Runner implements it.
+// Positions tells how far the views are; *projections.Runner implements it.
 type Positions interface {
 	// WaitFor returns nil once the named views have applied the log up to seq.
 	WaitFor(ctx context.Context, seq uint64, views ...string) error
+	// Statuses says where each view stands: a view being rebuilt serves its older tables.
+	Statuses() []projections.Status
 }
 
 // Config wires a Scheduler.

@@ -154,6 +154,9 @@ func (s *Scheduler) reconcile(ctx context.Context, upTo uint64) {
 }
 
 func (s *Scheduler) reconcileOnce(ctx context.Context, upTo uint64) (checked, restored int, err error) {
+	if err := s.deskServes(ctx); err != nil {
+		return 0, 0, err
+	}
 	if err := s.cfg.Views.WaitFor(ctx, upTo, s.cfg.Desk.Name()); err != nil {
 		return 0, 0, err
 	}
@@ -169,6 +172,24 @@ func (s *Scheduler) reconcileOnce(ctx context.Context, upTo uint64) (checked, re
 		checked, restored = checked+1, restored+n
 	}
 	return checked, restored, nil
+}
+
+// deskServes waits until this instance's desk view serves tables of its own version: while a
+// new version of the view is rebuilt (at the first start of a release), the older tables
+// serve, without what the reconciliation reads.
+func (s *Scheduler) deskServes(ctx context.Context) error {
+	for {
+		for _, st := range s.cfg.Views.Statuses() {
+			if st.Name == s.cfg.Desk.Name() && st.State != "starting" && st.State != "rebuilding" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // reconcileArticle restores article id's schedules as the log has it now, fenced by the

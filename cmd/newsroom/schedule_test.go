@@ -380,3 +380,53 @@ func TestScheduledAcrossTheSchedulesLeadersLoss(t *testing.T) {
 		t.Errorf("after the old leader came back: %d publications; want 1", n)
 	}
 }
+
+// TestReconciliationAfterTheDeskIsRebuilt: the first start of this release finds a desk view of
+// the version before (without the schedule's columns) and rebuilds it; its schedules stream was
+// lost too. The reconciliation reads the rebuilt desk, restores the schedule from the log, and
+// the article is published once. (The rebuild here is over before the scheduler starts: that
+// the reconciliation waits for a rebuild still running is Scheduler.deskServes, not shown.)
+func TestReconciliationAfterTheDeskIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	rita := createToken(t, dir, "rita", "reporter")
+	ed := createToken(t, dir, "ed", "editor")
+	cfg := config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true}
+	ta, _ := loggedApp(t, cfg)
+	edID := userID(t, ta.base, ed)
+	id := approvedArticle(t, ta.base, rita, ed, corpus(t))
+	due := time.Now().Add(5 * time.Second).UTC().Truncate(time.Millisecond)
+	expectStatus(t, scheduleAt(t, ta.base, ed, id, due), 200, "schedule")
+	nc, js := connectNATS(t, ta.natsURL)
+	eventually(t, "the schedule message written", func() bool {
+		return subjectMessages(t, ta.natsURL, schedules.StreamName, schedules.ScheduleSubject(schedules.Publish, id)) == 1
+	})
+	if err := js.DeleteStream(context.Background(), schedules.StreamName); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	ta.Close()
+
+	// The desk as the release before left it: no embargo column, an older version.
+	db := openDB(t, dir)
+	var index string
+	if err := db.Read.Get(&index, `SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'desk_articles_embargo%'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`DROP INDEX ` + index,
+		`ALTER TABLE desk_articles DROP COLUMN embargo_until`,
+		`UPDATE checkpoints SET version = 3 WHERE name = 'desk'`,
+	} {
+		if _, err := db.Write.Exec(stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+
+	ta, logs := loggedApp(t, cfg)
+	pub := publishedOnSchedule(t, ta.store, id, due, edID)
+	t.Logf("published %v after its time", pub.At.Sub(due))
+	if !strings.Contains(logs.String(), "restored=1") || strings.Contains(logs.String(), "reconciliation failed") {
+		t.Errorf("the reconciliation did not restore the schedule once, without failing:\n%s", logs.String())
+	}
+}
