@@ -381,12 +381,12 @@ func TestScheduledAcrossTheSchedulesLeadersLoss(t *testing.T) {
 	}
 }
 
-// TestReconciliationAfterTheDeskIsRebuilt: the first start of this release finds a desk view of
+// TestScheduleReconciledAfterTheDeskIsRebuilt: the first start of this release finds a desk view of
 // the version before (without the schedule's columns) and rebuilds it; its schedules stream was
 // lost too. The reconciliation reads the rebuilt desk, restores the schedule from the log, and
 // the article is published once. (The rebuild here is over before the scheduler starts: that
 // the reconciliation waits for a rebuild still running is Scheduler.deskServes, not shown.)
-func TestReconciliationAfterTheDeskIsRebuilt(t *testing.T) {
+func TestScheduleReconciledAfterTheDeskIsRebuilt(t *testing.T) {
 	dir := t.TempDir()
 	rita := createToken(t, dir, "rita", "reporter")
 	ed := createToken(t, dir, "ed", "editor")
