@@ -113,7 +113,7 @@ func (w *Worker) Ensure(ctx context.Context) error {
 	}
 	info := c.CachedInfo()
 	if w.Unordered {
-		// Its acknowledgements are the record: never ahead of themselves.
+		// Its acknowledgements are its record, so it is never ahead of it: never moved back.
 		after = info.AckFloor.Stream
 	}
 	if info.AckFloor.Stream > after {
