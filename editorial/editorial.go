@@ -192,7 +192,7 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 	// Microseconds: the precision every SQL view stores, so the write side and the views agree.
 	decision := domain.Decision{By: req.By, Now: d.now().UTC().Truncate(time.Microsecond), Policy: d.Policy}
 	if p, ok := cmd.(domain.Publish); ok && p.Slug == "" {
-		if cmd, err = d.reserveSlug(ctx, a, decision); err != nil {
+		if cmd, err = d.reserveSlug(ctx, a, p, decision); err != nil {
 			return Result{}, err
 		}
 	}
@@ -217,14 +217,14 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 	return Result{Article: after, Position: seq, Recorded: event.EventType()}, nil
 }
 
-// reserveSlug finds and reserves the slug a publish will use, after checking that the publish
-// would be allowed at all, so that a refused command reserves nothing. An editor's own slug is
+// reserveSlug finds and reserves the slug publish p will use, after checking that the publish
+// would be allowed at all (its embargo too), so that a refused command reserves nothing. An editor's own slug is
 // taken as given or refused. One derived from the headline gets a numbered suffix when taken
 // ("-2" … "-10"), then one from the article's id: its first 8 hex digits, or all 32 should
 // another slug end with those; a headline may recur any number of times.
-func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domain.Decision) (domain.Command, error) {
+func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, p domain.Publish, decision domain.Decision) (domain.Command, error) {
 	base := domain.SlugFor(a)
-	if _, err := domain.Decide(a, domain.Publish{Slug: base}, decision); err != nil {
+	if _, err := domain.Decide(a, domain.Publish{Slug: base, EmbargoUntil: p.EmbargoUntil}, decision); err != nil {
 		return nil, err
 	}
 	suffixes := []string{""}
@@ -238,7 +238,8 @@ func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domai
 		slug := trimSlug(base, domain.MaxSlug-len(suffix)) + suffix
 		err := d.log.ReserveSlug(ctx, slug, a.ID)
 		if err == nil {
-			return domain.Publish{Slug: slug}, nil
+			p.Slug = slug
+			return p, nil
 		}
 		if !errors.Is(err, domain.ErrSlugTaken) {
 			return nil, err

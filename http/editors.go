@@ -42,6 +42,9 @@ type articleJSON struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	PublishedAt *time.Time `json:"published_at"`
+	// EmbargoUntil is the end of the embargo of an article published under one: until then
+	// trusted subscribers alone have it. Null when it is not under embargo.
+	EmbargoUntil *time.Time `json:"embargo_until"`
 	// PendingCorrection is the correction waiting for a second editor; null when none is.
 	PendingCorrection *pendingCorrectionJSON `json:"pending_correction"`
 }
@@ -68,6 +71,10 @@ func articleFrom(a domain.Article) articleJSON {
 	if !a.PublishedAt.IsZero() {
 		t := a.PublishedAt
 		out.PublishedAt = &t
+	}
+	if !a.EmbargoUntil.IsZero() {
+		t := a.EmbargoUntil
+		out.EmbargoUntil = &t
 	}
 	if p := a.PendingCorrection; p != nil {
 		out.PendingCorrection = &pendingCorrectionJSON{ProposedBy: p.ProposedBy, ProposedAt: p.ProposedAt, Note: p.Note, Changes: p.Changes}
@@ -204,6 +211,19 @@ func correct(c echo.Context) (domain.Command, error) {
 		return nil, err
 	}
 	return domain.Correct{Changes: changes, Note: note}, nil
+}
+
+// publish decodes a publication: no body, or {"embargo_until": RFC 3339} to publish under
+// embargo until then (null: none).
+func publish(c echo.Context) (domain.Command, error) {
+	until, err := decodeTime(c, "embargo_until", true)
+	return domain.Publish{EmbargoUntil: until}, err
+}
+
+// moveEmbargo decodes {"embargo_until": RFC 3339}, the new end of an embargo.
+func moveEmbargo(c echo.Context) (domain.Command, error) {
+	until, err := decodeTime(c, "embargo_until", false)
+	return domain.MoveEmbargo{Until: until}, err
 }
 
 func requestChanges(c echo.Context) (domain.Command, error) {

@@ -84,12 +84,15 @@ type app struct {
 	store    *events.Store
 	runner   *projections.Runner
 	outbox   *projections.Outbox
-	eraser   *projections.Eraser // erases kills beside the outbox; the views' reader feeds it too
-	webhooks *webhooks.Dispatcher
-	hub      *events.PublicHub
-	closing  chan struct{} // closed when shutdown starts: ends event streams
-	server   *nethttp.Server
-	served   chan error
+	// embargoed writes NEWSROOM_EMBARGOED, what trusted subscribers see of articles under
+	// embargo, beside the public outbox.
+	embargoed *projections.Outbox
+	eraser    *projections.Eraser // erases kills beside the outbox; the views' reader feeds it too
+	webhooks  *webhooks.Dispatcher
+	hub       *events.PublicHub
+	closing   chan struct{} // closed when shutdown starts: ends event streams
+	server    *nethttp.Server
+	served    chan error
 
 	natsURL  string
 	httpAddr string
@@ -177,10 +180,15 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if publicURL == "" {
 		publicURL = "http://" + listener.Addr().String()
 	}
-	a.outbox = projections.NewOutbox(projections.OutboxConfig{Connect: connect, Log: store, Eraser: a.eraser,
-		PublicURL: publicURL, Replicas: replicas, Logger: log})
+	outboxes := projections.OutboxConfig{Connect: connect, Log: store, Eraser: a.eraser,
+		PublicURL: publicURL, Replicas: replicas, Logger: log}
+	a.outbox = projections.NewOutbox(outboxes)
 	if err := a.outbox.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("public outbox: %w", err)
+	}
+	a.embargoed = projections.NewEmbargoedOutbox(outboxes)
+	if err := a.embargoed.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("embargoed outbox: %w", err)
 	}
 	// A kill whose erasure a crash interrupted is finished before anything is served.
 	if err := a.eraser.Sweep(ctx, desk); err != nil {
@@ -293,7 +301,7 @@ func (a *app) Close() error {
 	return errors.Join(errs...)
 }
 
-// stop stops the background parts: webhooks, outbox, views, NATS connection, embedded server, database.
+// stop stops the background parts: webhooks, outboxes, views, NATS connection, embedded server, database.
 func (a *app) stop() {
 	if a.webhooks != nil {
 		if err := a.webhooks.Close(); err != nil {
@@ -303,6 +311,11 @@ func (a *app) stop() {
 	if a.outbox != nil {
 		if err := a.outbox.Close(); err != nil {
 			a.log.Warn("stop public outbox", "error", err)
+		}
+	}
+	if a.embargoed != nil {
+		if err := a.embargoed.Close(); err != nil {
+			a.log.Warn("stop embargoed outbox", "error", err)
 		}
 	}
 	if a.runner != nil {
