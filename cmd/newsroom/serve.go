@@ -84,15 +84,16 @@ type app struct {
 	store    *events.Store
 	runner   *projections.Runner
 	outbox   *projections.Outbox
+	eraser   *projections.Eraser // erases kills beside the outbox; the views' reader feeds it too
+	webhooks *webhooks.Dispatcher
+	hub      *events.PublicHub
+	closing  chan struct{} // closed when shutdown starts: ends event streams
+	server   *nethttp.Server
+	served   chan error
+
 	// embargoed writes NEWSROOM_EMBARGOED, what trusted subscribers see of articles under
 	// embargo, beside the public outbox.
 	embargoed *projections.Outbox
-	eraser    *projections.Eraser // erases kills beside the outbox; the views' reader feeds it too
-	webhooks  *webhooks.Dispatcher
-	hub       *events.PublicHub
-	closing   chan struct{} // closed when shutdown starts: ends event streams
-	server    *nethttp.Server
-	served    chan error
 
 	natsURL  string
 	httpAddr string
