@@ -45,6 +45,19 @@ type Desk struct {
 	log    Log
 	now    func() time.Time
 	recent *recent // nil: every command loads its article from the log
+	// observe, if set, is told how every Execute ended (metrics count commands by outcome).
+	observe Observer
+}
+
+// Observer is told of every command Execute ran and the error it returned (nil: the event was
+// recorded). It runs on the caller's goroutine and must not block.
+type Observer func(cmd domain.Command, err error)
+
+// Observed makes the desk tell o how every command ends, and returns the desk. Call it before
+// the desk is used.
+func (d *Desk) Observed(o Observer) *Desk {
+	d.observe = o
+	return d
 }
 
 // NewDesk returns a Desk on log that keeps the DefaultRecentArticles articles it last changed
@@ -140,7 +153,10 @@ func (d *Desk) Get(ctx context.Context, id string) (Result, error) {
 // Execute decides cmd on article id and appends the resulting event. Errors: those of
 // domain.Decide, ErrVersionMismatch, events.ErrConflict (lost the race too often),
 // events.ErrUnavailable.
-func (d *Desk) Execute(ctx context.Context, id string, cmd domain.Command, req Request) (Result, error) {
+func (d *Desk) Execute(ctx context.Context, id string, cmd domain.Command, req Request) (res Result, err error) {
+	if d.observe != nil {
+		defer func() { d.observe(cmd, err) }()
+	}
 	if !ValidID(id) {
 		return Result{}, domain.ErrNotFound
 	}

@@ -76,6 +76,15 @@ type Config struct {
 	Tokens  Authenticator
 	Logger  *slog.Logger
 
+	// Instrument, if set, wraps every request outermost, after routing: it sees the route
+	// template (c.Path()) and, once it has let the error handler answer, the final status.
+	Instrument echo.MiddlewareFunc
+	// Metrics, if set, is served at GET /metrics (the Prometheus exposition).
+	Metrics nethttp.Handler
+	// Version is the version this instance runs, as /readyz reports it (during a rolling
+	// deploy, which instance runs what).
+	Version string
+
 	// PublicURL is the absolute base URL readers reach the public API at (for example
 	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
 	// scheme and Host.
@@ -91,6 +100,9 @@ func New(cfg Config) nethttp.Handler {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 	e.Logger = newEchoLogger(e.Logger, cfg.Logger)
+	if cfg.Instrument != nil {
+		e.Use(cfg.Instrument)
+	}
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: logPanic(cfg.Logger)}),
 		boundRequestID,
@@ -103,10 +115,13 @@ func New(cfg Config) nethttp.Handler {
 	read := []string{nethttp.MethodGet, nethttp.MethodHead}
 	e.Match(read, "/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
 
-	e.Match(read, "/readyz", readyz(cfg.Readiness))
+	e.Match(read, "/readyz", readyz(cfg.Readiness, cfg.Version))
+	if cfg.Metrics != nil {
+		e.Match(read, "/metrics", echo.WrapHandler(cfg.Metrics))
+	}
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
-	api := e.Group("/api/v1", authenticate(cfg.Tokens))
+	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens))
 	api.POST("/articles", editors.draft)
 	api.GET("/articles", editors.list, boundedRead, readYourWrites(cfg.Positions, "desk"))
 	api.GET("/articles/:id", editors.get)

@@ -90,6 +90,9 @@ type Config struct {
 	SyncEvery time.Duration
 	// Client sends the deliveries; nil: a client with Timeout that follows no redirect.
 	Client *nethttp.Client
+	// Observe, if set, is told of every attempt as it is recorded (metrics count them by
+	// outcome). It must not block.
+	Observe func(Delivery)
 }
 
 func (c *Config) defaults() {
@@ -271,6 +274,32 @@ func (d *Dispatcher) Delete(ctx context.Context, id string) error {
 		}
 	}
 	return nil
+}
+
+// Backlog is how far the webhooks are behind the public stream (trusted webhooks' cursors on the
+// embargoed stream are not counted).
+type Backlog struct {
+	Webhooks int    // registered, on every instance
+	Cursor   uint64 // the least advanced webhook's cursor; the public stream's last sequence when none is registered
+	Last     uint64 // the public stream's last sequence
+}
+
+// Backlog reads the public stream's last sequence and the registrations' cursors. Errors:
+// ErrUnavailable when NATS does not answer; otherwise a database error.
+func (d *Dispatcher) Backlog(ctx context.Context) (Backlog, error) {
+	info, err := d.streams[publicFeed].Info(ctx)
+	if err != nil {
+		return Backlog{}, fmt.Errorf("webhooks backlog: %w: %w", ErrUnavailable, err)
+	}
+	n, least, err := d.reg.LeastCursor(ctx)
+	if err != nil {
+		return Backlog{}, err
+	}
+	b := Backlog{Webhooks: n, Cursor: least, Last: info.State.LastSeq}
+	if n == 0 {
+		b.Cursor = b.Last
+	}
+	return b, nil
 }
 
 // syncLoop reconciles the workers with the registrations until Close.
@@ -578,6 +607,9 @@ func (w *worker) skipErased(ctx context.Context, seq uint64) error {
 // stored or ctx ends, so that a database outage holds the message rather than sends it twice;
 // a failed attempt is recorded once, and not recording it only loses a line of the log.
 func (w *worker) record(ctx context.Context, d Delivery, must bool) bool {
+	if w.d.cfg.Observe != nil {
+		w.d.cfg.Observe(d)
+	}
 	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
 		err := w.d.reg.Record(ctx, d)
 		if err == nil {

@@ -612,6 +612,9 @@ func TestReplayIsIdenticalToLive(t *testing.T) {
 	stories := writeStories(t, ta.base, s, 0, n, 4)
 	last := waitCaughtUp(t, ta.base, s.admin)
 	for _, status := range domain.Statuses {
+		if status == domain.StatusScheduled {
+			continue // the workload schedules nothing: a scheduled article would publish itself mid-test
+		}
 		r := call(t, "GET", ta.base+"/api/v1/articles?per_page=1&status="+string(status), s.editors[0], nil)
 		expectStatus(t, r, 200, "desk by status")
 		if total := r.json(t)["total"]; total == 0.0 {
