@@ -244,6 +244,25 @@ func TestEmbargoEndToEnd(t *testing.T) {
 	if got := rfc3339(t, "firstcreated", doc["firstcreated"].(string)); !got.Equal(liftedAt) || doc["embargoed"] != nil {
 		t.Errorf("the lift's public message = %s; want firstcreated %v and no embargo", pub[0].Data(), liftedAt)
 	}
+	// newsroom tail reads the embargoed stream too, one article's messages if asked.
+	var tailed, tailErr bytes.Buffer
+	tailCtx, cancelTail := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancelTail()
+	if err := run(tailCtx, []string{"tail", "--data-dir", dir, "--embargoed", "--article", id, "--count", "4"}, &tailed, &tailErr); err != nil {
+		t.Fatalf("tail --embargoed: %v (%s)", err, tailErr.String())
+	}
+	var tailTypes []string
+	for dec := json.NewDecoder(&tailed); dec.More(); {
+		var l tailLine
+		if err := dec.Decode(&l); err != nil {
+			t.Fatal(err)
+		}
+		tailTypes = append(tailTypes, l.Type)
+	}
+	if want := []string{events.CloudEventType(events.ActionPublished), events.CloudEventType(events.ActionCorrected),
+		events.CloudEventType(events.ActionEmbargoMoved), events.CloudEventType(events.ActionEmbargoLifted)}; strings.Join(tailTypes, " ") != strings.Join(want, " ") {
+		t.Errorf("tail --embargoed --article = %v; want %v", tailTypes, want)
+	}
 	if sse := readSSE(t, ta.base, "0", 1); sse[0].data["subject"] != id || sse[0].event != "org.newsroom.article.published.v1" {
 		t.Errorf("the event stream from the start = %+v; want the lift's publication first", sse)
 	}

@@ -286,6 +286,15 @@ func TestServeEmbargoAsNATSUsers(t *testing.T) {
 	if m, err := public.NextMsg(0); err == nil {
 		t.Errorf("the subscriber heard %s under embargo; want nothing", m.Subject)
 	}
+	var tailed, tailErr bytes.Buffer
+	if err := run(ctx, []string{"tail", "--nats-url", ns.url("partner-reuters", ns.partnerPass["partner-reuters"]), "--embargoed",
+		"--inbox-prefix", partnerInbox("partner-reuters"), "--count", "1"}, &tailed, &tailErr); err != nil {
+		t.Fatalf("tail --embargoed as a partner: %v (%s)", err, tailErr.String())
+	}
+	var tailed1 tailLine
+	if err := json.Unmarshal(tailed.Bytes(), &tailed1); err != nil || tailed1.Article != id || !bytes.Contains(tailed1.Data, []byte(`"embargoed"`)) {
+		t.Errorf("tail --embargoed as a partner printed %s (%v); want the embargoed publication of %s", tailed.String(), err, id)
+	}
 
 	r := call(t, "POST", api+"/"+id+"/lift-embargo", ed, nil)
 	expectStatus(t, r, 200, "lift the embargo")
