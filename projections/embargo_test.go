@@ -363,3 +363,44 @@ func TestEmbargoedOutbox(t *testing.T) {
 		return slices.Equal(got, wantAfter), fmt.Sprintf("%v", got)
 	})
 }
+
+// BenchmarkEmbargoedOutboxPassesTheLog: 10,000 public publications in the log and no embargo,
+// the public and embargoed outboxes started together: how fast each gets through the log (the
+// embargoed one writes nothing, but reads and decodes every event as the public one does).
+//
+//	go test -run=XXX -bench=EmbargoedOutboxPassesTheLog -benchtime=1x ./projections
+func BenchmarkEmbargoedOutboxPassesTheLog(b *testing.B) {
+	const n = 10_000
+	ctx := context.Background()
+	for range b.N {
+		srv, js, store := fsyncedLog(b)
+		last := appendPublished(b, js, n)
+		connect := func() (*nats.Conn, error) { return nats.Connect(srv.ClientURL()) }
+		cfg := projections.OutboxConfig{Connect: connect, Log: store, PublicURL: "https://news.example", Logger: quietLog}
+		public, embargoed := projections.NewOutbox(cfg), projections.NewEmbargoedOutbox(cfg)
+		start := time.Now()
+		for _, o := range []*projections.Outbox{public, embargoed} {
+			if err := o.Start(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var publicDone, embargoedDone time.Duration
+		for publicDone == 0 || embargoedDone == 0 {
+			if publicDone == 0 && public.LastSource() >= last {
+				publicDone = time.Since(start)
+			}
+			if embargoedDone == 0 {
+				if c, err := js.Consumer(ctx, events.StreamName, projections.EmbargoedOutboxDurable); err == nil && c.CachedInfo().AckFloor.Stream >= last {
+					embargoedDone = time.Since(start)
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+		_ = public.Close()
+		_ = embargoed.Close()
+		b.ReportMetric(n/publicDone.Seconds(), "public-events/s")
+		b.ReportMetric(n/embargoedDone.Seconds(), "embargoed-events/s")
+		b.Logf("%d publications, no embargo: the public outbox through them in %v (%.0f/s, publishing each), the embargoed one in %v (%.0f/s, publishing none)",
+			n, publicDone.Round(time.Millisecond), n/publicDone.Seconds(), embargoedDone.Round(time.Millisecond), n/embargoedDone.Seconds())
+	}
+}
