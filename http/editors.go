@@ -271,6 +271,19 @@ func takeTime(fields map[string]json.RawMessage, name string, invalid *domain.Va
 	return t.Truncate(time.Microsecond), nil
 }
 
+// publish decodes a publication: no body, or {"embargo_until": RFC 3339} to publish under
+// embargo until then (null: none).
+func publish(c echo.Context) (domain.Command, error) {
+	until, err := decodeTime(c, "embargo_until", true)
+	return domain.Publish{EmbargoUntil: until}, err
+}
+
+// moveEmbargo decodes {"embargo_until": RFC 3339}, the new end of an embargo.
+func moveEmbargo(c echo.Context) (domain.Command, error) {
+	until, err := decodeTime(c, "embargo_until", false)
+	return domain.MoveEmbargo{Until: until}, err
+}
+
 func requestChanges(c echo.Context) (domain.Command, error) {
 	comment, err := decodeText(c, "comment", false)
 	return domain.RequestChanges{Comment: comment}, err

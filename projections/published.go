@@ -58,10 +58,15 @@ func (p *Published) committed(batch []events.Envelope) {
 	var ids []string
 	seen := map[string]bool{}
 	for _, env := range batch {
-		if domain.IsPublic(env.Type) && !seen[env.ArticleID] {
-			seen[env.ArticleID] = true
-			ids = append(ids, env.ArticleID)
+		if seen[env.ArticleID] || !domain.IsPublic(env.Type) {
+			continue
 		}
+		// Not even the id of an article under embargo leaves the view before the lift.
+		if r, err := env.Recorded(); err == nil && domain.AudienceOf(r.Event) != domain.Public {
+			continue
+		}
+		seen[env.ArticleID] = true
+		ids = append(ids, env.ArticleID)
 	}
 	if len(ids) > 0 {
 		p.OnCommit(ids, batch[len(batch)-1].Sequence)
@@ -78,8 +83,10 @@ func (*Published) Name() string { return "published" }
 // article's tags with a full scan of the table per article). 3: killed articles keep only
 // slug_sha256, so that their old URL answers "gone" without the slug. 4: listings read pages
 // from indexes in their own order (public_articles.listed, public_tags.published_at) and their
-// totals from public_counts; the text columns come last.
-func (*Published) Version() int { return 4 }
+// totals from public_counts; the text columns come last. 5: an article published under embargo
+// enters the public model at the lift of its embargo, and one retracted or killed under embargo
+// never does.
+func (*Published) Version() int { return 5 }
 
 // Tables implements View.
 func (*Published) Tables() []string {
@@ -223,9 +230,23 @@ func (s *publicState) apply(env events.Envelope, r domain.Recorded) {
 		encoded, _ := json.Marshal(nonNil(tags))
 		row.Tags, s.tags, s.textChanged = string(encoded), tags, true
 	}
+	if domain.AudienceOf(r.Event) == domain.Embargoed {
+		// Trusted subscribers alone learn of it: the public model stays as if the article did
+		// not exist, and a retraction or kill under embargo leaves it so for good (not found,
+		// never gone).
+		if k, killed := r.Event.(domain.Killed); killed && row.CreatedAt == "" {
+			// Its earlier events were erased before this view saw them.
+			row.Status, row.CreatedAt, row.UpdatedAt = VisibilityUnpublished, sqldb.FormatTime(k.CreatedAt), at
+		}
+		return
+	}
 	switch e := r.Event.(type) {
 	case domain.Drafted:
 		row.Status, row.CreatedAt, row.UpdatedAt = VisibilityUnpublished, at, at
+	case domain.EmbargoLifted:
+		// The public's first news of it: published_at is the lift. Corrections made under
+		// embargo are not the public's to see; the text is the corrected one.
+		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags)
 	case domain.Published:
 		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags)
 	case domain.Corrected:
