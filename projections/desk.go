@@ -26,8 +26,9 @@ func NewDesk(db *sqldb.DB) *Desk { return &Desk{db: db} }
 func (*Desk) Name() string { return "desk" }
 
 // Version implements View. 2: the listing reads pages from indexes in its own order
-// (updated_at DESC, id) and its totals from desk_counts. 3: the pending correction.
-func (*Desk) Version() int { return 3 }
+// (updated_at DESC, id) and its totals from desk_counts. 3: the pending correction. 4: the
+// translation set (translation_of, indexed).
+func (*Desk) Version() int { return 4 }
 
 // Tables implements View.
 func (*Desk) Tables() []string { return []string{"desk_articles", deskCounts.table} }
@@ -52,11 +53,14 @@ func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
 			created_at      TEXT    NOT NULL,
 			updated_at      TEXT    NOT NULL,
 			published_at    TEXT    NOT NULL DEFAULT '',
-			pending_correction TEXT NOT NULL DEFAULT ''
+			pending_correction TEXT NOT NULL DEFAULT '',
+			translation_of  TEXT    NOT NULL DEFAULT ''
 		)` + strict(d),
 		// The listing's order, newest change first (id ascending breaks ties).
 		`CREATE INDEX ` + t.Index("desk_articles_list") + ` ON ` + t.Name("desk_articles") + ` (updated_at DESC, id)`,
 		`CREATE INDEX ` + t.Index("desk_articles_status_list") + ` ON ` + t.Name("desk_articles") + ` (status, updated_at DESC, id)`,
+		// A translation set's members: the original by its id, the others by this.
+		`CREATE INDEX ` + t.Index("desk_articles_translation") + ` ON ` + t.Name("desk_articles") + ` (translation_of)`,
 		deskCounts.schema(d, t),
 	}
 }
@@ -80,6 +84,7 @@ type deskRow struct {
 	PublishedAt   string `db:"published_at"`
 	// PendingCorrection is the proposed correction as JSON (pendingJSON); empty when none is.
 	PendingCorrection string `db:"pending_correction"`
+	TranslationOf     string `db:"translation_of"`
 }
 
 // pendingJSON is how a desk row stores a pending correction.
@@ -92,7 +97,7 @@ type pendingJSON struct {
 
 // Columns are named, never *: a cached prepared statement must not depend on column order.
 const deskColumns = `id, version, status, slug, headline, summary, body, language, byline, dateline,
-	tags, created_by, last_revised_by, created_at, updated_at, published_at, pending_correction`
+	tags, created_by, last_revised_by, created_at, updated_at, published_at, pending_correction, translation_of`
 
 // Apply implements View: the articles of the batch are loaded once, folded in memory, and
 // written once each, however many of their events the batch holds.
@@ -145,7 +150,7 @@ func (d *Desk) write(ctx context.Context, tx *sqlx.Tx, t Tables, rows []deskRow)
 	for _, r := range rows {
 		args = append(args, r.ID, r.Version, r.Status, r.Slug, r.Headline, r.Summary, r.Body,
 			r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedBy, r.LastRevisedBy, r.CreatedAt, r.UpdatedAt,
-			r.PublishedAt, r.PendingCorrection)
+			r.PublishedAt, r.PendingCorrection, r.TranslationOf)
 	}
 	return t.bulk(deskUpsert).Exec(ctx, tx, args)
 }
@@ -156,7 +161,8 @@ var deskUpsert = sqldb.Bulk{Table: "{desk_articles}", Columns: columnList(deskCo
 		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
 		language = excluded.language, byline = excluded.byline, dateline = excluded.dateline,
 		tags = excluded.tags, last_revised_by = excluded.last_revised_by, updated_at = excluded.updated_at,
-		published_at = excluded.published_at, pending_correction = excluded.pending_correction`}
+		published_at = excluded.published_at, pending_correction = excluded.pending_correction,
+		translation_of = excluded.translation_of`}
 
 func deskRowFrom(a domain.Article) deskRow {
 	tags, _ := json.Marshal(nonNil(a.Tags))
@@ -170,7 +176,7 @@ func deskRowFrom(a domain.Article) deskRow {
 		Summary: a.Summary, Body: a.Body, Language: a.Language, Byline: a.Byline, Dateline: a.Dateline,
 		Tags: string(tags), CreatedBy: a.CreatedBy, LastRevisedBy: a.LastRevisedBy,
 		CreatedAt: sqldb.FormatTime(a.CreatedAt), UpdatedAt: sqldb.FormatTime(a.UpdatedAt),
-		PublishedAt: sqldb.FormatTime(a.PublishedAt),
+		PublishedAt: sqldb.FormatTime(a.PublishedAt), TranslationOf: a.TranslationOf,
 	}
 }
 
@@ -178,7 +184,7 @@ func (r deskRow) article() (domain.Article, error) {
 	a := domain.Article{ID: r.ID, Status: domain.Status(r.Status), Version: r.Version,
 		Content: domain.Content{Headline: r.Headline, Summary: r.Summary, Body: r.Body, Language: r.Language,
 			Byline: r.Byline, Dateline: r.Dateline, Slug: r.Slug},
-		CreatedBy: r.CreatedBy, LastRevisedBy: r.LastRevisedBy}
+		CreatedBy: r.CreatedBy, LastRevisedBy: r.LastRevisedBy, TranslationOf: r.TranslationOf}
 	if err := json.Unmarshal([]byte(r.Tags), &a.Tags); err != nil {
 		return domain.Article{}, fmt.Errorf("desk article %s: tags: %w", r.ID, err)
 	}
