@@ -36,11 +36,24 @@ type Log interface {
 	ReserveSlug(ctx context.Context, slug, articleID string) error
 }
 
+// TranslationSets reads which articles make up a translation set; *projections.Desk implements
+// it.
+type TranslationSets interface {
+	// SetMembers returns the articles of the set setID (its original and every translation of
+	// it), in any state, as a view holds them: one drafted a moment ago may be missing. Its
+	// errors are the database's.
+	SetMembers(ctx context.Context, setID string) ([]domain.SetMember, error)
+}
+
 // Desk runs editorial commands against the log.
 type Desk struct {
 	// Policy is the newsroom's choices where the rules leave one (one-editor corrections). Set
 	// it before the desk takes its first command; the zero value keeps every rule on.
 	Policy domain.Policy
+	// Sets tells which language a translation set has already, so that a translation is not
+	// drafted, nor an article revised, into a language another version of it holds. Set it
+	// before the first command; nil checks only the original a translation names.
+	Sets TranslationSets
 
 	log    Log
 	now    func() time.Time
@@ -200,6 +213,9 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 	if err != nil {
 		return Result{}, err
 	}
+	if err := d.checkTranslationSet(ctx, id, a, cmd); err != nil {
+		return Result{}, err
+	}
 	env, err := events.NewEnvelope(id, a.Version+1, event, req.By, decision.Now, req.Trace)
 	if err != nil {
 		return Result{}, err
@@ -277,4 +293,57 @@ func (d *Desk) load(ctx context.Context, id string) (domain.Article, events.Hist
 	a := domain.Fold(id, history)
 	d.recent.put(a, h.LastSequence)
 	return a, h, nil
+}
+
+// checkTranslationSet checks what a command does to a translation set, which no one article's
+// events can tell: a translation names an existing original (read from its own events, never
+// stale), and no two versions of a set share a language (read from the desk view, see Sets).
+// The view can be behind the log by the time it takes to apply an event: two drafts of one set
+// in one language within that moment can both pass. Nothing public depends on it (each member
+// has its own slug and review; both would be listed), so newsroom accepts that race rather than
+// keep a reservation per language that spikes, kills and language changes would have to release.
+// It returns a *domain.ValidationError naming translation_of or language, domain's and the
+// view's errors.
+func (d *Desk) checkTranslationSet(ctx context.Context, id string, a domain.Article, cmd domain.Command) error {
+	var changes domain.Changes
+	switch c := cmd.(type) {
+	case domain.Draft:
+		if c.TranslationOf == "" {
+			return nil
+		}
+		if !ValidID(c.TranslationOf) {
+			return &domain.ValidationError{Fields: []domain.FieldError{{Field: "translation_of",
+				Detail: fmt.Sprintf("%q is not an article id", c.TranslationOf)}}}
+		}
+		original, _, err := d.load(ctx, c.TranslationOf)
+		if err != nil {
+			return err
+		}
+		members, err := d.setMembers(ctx, c.TranslationOf)
+		if err != nil {
+			return err
+		}
+		return domain.CheckTranslation(id, original, c.Content.Language, members)
+	case domain.Revise:
+		changes = c.Changes
+	case domain.Correct:
+		changes = c.Changes
+	default:
+		return nil
+	}
+	if changes.Language == nil || strings.EqualFold(*changes.Language, a.Language) {
+		return nil
+	}
+	members, err := d.setMembers(ctx, a.TranslationSet())
+	if err != nil {
+		return err
+	}
+	return domain.CheckSetLanguage(id, *changes.Language, members)
+}
+
+func (d *Desk) setMembers(ctx context.Context, setID string) ([]domain.SetMember, error) {
+	if d.Sets == nil {
+		return nil, nil
+	}
+	return d.Sets.SetMembers(ctx, setID)
 }
