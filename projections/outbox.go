@@ -376,6 +376,7 @@ func (o *Outbox) outgoing(ctx context.Context, batch []events.Envelope) ([]outgo
 		if err != nil {
 			return nil, err
 		}
+		text.TranslationSet = domain.TranslationSetOf(env.ArticleID, r.Event)
 		msg, err := events.PublicEvent{Action: action, Source: env, PublicURL: o.cfg.PublicURL, Text: text}.Msg()
 		if err != nil {
 			return nil, err
