@@ -39,6 +39,8 @@ type PublicArticles interface {
 type DeskViews interface {
 	List(ctx context.Context, q projections.DeskQuery) (projections.DeskList, error)
 	Timeline(ctx context.Context, articleID string) ([]projections.Entry, error)
+	// SetMembers returns the articles of a translation set, in any state.
+	SetMembers(ctx context.Context, setID string) ([]domain.SetMember, error)
 }
 
 // Readiness reports whether this instance can accept commands and how far its views are.
