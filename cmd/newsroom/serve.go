@@ -202,6 +202,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 
 	commands := editorial.NewDesk(store)
 	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
+	commands.Sets = desk // which languages a translation set holds
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: commands,
 		DeskViews: struct {
