@@ -14,7 +14,7 @@ const frenchID = "a-fr"
 
 func frenchDrafted() domain.Drafted {
 	return domain.Drafted{TranslationOf: articleID, Headline: "Réunion des ministres des Affaires étrangères OTAN-Russie",
-		Body: "Le ministre russe des Affaires étrangères, Sergueï Lavrov, a participé à une réunion du Conseil OTAN-Russie.",
+		Body:     "Le ministre russe des Affaires étrangères, Sergueï Lavrov, a participé à une réunion du Conseil OTAN-Russie.",
 		Language: "fr", Byline: "Service de presse de l'OTAN", Dateline: "Bruxelles", Tags: []string{"otan"}}
 }
 
