@@ -56,6 +56,30 @@ func TestTranslationsEndToEnd(t *testing.T) {
 		t.Errorf("the French draft's translation_of = %v; want %s", got, en)
 	}
 
+	type member struct {
+		ID       string `json:"id"`
+		Language string `json:"language"`
+		Status   string `json:"status"`
+		Slug     string `json:"slug"`
+	}
+	desk := func(id string) []member {
+		t.Helper()
+		r := call(t, "GET", api+"/"+id, ed, nil)
+		expectStatus(t, r, 200, "GET "+id)
+		var a struct {
+			Translations *[]member `json:"translations"`
+		}
+		if err := json.Unmarshal(r.body, &a); err != nil || a.Translations == nil {
+			t.Fatalf("GET %s: translations missing (%v)\n%s", id, err, r.body)
+		}
+		return *a.Translations
+	}
+	// The language check reads the desk view: once it holds the French draft (a draft sent
+	// before it does may pass, the race the README accepts), a second French version is refused.
+	eventually(t, "the French draft on the desk", func() bool {
+		return reflect.DeepEqual(desk(en), []member{{fr, "fr", "draft", ""}})
+	})
+
 	// What the desk refuses, naming the field; nothing of it reaches the log.
 	before := streamMessages(t, ta.natsURL)
 	refusals := []struct {
@@ -91,24 +115,6 @@ func TestTranslationsEndToEnd(t *testing.T) {
 	expectStatus(t, r, 200, "publish the original")
 	enSlug := r.json(t)["slug"].(string)
 
-	type member struct {
-		ID       string `json:"id"`
-		Language string `json:"language"`
-		Status   string `json:"status"`
-		Slug     string `json:"slug"`
-	}
-	desk := func(id string) []member {
-		t.Helper()
-		r := call(t, "GET", api+"/"+id, ed, nil)
-		expectStatus(t, r, 200, "GET "+id)
-		var a struct {
-			Translations *[]member `json:"translations"`
-		}
-		if err := json.Unmarshal(r.body, &a); err != nil || a.Translations == nil {
-			t.Fatalf("GET %s: translations missing (%v)\n%s", id, err, r.body)
-		}
-		return *a.Translations
-	}
 	eventually(t, "the set on the desk", func() bool {
 		return reflect.DeepEqual(desk(en), []member{{fr, "fr", "draft", ""}}) &&
 			reflect.DeepEqual(desk(fr), []member{{en, "en", "published", enSlug}})
@@ -246,6 +252,9 @@ func TestTranslationsEndToEnd(t *testing.T) {
 	if _, _, links := hreflangs("en", ""); len(links["urn:uuid:"+en]) != 0 {
 		t.Errorf("the English feed still links %v after the retraction", links["urn:uuid:"+en])
 	}
+	eventually(t, "the retraction on the desk", func() bool {
+		return reflect.DeepEqual(desk(en), []member{{de, "de", "draft", ""}, {fr, "fr", "retracted", frSlug}})
+	})
 	r = call(t, "POST", api, remi, natoFrench(en))
 	expectStatus(t, r, 201, "a new French version once the first is retracted")
 }
