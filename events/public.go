@@ -74,7 +74,21 @@ type Ninjs struct {
 	EdNote         string      `json:"ednote,omitempty"`
 	// Embargoed is the end of the embargo of a message for trusted subscribers alone.
 	Embargoed string `json:"embargoed,omitempty"`
+
+	// AltIDs names the article's translation set (AltIDTranslationSet).
+	AltIDs []ninjsAltID `json:"altids,omitempty"`
 }
+
+// ninjsAltID is an alternative identifier of the item: a role and a value.
+type ninjsAltID struct {
+	Role  string `json:"role"`
+	Value string `json:"value"`
+}
+
+// AltIDTranslationSet is the role of the alternative id every language version of an article
+// shares: "urn:uuid:" and the id of the original (the ce-subject of its own events). It is
+// permanent: subscribers group translations by it.
+const AltIDTranslationSet = "translation-set"
 
 type ninjsText struct {
 	Role  string `json:"role"`
@@ -105,6 +119,9 @@ type PublicText struct {
 	Note        string // a correction's or a retraction's public words
 	// EmbargoUntil is the end of the embargo the article is under (trusted subscribers only).
 	EmbargoUntil time.Time
+
+	// TranslationSet is the id of the article's translation set (domain.TranslationSetOf).
+	TranslationSet string
 }
 
 // PublicEvent is one message of the public stream.
@@ -144,6 +161,9 @@ func (p PublicEvent) Msg() (*nats.Msg, error) {
 	}
 	if p.Text.Headline != "" {
 		doc.Headlines = []ninjsText{{Role: "main", Value: p.Text.Headline}}
+	}
+	if p.Text.TranslationSet != "" && p.Action != ActionKilled {
+		doc.AltIDs = []ninjsAltID{{Role: AltIDTranslationSet, Value: "urn:uuid:" + p.Text.TranslationSet}}
 	}
 	switch p.Action {
 	case ActionKilled:

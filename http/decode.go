@@ -363,13 +363,16 @@ type draftRequest struct {
 	Dateline string   `json:"dateline"`
 	Tags     []string `json:"tags"`
 	Slug     string   `json:"slug"`
+
+	// TranslationOf is the id of the article this one translates (its original).
+	TranslationOf string `json:"translation_of"`
 }
 
 func (r draftRequest) command() domain.Draft {
 	return domain.Draft{Content: domain.Content{
 		Headline: r.Headline, Summary: r.Summary, Body: r.Body, Language: r.Language,
 		Byline: r.Byline, Dateline: r.Dateline, Tags: r.Tags, Slug: r.Slug,
-	}}
+	}, TranslationOf: r.TranslationOf}
 }
 
 // takeString removes field name from fields and returns its string value ("" if absent or null).

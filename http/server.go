@@ -29,6 +29,8 @@ type Desk interface {
 type PublicArticles interface {
 	List(ctx context.Context, q projections.PublicQuery) (projections.PublicList, error)
 	BySlug(ctx context.Context, slug string) (projections.PublicArticle, error)
+	// Translations returns the published members of these translation sets, by set id.
+	Translations(ctx context.Context, setIDs []string) (map[string][]projections.Translation, error)
 	// Newest returns the id and version of the n newest listed articles (of that language,
 	// unless empty), newest first.
 	Newest(ctx context.Context, language string, n int) ([]projections.Stamp, error)
@@ -39,6 +41,8 @@ type PublicArticles interface {
 type DeskViews interface {
 	List(ctx context.Context, q projections.DeskQuery) (projections.DeskList, error)
 	Timeline(ctx context.Context, articleID string) ([]projections.Entry, error)
+	// SetMembers returns the articles of a translation set, in any state.
+	SetMembers(ctx context.Context, setID string) ([]domain.SetMember, error)
 }
 
 // Readiness reports whether this instance can accept commands and how far its views are.
@@ -156,7 +160,8 @@ func New(cfg Config) nethttp.Handler {
 		wh.GET("/:id/deliveries", hooks.deliveries)
 	}
 
-	public := &publicAPI{log: cfg.Logger, publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache}
+	public := &publicAPI{log: cfg.Logger, publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	fresh := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return freshReads(readYourWrites(cfg.Positions, "published")(next))
 	}

@@ -408,6 +408,7 @@ func (o *Outbox) outgoing(ctx context.Context, batch []events.Envelope) ([]outgo
 		if err != nil {
 			return nil, err
 		}
+		text.TranslationSet = domain.TranslationSetOf(env.ArticleID, r.Event)
 		if o.feed.trusted {
 			if text, err = o.embargoedText(ctx, env, r.Event, text); err != nil {
 				return nil, err

@@ -234,6 +234,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 	commands := editorial.NewDesk(store).Observed(a.metrics.CommandDone)
 	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
+	commands.Sets = desk // which languages a translation set holds
 	a.schedules = schedules.New(schedules.Config{Connect: connect, Replicas: replicas, Log: store, Commands: commands,
 		Desk: desk, Views: a.runner, Logger: log})
 	if err := a.schedules.Start(context.WithoutCancel(ctx)); err != nil {
