@@ -301,8 +301,12 @@ func (b Branch) Matcher() Matcher {
 	return m
 }
 
-// Matches reports whether a folded word is one the query looks for.
+// Matches reports whether a folded word is one the query looks for. The zero Matcher matches
+// nothing.
 func (m Matcher) Matches(folded string) bool {
+	if m.lang == nil {
+		return false
+	}
 	stem := m.lang.Stem(folded)
 	if m.stems[stem] {
 		return true
