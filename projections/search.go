@@ -128,11 +128,14 @@ func (s *Search) Schema(d sqldb.Dialect, t Tables) []string {
 			`CREATE INDEX `+t.Index("search_public_tsv")+` ON `+t.Name(searchPublic)+` USING GIN (tsv)`)
 	}
 	for _, fts := range []string{searchDeskFTS, searchPublicFTS} {
-		// Contentless (the text is in the documents' table already), with deletes; terms are
-		// written by the search package, so the tokenizer only splits them at the spaces.
-		// secure-delete: a deleted document's entries are overwritten, not only marked.
+		// Contentless: the text is in the documents' table already. Terms are written by the
+		// search package, so the tokenizer only splits them at the spaces. A document leaves
+		// by FTS5's 'delete' command, given the terms it was indexed with (made again from the
+		// stored text), which with secure-delete removes its entries from the index's pages;
+		// contentless_delete=1 would only mark it deleted, leaving its words in the file until
+		// a merge.
 		ddl = append(ddl,
-			`CREATE VIRTUAL TABLE `+t.Name(fts)+` USING fts5(`+ftsColumns+`, content='', contentless_delete=1,
+			`CREATE VIRTUAL TABLE `+t.Name(fts)+` USING fts5(`+ftsColumns+`, content='',
 				tokenize='unicode61 remove_diacritics 0')`,
 			`INSERT INTO `+t.Name(fts)+` (`+t.Name(fts)+`, rank) VALUES ('secure-delete', 1)`)
 	}
@@ -321,21 +324,21 @@ func publicIndexed(r searchPublicRow) indexed {
 // searchWrites collects what a batch writes, table by table.
 type searchWrites struct {
 	deskRows, publicRows     []any
-	deskGone, publicGone     []searchGone // rows to delete (kills)
+	deskGone, publicGone     []searchDoc // rows to delete (kills), with what they were indexed with
 	deskIndex, publicIndex   []searchDoc  // documents to index (again)
 	deskTags, publicTags     tagWrites
-	deskUnindex, publicUnidx []int64 // SQLite: documents whose old index entries go
-}
-
-type searchGone struct {
-	id  string
-	doc int64
+	deskUnindex, publicUnidx []searchDoc // SQLite: documents whose old index entries go
 }
 
 type searchDoc struct {
 	id  string
 	doc int64
 	indexed
+}
+
+func (st *searchState) deskDoc() searchDoc { return searchDoc{st.desk.ID, st.doc, st.deskBefore} }
+func (st *searchState) publicDoc() searchDoc {
+	return searchDoc{st.public.ID, st.doc, st.publicBefore}
 }
 
 type tagWrites struct {
@@ -360,10 +363,10 @@ func (s *Search) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string,
 		a := st.desk
 		if a.Status == domain.StatusKilled {
 			if st.deskExists {
-				w.deskGone = append(w.deskGone, searchGone{id, st.doc})
+				w.deskGone = append(w.deskGone, st.deskDoc())
 			}
 			if st.publicExists {
-				w.publicGone = append(w.publicGone, searchGone{id, st.doc})
+				w.publicGone = append(w.publicGone, st.publicDoc())
 			}
 			continue
 		}
@@ -375,7 +378,7 @@ func (s *Search) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string,
 		if !st.deskExists || now != st.deskBefore {
 			w.deskIndex = append(w.deskIndex, searchDoc{id, st.doc, now})
 			if st.deskExists {
-				w.deskUnindex = append(w.deskUnindex, st.doc)
+				w.deskUnindex = append(w.deskUnindex, st.deskDoc())
 			}
 			w.deskTags.diff(id, st.deskTags, dedupe(a.Tags))
 		}
@@ -392,7 +395,7 @@ func (s *Search) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string,
 		if !st.publicExists || now != st.publicBefore {
 			w.publicIndex = append(w.publicIndex, searchDoc{id, st.doc, now})
 			if st.publicExists {
-				w.publicUnidx = append(w.publicUnidx, st.doc)
+				w.publicUnidx = append(w.publicUnidx, st.publicDoc())
 			}
 			var tags []string
 			if err := json.Unmarshal([]byte(p.Tags), &tags); err != nil {
@@ -405,9 +408,9 @@ func (s *Search) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string,
 		docs, tags, fts string
 		upsert          sqldb.Bulk
 		rows            []any
-		gone            []searchGone
+		gone            []searchDoc
 		index           []searchDoc
-		unindex         []int64
+		unindex         []searchDoc
 		tagWrites       tagWrites
 	}{
 		{searchDesk, searchDeskTags, searchDeskFTS, searchDeskUpsert, w.deskRows, w.deskGone, w.deskIndex, w.deskUnindex, w.deskTags},
@@ -437,35 +440,34 @@ func (s *Search) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string,
 			}
 			continue
 		}
-		unindex := part.unindex
-		for _, g := range part.gone {
-			unindex = append(unindex, g.doc)
-		}
-		if err := reindexFTS5(ctx, tx, t.Name(part.fts), unindex, part.index); err != nil {
+		if err := reindexFTS5(ctx, tx, t.Name(part.fts), append(part.unindex, part.gone...), part.index); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// reindexFTS5 deletes the index entries of the documents unindex names, then indexes docs.
-func reindexFTS5(ctx context.Context, tx *sqlx.Tx, fts string, unindex []int64, docs []searchDoc) error {
-	for start := 0; start < len(unindex); start += 500 {
-		q, args, err := sqlx.In(`DELETE FROM `+fts+` WHERE rowid IN (?)`, unindex[start:min(start+500, len(unindex))])
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("search: unindex: %w", err)
-		}
-	}
-	args := make([]any, 0, len(docs)*6)
-	for _, d := range docs {
+// reindexFTS5 deletes the index entries of the documents unindex holds (as they were
+// indexed), then indexes docs.
+func reindexFTS5(ctx context.Context, tx *sqlx.Tx, fts string, unindex, docs []searchDoc) error {
+	terms := func(args []any, d searchDoc) []any {
 		l := d.lang()
-		args = append(args, d.doc, l.IndexText(d.headline), l.IndexText(d.summary), l.IndexText(d.body),
+		return append(args, d.doc, l.IndexText(d.headline), l.IndexText(d.summary), l.IndexText(d.body),
 			l.IndexText(d.tags), l.IndexText(d.byline))
 	}
-	return sqldb.Bulk{Table: fts, Columns: append([]string{"rowid"}, columnList(ftsColumns)...)}.Exec(ctx, tx, args)
+	deletes := make([]any, 0, len(unindex)*7)
+	for _, d := range unindex {
+		deletes = terms(append(deletes, "delete"), d)
+	}
+	columns := append([]string{"rowid"}, columnList(ftsColumns)...)
+	if err := (sqldb.Bulk{Table: fts, Columns: append([]string{fts}, columns...)}).Exec(ctx, tx, deletes); err != nil {
+		return fmt.Errorf("search: unindex: %w", err)
+	}
+	inserts := make([]any, 0, len(docs)*6)
+	for _, d := range docs {
+		inserts = terms(inserts, d)
+	}
+	return sqldb.Bulk{Table: fts, Columns: columns}.Exec(ctx, tx, inserts)
 }
 
 // reindexPostgres builds the tsvector of docs, whose rows are written, with each one's
