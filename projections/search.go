@@ -325,7 +325,7 @@ func publicIndexed(r searchPublicRow) indexed {
 type searchWrites struct {
 	deskRows, publicRows     []any
 	deskGone, publicGone     []searchDoc // rows to delete (kills), with what they were indexed with
-	deskIndex, publicIndex   []searchDoc  // documents to index (again)
+	deskIndex, publicIndex   []searchDoc // documents to index (again)
 	deskTags, publicTags     tagWrites
 	deskUnindex, publicUnidx []searchDoc // SQLite: documents whose old index entries go
 }
