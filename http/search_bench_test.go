@@ -288,7 +288,7 @@ func rawSearchRate(b *testing.B, db *sqldb.DB, queries []string, seconds int) ra
 	wg.Wait()
 	elapsed := time.Since(start)
 	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	return rawRate{rate: float64(len(all)) / elapsed.Seconds(), p99: bench.Percentile(all, 99)}
+	return rawRate{rate: float64(len(all)) / elapsed.Seconds(), p99: bench.Percentile(all, 0.99)}
 }
 
 // searchSizes returns the bytes on disk of the public index (search_public, its tags and its
