@@ -92,13 +92,13 @@ var (
 
 // ranked is one document of a page, and how many match in all.
 type ranked struct {
-	Doc   int64 `db:"doc"`
-	Total int   `db:"total"`
+	ID    string `db:"id"`
+	Total int    `db:"total"`
 }
 
 // rank returns the documents of one page of part that match branches (none: every document)
 // and the filters in where, in order, and how many match in all.
-func (s *Search) rank(ctx context.Context, part searchPart, branches []search.Branch, where string, args []any, byDate bool, page Page) ([]int64, int, error) {
+func (s *Search) rank(ctx context.Context, part searchPart, branches []search.Branch, where string, args []any, byDate bool, page Page) ([]string, int, error) {
 	db := s.db.Read
 	var from, score string
 	var matchArgs, rankArgs []any
@@ -135,7 +135,7 @@ func (s *Search) rank(ctx context.Context, part searchPart, branches []search.Br
 	}
 	// The matches are ranked in a subquery: FTS5's bm25 cannot be called beside a window
 	// function.
-	query := `SELECT doc, COUNT(*) OVER () AS total FROM (SELECT d.doc AS doc, d.id AS id, d.updated_at AS updated_at, d.` +
+	query := `SELECT id, COUNT(*) OVER () AS total FROM (SELECT d.id AS id, d.updated_at AS updated_at, d.` +
 		part.dateColumn + ` AS ` + part.dateColumn + `, ` + score + ` AS score` + from + where + `) m ORDER BY ` + order + ` LIMIT ? OFFSET ?`
 	if part.dateColumn == "updated_at" {
 		query = strings.Replace(query, `, d.updated_at AS updated_at`, ``, 1)
@@ -157,20 +157,20 @@ func (s *Search) rank(ctx context.Context, part searchPart, branches []search.Br
 		}
 		return nil, total, nil
 	}
-	docs := make([]int64, len(rows))
+	ids := make([]string, len(rows))
 	for i, r := range rows {
-		docs[i] = r.Doc
+		ids[i] = r.ID
 	}
-	return docs, rows[0].Total, nil
+	return ids, rows[0].Total, nil
 }
 
-// inOrder reads the rows of docs with query (which ends in "doc IN (?)") and returns them in
-// docs' order.
-func inOrder[R any](ctx context.Context, db *sqlx.DB, query string, docs []int64, doc func(R) int64) ([]R, error) {
-	if len(docs) == 0 {
+// inOrder reads the rows of ids with query (which ends in "id IN (?)", the key of the
+// documents' tables on both databases) and returns them in ids' order.
+func inOrder[R any](ctx context.Context, db *sqlx.DB, query string, ids []string, id func(R) string) ([]R, error) {
+	if len(ids) == 0 {
 		return nil, nil
 	}
-	q, args, err := sqlx.In(query, docs)
+	q, args, err := sqlx.In(query, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -178,27 +178,16 @@ func inOrder[R any](ctx context.Context, db *sqlx.DB, query string, docs []int64
 	if err := db.SelectContext(ctx, &rows, db.Rebind(q), args...); err != nil {
 		return nil, err
 	}
-	at := make(map[int64]int, len(docs))
-	for i, d := range docs {
-		at[d] = i
-	}
-	out := make([]R, len(docs))
-	n := 0
+	byID := make(map[string]R, len(rows))
 	for _, r := range rows {
-		if i, ok := at[doc(r)]; ok {
-			out[i] = r
-			n++
-		}
+		byID[id(r)] = r
 	}
-	if n != len(docs) {
-		// A commit between the two reads removed a document (a kill): leave it out.
-		kept := out[:0]
-		for _, r := range out {
-			if doc(r) != 0 {
-				kept = append(kept, r)
-			}
+	out := make([]R, 0, len(ids))
+	for _, i := range ids {
+		// A commit between the two reads may have removed a document (a kill): it is left out.
+		if r, ok := byID[i]; ok {
+			out = append(out, r)
 		}
-		out = kept
 	}
 	return out, nil
 }
@@ -242,12 +231,12 @@ func (s *Search) Desk(ctx context.Context, q DeskSearch) (DeskHits, error) {
 	if q.Tag != "" {
 		f.add(`d.id IN (SELECT article_id FROM `+deskPart.tags+` WHERE tag = ?)`, q.Tag)
 	}
-	docs, total, err := s.rank(ctx, deskPart, branches, f.where.String(), f.args, q.ByDate || q.Query == nil, q.Page)
+	ids, total, err := s.rank(ctx, deskPart, branches, f.where.String(), f.args, q.ByDate || q.Query == nil, q.Page)
 	if err != nil {
 		return DeskHits{}, err
 	}
-	rows, err := inOrder(ctx, s.db.Read, `SELECT `+searchDeskColumns+` FROM `+searchDesk+` WHERE doc IN (?)`, docs,
-		func(r searchDeskRow) int64 { return r.Doc })
+	rows, err := inOrder(ctx, s.db.Read, `SELECT `+searchDeskColumns+` FROM `+searchDesk+` WHERE id IN (?)`, ids,
+		func(r searchDeskRow) string { return r.ID })
 	if err != nil {
 		return DeskHits{}, fmt.Errorf("search desk: %w", err)
 	}
@@ -277,12 +266,12 @@ func (s *Search) Public(ctx context.Context, q PublicSearch) (PublicHits, error)
 	if q.Tag != "" {
 		f.add(`d.id IN (SELECT article_id FROM `+publicPart.tags+` WHERE tag = ?)`, q.Tag)
 	}
-	docs, total, err := s.rank(ctx, publicPart, branches, f.where.String(), f.args, q.ByDate, q.Page)
+	ids, total, err := s.rank(ctx, publicPart, branches, f.where.String(), f.args, q.ByDate, q.Page)
 	if err != nil {
 		return PublicHits{}, err
 	}
-	rows, err := inOrder(ctx, s.db.Read, `SELECT `+searchPublicColumns+` FROM `+searchPublic+` WHERE doc IN (?)`, docs,
-		func(r searchPublicRow) int64 { return r.Doc })
+	rows, err := inOrder(ctx, s.db.Read, `SELECT `+searchPublicColumns+` FROM `+searchPublic+` WHERE id IN (?)`, ids,
+		func(r searchPublicRow) string { return r.ID })
 	if err != nil {
 		return PublicHits{}, fmt.Errorf("search public: %w", err)
 	}
