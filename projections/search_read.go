@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/search"
 	"github.com/newsroom/newsroom/sqldb"
@@ -90,15 +88,22 @@ var (
 	publicPart = searchPart{docs: searchPublic, fts: searchPublicFTS, tags: searchPublicTags, dateColumn: "published_at"}
 )
 
-// ranked is one document of a page, and how many match in all.
-type ranked struct {
-	ID    string `db:"id"`
-	Total int    `db:"total"`
-}
+// A page's row: the document's, and how many match in all.
+type (
+	deskPageRow struct {
+		searchDeskRow
+		Total int `db:"total"`
+	}
+	publicPageRow struct {
+		searchPublicRow
+		Total int `db:"total"`
+	}
+)
 
-// rank returns the documents of one page of part that match branches (none: every document)
-// and the filters in where, in order, and how many match in all.
-func (s *Search) rank(ctx context.Context, part searchPart, branches []search.Branch, where string, args []any, byDate bool, page Page) ([]string, int, error) {
+// rankedPage reads into dst the rows (columns, of part's documents' table) of one page of the
+// documents of part that match branches (none: every document) and the filters in where, in
+// order, each with how many match in all; and that count when the page is past the last one.
+func (s *Search) rankedPage(ctx context.Context, dst any, got func() int, columns string, part searchPart, branches []search.Branch, where string, args []any, byDate bool, page Page) (int, error) {
 	db := s.db.Read
 	var from, score string
 	var matchArgs, rankArgs []any
@@ -133,63 +138,34 @@ func (s *Search) rank(ctx context.Context, part searchPart, branches []search.Br
 	if byDate {
 		order, score, rankArgs = part.dateColumn+` DESC, id`, `0`, nil
 	}
-	// The matches are ranked in a subquery: FTS5's bm25 cannot be called beside a window
-	// function.
-	query := `SELECT id, COUNT(*) OVER () AS total FROM (SELECT d.id AS id, d.updated_at AS updated_at, d.` +
-		part.dateColumn + ` AS ` + part.dateColumn + `, ` + score + ` AS score` + from + where + `) m ORDER BY ` + order + ` LIMIT ? OFFSET ?`
+	// The matches are ranked in a subquery (FTS5's bm25 cannot be called beside a window
+	// function); only the page's rows are joined to their text, in one statement.
+	ranked := `SELECT d.id AS id, d.updated_at AS updated_at, d.` + part.dateColumn + ` AS ` + part.dateColumn +
+		`, ` + score + ` AS score` + from + where
 	if part.dateColumn == "updated_at" {
-		query = strings.Replace(query, `, d.updated_at AS updated_at`, ``, 1)
+		ranked = strings.Replace(ranked, `, d.updated_at AS updated_at`, ``, 1)
 	}
+	cols := columnList(columns)
+	for i, c := range cols {
+		cols[i] = `t.` + c
+	}
+	query := `SELECT m.total AS total, ` + strings.Join(cols, ", ") + ` FROM (SELECT id, COUNT(*) OVER () AS total,
+		ROW_NUMBER() OVER (ORDER BY ` + order + `) AS rn FROM (` + ranked + `) m0 ORDER BY ` + order + ` LIMIT ? OFFSET ?) m
+		JOIN ` + part.docs + ` t ON t.id = m.id ORDER BY m.rn`
 	all := append(append(append(append([]any{}, rankArgs...), matchArgs...), args...), page.PerPage, page.offset())
-	var rows []ranked
-	if err := db.SelectContext(ctx, &rows, db.Rebind(query), all...); err != nil {
-		return nil, 0, fmt.Errorf("search %s: %w", part.docs, err)
+	if err := db.SelectContext(ctx, dst, db.Rebind(query), all...); err != nil {
+		return 0, fmt.Errorf("search %s: %w", part.docs, err)
 	}
-	if len(rows) == 0 {
-		if page.Number <= 1 {
-			return nil, 0, nil
-		}
-		// Past the last page: the total still says how many there are.
-		var total int
-		count := `SELECT COUNT(*)` + from + where
-		if err := db.GetContext(ctx, &total, db.Rebind(count), append(append([]any{}, matchArgs...), args...)...); err != nil {
-			return nil, 0, fmt.Errorf("search %s: %w", part.docs, err)
-		}
-		return nil, total, nil
+	if got() > 0 || page.Number <= 1 {
+		return 0, nil
 	}
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
+	// Past the last page, the total still says how many there are.
+	var total int
+	count := `SELECT COUNT(*)` + from + where
+	if err := db.GetContext(ctx, &total, db.Rebind(count), append(append([]any{}, matchArgs...), args...)...); err != nil {
+		return 0, fmt.Errorf("search %s: %w", part.docs, err)
 	}
-	return ids, rows[0].Total, nil
-}
-
-// inOrder reads the rows of ids with query (which ends in "id IN (?)", the key of the
-// documents' tables on both databases) and returns them in ids' order.
-func inOrder[R any](ctx context.Context, db *sqlx.DB, query string, ids []string, id func(R) string) ([]R, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	q, args, err := sqlx.In(query, ids)
-	if err != nil {
-		return nil, err
-	}
-	var rows []R
-	if err := db.SelectContext(ctx, &rows, db.Rebind(q), args...); err != nil {
-		return nil, err
-	}
-	byID := make(map[string]R, len(rows))
-	for _, r := range rows {
-		byID[id(r)] = r
-	}
-	out := make([]R, 0, len(ids))
-	for _, i := range ids {
-		// A commit between the two reads may have removed a document (a kill): it is left out.
-		if r, ok := byID[i]; ok {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return total, nil
 }
 
 // filter adds "AND <term>" with its argument to a WHERE clause.
@@ -231,14 +207,13 @@ func (s *Search) Desk(ctx context.Context, q DeskSearch) (DeskHits, error) {
 	if q.Tag != "" {
 		f.add(`d.id IN (SELECT article_id FROM `+deskPart.tags+` WHERE tag = ?)`, q.Tag)
 	}
-	ids, total, err := s.rank(ctx, deskPart, branches, f.where.String(), f.args, q.ByDate || q.Query == nil, q.Page)
+	var rows []deskPageRow
+	total, err := s.rankedPage(ctx, &rows, func() int { return len(rows) }, searchDeskColumns, deskPart, branches, f.where.String(), f.args, q.ByDate || q.Query == nil, q.Page)
 	if err != nil {
 		return DeskHits{}, err
 	}
-	rows, err := inOrder(ctx, s.db.Read, `SELECT `+searchDeskColumns+` FROM `+searchDesk+` WHERE id IN (?)`, ids,
-		func(r searchDeskRow) string { return r.ID })
-	if err != nil {
-		return DeskHits{}, fmt.Errorf("search desk: %w", err)
+	if len(rows) > 0 {
+		total = rows[0].Total
 	}
 	out := DeskHits{Total: total, Items: make([]DeskHit, 0, len(rows))}
 	for _, r := range rows {
@@ -266,14 +241,13 @@ func (s *Search) Public(ctx context.Context, q PublicSearch) (PublicHits, error)
 	if q.Tag != "" {
 		f.add(`d.id IN (SELECT article_id FROM `+publicPart.tags+` WHERE tag = ?)`, q.Tag)
 	}
-	ids, total, err := s.rank(ctx, publicPart, branches, f.where.String(), f.args, q.ByDate, q.Page)
+	var rows []publicPageRow
+	total, err := s.rankedPage(ctx, &rows, func() int { return len(rows) }, searchPublicColumns, publicPart, branches, f.where.String(), f.args, q.ByDate, q.Page)
 	if err != nil {
 		return PublicHits{}, err
 	}
-	rows, err := inOrder(ctx, s.db.Read, `SELECT `+searchPublicColumns+` FROM `+searchPublic+` WHERE id IN (?)`, ids,
-		func(r searchPublicRow) string { return r.ID })
-	if err != nil {
-		return PublicHits{}, fmt.Errorf("search public: %w", err)
+	if len(rows) > 0 {
+		total = rows[0].Total
 	}
 	out := PublicHits{Total: total, Items: make([]PublicHit, 0, len(rows))}
 	for _, r := range rows {
@@ -307,12 +281,13 @@ func highlight(branches []search.Branch, language, headline, summary, body strin
 	}
 	h := Highlights{Headline: search.Highlight(headline, m)}
 	bodySnippet, inBody := search.Snippet(body, m)
-	switch summarySnippet, inSummary := search.Snippet(summary, m); {
-	case inBody:
+	if inBody {
 		h.Snippet = bodySnippet
-	case inSummary || body == "":
+		return h
+	}
+	if summarySnippet, inSummary := search.Snippet(summary, m); inSummary || body == "" {
 		h.Snippet = summarySnippet
-	default:
+	} else {
 		h.Snippet = bodySnippet
 	}
 	return h

@@ -278,6 +278,9 @@ type Matcher struct {
 	lang     *Language
 	stems    map[string]bool
 	prefixes []string
+	// firsts are the first bytes of stems and prefixes: a Snowball stemmer keeps a word's
+	// first letter, so a word that starts otherwise is not stemmed to be compared.
+	firsts [256]bool
 }
 
 // Matcher returns what highlights the included terms of the branch in a text of its language.
@@ -298,13 +301,19 @@ func (b Branch) Matcher() Matcher {
 			}
 		}
 	}
+	for stem := range m.stems {
+		m.firsts[stem[0]] = true
+	}
+	for _, p := range m.prefixes {
+		m.firsts[p[0]] = true
+	}
 	return m
 }
 
 // Matches reports whether a folded word is one the query looks for. The zero Matcher matches
 // nothing.
 func (m Matcher) Matches(folded string) bool {
-	if m.lang == nil {
+	if m.lang == nil || folded == "" || !m.firsts[folded[0]] {
 		return false
 	}
 	stem := m.lang.Stem(folded)
