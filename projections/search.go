@@ -95,7 +95,10 @@ func (s *Search) Schema(d sqldb.Dialect, t Tables) []string {
 			-- the text last, as in the other views: a page of results reads the rows' first pages
 			headline           TEXT NOT NULL DEFAULT '',
 			summary            TEXT NOT NULL DEFAULT '',
-			body               TEXT NOT NULL DEFAULT ''` + idKey + `
+			body               TEXT NOT NULL DEFAULT '',
+			-- the body as a reader reads it (search.PlainText): what the index holds, and what
+			-- snippets are cut from
+			body_text          TEXT NOT NULL DEFAULT ''` + idKey + `
 		)` + strict(d),
 		`CREATE TABLE ` + t.Name(searchDeskTags) + ` (tag TEXT NOT NULL, article_id TEXT NOT NULL, PRIMARY KEY (tag, article_id))` + strict(d),
 		`CREATE INDEX ` + t.Index("search_desk_tags_article") + ` ON ` + t.Name(searchDeskTags) + ` (article_id)`,
@@ -146,9 +149,10 @@ func (s *Search) Schema(d sqldb.Dialect, t Tables) []string {
 type searchDeskRow struct {
 	Doc int64 `db:"doc"`
 	deskRow
+	BodyText string `db:"body_text"`
 }
 
-const searchDeskColumns = `doc, ` + deskColumns
+const searchDeskColumns = `doc, ` + deskColumns + `, body_text`
 
 // searchPublicRow is a row of search_public.
 type searchPublicRow struct {
@@ -180,7 +184,8 @@ var (
 		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
 		language = excluded.language, byline = excluded.byline, dateline = excluded.dateline,
 		tags = excluded.tags, last_revised_by = excluded.last_revised_by, updated_at = excluded.updated_at,
-		published_at = excluded.published_at, pending_correction = excluded.pending_correction`}
+		published_at = excluded.published_at, pending_correction = excluded.pending_correction,
+		body_text = excluded.body_text`}
 	searchPublicUpsert = sqldb.Bulk{Table: "{search_public}", Columns: columnList(searchPublicColumns),
 		Tail: `ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
 		slug = excluded.slug, language = excluded.language, byline = excluded.byline, dateline = excluded.dateline,
@@ -205,6 +210,7 @@ type searchState struct {
 	desk       domain.Article
 	deskExists bool
 	deskBefore indexed // as loaded; compared to decide whether to index again
+	deskBody   string  // the Markdown body as loaded, whose plain text deskBefore.body is
 	deskTags   []string
 
 	public       searchPublicRow // Status "" while nothing is public
@@ -231,8 +237,8 @@ func (s *Search) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []event
 		if err != nil {
 			return err
 		}
-		st := &searchState{doc: r.Doc, desk: a, deskExists: true, deskTags: dedupe(a.Tags)}
-		st.deskBefore = deskIndexed(a, "")
+		st := &searchState{doc: r.Doc, desk: a, deskExists: true, deskTags: dedupe(a.Tags), deskBody: a.Body}
+		st.deskBefore = deskIndexed(a, r.BodyText)
 		state[a.ID] = st
 	}
 	for _, r := range publicRows {
@@ -371,10 +377,14 @@ func (s *Search) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string,
 			continue
 		}
 		r := deskRowFrom(a)
+		plain := ""
+		if st.deskExists && a.Body == st.deskBody {
+			plain = st.deskBefore.body // the body did not change: neither did its plain text
+		}
+		now := deskIndexed(a, plain)
 		w.deskRows = append(w.deskRows, st.doc, r.ID, r.Version, r.Status, r.Slug, r.Headline, r.Summary, r.Body,
 			r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedBy, r.LastRevisedBy, r.CreatedAt, r.UpdatedAt,
-			r.PublishedAt, r.PendingCorrection)
-		now := deskIndexed(a, "")
+			r.PublishedAt, r.PendingCorrection, now.body)
 		if !st.deskExists || now != st.deskBefore {
 			w.deskIndex = append(w.deskIndex, searchDoc{id, st.doc, now})
 			if st.deskExists {

@@ -221,7 +221,7 @@ func (s *Search) Desk(ctx context.Context, q DeskSearch) (DeskHits, error) {
 		if err != nil {
 			return DeskHits{}, err
 		}
-		h := highlight(branches, a.Language, a.Headline, a.Summary, search.PlainText(a.Body))
+		h := highlight(branches, a.Language, a.Headline, a.Summary, r.BodyText)
 		a.Body = ""
 		out.Items = append(out.Items, DeskHit{Article: a, Highlights: h})
 	}
