@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -125,9 +126,11 @@ func TestKillErasesTheText(t *testing.T) {
 	draft := call(t, "POST", api, rita, map[string]any{"headline": "Only a draft", "body": "x"}).json(t)["id"].(string)
 	expectStatus(t, call(t, "POST", api+"/"+draft+"/kill", ed, map[string]any{"reason": "r"}), 409, "kill a draft")
 
+	var killedAt string // the position of the last kill
 	for _, id := range []string{a, b} {
 		r := call(t, "POST", api+"/"+id+"/kill", ed, map[string]any{"reason": "Court order 12/2026"})
 		expectStatus(t, r, 200, "kill")
+		killedAt = r.header.Get("X-Newsroom-Position")
 		if got := r.json(t); got["status"] != "killed" || got["headline"] != "" || got["slug"] != "" {
 			t.Errorf("kill answered %v; want a killed article without text", got)
 		}
@@ -228,8 +231,18 @@ func TestKillErasesTheText(t *testing.T) {
 			subjectMessages(t, ta.natsURL, "NEWSROOM_PUBLIC", "newsroom.public.article.*."+b) == 1
 	})
 	checkNoText(t, "the public pages, feeds and stream", publicPages(t, ta.base, controlSlug))
+	// Every view has applied the kills (a slow one may apply them after the erasure: each view
+	// goes at its own pace), so that every file is scrubbed of them.
+	eventually(t, "every view past the kills", func() bool {
+		for _, v := range viewReports(t, ta.base, admin) {
+			if v.Checkpoint < mustUint(t, killedAt) {
+				return false
+			}
+		}
+		return true
+	})
 	for _, u := range append(searches, api+"?q=wombat", ta.base+"/public/v1/search?q=wombat", ta.base+"/public/v1/search?q=walrus") {
-		r := call(t, "GET", u, ed, nil)
+		r := call(t, "GET", u+"&min_position="+killedAt, ed, nil)
 		expectStatus(t, r, 200, "search after the kill")
 		checkNoText(t, "the search "+u, r.body)
 		want := 0
@@ -371,6 +384,15 @@ func filesUnder(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	return all.Bytes()
+}
+
+func mustUint(t *testing.T, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
 }
 
 func textIn(b []byte) []string {
