@@ -90,6 +90,12 @@ func (s *Search) Schema(d sqldb.Dialect, t Tables) []string {
 			published_at       TEXT NOT NULL DEFAULT '',
 			tags               TEXT NOT NULL DEFAULT '[]',
 			pending_correction TEXT NOT NULL DEFAULT '',
+			publish_at         TEXT NOT NULL DEFAULT '',
+			scheduled_slug     TEXT NOT NULL DEFAULT '',
+			scheduled_by       TEXT NOT NULL DEFAULT '',
+			schedule_embargo   TEXT NOT NULL DEFAULT '',
+			embargo_until      TEXT NOT NULL DEFAULT '',
+			translation_of     TEXT NOT NULL DEFAULT '',
 			byline             TEXT NOT NULL DEFAULT '',
 			dateline           TEXT NOT NULL DEFAULT '',
 			-- the text last, as in the other views: a page of results reads the rows' first pages
@@ -185,7 +191,9 @@ var (
 		language = excluded.language, byline = excluded.byline, dateline = excluded.dateline,
 		tags = excluded.tags, last_revised_by = excluded.last_revised_by, updated_at = excluded.updated_at,
 		published_at = excluded.published_at, pending_correction = excluded.pending_correction,
-		body_text = excluded.body_text`}
+		publish_at = excluded.publish_at, scheduled_slug = excluded.scheduled_slug, scheduled_by = excluded.scheduled_by,
+		schedule_embargo = excluded.schedule_embargo, embargo_until = excluded.embargo_until,
+		translation_of = excluded.translation_of, body_text = excluded.body_text`}
 	searchPublicUpsert = sqldb.Bulk{Table: "{search_public}", Columns: columnList(searchPublicColumns),
 		Tail: `ON CONFLICT (id) DO UPDATE SET version = excluded.version, status = excluded.status,
 		slug = excluded.slug, language = excluded.language, byline = excluded.byline, dateline = excluded.dateline,
@@ -384,7 +392,8 @@ func (s *Search) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []string,
 		now := deskIndexed(a, plain)
 		w.deskRows = append(w.deskRows, st.doc, r.ID, r.Version, r.Status, r.Slug, r.Headline, r.Summary, r.Body,
 			r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedBy, r.LastRevisedBy, r.CreatedAt, r.UpdatedAt,
-			r.PublishedAt, r.PendingCorrection, now.body)
+			r.PublishedAt, r.PendingCorrection, r.PublishAt, r.ScheduledSlug, r.ScheduledBy, r.ScheduleEmbargo,
+			r.EmbargoUntil, r.TranslationOf, now.body)
 		if !st.deskExists || now != st.deskBefore {
 			w.deskIndex = append(w.deskIndex, searchDoc{id, st.doc, now})
 			if st.deskExists {
