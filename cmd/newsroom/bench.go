@@ -12,6 +12,7 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/newsroom/newsroom/auth"
@@ -92,7 +93,9 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		defer os.RemoveAll(dir)
 		cfg.DataDir = dir
 	}
-	b := &benchRun{cfg: cfg, stdout: stdout, stderr: stderr}
+	// The bench's own lines and the logs of the newsroom it runs share stderr, from many
+	// goroutines: one lock keeps their lines whole (and a bytes.Buffer in a test safe).
+	b := &benchRun{cfg: cfg, stdout: stdout, stderr: &lockedWriter{w: stderr}}
 	if err := b.run(ctx); err != nil {
 		return err
 	}
@@ -322,4 +325,16 @@ func waitForViews(ctx context.Context, app *app) (time.Duration, error) {
 		return 0, fmt.Errorf("views catching up to %d: %w", last, err)
 	}
 	return time.Since(start), nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
