@@ -102,6 +102,7 @@ func New(cfg Config) nethttp.Handler {
 	e.Match(read, "/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
 
 	e.Match(read, "/readyz", readyz(cfg.Readiness))
+	e.Match(read, "/openapi.json", serveOpenAPI)
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
 	api := e.Group("/api/v1", authenticate(cfg.Tokens))
