@@ -108,18 +108,26 @@ func (cs *Clients) For(tb testing.TB) *nethttp.Client {
 	if c, ok := cs.byTest[tb]; ok {
 		return c
 	}
-	rec := &Recorder{Contract: cs.contract, Next: cs.next}
-	c := &nethttp.Client{Transport: rec}
+	c := &nethttp.Client{Transport: Record(tb, cs.contract, cs.next)}
 	cs.byTest[tb] = c
 	tb.Cleanup(func() {
 		cs.mu.Lock()
 		delete(cs.byTest, tb)
 		cs.mu.Unlock()
+	})
+	return c
+}
+
+// Record returns a Recorder that checks exchanges against contract and sends them on next (nil:
+// http.DefaultTransport); when tb ends, tb fails with the mismatches.
+func Record(tb testing.TB, contract *Contract, next nethttp.RoundTripper) *Recorder {
+	rec := &Recorder{Contract: contract, Next: next}
+	tb.Cleanup(func() {
 		if report := Report(rec.Mismatches()); report != "" {
 			tb.Error(report)
 		}
 	})
-	return c
+	return rec
 }
 
 // maxReported bounds how many different mismatches a report lists.
