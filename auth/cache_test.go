@@ -35,7 +35,7 @@ func testRevokedElsewhere(t *testing.T, db *sqldb.DB) {
 	if _, err := tk.Authenticate(ctx, secret); err != nil {
 		t.Fatalf("Authenticate before revoke: %v", err)
 	}
-	if err := auth.NewTokens(db).Revoke(ctx, "revoked-elsewhere"); err != nil {
+	if err := auth.NewTokens(db).Revoke(ctx, p.TokenID); err != nil {
 		t.Fatalf("Revoke through another Tokens: %v", err)
 	}
 
@@ -108,7 +108,7 @@ func testBounded(t *testing.T, db *sqldb.DB) {
 	// checked and refused. That tells which were forgotten.
 	other := auth.NewTokens(db)
 	for i := range secrets {
-		if err := other.Revoke(ctx, fmt.Sprintf("bounded-%d", i)); err != nil {
+		if _, err := other.RevokeUser(ctx, fmt.Sprintf("bounded-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,7 +1,9 @@
-// Package auth authenticates HTTP API callers by bearer token. Tokens are operator state, kept in
-// the tokens table (replay of the event log never touches them). Only the SHA-256 of a secret is
-// stored: a secret is 256 random bits, so a fast hash is enough to make the table useless to a
-// reader, and a slow password hash on every request would cap the API's throughput.
+// Package auth authenticates HTTP API callers by bearer token. A token belongs to a user (a
+// person: a name, a role and the opaque id that events record as the actor); a user may hold
+// several tokens, and each is revoked on its own. Users and tokens are operator state, kept in
+// the users and tokens tables (replay of the event log never touches them). Only the SHA-256 of
+// a secret is stored: a secret is 256 random bits, so a fast hash is enough to make the table
+// useless to a reader, and a slow password hash on every request would cap the API's throughput.
 package auth
 
 import (
@@ -14,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,12 +31,13 @@ var (
 	// ErrUnauthenticated: the secret is malformed, unknown, or its token was revoked. Callers
 	// must not tell these apart to the client.
 	ErrUnauthenticated = errors.New("unauthenticated")
-	// ErrNameTaken: a token with this name already exists (revoked tokens keep their name).
-	ErrNameTaken = errors.New("token name taken")
-	// ErrInvalidName: a token name that is not 1–64 characters of A–Z a–z 0–9 . _ -
-	ErrInvalidName = errors.New("invalid token name: want 1-64 characters of A-Z a-z 0-9 . _ -")
-	// ErrNotFound: no token has this name.
-	ErrNotFound = errors.New("token not found")
+	// ErrRoleMismatch: a token was asked for an existing user with another role than the
+	// user's. A user's role is the person's, not a token's: every token of a user has it.
+	ErrRoleMismatch = errors.New("the user has another role")
+	// ErrInvalidName: a user name that is not 1–64 characters of A–Z a–z 0–9 . _ -
+	ErrInvalidName = errors.New("invalid user name: want 1-64 characters of A-Z a-z 0-9 . _ -")
+	// ErrNotFound: no token has this id, or no user has this name.
+	ErrNotFound = errors.New("no such token or user")
 	// ErrUnavailable: the token database did not answer, and the secret was not verified by this
 	// process before, so it can be neither accepted nor refused. The HTTP layer should answer
 	// 503 Service Unavailable (with Retry-After), not 401: the token may well be valid, and the
@@ -68,14 +72,17 @@ const (
 	maxVerified = 10_000
 )
 
-// Principal is an authenticated caller.
+// Principal is an authenticated caller: a user, through one of their tokens.
 type Principal struct {
-	// UserID is an opaque random UUID made when the token was created. Events record it as the
-	// actor; they never record Name.
+	// UserID is an opaque random UUID made when the user's first token was created; every
+	// token of the user authenticates as it. Events record it as the actor; they never record
+	// Name.
 	UserID string
-	// Name is the token's name, for operators (token list/revoke) and logs.
+	// Name is the user's name, for operators (token list/revoke) and logs.
 	Name string
 	Role domain.Role
+	// TokenID names the token the caller used, among the user's tokens.
+	TokenID string
 }
 
 // Actor is the domain actor for commands this principal gives.
@@ -83,9 +90,10 @@ func (p Principal) Actor() domain.Actor { return domain.Actor{ID: p.UserID, Role
 
 // TokenInfo describes a token for operators. It never holds the secret or its hash.
 type TokenInfo struct {
+	TokenID    string
 	UserID     string
-	Name       string
-	Role       domain.Role
+	Name       string      // the user's
+	Role       domain.Role // the user's
 	CreatedAt  time.Time
 	LastUsedAt time.Time // zero if never used; updated at most once a minute per process
 	RevokedAt  time.Time // zero if active
@@ -103,7 +111,7 @@ type Tokens struct {
 	maxVerified int
 
 	mu sync.Mutex
-	// lastWrite is when this process last wrote last_used_at, by user id.
+	// lastWrite is when this process last wrote last_used_at, by token id.
 	lastWrite map[string]time.Time
 	// verified remembers, by secret hash, the principals of secrets the database confirmed, so
 	// that most checks need no query and a brief database outage does not lock editors out.
@@ -137,42 +145,84 @@ func (t *Tokens) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Create makes a token called name with the given role and returns its secret, which is shown
-// to the operator once and never stored, and the principal it authenticates as, with a new
-// UserID.
+// Create issues a token for the user called name and returns its secret, which is shown to the
+// operator once and never stored, and the principal it authenticates as. A user that does not
+// exist yet is created with role and a new UserID; for an existing user (even one whose tokens
+// were all revoked) the token joins the user's others, with the same UserID, so that authorship
+// and the four-eyes rules follow the person whichever token they use. role may be empty for an
+// existing user; otherwise it must be the user's.
 //
-// Errors: ErrInvalidName; domain.ErrUnknownRole; ErrNameTaken if a token (even a revoked one)
-// already has this name; otherwise a database error.
+// Errors: ErrInvalidName; domain.ErrUnknownRole (also for an empty role and a new user);
+// ErrRoleMismatch; otherwise a database error.
 func (t *Tokens) Create(ctx context.Context, name string, role domain.Role) (secret string, p Principal, err error) {
 	if err := validName(name); err != nil {
 		return "", Principal{}, err
 	}
-	if _, err := domain.ParseRole(string(role)); err != nil {
-		return "", Principal{}, fmt.Errorf("create token %s: role %q: %w", name, role, err)
+	if role != "" {
+		if _, err := domain.ParseRole(string(role)); err != nil {
+			return "", Principal{}, fmt.Errorf("create token for %s: role %q: %w", name, role, err)
+		}
 	}
 	raw := make([]byte, secretBytes)
 	if _, err := rand.Read(raw); err != nil {
-		return "", Principal{}, fmt.Errorf("create token %s: %w", name, err)
+		return "", Principal{}, fmt.Errorf("create token for %s: %w", name, err)
 	}
 	secret = secretPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	id, err := uuid.NewRandom()
+	userID, err := uuid.NewRandom()
 	if err != nil {
-		return "", Principal{}, fmt.Errorf("create token %s: %w", name, err)
+		return "", Principal{}, fmt.Errorf("create token for %s: %w", name, err)
 	}
-	p = Principal{UserID: id.String(), Name: name, Role: role}
+	tokenID, err := uuid.NewRandom()
+	if err != nil {
+		return "", Principal{}, fmt.Errorf("create token for %s: %w", name, err)
+	}
+	now := sqldb.FormatTime(t.now())
 
-	w := t.db.Write
-	_, err = w.ExecContext(ctx, w.Rebind(
-		`INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)`),
-		p.UserID, p.Name, string(p.Role), hashSecret(secret), sqldb.FormatTime(t.now()))
-	if sqldb.IsUniqueViolation(err) {
-		// id and hash are random (122 and 256 bits); only the name can collide.
-		return "", Principal{}, fmt.Errorf("create token %s: %w", name, ErrNameTaken)
-	}
+	tx, err := t.db.Write.BeginTxx(ctx, nil)
 	if err != nil {
-		return "", Principal{}, fmt.Errorf("create token %s: %w", name, err)
+		return "", Principal{}, fmt.Errorf("create token for %s: %w", name, err)
 	}
-	return secret, p, nil
+	defer tx.Rollback()
+	var user struct {
+		ID   string `db:"id"`
+		Role string `db:"role"`
+	}
+	err = tx.GetContext(ctx, &user, tx.Rebind(`SELECT id, role FROM users WHERE name = ?`), name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if role == "" {
+			return "", Principal{}, fmt.Errorf("create token for %s: no such user yet, and a new user needs a role: %w", name, domain.ErrUnknownRole)
+		}
+		// Two processes creating the same new user at once: the second insert does nothing,
+		// and both read back the one user.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(
+			`INSERT INTO users (id, name, role, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`),
+			userID.String(), name, string(role), now); err != nil {
+			return "", Principal{}, fmt.Errorf("create token for %s: %w", name, err)
+		}
+		if err := tx.GetContext(ctx, &user, tx.Rebind(`SELECT id, role FROM users WHERE name = ?`), name); err != nil {
+			return "", Principal{}, fmt.Errorf("create token for %s: %w", name, err)
+		}
+	case err != nil:
+		return "", Principal{}, fmt.Errorf("create token for %s: %w", name, err)
+	}
+	if role != "" && string(role) != user.Role {
+		return "", Principal{}, fmt.Errorf("create token for %s: %s is a user with role %s, not %s: %w", name, name, user.Role, role, ErrRoleMismatch)
+	}
+	userRole, err := domain.ParseRole(user.Role)
+	if err != nil {
+		return "", Principal{}, fmt.Errorf("create token for %s: stored role %q: %w", name, user.Role, err)
+	}
+	if _, err := tx.ExecContext(ctx, tx.Rebind(
+		`INSERT INTO tokens (id, user_id, hash, created_at) VALUES (?, ?, ?, ?)`),
+		tokenID.String(), user.ID, hashSecret(secret), now); err != nil {
+		// id and hash are random (122 and 256 bits): nothing here can collide.
+		return "", Principal{}, fmt.Errorf("create token for %s: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return "", Principal{}, fmt.Errorf("create token for %s: %w", name, err)
+	}
+	return secret, Principal{UserID: user.ID, Name: name, Role: userRole, TokenID: tokenID.String()}, nil
 }
 
 // Authenticate returns the principal whose token has this secret (the bearer token, without
@@ -228,16 +278,17 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 	role, err := domain.ParseRole(row.Role)
 	if err != nil {
 		t.forget(hash)
-		return Principal{}, fmt.Errorf("authenticate: token %s has stored role %q: %w", row.Name, row.Role, err)
+		return Principal{}, fmt.Errorf("authenticate: user %s has stored role %q: %w", row.Name, row.Role, err)
 	}
-	p := Principal{UserID: row.ID, Name: row.Name, Role: role}
+	p := Principal{UserID: row.UserID, Name: row.Name, Role: role, TokenID: row.TokenID}
 	t.remember(hash, p, now)
 	t.touch(ctx, p)
 	return p, nil
 }
 
 type tokenRow struct {
-	ID        string `db:"id"`
+	TokenID   string `db:"token_id"`
+	UserID    string `db:"user_id"`
 	Name      string `db:"name"`
 	Role      string `db:"role"`
 	RevokedAt string `db:"revoked_at"`
@@ -251,7 +302,8 @@ func (t *Tokens) lookup(ctx context.Context, hash string) (tokenRow, error) {
 	// nothing to time.
 	r := t.db.Read
 	err := r.GetContext(ctx, &row, r.Rebind(
-		`SELECT id, name, role, revoked_at FROM tokens WHERE hash = ?`), hash)
+		`SELECT t.id AS token_id, t.user_id, u.name, u.role, t.revoked_at
+		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`), hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return tokenRow{}, ErrUnauthenticated
 	}
@@ -289,12 +341,12 @@ func (t *Tokens) forget(hash string) {
 	delete(t.verified, hash)
 }
 
-// forgetName drops the remembered secret of the token called name.
-func (t *Tokens) forgetName(name string) {
+// forgetTokens drops the remembered secrets of these tokens.
+func (t *Tokens) forgetTokens(ids []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for h, v := range t.verified {
-		if v.p.Name == name {
+		if slices.Contains(ids, v.p.TokenID) {
 			delete(t.verified, h)
 		}
 	}
@@ -326,7 +378,7 @@ func (t *Tokens) dbAnswered(ctx context.Context) {
 // touch records that p's token was used now, unless this process did so less than
 // lastUsedEvery ago, or the database is known to be down (last use is worth no retry storm).
 func (t *Tokens) touch(ctx context.Context, p Principal) {
-	id := p.UserID
+	id := p.TokenID
 	now := t.now()
 	t.mu.Lock()
 	prev, seen := t.lastWrite[id]
@@ -358,16 +410,17 @@ func (t *Tokens) touch(ctx context.Context, p Principal) {
 	}
 	t.mu.Unlock()
 	if ctx.Err() == nil { // a caller that went away is not worth a warning
-		t.dbFailed(ctx, fmt.Errorf("record last use of token %s: %w", p.Name, err))
+		t.dbFailed(ctx, fmt.Errorf("record last use of token %s of %s: %w", p.TokenID, p.Name, err))
 	}
 }
 
-// List returns every token, revoked ones included, ordered by name.
+// List returns every token, revoked ones included, ordered by user name, then oldest first.
 //
 // Errors: a database error, or a stored time that does not parse.
 func (t *Tokens) List(ctx context.Context) ([]TokenInfo, error) {
 	var rows []struct {
-		ID         string `db:"id"`
+		TokenID    string `db:"token_id"`
+		UserID     string `db:"user_id"`
 		Name       string `db:"name"`
 		Role       string `db:"role"`
 		CreatedAt  string `db:"created_at"`
@@ -375,49 +428,82 @@ func (t *Tokens) List(ctx context.Context) ([]TokenInfo, error) {
 		RevokedAt  string `db:"revoked_at"`
 	}
 	if err := t.db.Read.SelectContext(ctx, &rows,
-		`SELECT id, name, role, created_at, last_used_at, revoked_at FROM tokens ORDER BY name`); err != nil {
+		`SELECT t.id AS token_id, t.user_id, u.name, u.role, t.created_at, t.last_used_at, t.revoked_at
+		FROM tokens t JOIN users u ON u.id = t.user_id ORDER BY u.name, t.created_at, t.id`); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	infos := make([]TokenInfo, 0, len(rows))
 	for _, r := range rows {
-		info := TokenInfo{UserID: r.ID, Name: r.Name, Role: domain.Role(r.Role)}
+		info := TokenInfo{TokenID: r.TokenID, UserID: r.UserID, Name: r.Name, Role: domain.Role(r.Role)}
 		var err error
 		if info.CreatedAt, err = sqldb.ParseTime(r.CreatedAt); err != nil {
-			return nil, fmt.Errorf("list tokens: %s: %w", r.Name, err)
+			return nil, fmt.Errorf("list tokens: %s: %w", r.TokenID, err)
 		}
 		if info.LastUsedAt, err = sqldb.ParseTime(r.LastUsedAt); err != nil {
-			return nil, fmt.Errorf("list tokens: %s: %w", r.Name, err)
+			return nil, fmt.Errorf("list tokens: %s: %w", r.TokenID, err)
 		}
 		if info.RevokedAt, err = sqldb.ParseTime(r.RevokedAt); err != nil {
-			return nil, fmt.Errorf("list tokens: %s: %w", r.Name, err)
+			return nil, fmt.Errorf("list tokens: %s: %w", r.TokenID, err)
 		}
 		infos = append(infos, info)
 	}
 	return infos, nil
 }
 
-// Revoke revokes the token called name: from now on these Tokens refuse its secret, and other
-// Tokens sharing the database (other processes) refuse it within 30 s. The token keeps its row (and its name) so that List shows when
-// it was revoked. Revoking a revoked token does nothing and returns nil.
+// Revoke revokes the token with this id: from now on these Tokens refuse its secret, and other
+// Tokens sharing the database (other processes) refuse it within 30 s. The user's other tokens
+// keep working, and a new token can be created for the user at any time. The token keeps its
+// row so that List shows when it was revoked. Revoking a revoked token does nothing and
+// returns nil.
 //
-// Errors: ErrNotFound if no token has this name; otherwise a database error.
-func (t *Tokens) Revoke(ctx context.Context, name string) error {
+// Errors: ErrNotFound if no token has this id; otherwise a database error.
+func (t *Tokens) Revoke(ctx context.Context, tokenID string) error {
 	w := t.db.Write
 	res, err := w.ExecContext(ctx, w.Rebind(
-		`UPDATE tokens SET revoked_at = CASE WHEN revoked_at = '' THEN ? ELSE revoked_at END WHERE name = ?`),
-		sqldb.FormatTime(t.now()), name)
+		`UPDATE tokens SET revoked_at = CASE WHEN revoked_at = '' THEN ? ELSE revoked_at END WHERE id = ?`),
+		sqldb.FormatTime(t.now()), tokenID)
 	if err != nil {
-		return fmt.Errorf("revoke token %q: %w", name, err)
+		return fmt.Errorf("revoke token %q: %w", tokenID, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("revoke token %q: %w", name, err)
+		return fmt.Errorf("revoke token %q: %w", tokenID, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("revoke token %q: %w", name, ErrNotFound)
+		return fmt.Errorf("revoke token %q: %w", tokenID, ErrNotFound)
 	}
-	t.forgetName(name)
+	t.forgetTokens([]string{tokenID})
 	return nil
+}
+
+// RevokeUser revokes every token of the user called name that is not revoked yet, as Revoke
+// does, and returns their ids, sorted. The user stays: a token created for the name later belongs to
+// the same user again.
+//
+// Errors: ErrNotFound if no user has this name; otherwise a database error.
+func (t *Tokens) RevokeUser(ctx context.Context, name string) (revoked []string, err error) {
+	tx, err := t.db.Write.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("revoke the tokens of %q: %w", name, err)
+	}
+	defer tx.Rollback()
+	var userID string
+	if err := tx.GetContext(ctx, &userID, tx.Rebind(`SELECT id FROM users WHERE name = ?`), name); errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("revoke the tokens of %q: %w", name, ErrNotFound)
+	} else if err != nil {
+		return nil, fmt.Errorf("revoke the tokens of %q: %w", name, err)
+	}
+	if err := tx.SelectContext(ctx, &revoked, tx.Rebind(
+		`UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at = '' RETURNING id`),
+		sqldb.FormatTime(t.now()), userID); err != nil {
+		return nil, fmt.Errorf("revoke the tokens of %q: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("revoke the tokens of %q: %w", name, err)
+	}
+	t.forgetTokens(revoked)
+	slices.Sort(revoked)
+	return revoked, nil
 }
 
 func validName(name string) error {

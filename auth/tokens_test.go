@@ -67,7 +67,8 @@ func TestTokens(t *testing.T) {
 		t.Run("CreateThenAuthenticate", func(t *testing.T) { testCreateThenAuthenticate(t, db) })
 		t.Run("WrongToken", func(t *testing.T) { testWrongToken(t, db) })
 		t.Run("Revoked", func(t *testing.T) { testRevoked(t, db) })
-		t.Run("DuplicateName", func(t *testing.T) { testDuplicateName(t, db) })
+		t.Run("SameUserManyTokens", func(t *testing.T) { testSameUserManyTokens(t, db) })
+		t.Run("RevokeUser", func(t *testing.T) { testRevokeUser(t, db) })
 		t.Run("BadRole", func(t *testing.T) { testBadRole(t, db) })
 		t.Run("BadName", func(t *testing.T) { testBadName(t, db) })
 		t.Run("StoredHashIsNotSecret", func(t *testing.T) { testStoredHashIsNotSecret(t, db) })
@@ -88,6 +89,9 @@ func testCreateThenAuthenticate(t *testing.T, db *sqldb.DB) {
 		}
 		if id, err := uuid.Parse(created.UserID); err != nil || id.Version() != 4 {
 			t.Errorf("UserID = %q; want a random (version 4) UUID", created.UserID)
+		}
+		if id, err := uuid.Parse(created.TokenID); err != nil || id.Version() != 4 || created.TokenID == created.UserID {
+			t.Errorf("TokenID = %q; want a random (version 4) UUID, not the user's", created.TokenID)
 		}
 		if created.Name != name || created.Role != role {
 			t.Errorf("Create(%q, %q) principal = %+v", name, role, created)
@@ -148,7 +152,7 @@ func testWrongToken(t *testing.T, db *sqldb.DB) {
 func testRevoked(t *testing.T, db *sqldb.DB) {
 	tk, clk := newTokens(t, db)
 	ctx := testContext(t)
-	secret, _ := mustCreate(t, tk, "to-revoke", domain.RoleAdmin)
+	secret, p := mustCreate(t, tk, "to-revoke", domain.RoleAdmin)
 	other, otherP := mustCreate(t, tk, "to-keep", domain.RoleAdmin)
 	if _, err := tk.Authenticate(ctx, secret); err != nil {
 		t.Fatalf("Authenticate before revoke: %v", err)
@@ -156,7 +160,7 @@ func testRevoked(t *testing.T, db *sqldb.DB) {
 
 	clk.Advance(time.Hour)
 	revokedAt := clk.Now()
-	if err := tk.Revoke(ctx, "to-revoke"); err != nil {
+	if err := tk.Revoke(ctx, p.TokenID); err != nil {
 		t.Fatalf("Revoke: %v", err)
 	}
 	if p, err := tk.Authenticate(ctx, secret); !errors.Is(err, auth.ErrUnauthenticated) {
@@ -171,7 +175,7 @@ func testRevoked(t *testing.T, db *sqldb.DB) {
 	}
 
 	clk.Advance(time.Hour)
-	if err := tk.Revoke(ctx, "to-revoke"); err != nil {
+	if err := tk.Revoke(ctx, p.TokenID); err != nil {
 		t.Errorf("Revoke again = %v; want nil", err)
 	}
 	if info := find(t, tk, "to-revoke"); !info.Revoked() || !info.RevokedAt.Equal(revokedAt) {
@@ -181,32 +185,120 @@ func testRevoked(t *testing.T, db *sqldb.DB) {
 		t.Errorf("List: to-keep RevokedAt = %v; want zero", info.RevokedAt)
 	}
 
-	if err := tk.Revoke(ctx, "no-such-token"); !errors.Is(err, auth.ErrNotFound) {
-		t.Errorf("Revoke(unknown) = %v; want ErrNotFound", err)
+	for _, id := range []string{"no-such-token", uuid.NewString(), "to-keep"} {
+		if err := tk.Revoke(ctx, id); !errors.Is(err, auth.ErrNotFound) {
+			t.Errorf("Revoke(%q) = %v; want ErrNotFound", id, err)
+		}
+	}
+	if got, err := tk.Authenticate(ctx, other); err != nil || got != otherP {
+		t.Errorf("Authenticate(other token) after revoking unknown ids = %+v, %v; want %+v, nil", got, err, otherP)
 	}
 }
 
-func testDuplicateName(t *testing.T, db *sqldb.DB) {
+// A user holds several tokens: each authenticates as the same user, and each is revoked alone.
+func testSameUserManyTokens(t *testing.T, db *sqldb.DB) {
 	tk, _ := newTokens(t, db)
 	ctx := testContext(t)
-	first, firstP := mustCreate(t, tk, "dup", domain.RoleReporter)
-	secret, p, err := tk.Create(ctx, "dup", domain.RoleEditor)
-	if !errors.Is(err, auth.ErrNameTaken) {
-		t.Errorf("Create(duplicate) = %q, %+v, %v; want ErrNameTaken", secret, p, err)
+	first, firstP := mustCreate(t, tk, "rita", domain.RoleReporter)
+	second, secondP := mustCreate(t, tk, "rita", domain.RoleReporter)
+	third, thirdP := mustCreate(t, tk, "rita", "") // no role: the user's
+	for i, p := range []auth.Principal{secondP, thirdP} {
+		if p.UserID != firstP.UserID || p.Name != "rita" || p.Role != domain.RoleReporter {
+			t.Errorf("token %d for rita: principal %+v; want user %s, rita, reporter", i+2, p, firstP.UserID)
+		}
 	}
-	if secret != "" {
-		t.Errorf("Create(duplicate) returned a secret %q; want none", secret)
+	if firstP.TokenID == secondP.TokenID || secondP.TokenID == thirdP.TokenID || first == second {
+		t.Errorf("three tokens for rita share an id or a secret: %+v %+v %+v", firstP, secondP, thirdP)
 	}
-	if got, err := tk.Authenticate(ctx, first); err != nil || got != firstP {
-		t.Errorf("Authenticate(first dup) = %+v, %v; want %+v, nil", got, err, firstP)
+	for _, secret := range []string{first, second, third} {
+		if got, err := auth.NewTokens(db).Authenticate(ctx, secret); err != nil || got.UserID != firstP.UserID {
+			t.Errorf("Authenticate(a token of rita) = %+v, %v; want user %s", got, err, firstP.UserID)
+		}
 	}
 
-	// A revoked token keeps its name.
-	if err := tk.Revoke(ctx, "dup"); err != nil {
+	// Another role for an existing user is refused, and issues nothing.
+	if secret, p, err := tk.Create(ctx, "rita", domain.RoleEditor); !errors.Is(err, auth.ErrRoleMismatch) || secret != "" {
+		t.Errorf("Create(rita, editor) = %q, %+v, %v; want ErrRoleMismatch and no secret", secret, p, err)
+	}
+	// A new user needs a role.
+	if _, _, err := tk.Create(ctx, "nobody-yet", ""); !errors.Is(err, domain.ErrUnknownRole) {
+		t.Errorf("Create(new user, no role) error = %v; want domain.ErrUnknownRole", err)
+	}
+	if n := countTokens(t, db, "rita"); n != 3 {
+		t.Errorf("%d tokens for rita; want 3", n)
+	}
+	if n := countTokens(t, db, "nobody-yet"); n != 0 {
+		t.Errorf("%d tokens for nobody-yet; want 0", n)
+	}
+
+	// Revoking one token leaves the others.
+	if err := tk.Revoke(ctx, secondP.TokenID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := tk.Create(ctx, "dup", domain.RoleEditor); !errors.Is(err, auth.ErrNameTaken) {
-		t.Errorf("Create(name of a revoked token) error = %v; want ErrNameTaken", err)
+	if _, err := tk.Authenticate(ctx, second); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Errorf("Authenticate(revoked token of rita) error = %v; want ErrUnauthenticated", err)
+	}
+	for _, secret := range []string{first, third} {
+		if got, err := tk.Authenticate(ctx, secret); err != nil || got.UserID != firstP.UserID {
+			t.Errorf("Authenticate(another token of rita) after one was revoked = %+v, %v; want rita", got, err)
+		}
+	}
+	var revoked int
+	for _, info := range list(t, tk) {
+		if info.Name != "rita" {
+			continue
+		}
+		if info.UserID != firstP.UserID {
+			t.Errorf("List: a token of rita with user %s; want %s", info.UserID, firstP.UserID)
+		}
+		if info.Revoked() {
+			revoked++
+			if info.TokenID != secondP.TokenID {
+				t.Errorf("List: token %s of rita revoked; want only %s", info.TokenID, secondP.TokenID)
+			}
+		}
+	}
+	if revoked != 1 {
+		t.Errorf("List: %d tokens of rita revoked; want 1", revoked)
+	}
+}
+
+// Revoking a user's tokens leaves the user: a token created later is the same user's again.
+func testRevokeUser(t *testing.T, db *sqldb.DB) {
+	tk, _ := newTokens(t, db)
+	ctx := testContext(t)
+	a, aP := mustCreate(t, tk, "ed", domain.RoleEditor)
+	b, bP := mustCreate(t, tk, "ed", domain.RoleEditor)
+	other, otherP := mustCreate(t, tk, "eve", domain.RoleEditor)
+	if err := tk.Revoke(ctx, aP.TokenID); err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := tk.RevokeUser(ctx, "ed")
+	if err != nil || len(revoked) != 1 || revoked[0] != bP.TokenID {
+		t.Errorf("RevokeUser(ed) = %v, %v; want [%s] (the one not revoked yet)", revoked, err, bP.TokenID)
+	}
+	for _, secret := range []string{a, b} {
+		if _, err := auth.NewTokens(db).Authenticate(ctx, secret); !errors.Is(err, auth.ErrUnauthenticated) {
+			t.Errorf("Authenticate(token of ed) after RevokeUser = %v; want ErrUnauthenticated", err)
+		}
+	}
+	if got, err := tk.Authenticate(ctx, other); err != nil || got != otherP {
+		t.Errorf("Authenticate(eve) after revoking ed = %+v, %v; want %+v", got, err, otherP)
+	}
+	if revoked, err := tk.RevokeUser(ctx, "ed"); err != nil || len(revoked) != 0 {
+		t.Errorf("RevokeUser(ed) again = %v, %v; want nothing revoked, nil", revoked, err)
+	}
+	if _, err := tk.RevokeUser(ctx, "nobody"); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("RevokeUser(nobody) error = %v; want ErrNotFound", err)
+	}
+
+	// A revoked token's name does not block the user: ed gets a token again, as the same user.
+	again, againP := mustCreate(t, tk, "ed", domain.RoleEditor)
+	if againP.UserID != aP.UserID {
+		t.Errorf("a new token for ed after revoking all of ed's: user %s; want %s", againP.UserID, aP.UserID)
+	}
+	if got, err := auth.NewTokens(db).Authenticate(ctx, again); err != nil || got != againP {
+		t.Errorf("Authenticate(new token of ed) = %+v, %v; want %+v", got, err, againP)
 	}
 }
 
@@ -255,19 +347,18 @@ func testBadName(t *testing.T, db *sqldb.DB) {
 func testStoredHashIsNotSecret(t *testing.T, db *sqldb.DB) {
 	tk, _ := newTokens(t, db)
 	ctx := testContext(t)
-	secret, _ := mustCreate(t, tk, "hashed", domain.RoleEditor)
+	secret, p := mustCreate(t, tk, "hashed", domain.RoleEditor)
 
 	var row struct {
 		ID         string `db:"id"`
-		Name       string `db:"name"`
-		Role       string `db:"role"`
+		UserID     string `db:"user_id"`
 		Hash       string `db:"hash"`
 		CreatedAt  string `db:"created_at"`
 		LastUsedAt string `db:"last_used_at"`
 		RevokedAt  string `db:"revoked_at"`
 	}
 	if err := db.Read.GetContext(ctx, &row, db.Read.Rebind(
-		"SELECT id, name, role, hash, created_at, last_used_at, revoked_at FROM tokens WHERE name = ?"), "hashed"); err != nil {
+		"SELECT id, user_id, hash, created_at, last_used_at, revoked_at FROM tokens WHERE id = ?"), p.TokenID); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte(secret))
@@ -297,13 +388,13 @@ func testListHidesSecrets(t *testing.T, db *sqldb.DB) {
 		}
 	}
 	info := find(t, tk, "listed")
-	if info.UserID != p.UserID || info.Role != domain.RoleEditor || !info.CreatedAt.Equal(created) ||
+	if info.UserID != p.UserID || info.TokenID != p.TokenID || info.Role != domain.RoleEditor || !info.CreatedAt.Equal(created) ||
 		!info.LastUsedAt.IsZero() || info.Revoked() {
 		t.Errorf("List: listed = %+v; want user %s, role editor, created %v, never used, not revoked",
 			info, p.UserID, created)
 	}
 	for i := 1; i < len(list); i++ {
-		if list[i-1].Name >= list[i].Name {
+		if list[i-1].Name > list[i].Name {
 			t.Errorf("List() not ordered by name: %q before %q", list[i-1].Name, list[i].Name)
 		}
 	}
@@ -384,13 +475,19 @@ func testConcurrentAuthenticate(t *testing.T, db *sqldb.DB) {
 	}
 }
 
-func find(tb testing.TB, tk *auth.Tokens, name string) auth.TokenInfo {
+func list(tb testing.TB, tk *auth.Tokens) []auth.TokenInfo {
 	tb.Helper()
-	list, err := tk.List(testContext(tb))
+	infos, err := tk.List(testContext(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for _, info := range list {
+	return infos
+}
+
+// find is the first token of the user called name.
+func find(tb testing.TB, tk *auth.Tokens, name string) auth.TokenInfo {
+	tb.Helper()
+	for _, info := range list(tb, tk) {
 		if info.Name == name {
 			return info
 		}
@@ -399,10 +496,12 @@ func find(tb testing.TB, tk *auth.Tokens, name string) auth.TokenInfo {
 	return auth.TokenInfo{}
 }
 
+// countTokens is how many tokens the user called name holds (0 if there is no such user).
 func countTokens(tb testing.TB, db *sqldb.DB, name string) int {
 	tb.Helper()
 	var n int
-	if err := db.Read.Get(&n, db.Read.Rebind("SELECT COUNT(*) FROM tokens WHERE name = ?"), name); err != nil {
+	if err := db.Read.Get(&n, db.Read.Rebind(
+		"SELECT COUNT(*) FROM tokens t JOIN users u ON u.id = t.user_id WHERE u.name = ?"), name); err != nil {
 		tb.Fatal(err)
 	}
 	return n

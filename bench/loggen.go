@@ -95,7 +95,8 @@ const (
 	stepRequestChanges
 	stepApprove
 	stepPublish
-	stepCorrect
+	stepCorrect // proposed by one editor…
+	stepConfirm // …and confirmed by the other
 	stepRetract
 	stepSpike
 )
@@ -180,9 +181,9 @@ func (g *generator) newArticle() *article {
 	p = append(p, stepApprove, stepPublish)
 	switch x := rng.Float64(); {
 	case x < 0.08:
-		p = append(p, stepCorrect, stepCorrect)
+		p = append(p, stepCorrect, stepConfirm, stepCorrect, stepConfirm)
 	case x < 0.30:
-		p = append(p, stepCorrect)
+		p = append(p, stepCorrect, stepConfirm)
 	}
 	if rng.Float64() < 0.04 {
 		p = append(p, stepRetract)
@@ -245,8 +246,10 @@ func (g *generator) command(a *article) (domain.Command, domain.Actor) {
 		}
 		return domain.Publish{Slug: base + suffix}, a.editors[1]
 	case stepCorrect:
-		sm := summaries[rng.IntN(len(summaries))] + " (Corrected.)"
+		sm := summaries[rng.IntN(len(summaries))] + fmt.Sprintf(" (Corrected at step %d.)", a.next) // never the summary it has
 		return domain.Correct{Changes: domain.Changes{Summary: &sm}, Note: "An earlier version misstated the date of the meeting."}, a.editors[0]
+	case stepConfirm:
+		return domain.ConfirmCorrection{}, a.editors[1]
 	case stepRetract:
 		return domain.Retract{Reason: "The statement quoted was not final."}, a.editors[1]
 	case stepSpike:

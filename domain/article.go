@@ -15,6 +15,7 @@ const (
 	StatusDraft     Status = "draft"     // being written
 	StatusInReview  Status = "in_review" // submitted, waiting for an editor
 	StatusApproved  Status = "approved"  // an editor approved it; ready to publish
+	StatusScheduled Status = "scheduled" // approved, and to be published by the system at a set time
 	StatusPublished Status = "published" // public
 	// StatusChangesRequested: an editor sent it back with a comment.
 	StatusChangesRequested Status = "changes_requested"
@@ -26,7 +27,7 @@ const (
 
 // Statuses lists every status an article can be in, in workflow order.
 var Statuses = []Status{StatusDraft, StatusChangesRequested, StatusInReview, StatusApproved,
-	StatusPublished, StatusRetracted, StatusSpiked, StatusKilled}
+	StatusScheduled, StatusPublished, StatusRetracted, StatusSpiked, StatusKilled}
 
 // Valid reports whether s is a status an article can be in.
 func (s Status) Valid() bool {
@@ -98,10 +99,30 @@ type Article struct {
 	Content
 
 	CreatedBy     string // actor id of the draft
-	LastRevisedBy string // actor id of the latest change to the content (four eyes)
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
-	PublishedAt   time.Time // first publication; zero until published
+	LastRevisedBy string // actor id of the latest change to the content
+	// Writers are the actor ids that changed the content since the last approval (the draft's
+	// author first): none of them may approve it (four eyes).
+	Writers []string
+
+	// PendingCorrection is the correction proposed and not yet confirmed or withdrawn; nil when
+	// none is.
+	PendingCorrection *PendingCorrection
+
+	// TranslationOf is the id of the article this one translates; empty for an original.
+	TranslationOf string
+
+	// The schedule of a scheduled article: when, under which reserved slug, set by whom, and
+	// the embargo its publication will carry. Zero when it is not scheduled.
+	PublishAt       time.Time
+	ScheduledSlug   string
+	ScheduledBy     string
+	ScheduleEmbargo time.Time
+	// EmbargoUntil is the end of the embargo of a published article; zero once it is lifted
+	// (or when there was none).
+	EmbargoUntil time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	PublishedAt  time.Time // first publication; zero until published
 
 	Corrections     []Correction // public corrections, oldest first
 	RetractedReason string
@@ -120,6 +141,14 @@ type Step struct {
 	At        time.Time `json:"at"`
 }
 
+// PendingCorrection is a proposed correction: the changes, the public note, who proposed it.
+type PendingCorrection struct {
+	Changes    Changes
+	Note       string
+	ProposedBy string
+	ProposedAt time.Time
+}
+
 // Correction is a public note on a change made after publication.
 type Correction struct {
 	Note string
@@ -128,3 +157,13 @@ type Correction struct {
 
 // Exists reports whether the article has been drafted.
 func (a Article) Exists() bool { return a.Version > 0 }
+
+// wrote reports whether actor id changed the content since the last approval.
+func (a Article) wrote(id string) bool {
+	for _, w := range a.Writers {
+		if w == id {
+			return true
+		}
+	}
+	return false
+}

@@ -129,7 +129,7 @@ func TestStatusNames(t *testing.T) {
 func TestStatuses(t *testing.T) {
 	want := []domain.Status{
 		domain.StatusDraft, domain.StatusChangesRequested, domain.StatusInReview, domain.StatusApproved,
-		domain.StatusPublished, domain.StatusRetracted, domain.StatusSpiked, domain.StatusKilled,
+		domain.StatusScheduled, domain.StatusPublished, domain.StatusRetracted, domain.StatusSpiked, domain.StatusKilled,
 	}
 	if !slices.Equal(domain.Statuses, want) {
 		t.Errorf("domain.Statuses = %q; want %q", domain.Statuses, want)

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,6 +17,7 @@ const (
 // refused: ErrNotFound, or a *RuleError wrapping ErrAlreadyExists, ErrForbidden,
 // ErrInvalidTransition or ErrSelfApproval, or a *ValidationError. It never has side effects.
 func Decide(a Article, c Command, d Decision) (Event, error) {
+	c = normalized(c) // headlines, tags and slugs are recorded in NFC (text.go)
 	name := CommandName(c)
 	if _, isDraft := c.(Draft); isDraft {
 		if a.Exists() {
@@ -40,8 +42,12 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		if err := content.validate(); err != nil {
 			return nil, err
 		}
+		if c.TranslationOf == a.ID && a.ID != "" {
+			return nil, invalid("translation_of", "an article cannot translate itself")
+		}
 		return Drafted{
-			Headline: content.Headline, Summary: content.Summary, Body: content.Body,
+			TranslationOf: c.TranslationOf,
+			Headline:      content.Headline, Summary: content.Summary, Body: content.Body,
 			Language: content.Language, Byline: content.Byline, Dateline: content.Dateline,
 			Tags: content.Tags, Slug: content.Slug,
 		}, nil
@@ -68,50 +74,55 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		return ChangesRequested{Comment: c.Comment}, nil
 
 	case Approve:
-		if d.By.ID == a.LastRevisedBy {
-			return nil, refuse(ErrSelfApproval, "cannot approve: you wrote the latest revision; another editor must approve it")
+		if a.wrote(d.By.ID) {
+			return nil, refuse(ErrSelfApproval, "cannot approve: you wrote part of this text since its last approval; another editor must approve it")
 		}
 		return Approved{}, nil
 
 	case Publish:
-		if !ValidSlug(c.Slug) {
-			return nil, invalid("slug", "the article needs a slug: give one, or a headline with letters or digits")
-		}
-		publishedAt := a.PublishedAt
-		if publishedAt.IsZero() {
-			publishedAt = d.Now
-		}
-		return Published{
-			Slug: c.Slug, PublishedAt: publishedAt,
-			Headline: a.Headline, Summary: a.Summary, Body: a.Body, Language: a.Language,
-			Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags,
-		}, nil
-
-	case Correct:
-		// Every invalid field is reported at once, as for a draft.
 		var v ValidationError
-		if c.Changes.Slug != nil && *c.Changes.Slug != a.Slug {
-			v.add("slug", "cannot change after publication: readers and links know the article by it")
+		if !ValidSlug(c.Slug) {
+			v.add("slug", "the article needs a slug: give one, or a headline with letters or digits")
 		}
-		if c.Changes.Empty() {
-			v.add("", "the correction changes no field")
+		if !c.EmbargoUntil.IsZero() {
+			checkFuture(&v, "embargo_until", c.EmbargoUntil, d.Now)
 		}
-		after := c.Changes.apply(a.Content)
-		v.merge(words("note", c.Note, MaxNote, true), after.validate(), after.complete("a published article"))
 		if err := v.orNil(); err != nil {
 			return nil, err
 		}
-		return Corrected{
-			Note: c.Note, Slug: a.Slug, PublishedAt: a.PublishedAt,
-			Headline: after.Headline, Summary: after.Summary, Body: after.Body, Language: after.Language,
-			Byline: after.Byline, Dateline: after.Dateline, Tags: after.Tags,
-		}, nil
+		e := published(a, c.Slug, d.Now)
+		e.EmbargoUntil = c.EmbargoUntil.UTC()
+		return e, nil
+
+	case Schedule, Unschedule, PublishOnSchedule, LiftEmbargo, LiftEmbargoOnSchedule, MoveEmbargo:
+		return decideSchedule(a, c, d)
+
+	case Correct:
+		return decideCorrection(a, c, d)
+
+	case ConfirmCorrection:
+		p := a.PendingCorrection
+		if p == nil {
+			return nil, refuse(ErrInvalidTransition, "cannot confirm the correction: no correction is pending")
+		}
+		if d.By.ID == p.ProposedBy {
+			return nil, refuse(ErrSelfApproval, "cannot confirm the correction: you proposed it; another editor must confirm it")
+		}
+		// The content cannot have changed since the proposal (a note alone leaves it as it is,
+		// and a second proposal waits for this one), so the changes apply as they were read.
+		return corrected(a, p.Changes.apply(a.Content), p.Note, p.ProposedBy), nil
+
+	case WithdrawCorrection:
+		if a.PendingCorrection == nil {
+			return nil, refuse(ErrInvalidTransition, "cannot withdraw the correction: no correction is pending")
+		}
+		return CorrectionWithdrawn{}, nil
 
 	case Retract:
 		if err := words("reason", c.Reason, MaxReason, true); err != nil {
 			return nil, err
 		}
-		return Retracted{Reason: c.Reason, Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline}, nil
+		return Retracted{Reason: c.Reason, Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline, Embargoed: a.Embargoed()}, nil
 
 	case Spike:
 		if err := words("reason", c.Reason, MaxReason, false); err != nil {
@@ -124,12 +135,52 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 			return nil, err
 		}
 		return Killed{
-			Reason: c.Reason, SlugDigest: SlugDigest(a.Slug), Language: a.Language,
+			Embargoed: a.Embargoed(),
+			Reason:    c.Reason, SlugDigest: SlugDigest(a.Slug), Language: a.Language,
 			CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, LastRevisedBy: a.LastRevisedBy,
 			PublishedAt: a.PublishedAt, Timeline: a.Timeline,
 		}, nil
 	}
 	return nil, refuse(ErrInvalidTransition, "unknown command %T", c)
+}
+
+// decideCorrection decides a correction: a note alone is published at once; changed public
+// fields are proposed, for another editor to confirm, unless the policy lets one editor publish
+// them.
+func decideCorrection(a Article, c Correct, d Decision) (Event, error) {
+	// Every invalid field is reported at once, as for a draft.
+	var v ValidationError
+	if c.Changes.Slug != nil && *c.Changes.Slug != a.Slug {
+		v.add("slug", "cannot change after publication: readers and links know the article by it")
+	}
+	changes := c.Changes.differences(a.Content)
+	after := changes.apply(a.Content)
+	v.merge(words("note", c.Note, MaxNote, true), after.validate(), after.complete("a published article"))
+	if err := v.orNil(); err != nil {
+		return nil, err
+	}
+	switch {
+	case changes.Empty():
+		return corrected(a, a.Content, c.Note, ""), nil
+	case a.PendingCorrection != nil:
+		return nil, refuse(ErrInvalidTransition, "cannot correct: a correction proposed at %s is pending; confirm or withdraw it first",
+			a.PendingCorrection.ProposedAt.Format("2006-01-02 15:04 MST"))
+	case d.Policy.SingleEditorCorrections:
+		e := corrected(a, after, c.Note, "")
+		e.SingleEditor = true
+		return e, nil
+	}
+	return CorrectionProposed{Changes: changes, Note: c.Note}, nil
+}
+
+// corrected is the Corrected event that makes content public under a's slug, with note.
+func corrected(a Article, content Content, note, proposedBy string) Corrected {
+	return Corrected{
+		Embargoed:  a.Embargoed(),
+		ProposedBy: proposedBy, Note: note, Slug: a.Slug, PublishedAt: a.PublishedAt,
+		Headline: content.Headline, Summary: content.Summary, Body: content.Body, Language: content.Language,
+		Byline: content.Byline, Dateline: content.Dateline, Tags: content.Tags,
+	}
 }
 
 // SlugFor is the slug the article asks for at publication: the one an editor gave, or one
@@ -146,8 +197,20 @@ func SlugFor(a Article) string {
 func authorise(a Article, c Command, by Actor, name string) error {
 	need := RoleReporter
 	switch c.(type) {
-	case Approve, Publish, RequestChanges, Correct, Retract, Kill:
+	case Approve, Publish, RequestChanges, Correct, ConfirmCorrection, WithdrawCorrection, Retract, Kill,
+		Schedule, Unschedule, LiftEmbargo, MoveEmbargo:
 		need = RoleEditor
+	case PublishOnSchedule, LiftEmbargoOnSchedule:
+		// Triggers are the scheduler's alone, and the scheduler gives nothing else.
+		if by.Role != RoleSystem {
+			return refuse(ErrForbidden, "cannot %s: only newsroom's scheduler may", name)
+		}
+		return nil
+	case Revise, Submit:
+		// Reporters work on their own articles; editors on any.
+		if by.Role == RoleReporter && by.ID != a.CreatedBy {
+			return refuse(ErrForbidden, "cannot %s: a reporter may %s only their own articles; this one is another writer's", name, name)
+		}
 	case Spike:
 		if by.Role.AtLeast(RoleReporter) && by.ID == a.CreatedBy {
 			return nil
@@ -168,14 +231,20 @@ func allowedFrom(c Command) []Status {
 	case Draft:
 		return []Status{StatusNone}
 	case Revise, Spike:
-		return []Status{StatusDraft, StatusChangesRequested, StatusInReview, StatusApproved}
+		return []Status{StatusDraft, StatusChangesRequested, StatusInReview, StatusApproved, StatusScheduled}
 	case Submit:
 		return []Status{StatusDraft, StatusChangesRequested}
 	case RequestChanges, Approve:
 		return []Status{StatusInReview}
 	case Publish:
 		return []Status{StatusApproved}
-	case Correct, Retract:
+	case Schedule:
+		return []Status{StatusApproved, StatusScheduled}
+	case Unschedule, PublishOnSchedule:
+		return []Status{StatusScheduled}
+	case LiftEmbargo, LiftEmbargoOnSchedule, MoveEmbargo:
+		return []Status{StatusPublished}
+	case Correct, ConfirmCorrection, WithdrawCorrection, Retract:
 		return []Status{StatusPublished}
 	case Kill:
 		return []Status{StatusPublished, StatusRetracted}
@@ -226,6 +295,27 @@ func roleName(r Role) string {
 		return "anonymous"
 	}
 	return string(r)
+}
+
+// differences returns the changes that change something in content: a field set to the value
+// it has already is no change.
+func (c Changes) differences(content Content) Changes {
+	keep := func(v *string, current string) *string {
+		if v != nil && *v == current {
+			return nil
+		}
+		return v
+	}
+	out := Changes{
+		Headline: keep(c.Headline, content.Headline), Summary: keep(c.Summary, content.Summary),
+		Body: keep(c.Body, content.Body), Language: keep(c.Language, content.Language),
+		Byline: keep(c.Byline, content.Byline), Dateline: keep(c.Dateline, content.Dateline),
+		Slug: keep(c.Slug, content.Slug), Tags: c.Tags,
+	}
+	if c.Tags != nil && slices.Equal(*c.Tags, content.Tags) {
+		out.Tags = nil
+	}
+	return out
 }
 
 // apply returns the content with the changes made.

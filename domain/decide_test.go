@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/newsroom/newsroom/domain"
 )
@@ -18,6 +19,8 @@ type decideCase struct {
 	when  domain.Command
 	by    domain.Actor
 	then  outcome
+	// policy is the newsroom's choices; the zero value (every rule on) unless a case says.
+	policy domain.Policy
 }
 
 func runDecideCases(t *testing.T, cases []decideCase) {
@@ -25,7 +28,7 @@ func runDecideCases(t *testing.T, cases []decideCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a := domain.Fold(articleID, tc.given)
-			got, err := domain.Decide(a, tc.when, domain.Decision{By: tc.by, Now: now})
+			got, err := domain.Decide(a, tc.when, domain.Decision{By: tc.by, Now: now, Policy: tc.policy})
 			checkOutcome(t, decideCall(tc.when, tc.by), got, err, tc.then)
 		})
 	}
@@ -120,7 +123,7 @@ func TestDecideRevise(t *testing.T) {
 				Headline: ptr("h"), Summary: ptr("s"), Body: ptr("b"), Language: ptr("de-CH-1996"),
 				Byline: ptr("by"), Dateline: ptr("Bruxelles"), Tags: ptr([]string{"nrc"}), Slug: ptr("nrc"),
 			}},
-			by: reporter2,
+			by: editorB,
 			then: outcome{event: domain.Revised{Changes: domain.Changes{
 				Headline: ptr("h"), Summary: ptr("s"), Body: ptr("b"), Language: ptr("de-CH-1996"),
 				Byline: ptr("by"), Dateline: ptr("Bruxelles"), Tags: ptr([]string{"nrc"}), Slug: ptr("nrc"),
@@ -222,10 +225,11 @@ func TestDecideRevise(t *testing.T) {
 			then: outcome{event: domain.Revised{Changes: domain.Changes{Summary: ptr("late")}}},
 		},
 		{
+			// Reporters revise their own articles only.
 			name:  "in review, by a reporter who did not write it",
 			given: givenInReview(),
 			when:  domain.Revise{Changes: domain.Changes{Body: ptr("late")}}, by: reporter2,
-			then: outcome{event: domain.Revised{Changes: domain.Changes{Body: ptr("late")}}},
+			then: outcome{err: domain.ErrForbidden},
 		},
 		{
 			name:  "approved, by the author",
@@ -309,7 +313,7 @@ func TestDecideSubmit(t *testing.T) {
 			name:  "by another reporter",
 			given: givenDraft(),
 			when:  domain.Submit{}, by: reporter2,
-			then: outcome{event: domain.Submitted{}},
+			then: outcome{err: domain.ErrForbidden},
 		},
 		{
 			name:  "draft without a body",
@@ -468,9 +472,21 @@ func TestDecideFourEyes(t *testing.T) {
 			when:  domain.Approve{}, by: editorB, then: selfApproval,
 		},
 		{
+			// The loophole of "the author of the latest revision": A's own body would reach
+			// the public read by no one else.
 			name:  "A drafted, B revised; A approves",
 			given: history(draftedBy(editorA), revisedBy(editorB), submittedBy(editorA)),
-			when:  domain.Approve{}, by: editorA, then: approved,
+			when:  domain.Approve{}, by: editorA, then: selfApproval,
+		},
+		{
+			name:  "A drafted, a reporter changed the summary; A approves",
+			given: history(draftedBy(editorA), revisedBy(editorA), submittedBy(editorA)),
+			when:  domain.Approve{}, by: editorA, then: selfApproval,
+		},
+		{
+			name:  "A drafted, B revised; a third editor approves",
+			given: history(draftedBy(editorA), revisedBy(editorB), submittedBy(editorA)),
+			when:  domain.Approve{}, by: domain.Actor{ID: "u-ed-c", Role: domain.RoleEditor}, then: approved,
 		},
 		{
 			name:  "reporter drafted, A revised; A approves",
@@ -485,7 +501,7 @@ func TestDecideFourEyes(t *testing.T) {
 		{
 			name:  "A revised, then B, then A; B approves",
 			given: history(draftedBy(reporter), revisedBy(editorA), revisedBy(editorB), revisedBy(editorA), submittedBy(reporter)),
-			when:  domain.Approve{}, by: editorB, then: approved,
+			when:  domain.Approve{}, by: editorB, then: selfApproval,
 		},
 		{
 			name:  "A revised, then B, then A; A approves",
@@ -548,7 +564,8 @@ func TestDecideFourEyes(t *testing.T) {
 		},
 		// No command leads from published back to review today, so the histories below cannot
 		// be decided yet; the log is trusted, and they pin the rule for when one does: a
-		// Corrected event is a revision by its actor.
+		// Corrected event one editor made alone (before corrections needed two, or by policy)
+		// is a revision by its actor.
 		{
 			name:  "B corrected after publication, back in review; B approves",
 			given: history(append(givenCorrected("b2"), submittedBy(reporter))...),
@@ -562,8 +579,9 @@ func TestDecideFourEyes(t *testing.T) {
 		{
 			name: "A corrected, then B; back in review; A approves",
 			given: history(append(givenPublished(),
-				by(editorA, natoCorrected("one", nil)), by(editorB, natoCorrected("two", nil)), submittedBy(reporter))...),
-			when: domain.Approve{}, by: editorA, then: approved,
+				by(editorA, natoCorrected("one", func(c *domain.Corrected) { c.Body = "one" })),
+				by(editorB, natoCorrected("two", func(c *domain.Corrected) { c.Body = "two" })), submittedBy(reporter))...),
+			when: domain.Approve{}, by: editorA, then: selfApproval,
 		},
 	})
 }
@@ -730,6 +748,7 @@ func TestDecideWorkflow(t *testing.T) {
 		domain.StatusChangesRequested: givenChangesRequested,
 		domain.StatusInReview:         givenInReview,
 		domain.StatusApproved:         givenApproved,
+		domain.StatusScheduled:        givenScheduled,
 		domain.StatusPublished:        givenPublished,
 		domain.StatusRetracted:        givenRetracted,
 		domain.StatusSpiked:           givenSpiked,
@@ -751,32 +770,36 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusChangesRequested: {exists, exists, exists, exists, exists},
 			domain.StatusInReview:         {exists, exists, exists, exists, exists},
 			domain.StatusApproved:         {exists, exists, exists, exists, exists},
+			domain.StatusScheduled:        {exists, exists, exists, exists, exists},
 			domain.StatusPublished:        {exists, exists, exists, exists, exists},
 			domain.StatusRetracted:        {exists, exists, exists, exists, exists},
 			domain.StatusSpiked:           {exists, exists, exists, exists, exists},
 			domain.StatusKilled:           {exists, exists, exists, exists, exists},
 		}},
+		// A reporter works on their own articles only; editors on any.
 		{domain.Revise{Changes: domain.Changes{Summary: ptr("new")}}, domain.TypeRevised, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
-			domain.StatusDraft:            {ok, ok, ok, ok, forbidden},
-			domain.StatusChangesRequested: {ok, ok, ok, ok, forbidden},
-			domain.StatusInReview:         {ok, ok, ok, ok, forbidden},
-			domain.StatusApproved:         {ok, ok, ok, ok, forbidden},
-			domain.StatusPublished:        {invalid, invalid, invalid, invalid, forbidden},
-			domain.StatusRetracted:        {invalid, invalid, invalid, invalid, forbidden},
-			domain.StatusSpiked:           {invalid, invalid, invalid, invalid, forbidden},
-			domain.StatusKilled:           {invalid, invalid, invalid, invalid, forbidden},
+			domain.StatusDraft:            {ok, forbidden, ok, ok, forbidden},
+			domain.StatusChangesRequested: {ok, forbidden, ok, ok, forbidden},
+			domain.StatusInReview:         {ok, forbidden, ok, ok, forbidden},
+			domain.StatusApproved:         {ok, forbidden, ok, ok, forbidden},
+			domain.StatusScheduled:        {ok, forbidden, ok, ok, forbidden},
+			domain.StatusPublished:        {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusRetracted:        {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusSpiked:           {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {invalid, forbidden, invalid, invalid, forbidden},
 		}},
 		{domain.Submit{}, domain.TypeSubmitted, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
-			domain.StatusDraft:            {ok, ok, ok, ok, forbidden},
-			domain.StatusChangesRequested: {ok, ok, ok, ok, forbidden},
-			domain.StatusInReview:         {invalid, invalid, invalid, invalid, forbidden},
-			domain.StatusApproved:         {invalid, invalid, invalid, invalid, forbidden},
-			domain.StatusPublished:        {invalid, invalid, invalid, invalid, forbidden},
-			domain.StatusRetracted:        {invalid, invalid, invalid, invalid, forbidden},
-			domain.StatusSpiked:           {invalid, invalid, invalid, invalid, forbidden},
-			domain.StatusKilled:           {invalid, invalid, invalid, invalid, forbidden},
+			domain.StatusDraft:            {ok, forbidden, ok, ok, forbidden},
+			domain.StatusChangesRequested: {ok, forbidden, ok, ok, forbidden},
+			domain.StatusInReview:         {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusApproved:         {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusPublished:        {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusRetracted:        {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusSpiked:           {invalid, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {invalid, forbidden, invalid, invalid, forbidden},
 		}},
 		{domain.RequestChanges{Comment: natoComment}, domain.TypeChangesRequested, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
@@ -784,6 +807,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusInReview:         {forbidden, forbidden, ok, ok, forbidden},
 			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
@@ -795,6 +819,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusInReview:         {forbidden, forbidden, ok, ok, forbidden},
 			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
@@ -806,18 +831,57 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusApproved:         {forbidden, forbidden, ok, ok, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
 		}},
-		{domain.Correct{Changes: domain.Changes{Summary: ptr("new")}, Note: natoNote}, domain.TypeCorrected, grid{
+		{domain.Correct{Changes: domain.Changes{Summary: ptr("new")}, Note: natoNote}, domain.TypeCorrectionProposed, grid{
 			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
 			domain.StatusDraft:            {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusPublished:        {forbidden, forbidden, ok, ok, forbidden},
+			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
+		}},
+		{domain.Correct{Note: natoNote}, domain.TypeCorrected, grid{
+			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
+			domain.StatusDraft:            {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusPublished:        {forbidden, forbidden, ok, ok, forbidden},
+			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
+		}},
+		// givenPublished has no pending correction (see TestDecideCorrectionFlow for the rest).
+		{domain.ConfirmCorrection{}, "", grid{
+			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
+			domain.StatusDraft:            {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
+		}},
+		{domain.WithdrawCorrection{}, "", grid{
+			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
+			domain.StatusDraft:            {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
@@ -828,6 +892,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusPublished:        {forbidden, forbidden, ok, ok, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
@@ -839,6 +904,7 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusChangesRequested: {ok, forbidden, ok, ok, forbidden},
 			domain.StatusInReview:         {ok, forbidden, ok, ok, forbidden},
 			domain.StatusApproved:         {ok, forbidden, ok, ok, forbidden},
+			domain.StatusScheduled:        {ok, forbidden, ok, ok, forbidden},
 			domain.StatusPublished:        {invalid, forbidden, invalid, invalid, forbidden},
 			domain.StatusRetracted:        {invalid, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {invalid, forbidden, invalid, invalid, forbidden},
@@ -850,8 +916,59 @@ func TestDecideWorkflow(t *testing.T) {
 			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusPublished:        {forbidden, forbidden, ok, ok, forbidden},
 			domain.StatusRetracted:        {forbidden, forbidden, ok, ok, forbidden},
+			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
+		}},
+		{domain.Schedule{PublishAt: now.Add(time.Hour), Slug: natoSlug}, domain.TypeScheduled, grid{
+			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
+			domain.StatusDraft:            {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusApproved:         {forbidden, forbidden, ok, ok, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, ok, ok, forbidden},
+			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
+		}},
+		{domain.Unschedule{}, domain.TypeUnscheduled, grid{
+			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
+			domain.StatusDraft:            {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, ok, ok, forbidden},
+			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
+		}},
+		// The trigger is the scheduler's alone: no person, whatever their role, may give it.
+		{domain.PublishOnSchedule{PublishAt: now.Add(-time.Minute)}, "", grid{
+			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
+			domain.StatusDraft:            {forbidden, forbidden, forbidden, forbidden, forbidden},
+			domain.StatusChangesRequested: {forbidden, forbidden, forbidden, forbidden, forbidden},
+			domain.StatusInReview:         {forbidden, forbidden, forbidden, forbidden, forbidden},
+			domain.StatusApproved:         {forbidden, forbidden, forbidden, forbidden, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, forbidden, forbidden, forbidden},
+			domain.StatusPublished:        {forbidden, forbidden, forbidden, forbidden, forbidden},
+			domain.StatusRetracted:        {forbidden, forbidden, forbidden, forbidden, forbidden},
+			domain.StatusSpiked:           {forbidden, forbidden, forbidden, forbidden, forbidden},
+			domain.StatusKilled:           {forbidden, forbidden, forbidden, forbidden, forbidden},
+		}},
+		// givenPublished is under no embargo.
+		{domain.LiftEmbargo{}, "", grid{
+			domain.StatusNone:             {notFound, notFound, notFound, notFound, notFound},
+			domain.StatusDraft:            {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusChangesRequested: {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusInReview:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusApproved:         {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusScheduled:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusPublished:        {forbidden, forbidden, invalid, invalid, forbidden},
+			domain.StatusRetracted:        {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusSpiked:           {forbidden, forbidden, invalid, invalid, forbidden},
 			domain.StatusKilled:           {forbidden, forbidden, invalid, invalid, forbidden},
 		}},
@@ -911,7 +1028,7 @@ func TestDecideRefusalMessage(t *testing.T) {
 		{givenApproved(), domain.Approve{}, editorB, "cannot approve: article is approved, not in_review"},
 		{
 			givenPublished(), domain.Revise{Changes: domain.Changes{Body: ptr("b")}}, reporter,
-			"cannot revise: article is published, not draft, changes_requested, in_review or approved",
+			"cannot revise: article is published, not draft, changes_requested, in_review, approved or scheduled",
 		},
 		{givenPublished(), domain.Submit{}, reporter, "cannot submit: article is published, not draft or changes_requested"},
 		{givenInReview(), domain.Submit{}, reporter, "cannot submit: article is in_review, not draft or changes_requested"},
@@ -926,11 +1043,11 @@ func TestDecideRefusalMessage(t *testing.T) {
 		{givenPublished(), domain.Retract{Reason: natoReason}, anonymous, "cannot retract: the anonymous role may not; it needs editor"},
 		{
 			givenPublished(), domain.Spike{}, editorB,
-			"cannot spike: article is published, not draft, changes_requested, in_review or approved",
+			"cannot spike: article is published, not draft, changes_requested, in_review, approved or scheduled",
 		},
 		{
 			givenSpiked(), domain.Spike{}, reporter,
-			"cannot spike: article is spiked, not draft, changes_requested, in_review or approved",
+			"cannot spike: article is spiked, not draft, changes_requested, in_review, approved or scheduled",
 		},
 		{givenDraft(), domain.Kill{Reason: natoKillReason}, editorB, "cannot kill: article is draft, not published or retracted"},
 		{givenSpiked(), domain.Kill{Reason: natoKillReason}, admin, "cannot kill: article is spiked, not published or retracted"},
@@ -963,9 +1080,18 @@ func TestDecideRefusalMessage(t *testing.T) {
 		},
 		{givenPublished(), domain.Correct{Changes: domain.Changes{Body: ptr("b")}}, editorB, "invalid article: note: is required"},
 		{
-			givenPublished(), domain.Correct{Note: natoNote}, editorB,
-			"invalid article: the correction changes no field",
+			history(append(givenPublished(), by(editorA, domain.CorrectionProposed{Changes: domain.Changes{Body: ptr("b")}, Note: natoNote}))...),
+			domain.Correct{Changes: domain.Changes{Body: ptr("c")}, Note: natoNote}, editorB,
+			"cannot correct: a correction proposed at 2007-12-07 13:00 UTC is pending; confirm or withdraw it first",
 		},
+		{
+			history(append(givenPublished(), by(editorA, domain.CorrectionProposed{Changes: domain.Changes{Body: ptr("b")}, Note: natoNote}))...),
+			domain.ConfirmCorrection{}, editorA,
+			"cannot confirm the correction: you proposed it; another editor must confirm it",
+		},
+		{givenPublished(), domain.ConfirmCorrection{}, editorB, "cannot confirm the correction: no correction is pending"},
+		{givenPublished(), domain.WithdrawCorrection{}, editorB, "cannot withdraw the correction: no correction is pending"},
+		{givenDraft(), domain.Revise{Changes: domain.Changes{Body: ptr("b")}}, reporter2, "cannot revise: a reporter may revise only their own articles; this one is another writer's"},
 		{
 			givenPublished(), domain.Correct{Changes: domain.Changes{Slug: ptr("nrc")}, Note: natoNote}, editorB,
 			"invalid article: slug: cannot change after publication: readers and links know the article by it",
@@ -984,7 +1110,7 @@ func TestDecideRefusalMessage(t *testing.T) {
 		{givenInReview(), domain.Approve{}, reporter, "cannot approve: the reporter role may not; it needs editor"},
 		{
 			history(by(editorA, natoDrafted()), by(editorA, domain.Submitted{})), domain.Approve{}, editorA,
-			"cannot approve: you wrote the latest revision; another editor must approve it",
+			"cannot approve: you wrote part of this text since its last approval; another editor must approve it",
 		},
 		{givenNone(), domain.Submit{}, reporter, "article not found"},
 		{

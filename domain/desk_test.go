@@ -158,16 +158,29 @@ func TestDecideReviseLapses(t *testing.T) {
 	})
 }
 
+// TestDecideCorrect pins what a correction records, with one-editor corrections allowed, so
+// that each case's event is the public snapshot itself. The default, two-step route (propose,
+// confirm) is TestDecideCorrectionFlow's.
 func TestDecideCorrect(t *testing.T) {
 	fix := func(c domain.Changes) domain.Command { return domain.Correct{Changes: c, Note: natoNote} }
-	corrected := func(change func(*domain.Corrected)) outcome { return outcome{event: natoCorrected(natoNote, change)} }
+	oneEditor := func(change func(*domain.Corrected)) func(*domain.Corrected) {
+		return func(c *domain.Corrected) {
+			c.SingleEditor = true
+			if change != nil {
+				change(c)
+			}
+		}
+	}
+	corrected := func(change func(*domain.Corrected)) outcome {
+		return outcome{event: natoCorrected(natoNote, oneEditor(change))}
+	}
 	body := func(b string) func(*domain.Corrected) { return func(c *domain.Corrected) { c.Body = b } }
 	// Published under another slug than the draft asked for.
 	withSlug := natoDrafted()
 	withSlug.Slug = "nrc-ministers"
 	underOtherSlug := history(by(reporter, withSlug), by(reporter, domain.Submitted{}), by(editorA, domain.Approved{}),
 		by(editorA, domain.Published{Slug: "nrc-ministers-2", PublishedAt: at(3)}))
-	runDecideCases(t, []decideCase{
+	cases := []decideCase{
 		{
 			// The snapshot carries the whole text after the change, the slug and the first
 			// PublishedAt (at(3), not now).
@@ -176,7 +189,6 @@ func TestDecideCorrect(t *testing.T) {
 			then: corrected(body("fixed")),
 		},
 		{
-			// Four eyes guard approval, not corrections.
 			name:  "by the editor who approved and published",
 			given: givenPublished(), when: fix(domain.Changes{Body: ptr("fixed")}), by: editorA,
 			then: corrected(body("fixed")),
@@ -232,7 +244,7 @@ func TestDecideCorrect(t *testing.T) {
 		{
 			name:  "note at MaxNote two-byte characters",
 			given: givenPublished(), when: domain.Correct{Changes: domain.Changes{Body: ptr("fixed")}, Note: strings.Repeat("ü", domain.MaxNote)}, by: editorB,
-			then: outcome{event: natoCorrected(strings.Repeat("ü", domain.MaxNote), body("fixed"))},
+			then: outcome{event: natoCorrected(strings.Repeat("ü", domain.MaxNote), oneEditor(body("fixed")))},
 		},
 		{
 			name:  "note over MaxNote",
@@ -240,7 +252,14 @@ func TestDecideCorrect(t *testing.T) {
 			then: outcome{fields: []string{"note"}},
 		},
 		{name: "note not UTF-8", given: givenPublished(), when: domain.Correct{Changes: domain.Changes{Body: ptr("fixed")}, Note: "\xc3\x28"}, by: editorB, then: outcome{fields: []string{"note"}}},
-		{name: "no change", given: givenPublished(), when: fix(domain.Changes{}), by: editorB, then: outcome{fields: []string{""}}},
+		// A note alone changes no public field: it is published at once, whatever the policy.
+		{name: "a note alone", given: givenPublished(), when: fix(domain.Changes{}), by: editorB, then: outcome{event: natoCorrected(natoNote, nil)}},
+		{
+			name:  "fields set to what they are: a note alone",
+			given: givenPublished(), when: fix(domain.Changes{Headline: ptr(natoHeadline), Tags: ptr([]string{"nato", "russia"})}), by: editorB,
+			then: outcome{event: natoCorrected(natoNote, nil)},
+		},
+		{name: "no note and no change", given: givenPublished(), when: domain.Correct{}, by: editorB, then: outcome{fields: []string{"note"}}},
 		{name: "clearing the headline", given: givenPublished(), when: fix(domain.Changes{Headline: ptr("")}), by: editorB, then: outcome{fields: []string{"headline"}}},
 		{
 			// A published article keeps what review needed: a body and a language.
@@ -269,7 +288,11 @@ func TestDecideCorrect(t *testing.T) {
 		{name: "retracted", given: givenRetracted(), when: fix(domain.Changes{Body: ptr("fixed")}), by: admin, then: outcome{err: domain.ErrInvalidTransition}},
 		{name: "spiked", given: givenSpiked(), when: fix(domain.Changes{Body: ptr("fixed")}), by: admin, then: outcome{err: domain.ErrInvalidTransition}},
 		{name: "no article", when: fix(domain.Changes{Body: ptr("fixed")}), by: editorB, then: outcome{err: domain.ErrNotFound}},
-	})
+	}
+	for i := range cases {
+		cases[i].policy = domain.Policy{SingleEditorCorrections: true}
+	}
+	runDecideCases(t, cases)
 }
 
 // TestDecideCorrectListsEveryInvalidField: a *ValidationError "lists every invalid field of a
@@ -465,8 +488,11 @@ func TestDecideThenEvolveDesk(t *testing.T) {
 		{domain.Submit{}, reporter, domain.StatusInReview, editorB.ID},
 		{domain.Approve{}, editorA, domain.StatusApproved, editorB.ID},
 		{domain.Publish{Slug: natoSlug}, editorB, domain.StatusPublished, editorB.ID},
-		{domain.Correct{Changes: domain.Changes{Body: ptr(fixedBody)}, Note: "Added the level of the meeting."}, editorA, domain.StatusPublished, editorA.ID},
-		{domain.Correct{Changes: domain.Changes{Tags: ptr([]string{"nato", "nrc"})}, Note: "Tagged the NRC."}, editorB, domain.StatusPublished, editorB.ID},
+		// A correction is proposed by one editor and confirmed by another; the proposer wrote it.
+		{domain.Correct{Changes: domain.Changes{Body: ptr(fixedBody)}, Note: "Added the level of the meeting."}, editorA, domain.StatusPublished, editorB.ID},
+		{domain.ConfirmCorrection{}, editorB, domain.StatusPublished, editorA.ID},
+		{domain.Correct{Changes: domain.Changes{Tags: ptr([]string{"nato", "nrc"})}, Note: "Tagged the NRC."}, editorB, domain.StatusPublished, editorA.ID},
+		{domain.ConfirmCorrection{}, editorA, domain.StatusPublished, editorB.ID},
 		{domain.Retract{Reason: natoReason}, admin, domain.StatusRetracted, editorB.ID},
 	}
 	var log []domain.Recorded
@@ -486,7 +512,8 @@ func TestDecideThenEvolveDesk(t *testing.T) {
 	wantTypes := []string{
 		domain.TypeDrafted, domain.TypeRevised, domain.TypeSubmitted, domain.TypeChangesRequested,
 		domain.TypeRevised, domain.TypeSubmitted, domain.TypeApproved, domain.TypeRevised, domain.TypeSubmitted,
-		domain.TypeApproved, domain.TypePublished, domain.TypeCorrected, domain.TypeCorrected, domain.TypeRetracted,
+		domain.TypeApproved, domain.TypePublished, domain.TypeCorrectionProposed, domain.TypeCorrected,
+		domain.TypeCorrectionProposed, domain.TypeCorrected, domain.TypeRetracted,
 	}
 	// One step for each command of the table, by its actor, at the time it was decided.
 	wantTimeline := make([]domain.Step, len(steps))
@@ -501,22 +528,22 @@ func TestDecideThenEvolveDesk(t *testing.T) {
 			Tags: []string{"nato", "nrc"}, Slug: natoSlug,
 		},
 		CreatedBy: reporter.ID, LastRevisedBy: editorB.ID,
-		CreatedAt: at(0), UpdatedAt: at(13), PublishedAt: at(10),
+		CreatedAt: at(0), UpdatedAt: at(15), PublishedAt: at(10),
 		Corrections: []domain.Correction{
-			{Note: "Added the level of the meeting.", At: at(11)},
-			{Note: "Tagged the NRC.", At: at(12)},
+			{Note: "Added the level of the meeting.", At: at(12)},
+			{Note: "Tagged the NRC.", At: at(14)},
 		},
-		RetractedReason: natoReason, RetractedAt: at(13),
+		RetractedReason: natoReason, RetractedAt: at(15),
 		Timeline: wantTimeline,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Fold(desk) =\n %+v;\nwant\n %+v", got, want)
 	}
 	// Both corrections were decided after publication and keep its time.
-	for _, i := range []int{11, 12} {
+	for i, proposer := range map[int]string{12: editorA.ID, 14: editorB.ID} {
 		c, ok := log[i].Event.(domain.Corrected)
-		if !ok || !c.PublishedAt.Equal(at(10)) || c.Slug != natoSlug {
-			t.Errorf("step %d = %#v; want a Corrected event under %q, published at %v", i+1, log[i].Event, natoSlug, at(10))
+		if !ok || !c.PublishedAt.Equal(at(10)) || c.Slug != natoSlug || c.ProposedBy != proposer {
+			t.Errorf("step %d = %#v; want a Corrected event under %q, published at %v, proposed by %s", i+1, log[i].Event, natoSlug, at(10), proposer)
 		}
 	}
 	types := make([]string, len(log))

@@ -16,6 +16,9 @@ const (
 	TypeRetracted        = "article.retracted"
 	TypeSpiked           = "article.spiked"
 	TypeKilled           = "article.killed"
+
+	TypeCorrectionProposed  = "article.correction_proposed"
+	TypeCorrectionWithdrawn = "article.correction_withdrawn"
 )
 
 // Event is a fact about one article, as Decide returns it and Evolve applies it. Its JSON form
@@ -26,6 +29,9 @@ type Event interface {
 
 // Drafted starts an article.
 type Drafted struct {
+	// TranslationOf is the id of the article this one translates.
+	TranslationOf string `json:"translation_of,omitempty"`
+
 	Headline string   `json:"headline"`
 	Summary  string   `json:"summary,omitempty"`
 	Body     string   `json:"body,omitempty"`
@@ -64,8 +70,13 @@ type Submitted struct{}
 type Approved struct{}
 
 // Published makes the article public. It carries what was published, so that the public view
-// and subscribers need no earlier event to show it.
+// and subscribers need no earlier event to show it. ScheduledBy names the editor who scheduled
+// a publication the scheduler made (the event's actor is then the scheduler). EmbargoUntil, when
+// set, publishes it to trusted subscribers only until then (see AudienceOf).
 type Published struct {
+	ScheduledBy  string    `json:"scheduled_by,omitempty"`
+	EmbargoUntil time.Time `json:"embargo_until,omitzero"`
+
 	Slug        string    `json:"slug"`
 	PublishedAt time.Time `json:"published_at"` // the first publication
 	Headline    string    `json:"headline"`
@@ -82,9 +93,28 @@ type ChangesRequested struct {
 	Comment string `json:"comment"`
 }
 
+// CorrectionProposed records a correction one editor proposes for a published article: the
+// changed fields and the public note. It is internal: readers see nothing of it until another
+// editor confirms it (Corrected).
+type CorrectionProposed struct {
+	Changes Changes `json:"changes"`
+	Note    string  `json:"note"`
+}
+
+// CorrectionWithdrawn drops the pending correction.
+type CorrectionWithdrawn struct{}
+
 // Corrected changes a published article. Like Published it carries the whole public text after
-// the correction, so that readers' views need no earlier event.
+// the correction, so that readers' views need no earlier event. ProposedBy is the editor who
+// proposed a correction another editor (the event's actor) confirmed; SingleEditor marks one made
+// by one editor alone under Policy.SingleEditorCorrections. Neither is set on a note alone, nor on
+// events recorded before corrections needed a second editor.
 type Corrected struct {
+	ProposedBy   string `json:"proposed_by,omitempty"`
+	SingleEditor bool   `json:"single_editor,omitempty"`
+	// Embargoed: the article is under embargo; the correction reaches trusted subscribers only.
+	Embargoed bool `json:"embargoed,omitempty"`
+
 	Note        string    `json:"note"`
 	Slug        string    `json:"slug"`
 	PublishedAt time.Time `json:"published_at"`
@@ -103,6 +133,8 @@ type Corrected struct {
 // existed hold the reason alone: a reader falls back to the article's earlier events (see
 // Retracted.Complete).
 type Retracted struct {
+	// Embargoed: retracted under embargo, so the public never learns of the article.
+	Embargoed   bool      `json:"embargoed,omitempty"`
 	Reason      string    `json:"reason"`
 	Slug        string    `json:"slug,omitempty"`
 	PublishedAt time.Time `json:"published_at,omitzero"`
@@ -123,6 +155,8 @@ type Spiked struct {
 // history keep of the article, and no text of it (not even its slug: only the slug's digest,
 // so that its old URL can still answer "gone").
 type Killed struct {
+	// Embargoed: killed under embargo, so the public never learns of the article.
+	Embargoed     bool      `json:"embargoed,omitempty"`
 	Reason        string    `json:"reason"`
 	SlugDigest    string    `json:"slug_sha256,omitempty"`
 	Language      string    `json:"language,omitempty"`
@@ -136,8 +170,11 @@ type Killed struct {
 func (Killed) EventType() string           { return TypeKilled }
 func (ChangesRequested) EventType() string { return TypeChangesRequested }
 func (Corrected) EventType() string        { return TypeCorrected }
-func (Retracted) EventType() string        { return TypeRetracted }
-func (Spiked) EventType() string           { return TypeSpiked }
+
+func (CorrectionProposed) EventType() string  { return TypeCorrectionProposed }
+func (CorrectionWithdrawn) EventType() string { return TypeCorrectionWithdrawn }
+func (Retracted) EventType() string           { return TypeRetracted }
+func (Spiked) EventType() string              { return TypeSpiked }
 
 func (Drafted) EventType() string   { return TypeDrafted }
 func (Revised) EventType() string   { return TypeRevised }

@@ -28,7 +28,7 @@ func TestFold(t *testing.T) {
 			given: givenDraft(),
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusDraft, Version: 1, Content: nato,
-				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(0),
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, Writers: []string{reporter.ID}, CreatedAt: at(0), UpdatedAt: at(0),
 			},
 		},
 		{
@@ -36,7 +36,7 @@ func TestFold(t *testing.T) {
 			given: givenInReview(),
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusInReview, Version: 2, Content: nato,
-				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(1),
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, Writers: []string{reporter.ID}, CreatedAt: at(0), UpdatedAt: at(1),
 			},
 		},
 		{
@@ -64,11 +64,11 @@ func TestFold(t *testing.T) {
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusDraft, Version: 2,
 				Content:   domain.Content{Headline: "NATO and Russia meet", Summary: nato.Summary, Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags},
-				CreatedBy: reporter.ID, LastRevisedBy: editorA.ID, CreatedAt: at(0), UpdatedAt: at(1),
+				CreatedBy: reporter.ID, LastRevisedBy: editorA.ID, Writers: []string{reporter.ID, editorA.ID}, CreatedAt: at(0), UpdatedAt: at(1),
 			},
 		},
 		{
-			name: "revised twice: the latest reviser counts",
+			name: "revised twice: the latest reviser counts, every writer is one",
 			given: history(by(reporter, natoDrafted()),
 				by(editorA, domain.Revised{Changes: domain.Changes{Summary: ptr("one")}}),
 				by(editorB, domain.Revised{Changes: domain.Changes{Summary: ptr("two")}}),
@@ -76,7 +76,7 @@ func TestFold(t *testing.T) {
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusInReview, Version: 4,
 				Content:   domain.Content{Headline: nato.Headline, Summary: "two", Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags},
-				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(3),
+				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, Writers: []string{reporter.ID, editorA.ID, editorB.ID}, CreatedAt: at(0), UpdatedAt: at(3),
 			},
 		},
 		{
@@ -97,7 +97,7 @@ func TestFold(t *testing.T) {
 			given: givenChangesRequested(),
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusChangesRequested, Version: 3, Content: nato,
-				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(2),
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, Writers: []string{reporter.ID}, CreatedAt: at(0), UpdatedAt: at(2),
 			},
 		},
 		{
@@ -107,7 +107,7 @@ func TestFold(t *testing.T) {
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusDraft, Version: 3,
 				Content:   domain.Content{Headline: nato.Headline, Summary: "late", Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags},
-				CreatedBy: reporter.ID, LastRevisedBy: editorA.ID, CreatedAt: at(0), UpdatedAt: at(2),
+				CreatedBy: reporter.ID, LastRevisedBy: editorA.ID, Writers: []string{reporter.ID, editorA.ID}, CreatedAt: at(0), UpdatedAt: at(2),
 			},
 		},
 		{
@@ -117,7 +117,7 @@ func TestFold(t *testing.T) {
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusDraft, Version: 4,
 				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: nato.Body, Language: "en", Dateline: nato.Dateline, Tags: nato.Tags},
-				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(3),
+				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, Writers: []string{editorB.ID}, CreatedAt: at(0), UpdatedAt: at(3),
 			},
 		},
 		{
@@ -127,7 +127,7 @@ func TestFold(t *testing.T) {
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusDraft, Version: 4,
 				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: "b2", Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags},
-				CreatedBy: reporter.ID, LastRevisedBy: reporter2.ID, CreatedAt: at(0), UpdatedAt: at(3),
+				CreatedBy: reporter.ID, LastRevisedBy: reporter2.ID, Writers: []string{reporter.ID, reporter2.ID}, CreatedAt: at(0), UpdatedAt: at(3),
 			},
 		},
 		{
@@ -139,7 +139,7 @@ func TestFold(t *testing.T) {
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusPublished, Version: 5,
 				Content:   domain.Content{Headline: "NATO-Russia ministers meet", Body: nato.Body, Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: []string{"nrc"}, Slug: natoSlug},
-				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(4), PublishedAt: at(3),
+				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, Writers: []string{editorB.ID}, CreatedAt: at(0), UpdatedAt: at(4), PublishedAt: at(3),
 				Corrections: []domain.Correction{{Note: natoNote, At: at(4)}},
 			},
 		},
@@ -150,7 +150,7 @@ func TestFold(t *testing.T) {
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusPublished, Version: 6,
 				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: "b3", Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags, Slug: natoSlug},
-				CreatedBy: reporter.ID, LastRevisedBy: admin.ID, CreatedAt: at(0), UpdatedAt: at(5), PublishedAt: at(3),
+				CreatedBy: reporter.ID, LastRevisedBy: admin.ID, Writers: []string{editorB.ID, admin.ID}, CreatedAt: at(0), UpdatedAt: at(5), PublishedAt: at(3),
 				Corrections: []domain.Correction{{Note: natoNote, At: at(4)}, {Note: "second", At: at(5)}},
 			},
 		},
@@ -171,7 +171,7 @@ func TestFold(t *testing.T) {
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusRetracted, Version: 6,
 				Content:   domain.Content{Headline: nato.Headline, Summary: nato.Summary, Body: "b2", Language: "en", Byline: nato.Byline, Dateline: nato.Dateline, Tags: nato.Tags, Slug: natoSlug},
-				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(5), PublishedAt: at(3),
+				CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, Writers: []string{editorB.ID}, CreatedAt: at(0), UpdatedAt: at(5), PublishedAt: at(3),
 				Corrections:     []domain.Correction{{Note: natoNote, At: at(4)}},
 				RetractedReason: natoReason, RetractedAt: at(5),
 			},
@@ -181,7 +181,7 @@ func TestFold(t *testing.T) {
 			given: givenSpiked(),
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusSpiked, Version: 2, Content: nato,
-				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(1),
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, Writers: []string{reporter.ID}, CreatedAt: at(0), UpdatedAt: at(1),
 			},
 		},
 		{
@@ -241,7 +241,7 @@ func TestFold(t *testing.T) {
 			given: []domain.Recorded{{Event: natoDrafted(), Version: 7, By: reporter, At: at(0)}},
 			want: domain.Article{
 				ID: articleID, Status: domain.StatusDraft, Version: 7, Content: nato,
-				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, CreatedAt: at(0), UpdatedAt: at(0),
+				CreatedBy: reporter.ID, LastRevisedBy: reporter.ID, Writers: []string{reporter.ID}, CreatedAt: at(0), UpdatedAt: at(0),
 			},
 		},
 	}

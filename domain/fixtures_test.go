@@ -93,6 +93,11 @@ func givenApproved() []domain.Recorded {
 	return history(by(reporter, natoDrafted()), by(reporter, domain.Submitted{}), by(editorA, domain.Approved{}))
 }
 
+// givenScheduled is givenApproved, then scheduled by editor B for at(3)+48h under natoSlug.
+func givenScheduled() []domain.Recorded {
+	return history(append(givenApproved(), by(editorB, domain.Scheduled{PublishAt: at(3).Add(48 * time.Hour), Slug: natoSlug}))...)
+}
+
 func givenPublished() []domain.Recorded {
 	return history(
 		by(reporter, natoDrafted()), by(reporter, domain.Submitted{}), by(editorA, domain.Approved{}),

@@ -186,11 +186,12 @@ func textful(tb testing.TB) []domain.Recorded {
 		}}, reporter},
 		step{domain.Submit{}, reporter},
 		step{domain.RequestChanges{Comment: secretComment}, editorA},
-		step{domain.Revise{Changes: domain.Changes{Headline: ptr(secretRevisedHeadline), Tags: ptr([]string{secretTag, secretRevisedTag})}}, reporter2},
+		step{domain.Revise{Changes: domain.Changes{Headline: ptr(secretRevisedHeadline), Tags: ptr([]string{secretTag, secretRevisedTag})}}, editorB},
 		step{domain.Submit{}, reporter},
 		step{domain.Approve{}, editorA},
 		step{domain.Publish{Slug: secretSlug}, editorB},
 		step{domain.Correct{Changes: domain.Changes{Body: ptr(secretCorrectedBody)}, Note: secretNote}, editorA},
+		step{domain.ConfirmCorrection{}, editorB},
 		step{domain.Retract{Reason: secretRetraction}, admin},
 	)
 }
@@ -391,7 +392,8 @@ func TestDecideThenEvolveKill(t *testing.T) {
 		{step{domain.Submit{}, reporter}, domain.StatusInReview, domain.TypeSubmitted},
 		{step{domain.Approve{}, editorA}, domain.StatusApproved, domain.TypeApproved},
 		{step{domain.Publish{Slug: natoSlug}, editorA}, domain.StatusPublished, domain.TypePublished},
-		{step{domain.Correct{Changes: domain.Changes{Body: ptr("fixed")}, Note: natoNote}, editorB}, domain.StatusPublished, domain.TypeCorrected},
+		{step{domain.Correct{Changes: domain.Changes{Body: ptr("fixed")}, Note: natoNote}, editorB}, domain.StatusPublished, domain.TypeCorrectionProposed},
+		{step{domain.ConfirmCorrection{}, editorA}, domain.StatusPublished, domain.TypeCorrected},
 		{step{domain.Retract{Reason: natoReason}, admin}, domain.StatusRetracted, domain.TypeRetracted},
 		{step{domain.Kill{Reason: natoKillReason}, editorA}, domain.StatusKilled, domain.TypeKilled},
 	}
@@ -411,7 +413,7 @@ func TestDecideThenEvolveKill(t *testing.T) {
 	}
 	want := domain.Article{
 		ID: articleID, Status: domain.StatusKilled, Version: len(steps), Content: domain.Content{Language: "en"},
-		CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(6), PublishedAt: at(3),
+		CreatedBy: reporter.ID, LastRevisedBy: editorB.ID, CreatedAt: at(0), UpdatedAt: at(7), PublishedAt: at(3),
 		Timeline: wantTimeline,
 	}
 	if got := domain.Fold(articleID, log); !reflect.DeepEqual(got, want) {

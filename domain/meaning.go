@@ -22,6 +22,14 @@ var meanings = map[string]meaning{
 	TypeRetracted:        {statusAfter: StatusRetracted, public: true},
 	TypeSpiked:           {statusAfter: StatusSpiked},
 	TypeKilled:           {statusAfter: StatusKilled, public: true},
+
+	TypeCorrectionProposed:  {statusAfter: StatusPublished},
+	TypeCorrectionWithdrawn: {statusAfter: StatusPublished},
+
+	TypeScheduled:     {statusAfter: StatusScheduled},
+	TypeUnscheduled:   {statusAfter: StatusApproved},
+	TypeEmbargoLifted: {statusAfter: StatusPublished, public: true},
+	TypeEmbargoMoved:  {statusAfter: StatusPublished},
 }
 
 // StatusAfter is the status an event of type eventType leaves its article in; false for a type
@@ -31,7 +39,8 @@ func StatusAfter(eventType string) (Status, bool) {
 	return m.statusAfter, ok
 }
 
-// IsPublic reports whether an event of type eventType changes what the public sees of its
+// IsPublic reports whether an event of type eventType may change what the public sees of its
 // article: only these reach the public stream, the feeds and the public caches. Drafts,
-// revisions and reviews never do.
+// revisions and reviews never do. An event of these types about an article under embargo
+// reaches trusted subscribers only: AudienceOf, given the event, says which.
 func IsPublic(eventType string) bool { return meanings[eventType].public }

@@ -61,26 +61,32 @@ func (c Content) validate() error {
 	if len(c.Tags) > MaxTags {
 		v.add("tags", "has %d tags; at most %d are allowed", len(c.Tags), MaxTags)
 	}
+	// Tags are compared in NFC: a tag already recorded in another form (before tags were
+	// normalised) is still the same tag.
 	seen := make(map[string]bool, len(c.Tags))
 	for _, t := range c.Tags {
+		key := NormalizeTag(t)
 		switch {
 		case strings.TrimSpace(t) == "":
 			v.add("tags", "a tag is empty")
 		case utf8.RuneCountInString(t) > MaxTag:
 			v.add("tags", "tag %.20q… is longer than %d characters", t, MaxTag)
-		case seen[t]:
+		case seen[key]:
 			v.add("tags", "tag %q appears twice", t)
 		}
-		seen[t] = true
+		seen[key] = true
 	}
 	for _, f := range []struct {
 		name, value string
 		multiline   bool
+		kind        textKind
 	}{
-		{"headline", c.Headline, false}, {"summary", c.Summary, true}, {"body", c.Body, true},
-		{"byline", c.Byline, false}, {"dateline", c.Dateline, false}, {"slug", c.Slug, false},
+		{"headline", c.Headline, false, plainText}, {"summary", c.Summary, true, plainText},
+		{"body", c.Body, true, markdownText},
+		{"byline", c.Byline, false, plainText}, {"dateline", c.Dateline, false, plainText},
+		{"slug", c.Slug, false, plainText},
 	} {
-		if problem := textProblem(f.value, f.multiline); problem != "" && !v.has(f.name) {
+		if problem := checkText(f.value, f.multiline, f.kind); problem != "" && !v.has(f.name) {
 			v.add(f.name, "%s", problem)
 		}
 	}
@@ -114,11 +120,15 @@ func (c Content) complete(when string) error {
 	return v.orNil()
 }
 
-// textProblem says what is wrong with text as a field's value, or "". Control characters are
+// textProblem says what is wrong with text as the value of a plain-text field (not the body),
+// or "": see checkText.
+func textProblem(text string, multiline bool) string { return checkText(text, multiline, plainText) }
+
+// checkText says what is wrong with text as a field's value, or "". Control characters are
 // refused (line breaks and tabs only where a field has lines): they have no place in a
 // communiqué, some databases cannot store them (PostgreSQL refuses NUL), and they can
-// disguise what a reader sees.
-func textProblem(text string, multiline bool) string {
+// disguise what a reader sees. So are the characters invisibleProblem names for kind.
+func checkText(text string, multiline bool, kind textKind) string {
 	if !utf8.ValidString(text) {
 		return "is not valid UTF-8"
 	}
@@ -130,5 +140,5 @@ func textProblem(text string, multiline bool) string {
 			return fmt.Sprintf("contains the control character %U; remove it", r)
 		}
 	}
-	return ""
+	return invisibleProblem(text, kind)
 }

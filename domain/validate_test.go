@@ -254,6 +254,19 @@ func TestValidationDetail(t *testing.T) {
 			[]domain.FieldError{{Field: "tags", Detail: "has 31 tags; at most 30 are allowed"}},
 		},
 		{domain.Content{Headline: "\xff"}, []domain.FieldError{{Field: "headline", Detail: "is not valid UTF-8"}}},
+		{
+			domain.Content{Headline: "NATO \u202emeets"},
+			[]domain.FieldError{{Field: "headline", Detail: "contains U+202E (RIGHT-TO-LEFT OVERRIDE), which reorders how the text after it is shown; " +
+				"remove it, or use an isolate (U+2066–U+2069) closed on the same line"}},
+		},
+		{
+			domain.Content{Headline: "h", Tags: []string{"nato", "nato\u200b"}},
+			[]domain.FieldError{{Field: "tags", Detail: "a tag contains U+200B (ZERO WIDTH SPACE), an invisible character; remove it"}},
+		},
+		{
+			domain.Content{Headline: "h", Tags: []string{"caf\u00e9", "cafe\u0301"}},
+			[]domain.FieldError{{Field: "tags", Detail: `tag "café" appears twice`}},
+		},
 	}
 	for _, tt := range tests {
 		_, err := draft(tt.content)

@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,8 +21,9 @@ import (
 // one, or lost the append race to another change of that version.
 var ErrVersionMismatch = errors.New("version mismatch")
 
-// maxSlugSuffix bounds the search for a free slug derived from a headline ("-2", "-3", …).
-const maxSlugSuffix = 50
+// maxSlugSuffix bounds the numbered variants of a derived slug ("-2" … "-10") tried before one
+// derived from the article's id, which no other article has.
+const maxSlugSuffix = 10
 
 // conflictRetries is how often a command given without If-Match is decided again after losing
 // an append race: the caller asked for "the current version", whichever that is.
@@ -35,9 +38,26 @@ type Log interface {
 
 // Desk runs editorial commands against the log.
 type Desk struct {
+	// Policy is the newsroom's choices where the rules leave one (one-editor corrections). Set
+	// it before the desk takes its first command; the zero value keeps every rule on.
+	Policy domain.Policy
+
 	log    Log
 	now    func() time.Time
 	recent *recent // nil: every command loads its article from the log
+	// observe, if set, is told how every Execute ended (metrics count commands by outcome).
+	observe Observer
+}
+
+// Observer is told of every command Execute ran and the error it returned (nil: the event was
+// recorded). It runs on the caller's goroutine and must not block.
+type Observer func(cmd domain.Command, err error)
+
+// Observed makes the desk tell o how every command ends, and returns the desk. Call it before
+// the desk is used.
+func (d *Desk) Observed(o Observer) *Desk {
+	d.observe = o
+	return d
 }
 
 // NewDesk returns a Desk on log that keeps the DefaultRecentArticles articles it last changed
@@ -50,12 +70,38 @@ func NewDesk(log Log) *Desk {
 type Request struct {
 	By    domain.Actor
 	Trace events.Trace
-	// IfMatch, when set, is the version the caller last saw; the command is refused with
-	// ErrVersionMismatch if the article has moved on.
-	IfMatch *int
+	// IfMatch, when set, names the versions the caller accepts; the command is refused with
+	// ErrVersionMismatch if the article is at none of them.
+	IfMatch *IfMatch
 	// Idempotent marks a draft whose id was derived from an idempotency key: if that draft
 	// already exists by the same author, it is returned as it is now rather than refused.
 	Idempotent bool
+}
+
+// IfMatch is a precondition on an existing article's version (HTTP's If-Match): the current
+// version must be one of Versions, or, with Any, may be whichever it is. An IfMatch with
+// neither matches no version (a caller that sent only tags no version carries, such as weak
+// ones).
+type IfMatch struct {
+	Any      bool
+	Versions []int
+}
+
+// Matches reports whether an article at version meets the precondition.
+func (m IfMatch) Matches(version int) bool {
+	return m.Any || slices.Contains(m.Versions, version)
+}
+
+// mismatch says why an article at version does not meet the precondition.
+func (m IfMatch) mismatch(version int) error {
+	if len(m.Versions) == 0 {
+		return fmt.Errorf("%w: the article is at version %d, and If-Match names no version (a weak tag, W/\"…\", never matches)", ErrVersionMismatch, version)
+	}
+	named := make([]string, len(m.Versions))
+	for i, v := range m.Versions {
+		named[i] = strconv.Itoa(v)
+	}
+	return fmt.Errorf("%w: the article is at version %d, not %s", ErrVersionMismatch, version, strings.Join(named, " or "))
 }
 
 // Result is the article after a command, and the stream sequence of the event it recorded (a
@@ -63,6 +109,9 @@ type Request struct {
 type Result struct {
 	Article  domain.Article
 	Position uint64
+	// Recorded is the type of the event the command recorded; empty for a read, and for a
+	// retried draft that recorded nothing new.
+	Recorded string
 }
 
 // NewArticleID returns a fresh article id.
@@ -104,7 +153,10 @@ func (d *Desk) Get(ctx context.Context, id string) (Result, error) {
 // Execute decides cmd on article id and appends the resulting event. Errors: those of
 // domain.Decide, ErrVersionMismatch, events.ErrConflict (lost the race too often),
 // events.ErrUnavailable.
-func (d *Desk) Execute(ctx context.Context, id string, cmd domain.Command, req Request) (Result, error) {
+func (d *Desk) Execute(ctx context.Context, id string, cmd domain.Command, req Request) (res Result, err error) {
+	if d.observe != nil {
+		defer func() { d.observe(cmd, err) }()
+	}
 	if !ValidID(id) {
 		return Result{}, domain.ErrNotFound
 	}
@@ -150,11 +202,11 @@ func (d *Desk) execute(ctx context.Context, id string, cmd domain.Command, req R
 // decide decides cmd on a, whose last event is at lastSeq, and appends the event.
 func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq uint64, cmd domain.Command, req Request) (Result, error) {
 	var err error
-	if req.IfMatch != nil && a.Exists() && *req.IfMatch != a.Version {
-		return Result{}, fmt.Errorf("%w: the article is at version %d, not %d", ErrVersionMismatch, a.Version, *req.IfMatch)
+	if req.IfMatch != nil && a.Exists() && !req.IfMatch.Matches(a.Version) {
+		return Result{}, req.IfMatch.mismatch(a.Version)
 	}
 	// Microseconds: the precision every SQL view stores, so the write side and the views agree.
-	decision := domain.Decision{By: req.By, Now: d.now().UTC().Truncate(time.Microsecond)}
+	decision := domain.Decision{By: req.By, Now: d.now().UTC().Truncate(time.Microsecond), Policy: d.Policy}
 	if p, ok := cmd.(domain.Publish); ok && p.Slug == "" {
 		if cmd, err = d.reserveSlug(ctx, a, decision); err != nil {
 			return Result{}, err
@@ -178,23 +230,28 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 	}
 	after := domain.Evolve(a, recorded)
 	d.recent.put(after, seq)
-	return Result{Article: after, Position: seq}, nil
+	return Result{Article: after, Position: seq, Recorded: event.EventType()}, nil
 }
 
 // reserveSlug finds and reserves the slug a publish will use, after checking that the publish
 // would be allowed at all, so that a refused command reserves nothing. An editor's own slug is
-// taken as given or refused; one derived from the headline gets a numbered suffix when taken.
+// taken as given or refused. One derived from the headline gets a numbered suffix when taken
+// ("-2" … "-10"), then one from the article's id: its first 8 hex digits, or all 32 should
+// another slug end with those; a headline may recur any number of times.
 func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domain.Decision) (domain.Command, error) {
 	base := domain.SlugFor(a)
 	if _, err := domain.Decide(a, domain.Publish{Slug: base}, decision); err != nil {
 		return nil, err
 	}
-	for n := 1; n <= maxSlugSuffix; n++ {
-		slug := base
-		if n > 1 {
-			suffix := "-" + strconv.Itoa(n)
-			slug = trimSlug(base, domain.MaxSlug-len(suffix)) + suffix
-		}
+	suffixes := []string{""}
+	for n := 2; n <= maxSlugSuffix; n++ {
+		suffixes = append(suffixes, "-"+strconv.Itoa(n))
+	}
+	if id := strings.ReplaceAll(a.ID, "-", ""); len(id) > 8 {
+		suffixes = append(suffixes, "-"+id[:8], "-"+id)
+	}
+	for _, suffix := range suffixes {
+		slug := trimSlug(base, domain.MaxSlug-len(suffix)) + suffix
 		err := d.log.ReserveSlug(ctx, slug, a.ID)
 		if err == nil {
 			return domain.Publish{Slug: slug}, nil
@@ -208,7 +265,7 @@ func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domai
 		}
 	}
 	return nil, &domain.RuleError{Kind: domain.ErrSlugTaken,
-		Reason: fmt.Sprintf("cannot publish: the slug %q and its numbered variants are taken; give the article a slug", base)}
+		Reason: fmt.Sprintf("cannot publish: the slug %q, its numbered variants and the ones from the article's id are taken; give the article a slug", base)}
 }
 
 func trimSlug(s string, max int) string {

@@ -32,7 +32,7 @@ func openDesks(t *testing.T) (*editorial.Desk, *editorial.Desk) {
 
 func text(s string) *string { return &s }
 
-func ifMatch(v int) *int { return &v }
+func ifMatch(v int) *editorial.IfMatch { return &editorial.IfMatch{Versions: []int{v}} }
 
 // TestRecentArticlesAcrossInstances: two desks on one log, as two instances are. Each keeps the
 // articles it changed in memory; a change made by the other must neither be overwritten nor

@@ -12,8 +12,10 @@ const maxHeadingRunes = 80
 
 // ParsePlainText reads a communiqué in the newsroom's plain-text form — the headline on the
 // first line, paragraphs after, one per line; a short line without a final full stop is a
-// section heading — and returns it as content with a Markdown body.
+// section heading — and returns it as content with a Markdown body. A leading byte order mark
+// says how the file is encoded and is dropped.
 func ParsePlainText(text string) domain.Content {
+	text = strings.TrimPrefix(text, "\ufeff")
 	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
 	var headline string
 	var blocks []string

@@ -47,3 +47,13 @@ func TestParsePlainText(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePlainTextDropsTheByteOrderMark: editors on Windows save UTF-8 with a byte order mark;
+// it says how the file is encoded, and is no part of the headline (where the text rules refuse
+// U+FEFF).
+func TestParsePlainTextDropsTheByteOrderMark(t *testing.T) {
+	c := editorial.ParsePlainText("\ufeffNATO-Russia foreign ministers meet\r\nMinisters met.\r\n")
+	if want := "NATO-Russia foreign ministers meet"; c.Headline != want {
+		t.Errorf("headline = %+q; want %+q", c.Headline, want)
+	}
+}

@@ -32,6 +32,14 @@ var registry = map[string]kind{
 	domain.TypeRetracted:        current[domain.Retracted](),
 	domain.TypeSpiked:           current[domain.Spiked](),
 	domain.TypeKilled:           current[domain.Killed](),
+
+	domain.TypeCorrectionProposed:  current[domain.CorrectionProposed](),
+	domain.TypeCorrectionWithdrawn: current[domain.CorrectionWithdrawn](),
+
+	domain.TypeScheduled:     current[domain.Scheduled](),
+	domain.TypeUnscheduled:   current[domain.Unscheduled](),
+	domain.TypeEmbargoLifted: current[domain.EmbargoLifted](),
+	domain.TypeEmbargoMoved:  current[domain.EmbargoMoved](),
 }
 
 // then records that the schema moved on by one version, with the upcaster from the previous one.

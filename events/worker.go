@@ -122,6 +122,18 @@ func (w *Worker) Ensure(ctx context.Context) error {
 	return nil
 }
 
+// Acknowledged returns the durable's acknowledgement floor: the stream sequence up to which
+// every message was handled, by whichever instance holds the durable. Errors: ErrUnavailable
+// when NATS does not answer; jetstream.ErrConsumerNotFound when the durable does not exist (yet,
+// or any more).
+func (w *Worker) Acknowledged(ctx context.Context) (uint64, error) {
+	c, err := w.JS.Consumer(ctx, w.Stream, w.Consumer.Durable)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", w.Consumer.Durable, unavailable(err))
+	}
+	return c.CachedInfo().AckFloor.Stream, nil
+}
+
 // config is the durable's configuration, delivering from after+1.
 func (w *Worker) config(after uint64) jetstream.ConsumerConfig {
 	cfg := w.Consumer

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -45,7 +47,7 @@ func readJSONBody(c echo.Context, mediaTypes ...string) ([]byte, error) {
 		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			return nil, echo.ErrStatusRequestEntityTooLarge
 		}
-		return nil, malformed("could not read the request body: %v", err)
+		return nil, &bodyReadError{err: err}
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, malformed("the request body is empty; send a JSON object")
@@ -53,7 +55,256 @@ func readJSONBody(c echo.Context, mediaTypes ...string) ([]byte, error) {
 	return body, nil
 }
 
-// decodeStrict decodes one JSON object into dst, refusing unknown fields and trailing data.
+// Request bodies are read exactly: one JSON object, each field named as documented (case
+// included) and given once, each string text. encoding/json alone is lenient on all three: it
+// matches a field name whatever its case, keeps the last of two equal keys, and turns bytes that
+// are not UTF-8, and escapes of half a UTF-16 surrogate pair (\ud800), into U+FFFD, so that
+// what would be recorded is not what was sent. decodeObject reads the body's tokens, with their
+// raw bytes, before any value is decoded.
+
+// maxJSONDepth bounds how deeply a body may nest; no body this API takes nests deeper than 2.
+const maxJSONDepth = 32
+
+// object is a request body's JSON object as decodeObject read it.
+type object struct {
+	// fields holds each field's raw value, by its exact name.
+	fields map[string]json.RawMessage
+	// badText says, for each field holding a string that is not text, what is wrong with it,
+	// in the order of the body.
+	badText []domain.FieldError
+}
+
+// textError is the 422 for the fields whose strings are not text, or nil. Callers check it after
+// decoding the values' types, so that a body that is malformed as well is a 400.
+func (o object) textError() error {
+	if len(o.badText) == 0 {
+		return nil
+	}
+	return &domain.ValidationError{Fields: o.badText}
+}
+
+// decodeObject reads body as one JSON object whose field names are among names, exactly, each
+// once (keys of nested objects, too, appear once). It returns a *decodeError otherwise, or for
+// malformed JSON and trailing data.
+func decodeObject(body []byte, names ...string) (object, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // 1e999 is a number of the wrong type, not an error of the tokenizer
+	tok, err := dec.Token()
+	if err != nil {
+		return object{}, explainJSONError(err)
+	}
+	if tok != json.Delim('{') {
+		return object{}, malformed("the body must be a JSON object, not %s", describeToken(tok))
+	}
+	type frame struct {
+		keys    map[string]bool // nil for an array
+		wantKey bool            // in an object, the next string is a key
+	}
+	o := object{fields: map[string]json.RawMessage{}}
+	stack := []frame{{keys: map[string]bool{}, wantKey: true}}
+	var (
+		field     string // the top-level field whose value is being read
+		valueFrom int64  // where that value starts in body (after the key)
+		prev      = dec.InputOffset()
+	)
+	// valueEnded records, once a value is read whole, that its object wants a key next, and a
+	// top-level value's raw bytes.
+	valueEnded := func(end int64) {
+		top := &stack[len(stack)-1]
+		if top.keys == nil {
+			return
+		}
+		top.wantKey = true
+		if len(stack) == 1 {
+			o.fields[field] = json.RawMessage(bytes.TrimLeft(body[valueFrom:end], " \t\r\n:"))
+		}
+	}
+	for len(stack) > 0 {
+		tok, err := dec.Token()
+		if err != nil {
+			return object{}, explainJSONError(err)
+		}
+		end := dec.InputOffset()
+		top := &stack[len(stack)-1]
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, frame{keys: map[string]bool{}, wantKey: true})
+			case '[':
+				stack = append(stack, frame{})
+			default: // '}' or ']'
+				stack = stack[:len(stack)-1]
+				if len(stack) > 0 {
+					valueEnded(end)
+				}
+			}
+			if len(stack) > maxJSONDepth {
+				return object{}, malformed("the JSON nests deeper than %d levels", maxJSONDepth)
+			}
+		case string:
+			if top.keys != nil && top.wantKey {
+				if top.keys[t] {
+					if len(stack) == 1 {
+						return object{}, malformed("field %q appears twice; send each field once", t)
+					}
+					return object{}, malformed("key %q appears twice in an object in field %q", t, field)
+				}
+				top.keys[t], top.wantKey = true, false
+				if len(stack) == 1 {
+					if !contains(names, t) {
+						return object{}, unknownField(t, names)
+					}
+					field, valueFrom = t, end
+				}
+				break
+			}
+			if problem := stringProblem(bytes.TrimLeft(body[prev:end], " \t\r\n:,")); problem != "" && !o.hasBadText(field) {
+				o.badText = append(o.badText, domain.FieldError{Field: field, Detail: problem})
+			}
+			valueEnded(end)
+		default: // a number, true, false or null
+			valueEnded(end)
+		}
+		prev = end
+	}
+	if tok, err := dec.Token(); err != io.EOF {
+		if err != nil {
+			return object{}, explainJSONError(err)
+		}
+		return object{}, malformed("the request body holds more than one JSON value (then %s)", describeToken(tok))
+	}
+	return o, nil
+}
+
+func (o object) hasBadText(field string) bool {
+	for _, f := range o.badText {
+		if f.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownField is the refusal of a field name that is not among names.
+func unknownField(name string, names []string) error {
+	for _, n := range names {
+		if strings.EqualFold(n, name) {
+			return malformed("unknown field %q: field names are case-sensitive; did you mean %q?", name, n)
+		}
+	}
+	if len(names) == 1 {
+		return malformed("unknown field %q; this request takes only %q", name, names[0])
+	}
+	return malformed("unknown field %q; this request takes %s", name, strings.Join(names, ", "))
+}
+
+// stringProblem says why raw, a JSON string literal as sent (quotes and escapes included), is
+// not text, or "".
+func stringProblem(raw []byte) string {
+	if !utf8.Valid(raw) {
+		return "holds bytes that are not UTF-8; send text encoded as UTF-8"
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++ // the escaped character; the tokenizer checked that the escape is well formed
+		if raw[i] != 'u' {
+			continue
+		}
+		r := hex4(raw[i+1 : i+5])
+		i += 4
+		switch {
+		case r >= 0xd800 && r < 0xdc00: // a high surrogate: a low one must follow
+			if i+7 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
+				if low := hex4(raw[i+3 : i+7]); low >= 0xdc00 && low <= 0xdfff {
+					i += 6
+					continue
+				}
+			}
+			return loneSurrogate(r)
+		case r >= 0xdc00 && r <= 0xdfff:
+			return loneSurrogate(r)
+		}
+	}
+	return ""
+}
+
+func loneSurrogate(r rune) string {
+	return fmt.Sprintf("holds the escape \\u%04X, half of a UTF-16 surrogate pair without its other half, which is no character", r)
+}
+
+// hex4 reads four hexadecimal digits.
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
+
+// describeToken names what a JSON token is, for refusals.
+func describeToken(tok json.Token) string {
+	switch t := tok.(type) {
+	case nil:
+		return "null"
+	case json.Delim:
+		if t == '[' {
+			return "an array"
+		}
+		return "an object"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	}
+	return fmt.Sprintf("%T", tok)
+}
+
+// decodeInto reads body, one JSON object, into the struct dst points to, exactly: its field
+// names are dst's json names, each once. Errors: a *decodeError (400), then a
+// *domain.ValidationError naming the fields whose strings are not text (422).
+func decodeInto(body []byte, dst any) error {
+	o, err := decodeObject(body, jsonNames(dst)...)
+	if err != nil {
+		return err
+	}
+	if err := decodeStrict(body, dst); err != nil {
+		return err
+	}
+	return o.textError()
+}
+
+// jsonNames lists the json names of the fields of the struct v points to.
+func jsonNames(v any) []string {
+	t := reflect.TypeOf(v).Elem()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		switch name {
+		case "-":
+		case "":
+			names = append(names, t.Field(i).Name)
+		default:
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// decodeStrict decodes one JSON object into dst, refusing unknown fields and trailing data. On
+// its own it matches field names whatever their case: decodeInto checks them first.
 func decodeStrict(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -120,18 +371,6 @@ func (r draftRequest) command() domain.Draft {
 	}}
 }
 
-// decodeObject reads a JSON object's fields without decoding their values.
-func decodeObject(body []byte) (map[string]json.RawMessage, error) {
-	var fields map[string]json.RawMessage
-	if err := decodeStrict(body, &fields); err != nil {
-		return nil, err
-	}
-	if fields == nil {
-		return nil, malformed("the body must be a JSON object, not null")
-	}
-	return fields, nil
-}
-
 // takeString removes field name from fields and returns its string value ("" if absent or null).
 func takeString(fields map[string]json.RawMessage, name string) (string, error) {
 	raw, ok := fields[name]
@@ -148,6 +387,47 @@ func takeString(fields map[string]json.RawMessage, name string) (string, error) 
 	}
 	return *s, nil
 }
+
+// decodeDraft reads the body of POST /api/v1/articles.
+func decodeDraft(body []byte) (draftRequest, error) {
+	var req draftRequest
+	return req, decodeInto(body, &req)
+}
+
+// decodeRevision reads the body of PATCH /api/v1/articles/{id}: a merge patch of the editable
+// fields.
+func decodeRevision(body []byte) (domain.Changes, error) {
+	o, err := decodeObject(body, editableNames...)
+	if err != nil {
+		return domain.Changes{}, err
+	}
+	changes, err := decodeChanges(o.fields)
+	if err != nil {
+		return domain.Changes{}, err
+	}
+	return changes, o.textError()
+}
+
+// decodeCorrection reads the body of a correction: a merge patch of the editable fields, and
+// the public note.
+func decodeCorrection(body []byte) (domain.Changes, string, error) {
+	o, err := decodeObject(body, append([]string{"note"}, editableNames...)...)
+	if err != nil {
+		return domain.Changes{}, "", err
+	}
+	note, err := takeString(o.fields, "note")
+	if err != nil {
+		return domain.Changes{}, "", err
+	}
+	changes, err := decodeChanges(o.fields)
+	if err != nil {
+		return domain.Changes{}, "", err
+	}
+	return changes, note, o.textError()
+}
+
+// editableNames are the fields a revision or a correction may change.
+var editableNames = []string{"headline", "summary", "body", "language", "byline", "dateline", "tags", "slug"}
 
 // decodeChanges reads a JSON merge patch (RFC 7396) of the editable fields: a field that is
 // present is set, null clears it, an absent one is left alone. Any other field is refused.
@@ -185,12 +465,13 @@ func decodeChanges(fields map[string]json.RawMessage) (domain.Changes, error) {
 			ch.Tags = &tags
 			continue
 		}
-		return domain.Changes{}, malformed("unknown field %q; editable fields are headline, summary, body, language, byline, dateline, tags, slug", name)
+		return domain.Changes{}, malformed("unknown field %q; editable fields are %s", name, strings.Join(editableNames, ", "))
 	}
 	return ch, nil
 }
 
-// reasonRequest is the body of request-changes, retract and spike: one text field.
+// decodeText reads the body of request-changes, retract, spike and kill: one text field,
+// which may be optional (then an empty body is allowed).
 func decodeText(c echo.Context, field string, optional bool) (string, error) {
 	if optional && c.Request().ContentLength == 0 {
 		return "", nil
@@ -199,18 +480,15 @@ func decodeText(c echo.Context, field string, optional bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	fields, err := decodeObject(body)
+	o, err := decodeObject(body, field)
 	if err != nil {
 		return "", err
 	}
-	text, err := takeString(fields, field)
+	text, err := takeString(o.fields, field)
 	if err != nil {
 		return "", err
 	}
-	for name := range fields {
-		return "", malformed("unknown field %q; this request takes only %q", name, field)
-	}
-	return text, nil
+	return text, o.textError()
 }
 
 func contains(list []string, s string) bool {

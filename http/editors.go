@@ -42,6 +42,17 @@ type articleJSON struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	PublishedAt *time.Time `json:"published_at"`
+	// PendingCorrection is the correction waiting for a second editor; null when none is.
+	PendingCorrection *pendingCorrectionJSON `json:"pending_correction"`
+}
+
+// pendingCorrectionJSON is a proposed correction: the changed fields as a merge patch, the
+// public note, who proposed it and when.
+type pendingCorrectionJSON struct {
+	ProposedBy string         `json:"proposed_by"`
+	ProposedAt time.Time      `json:"proposed_at"`
+	Note       string         `json:"note"`
+	Changes    domain.Changes `json:"changes"`
 }
 
 func articleFrom(a domain.Article) articleJSON {
@@ -58,6 +69,9 @@ func articleFrom(a domain.Article) articleJSON {
 		t := a.PublishedAt
 		out.PublishedAt = &t
 	}
+	if p := a.PendingCorrection; p != nil {
+		out.PendingCorrection = &pendingCorrectionJSON{ProposedBy: p.ProposedBy, ProposedAt: p.ProposedAt, Note: p.Note, Changes: p.Changes}
+	}
 	return out
 }
 
@@ -66,12 +80,9 @@ func (api *editorsAPI) draft(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req *draftRequest
-	if err := decodeStrict(body, &req); err != nil {
+	req, err := decodeDraft(body)
+	if err != nil {
 		return err
-	}
-	if req == nil {
-		return malformed("the body must be a JSON object, not null")
 	}
 	id, req2 := editorial.NewArticleID(), request(c, nil)
 	if key := c.Request().Header.Get(idempotencyHeader); key != "" {
@@ -108,11 +119,7 @@ func (api *editorsAPI) revise(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fields, err := decodeObject(body)
-	if err != nil {
-		return err
-	}
-	changes, err := decodeChanges(fields)
+	changes, err := decodeRevision(body)
 	if err != nil {
 		return err
 	}
@@ -192,15 +199,7 @@ func correct(c echo.Context) (domain.Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	fields, err := decodeObject(body)
-	if err != nil {
-		return nil, err
-	}
-	note, err := takeString(fields, "note")
-	if err != nil {
-		return nil, err
-	}
-	changes, err := decodeChanges(fields)
+	changes, note, err := decodeCorrection(body)
 	if err != nil {
 		return nil, err
 	}
@@ -250,11 +249,16 @@ func (api *editorsAPI) command(build func(echo.Context) (domain.Command, error))
 		if err != nil {
 			return err
 		}
-		return renderArticle(c, nethttp.StatusOK, res)
+		status := nethttp.StatusOK
+		if res.Recorded == domain.TypeCorrectionProposed {
+			// Accepted, not done: the public article changes once another editor confirms.
+			status = nethttp.StatusAccepted
+		}
+		return renderArticle(c, status, res)
 	}
 }
 
-func request(c echo.Context, ifMatch *int) editorial.Request {
+func request(c echo.Context, ifMatch *editorial.IfMatch) editorial.Request {
 	p := principal(c)
 	return editorial.Request{
 		By:      domain.Actor{ID: p.UserID, Role: p.Role},
@@ -270,20 +274,3 @@ func renderArticle(c echo.Context, status int, res editorial.Result) error {
 	h.Set("Cache-Control", "no-store") // drafts are private, and change
 	return c.JSON(status, articleFrom(res.Article))
 }
-
-func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
-
-// parseIfMatch reads If-Match as one of the ETags this API sends ("3"). nil means absent.
-func parseIfMatch(c echo.Context) (*int, error) {
-	h := strings.TrimSpace(c.Request().Header.Get("If-Match"))
-	if h == "" {
-		return nil, nil
-	}
-	v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(h, "W/"), `"`))
-	if err != nil || v < 1 || !strings.HasSuffix(h, `"`) {
-		return nil, malformed(`If-Match %q is not an ETag of this API; send the ETag you received, e.g. If-Match: "3"`, h)
-	}
-	return &v, nil
-}
-
-const headerETag = "ETag"

@@ -357,17 +357,3 @@ func sendFeed(c echo.Context, mediaType, tag string, body []byte) error {
 	}
 	return c.Blob(nethttp.StatusOK, mediaType, body)
 }
-
-// etagListMatches reports whether an If-None-Match list holds tag, compared weakly
-// (RFC 9110, section 13.1.2: W/"x" matches "x"), or is "*".
-func etagListMatches(values []string, tag string) bool {
-	for _, v := range values {
-		for _, candidate := range strings.Split(v, ",") {
-			candidate = strings.TrimSpace(candidate)
-			if candidate == "*" || strings.TrimPrefix(candidate, "W/") == tag {
-				return true
-			}
-		}
-	}
-	return false
-}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/newsroom/newsroom/domain"
 )
 
 // decodeSeeds are request bodies as editors send them, and as an attacker would.
@@ -52,6 +54,10 @@ var decodeSeeds = []string{
 	`{"headline":"x",}`,
 	`{'headline':'x'}`,
 	`  {"summary" : "spaced" }  `,
+	`{"headline":"\ud83d\udcf0","body":"\\ud800","tags":["\udc00"]}`,
+	`{"headline":"a","head\u006cine":"b"}`,
+	`{"tags":[{"a":1,"a":2}]}`,
+	"{\"byline\":\"\xed\xa0\x80\"}",
 }
 
 // editableFields maps each key decodeChanges takes to the field of domain.Changes it sets.
@@ -61,14 +67,15 @@ var editableFields = map[string]string{
 }
 
 // FuzzDecodeChanges feeds arbitrary bytes through decodeObject and decodeChanges, as PATCH and
-// correct do. They never panic; every error is a *decodeError (a 400, never a 500); and a
-// decoded merge patch sets exactly the fields whose keys the JSON holds, to their values.
+// correct do. They never panic; every error is a *decodeError (a 400, never a 500); what
+// decodeObject accepts is valid JSON, and the strings it calls not text are in fields it read;
+// and a decoded merge patch sets exactly the fields whose keys the JSON holds, to their values.
 func FuzzDecodeChanges(f *testing.F) {
 	for _, s := range decodeSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fields, err := decodeObject(body)
+		o, err := decodeObject(body, editableNames...)
 		if err != nil {
 			var de *decodeError
 			if !errors.As(err, &de) {
@@ -76,8 +83,22 @@ func FuzzDecodeChanges(f *testing.F) {
 			}
 			return
 		}
+		fields := o.fields
 		if fields == nil {
 			t.Fatalf("decodeObject(%q) = nil, nil; want an object or an error", body)
+		}
+		if !json.Valid(body) {
+			t.Fatalf("decodeObject(%q) accepted JSON that encoding/json calls invalid", body)
+		}
+		for _, bad := range o.badText {
+			if _, ok := fields[bad.Field]; !ok || bad.Detail == "" {
+				t.Fatalf("decodeObject(%q) reports %+v, not about a field it read", body, bad)
+			}
+		}
+		for key, raw := range fields {
+			if !json.Valid(raw) {
+				t.Fatalf("decodeObject(%q): field %q = %q, not a JSON value", body, key, raw)
+			}
 		}
 		keys := make(map[string]json.RawMessage, len(fields))
 		for k, v := range fields {
@@ -146,22 +167,30 @@ func FuzzDecodeChanges(f *testing.F) {
 	})
 }
 
-// FuzzDecodeDraft feeds arbitrary bytes to decodeStrict into a draftRequest, as POST
-// /api/v1/articles does. It never panics; every error is a *decodeError; and what it decodes
-// survives a round trip.
+// FuzzDecodeDraft feeds arbitrary bytes to decodeDraft, as POST /api/v1/articles does. It
+// never panics; every error is a *decodeError (400) or a *domain.ValidationError naming
+// fields (422); and what it decodes survives a round trip.
 func FuzzDecodeDraft(f *testing.F) {
 	for _, s := range decodeSeeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var req draftRequest
-		err := decodeStrict(body, &req)
+		req, err := decodeDraft(body)
 		if err != nil {
-			if _, ok := err.(*decodeError); !ok {
-				t.Fatalf("decodeStrict(%q) = %T %v; want a *decodeError", body, err, err)
-			}
-			if err.Error() == "" {
-				t.Fatalf("decodeStrict(%q) = a *decodeError with no message", body)
+			var notText *domain.ValidationError
+			switch {
+			case errors.As(err, &notText):
+				for _, f := range notText.Fields {
+					if f.Field == "" || f.Detail == "" {
+						t.Fatalf("decodeDraft(%q) = %v; want every field named and explained", body, err)
+					}
+				}
+			case err.Error() == "":
+				t.Fatalf("decodeDraft(%q) = a *decodeError with no message", body)
+			default:
+				if _, ok := err.(*decodeError); !ok {
+					t.Fatalf("decodeDraft(%q) = %T %v; want a *decodeError", body, err, err)
+				}
 			}
 			return
 		}
@@ -169,12 +198,12 @@ func FuzzDecodeDraft(f *testing.F) {
 		if err != nil {
 			t.Fatalf("marshal %+v: %v", req, err)
 		}
-		var back draftRequest
-		if err := decodeStrict(again, &back); err != nil {
-			t.Fatalf("decodeStrict(%s), the re-encoding of %q: %v", again, body, err)
+		back, err := decodeDraft(again)
+		if err != nil {
+			t.Fatalf("decodeDraft(%s), the re-encoding of %q: %v", again, body, err)
 		}
 		if !reflect.DeepEqual(back, req) {
-			t.Errorf("decodeStrict(%q) = %+v; its re-encoding decodes to %+v", body, req, back)
+			t.Errorf("decodeDraft(%q) = %+v; its re-encoding decodes to %+v", body, req, back)
 		}
 		_ = req.command() // building the command from any decoded request is safe
 	})

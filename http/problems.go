@@ -3,7 +3,9 @@ package http
 import (
 	"errors"
 	"log/slog"
+	"net"
 	nethttp "net/http"
+	"os"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,84 +31,155 @@ type Problem struct {
 // problemType names a kind of problem; the README lists them.
 func problemType(slug string) string { return "/problems/" + slug }
 
+// aboutBlank is the type of a problem that is no more than its status (RFC 9457 §4.2.1): what
+// Echo might answer that newsroom has no type of its own for.
+const aboutBlank = "about:blank"
+
+// problemKind is what every problem of one type shares: its status and title.
+type problemKind struct {
+	status int
+	title  string
+}
+
+// problemKinds is the one table of problem types, by slug (the README's Errors table lists
+// them). A type's title is the same on every answer, written as HTTP's reason phrases are.
+var problemKinds = map[string]problemKind{
+	"malformed-request":      {nethttp.StatusBadRequest, "Malformed Request"},
+	"unauthenticated":        {nethttp.StatusUnauthorized, "Unauthenticated"},
+	"forbidden":              {nethttp.StatusForbidden, "Forbidden"},
+	"not-found":              {nethttp.StatusNotFound, "Not Found"},
+	"method-not-allowed":     {nethttp.StatusMethodNotAllowed, "Method Not Allowed"},
+	"request-timeout":        {nethttp.StatusRequestTimeout, "Request Timeout"},
+	"refused":                {nethttp.StatusConflict, "Refused by the Editorial Workflow"},
+	"conflict":               {nethttp.StatusConflict, "Concurrent Change"},
+	"gone":                   {nethttp.StatusGone, "Gone"},
+	"stale-version":          {nethttp.StatusPreconditionFailed, "Stale Version"},
+	"body-too-large":         {nethttp.StatusRequestEntityTooLarge, "Content Too Large"},
+	"unsupported-media-type": {nethttp.StatusUnsupportedMediaType, "Unsupported Media Type"},
+	"invalid-article":        {nethttp.StatusUnprocessableEntity, "Invalid Article"},
+	"invalid-webhook":        {nethttp.StatusUnprocessableEntity, "Invalid Webhook"},
+	"precondition-required":  {nethttp.StatusPreconditionRequired, "Precondition Required"},
+	"internal":               {nethttp.StatusInternalServerError, "Internal Server Error"},
+	"log-unavailable":        {nethttp.StatusServiceUnavailable, "Event Log Unavailable"},
+	"auth-unavailable":       {nethttp.StatusServiceUnavailable, "Token Check Unavailable"},
+	"not-yet-visible":        {nethttp.StatusServiceUnavailable, "Not Yet Visible"},
+	"database-unavailable":   {nethttp.StatusServiceUnavailable, "Database Unavailable"},
+	"nats-unavailable":       {nethttp.StatusServiceUnavailable, "NATS Unavailable"},
+}
+
+// problem is a problem of the type slug names, which must be in problemKinds.
+func problem(slug, detail string) Problem {
+	k := problemKinds[slug]
+	return Problem{Type: problemType(slug), Title: k.title, Status: k.status, Detail: detail}
+}
+
+// echoProblems names the type of each status Echo (or a handler, through echo.HTTPError)
+// answers with.
+var echoProblems = map[int]string{
+	nethttp.StatusNotFound:              "not-found",
+	nethttp.StatusMethodNotAllowed:      "method-not-allowed",
+	nethttp.StatusRequestEntityTooLarge: "body-too-large",
+	nethttp.StatusUnsupportedMediaType:  "unsupported-media-type",
+}
+
 var (
 	errPreconditionRequired = errors.New("precondition required")
 	errUnauthenticated      = errors.New("unauthenticated")
 )
 
-// problemFor maps an error to what the client is told. It is the one place that does.
+// bodyReadError is a request body that could not be read whole: the client was too slow for
+// the server's read timeout, hung up, or broke the chunked framing. Its error, which names the
+// connection's addresses, is for the log.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return "read the request body: " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
+
+// timedOut reports whether the body stopped because the server's read deadline passed.
+func (e *bodyReadError) timedOut() bool {
+	var netErr net.Error
+	return errors.Is(e.err, os.ErrDeadlineExceeded) || errors.As(e.err, &netErr) && netErr.Timeout()
+}
+
+// problemFor maps an error to what the client is told. It is the one place that does. A detail
+// is never an error's own text unless newsroom wrote that text for the client (a rule's reason,
+// a malformed request's explanation): errors from the network, the database or a library name
+// hosts, files and internals, and go to the log.
 func problemFor(err error) (Problem, bool) {
 	var (
 		httpErr    *echo.HTTPError
 		decodeErr  *decodeError
+		bodyErr    *bodyReadError
 		ruleErr    *domain.RuleError
 		invalidErr *domain.ValidationError
 		webhookErr *webhooks.InvalidError
 	)
 	switch {
+	case errors.As(err, &bodyErr) && bodyErr.timedOut():
+		return problem("request-timeout", "the request body did not arrive in time; send it again, all at once"), true
+	case errors.As(err, &bodyErr):
+		return problem("malformed-request", "the request body could not be read whole (the connection broke, or its chunked encoding is malformed); send it again"), true
 	case errors.As(err, &decodeErr):
-		return Problem{Type: problemType("malformed-request"), Title: "Malformed request", Status: nethttp.StatusBadRequest, Detail: decodeErr.Error()}, true
+		return problem("malformed-request", decodeErr.Error()), true
 	case errors.As(err, &invalidErr):
-		return Problem{Type: problemType("invalid-article"), Title: "Invalid article", Status: nethttp.StatusUnprocessableEntity,
-			Detail: "some fields are invalid; see errors", Errors: invalidErr.Fields}, true
+		p := problem("invalid-article", "some fields are invalid; see errors")
+		p.Errors = invalidErr.Fields
+		return p, true
 	case errors.As(err, &webhookErr):
-		return Problem{Type: problemType("invalid-webhook"), Title: "Invalid webhook", Status: nethttp.StatusUnprocessableEntity,
-			Detail: "some fields are invalid; see errors", Errors: webhookErr.Fields}, true
+		p := problem("invalid-webhook", "some fields are invalid; see errors")
+		p.Errors = webhookErr.Fields
+		return p, true
 	case errors.Is(err, webhooks.ErrNotFound):
-		return Problem{Type: problemType("not-found"), Title: "Not found", Status: nethttp.StatusNotFound,
-			Detail: "no webhook with this id"}, true
+		return problem("not-found", "no webhook with this id"), true
 	case errors.Is(err, webhooks.ErrUnavailable):
-		return Problem{Type: problemType("nats-unavailable"), Title: "NATS unavailable", Status: nethttp.StatusServiceUnavailable,
-			Detail: "NATS did not answer, so the webhook was not registered; retry shortly"}, true
+		return problem("nats-unavailable", "NATS did not answer, so the webhook was not registered; retry shortly"), true
 	case errors.Is(err, errUnauthenticated), errors.Is(err, auth.ErrUnauthenticated):
-		return Problem{Type: problemType("unauthenticated"), Title: "Unauthenticated", Status: nethttp.StatusUnauthorized,
-			Detail: "send a valid token as 'Authorization: Bearer <token>'; an admin creates one with 'newsroom token create'"}, true
+		return problem("unauthenticated", "send a valid token as 'Authorization: Bearer <token>'; an admin creates one with 'newsroom token create'"), true
 	case errors.As(err, &ruleErr) && errors.Is(err, domain.ErrForbidden):
-		return Problem{Type: problemType("forbidden"), Title: "Forbidden", Status: nethttp.StatusForbidden, Detail: ruleErr.Reason}, true
+		return problem("forbidden", ruleErr.Reason), true
 	case errors.Is(err, domain.ErrForbidden):
-		return Problem{Type: problemType("forbidden"), Title: "Forbidden", Status: nethttp.StatusForbidden, Detail: err.Error()}, true
+		return problem("forbidden", "your role may not do this"), true
 	case errors.Is(err, projections.ErrKilled):
-		return Problem{Type: problemType("gone"), Title: "Gone", Status: nethttp.StatusGone,
-			Detail: "the article at this address was withdrawn and will not come back"}, true
+		return problem("gone", "the article at this address was withdrawn and will not come back"), true
 	case errors.Is(err, domain.ErrNotFound), errors.Is(err, projections.ErrNotPublic):
-		return Problem{Type: problemType("not-found"), Title: "Not found", Status: nethttp.StatusNotFound,
-			Detail: "no article at this address"}, true
+		return problem("not-found", "no article at this address"), true
 	case errors.As(err, &ruleErr):
-		return Problem{Type: problemType("refused"), Title: "Refused by the editorial workflow", Status: nethttp.StatusConflict, Detail: ruleErr.Reason}, true
+		return problem("refused", ruleErr.Reason), true
 	case errors.Is(err, editorial.ErrVersionMismatch):
-		return Problem{Type: problemType("stale-version"), Title: "Stale version", Status: nethttp.StatusPreconditionFailed,
-			Detail: err.Error() + "; fetch the article again and reapply your change"}, true
+		// editorial writes this text for the caller: the versions compared, no internals.
+		return problem("stale-version", err.Error()+"; fetch the article again and reapply your change"), true
 	case errors.Is(err, errPreconditionRequired):
-		return Problem{Type: problemType("precondition-required"), Title: "If-Match required", Status: nethttp.StatusPreconditionRequired,
-			Detail: `send If-Match with the ETag of the version you edited, e.g. If-Match: "3"`}, true
+		return problem("precondition-required", `send If-Match with the ETag of the version you edited, e.g. If-Match: "3"`), true
 	case errors.Is(err, events.ErrConflict):
-		return Problem{Type: problemType("conflict"), Title: "Concurrent change", Status: nethttp.StatusConflict,
-			Detail: "the article kept changing while this command was decided; fetch it and try again"}, true
+		return problem("conflict", "the article kept changing while this command was decided; fetch it and try again"), true
 	case errors.Is(err, events.ErrUnavailable):
-		return Problem{Type: problemType("log-unavailable"), Title: "Event log unavailable", Status: nethttp.StatusServiceUnavailable,
-			Detail: "the event log did not answer, so the change may or may not have been recorded; retry shortly (a draft retried with the same Idempotency-Key is never made twice; a change sent with If-Match answers 412 if it was recorded)"}, true
+		return problem("log-unavailable", "the event log did not answer, so the change may or may not have been recorded; retry shortly (a draft retried with the same Idempotency-Key is never made twice; a change sent with If-Match answers 412 if it was recorded)"), true
 	case errors.Is(err, auth.ErrUnavailable):
-		return Problem{Type: problemType("auth-unavailable"), Title: "Token check unavailable", Status: nethttp.StatusServiceUnavailable,
-			Detail: "the token database did not answer and this token is not known here yet; retry shortly"}, true
+		return problem("auth-unavailable", "the token database did not answer and this token is not known here yet; retry shortly"), true
 	case errors.Is(err, errNotYetVisible):
-		return Problem{Type: problemType("not-yet-visible"), Title: "Not yet visible", Status: nethttp.StatusServiceUnavailable,
-			Detail: "the views have not reached the requested position yet; retry shortly"}, true
+		return problem("not-yet-visible", "the views have not reached the requested position yet; retry shortly"), true
 	case sqldb.IsUnavailable(err):
-		return Problem{Type: problemType("database-unavailable"), Title: "Database unavailable", Status: nethttp.StatusServiceUnavailable,
-			Detail: "the database this read needs did not answer; retry shortly (commands are still accepted)"}, true
+		return problem("database-unavailable", "the database this read needs did not answer; retry shortly (commands are still accepted)"), true
 	case errors.As(err, &httpErr):
-		return Problem{Type: problemType(slugForStatus(httpErr.Code)), Title: nethttp.StatusText(httpErr.Code), Status: httpErr.Code,
-			Detail: httpDetail(httpErr)}, true
+		slug, ok := echoProblems[httpErr.Code]
+		if !ok {
+			return Problem{Type: aboutBlank, Title: nethttp.StatusText(httpErr.Code), Status: httpErr.Code, Detail: httpDetail(httpErr)}, true
+		}
+		return problem(slug, httpDetail(httpErr)), true
 	}
-	return Problem{Type: problemType("internal"), Title: "Internal error", Status: nethttp.StatusInternalServerError,
-		Detail: "the server failed; the error is logged with this request's id"}, false
+	return problem("internal", "the server failed; the error is logged with this request's id"), false
 }
 
+// httpDetail says what to do about an error Echo or a handler raised as an echo.HTTPError.
+// Echo's own messages are only the status's text; a handler's are written for the client.
 func httpDetail(e *echo.HTTPError) string {
 	switch e.Code {
 	case nethttp.StatusRequestEntityTooLarge:
 		return "the request body is larger than " + bodyLimitText
 	case nethttp.StatusNotFound:
+		if m, ok := e.Message.(string); ok && m != nethttp.StatusText(e.Code) {
+			return m
+		}
 		return "no such endpoint or article"
 	case nethttp.StatusMethodNotAllowed:
 		return "this endpoint does not take that method"
@@ -115,20 +188,6 @@ func httpDetail(e *echo.HTTPError) string {
 		return m
 	}
 	return nethttp.StatusText(e.Code)
-}
-
-func slugForStatus(code int) string {
-	switch code {
-	case nethttp.StatusRequestEntityTooLarge:
-		return "body-too-large"
-	case nethttp.StatusUnsupportedMediaType:
-		return "unsupported-media-type"
-	case nethttp.StatusNotFound:
-		return "not-found"
-	case nethttp.StatusMethodNotAllowed:
-		return "method-not-allowed"
-	}
-	return "http-" + nethttp.StatusText(code)
 }
 
 // errorHandler renders every error as application/problem+json. Unexpected errors are logged
@@ -149,6 +208,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		case !known:
 			log.Error("request failed", "error", err, "method", c.Request().Method,
 				"path", c.Path(), "request_id", requestID)
+		case errors.As(err, new(*bodyReadError)):
+			// The client's doing, not a failure here; its detail (addresses, the cause) is
+			// logged, not answered.
+			log.Info("request body unreadable", "error", err, "method", c.Request().Method,
+				"path", c.Path(), "request_id", requestID)
 		}
 		p.Instance = c.Request().URL.Path
 		h := c.Response().Header()
@@ -157,6 +221,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			h.Set("Retry-After", "1")
 		case nethttp.StatusUnauthorized:
 			h.Set(echo.HeaderWWWAuthenticate, `Bearer realm="newsroom"`)
+		case nethttp.StatusRequestTimeout:
+			// The rest of a body that came too slowly may still arrive: it must not be read
+			// as the next request (RFC 9110 §15.5.9).
+			h.Set(echo.HeaderConnection, "close")
 		case nethttp.StatusGone:
 			// A killed article: no cache or proxy may keep even this answer.
 			h.Set("Cache-Control", "no-store")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	nethttp "net/http"
 	"net/url"
 	"strconv"
@@ -23,6 +24,7 @@ const (
 )
 
 type publicAPI struct {
+	log          *slog.Logger
 	publicStream PublicStream
 	frames       *sseFrames
 	closing      <-chan struct{}
@@ -48,8 +50,10 @@ type publicArticleJSON struct {
 	UpdatedAt   time.Time `json:"updated_at"`
 	PublishedAt time.Time `json:"published_at"`
 
-	Corrections []correctionJSON `json:"corrections,omitempty"`
-	Retraction  *retractionJSON  `json:"retraction,omitempty"`
+	// Corrections, oldest first, are on every article read by its slug: an empty list when it
+	// has none. A list page leaves them out: it does not read them (GET the article).
+	Corrections *[]correctionJSON `json:"corrections,omitempty"`
+	Retraction  *retractionJSON   `json:"retraction,omitempty"`
 }
 
 type correctionJSON struct {
@@ -62,7 +66,9 @@ type retractionJSON struct {
 	RetractedAt time.Time `json:"retracted_at"`
 }
 
-func publicArticleFrom(a projections.PublicArticle, withBody bool) publicArticleJSON {
+// publicArticleFrom renders a; whole adds what only an article read by its slug carries: its
+// text and its corrections.
+func publicArticleFrom(a projections.PublicArticle, whole bool) publicArticleJSON {
 	out := publicArticleJSON{
 		ID: a.ID, Slug: a.Slug, Status: a.Status, Version: a.Version,
 		Headline: a.Headline, Summary: a.Summary, Language: a.Language, Byline: a.Byline,
@@ -72,11 +78,13 @@ func publicArticleFrom(a projections.PublicArticle, withBody bool) publicArticle
 	if out.Tags == nil {
 		out.Tags = []string{}
 	}
-	if withBody {
+	if whole {
 		out.Body, out.BodyHTML = a.Body, a.BodyHTML
-	}
-	for _, c := range a.Corrections {
-		out.Corrections = append(out.Corrections, correctionJSON{Note: c.Note, CorrectedAt: c.At})
+		corrections := make([]correctionJSON, len(a.Corrections))
+		for i, c := range a.Corrections {
+			corrections[i] = correctionJSON{Note: c.Note, CorrectedAt: c.At}
+		}
+		out.Corrections = &corrections
 	}
 	if a.Status == projections.VisibilityRetracted {
 		out.Retraction = &retractionJSON{Reason: a.RetractedReason, RetractedAt: a.RetractedAt}
@@ -100,7 +108,7 @@ func (api *publicAPI) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := projections.PublicQuery{Page: page, Before: before, Language: c.QueryParam("lang"), Tag: c.QueryParam("tag")}
+	q := projections.PublicQuery{Page: page, Before: before, Language: c.QueryParam("lang"), Tag: domain.NormalizeTag(c.QueryParam("tag"))}
 	if q.Language != "" && !domain.ValidLanguage(q.Language) {
 		return malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", q.Language)
 	}

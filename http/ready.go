@@ -33,8 +33,8 @@ const (
 // readyz answers 200 when this instance can accept commands (the log answers), 503 otherwise.
 // The body says which parts are down and why: "status" is ok, degraded (commands are accepted
 // but the database or a view is down) or down; then the log, the database and each view, with
-// its position and how far it is behind the log.
-func readyz(r Readiness) echo.HandlerFunc {
+// its position and how far it is behind the log; and the version this instance runs.
+func readyz(r Readiness, version string) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		ctx := c.Request().Context()
 		// The views' positions are read from the database: ask while the log and the database
@@ -46,7 +46,7 @@ func readyz(r Readiness) echo.HandlerFunc {
 		last, logErr := r.LogPosition(logCtx)
 		cancel()
 		dbCtx, cancel := context.WithTimeout(ctx, readyTimeout)
-		dbErr := r.Database(dbCtx)
+		dbPosition, dbErr := r.Database(dbCtx)
 		cancel()
 
 		overall := "ok"
@@ -55,7 +55,7 @@ func readyz(r Readiness) echo.HandlerFunc {
 			logStatus = componentJSON{Status: "down", Error: logDownReason}
 			overall = "down"
 		}
-		dbStatus := componentJSON{Status: "ok"}
+		dbStatus := componentJSON{Status: "ok", Position: dbPosition}
 		if dbErr != nil {
 			dbStatus = componentJSON{Status: "down", Error: databaseDownReason}
 			if overall == "ok" {
@@ -85,6 +85,7 @@ func readyz(r Readiness) echo.HandlerFunc {
 			c.Response().Header().Set("Retry-After", "1")
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")
-		return c.JSON(status, map[string]any{"status": overall, "log": logStatus, "database": dbStatus, "views": viewReport})
+		return c.JSON(status, map[string]any{"status": overall, "log": logStatus, "database": dbStatus, "views": viewReport,
+			"version": version})
 	}
 }

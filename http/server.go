@@ -45,8 +45,9 @@ type DeskViews interface {
 type Readiness interface {
 	// LogPosition is the log's last stream sequence; an error means the log is unreachable.
 	LogPosition(ctx context.Context) (uint64, error)
-	// Database is nil when the SQL database answers; an error means it does not.
-	Database(ctx context.Context) error
+	// Database is how far the SQL database holds the log for the views (the lowest of their
+	// checkpoints); an error means it does not answer.
+	Database(ctx context.Context) (uint64, error)
 	Views() []projections.Status
 }
 
@@ -75,6 +76,15 @@ type Config struct {
 	Tokens  Authenticator
 	Logger  *slog.Logger
 
+	// Instrument, if set, wraps every request outermost, after routing: it sees the route
+	// template (c.Path()) and, once it has let the error handler answer, the final status.
+	Instrument echo.MiddlewareFunc
+	// Metrics, if set, is served at GET /metrics (the Prometheus exposition).
+	Metrics nethttp.Handler
+	// Version is the version this instance runs, as /readyz reports it (during a rolling
+	// deploy, which instance runs what).
+	Version string
+
 	// PublicURL is the absolute base URL readers reach the public API at (for example
 	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
 	// scheme and Host.
@@ -89,8 +99,12 @@ func New(cfg Config) nethttp.Handler {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Logger = newEchoLogger(e.Logger, cfg.Logger)
+	if cfg.Instrument != nil {
+		e.Use(cfg.Instrument)
+	}
 	e.Use(
-		middleware.Recover(),
+		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: logPanic(cfg.Logger)}),
 		boundRequestID,
 		middleware.RequestID(),
 		middleware.BodyLimit(bodyLimit),
@@ -101,11 +115,14 @@ func New(cfg Config) nethttp.Handler {
 	read := []string{nethttp.MethodGet, nethttp.MethodHead}
 	e.Match(read, "/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
 
-	e.Match(read, "/readyz", readyz(cfg.Readiness))
+	e.Match(read, "/readyz", readyz(cfg.Readiness, cfg.Version))
 	e.Match(read, "/openapi.json", serveOpenAPI)
+	if cfg.Metrics != nil {
+		e.Match(read, "/metrics", echo.WrapHandler(cfg.Metrics))
+	}
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
-	api := e.Group("/api/v1", authenticate(cfg.Tokens))
+	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens))
 	api.POST("/articles", editors.draft)
 	api.GET("/articles", editors.list, boundedRead, readYourWrites(cfg.Positions, "desk"))
 	api.GET("/articles/:id", editors.get)
@@ -116,6 +133,8 @@ func New(cfg Config) nethttp.Handler {
 	api.POST("/articles/:id/approve", editors.command(fixed(domain.Approve{})))
 	api.POST("/articles/:id/publish", editors.command(fixed(domain.Publish{})))
 	api.POST("/articles/:id/correct", editors.command(correct))
+	api.POST("/articles/:id/correct/confirm", editors.command(fixed(domain.ConfirmCorrection{})))
+	api.POST("/articles/:id/correct/withdraw", editors.command(fixed(domain.WithdrawCorrection{})))
 	api.POST("/articles/:id/retract", editors.command(retract))
 	api.POST("/articles/:id/spike", editors.command(spike))
 	api.POST("/articles/:id/kill", editors.command(kill))
@@ -134,7 +153,7 @@ func New(cfg Config) nethttp.Handler {
 		wh.GET("/:id/deliveries", hooks.deliveries)
 	}
 
-	public := &publicAPI{publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache}
+	public := &publicAPI{log: cfg.Logger, publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache}
 	fresh := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return freshReads(readYourWrites(cfg.Positions, "published")(next))
 	}
@@ -144,7 +163,7 @@ func New(cfg Config) nethttp.Handler {
 	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
 	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
-	return e
+	return closeAfterChunkedRequest(e)
 }
 
 // readTimeout bounds a read from the views. A database behind a network that drops packets
@@ -155,9 +174,14 @@ const readTimeout = 10 * time.Second
 
 func boundedRead(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), readTimeout)
+		req := c.Request()
+		ctx, cancel := context.WithTimeout(req.Context(), readTimeout)
 		defer cancel()
-		c.SetRequest(c.Request().WithContext(ctx))
+		// The error handler runs after this returns, once ctx is cancelled: it must see the
+		// client's own context, or it takes every failure for a client that hung up and
+		// answers nothing (an empty 200).
+		defer c.SetRequest(req)
+		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}
 }

@@ -131,7 +131,8 @@ func (api *publicAPI) events(c echo.Context) error {
 		// The response has started: the client sees the stream end, and reconnects with
 		// Last-Event-ID. The error is logged. (Cut-offs are counted by the hub: a slow reader
 		// is the reader's business.)
-		c.Logger().Warn("public event stream: ", err)
+		api.log.Warn("public event stream ended by an error; the reader reconnects", "error", err,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	nethttp "net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/webhooks"
 )
 
@@ -101,12 +103,13 @@ func (api *webhooksAPI) register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req *webhookRequest
-	if err := decodeStrict(body, &req); err != nil {
+	var req webhookRequest
+	if err := decodeInto(body, &req); err != nil {
+		var notText *domain.ValidationError
+		if errors.As(err, &notText) {
+			return &webhooks.InvalidError{Fields: notText.Fields}
+		}
 		return err
-	}
-	if req == nil {
-		return malformed("the body must be a JSON object, not null")
 	}
 	w, secret, err := api.webhooks.Register(c.Request().Context(),
 		webhooks.Registration{URL: req.URL, Secret: req.Secret, CreatedBy: principal(c).UserID})

@@ -90,16 +90,17 @@ type checkpoint struct {
 }
 
 // Apply applies env to view v's live tables and moves its checkpoint, in one transaction. An
-// event at or below the checkpoint has no effect and Apply returns false.
+// event at or below the checkpoint has no effect and Apply returns false. A scrub that fails
+// after a kill is logged to slog.Default().
 func Apply(ctx context.Context, db *sqldb.DB, v View, env events.Envelope) (applied bool, err error) {
-	n, err := applyBatch(ctx, db, v, v.Name(), Live, []events.Envelope{env})
+	n, err := applyBatch(ctx, slog.Default(), db, v, v.Name(), Live, []events.Envelope{env})
 	return n > 0, err
 }
 
 // applyBatch applies the events of batch above checkpoint row name to the tables t names, and
 // moves that checkpoint to the last one, in one transaction. It returns how many it applied.
-func applyBatch(ctx context.Context, db *sqldb.DB, v View, name string, t Tables, batch []events.Envelope) (int, error) {
-	return applyBatchTo(ctx, db, v, name, t, batch, false)
+func applyBatch(ctx context.Context, log *slog.Logger, db *sqldb.DB, v View, name string, t Tables, batch []events.Envelope) (int, error) {
+	return applyBatchTo(ctx, log, db, v, name, t, batch, false)
 }
 
 // errBehind: the view's checkpoint is behind the first event of a batch the reader handed it
@@ -108,11 +109,11 @@ var errBehind = errors.New("the view is behind the batch")
 
 // applyFollowing applies a batch of the log's reader to view v's live tables, as applyBatch,
 // but only if the batch follows the view's checkpoint; errBehind otherwise.
-func applyFollowing(ctx context.Context, db *sqldb.DB, v View, batch []events.Envelope) (int, error) {
-	return applyBatchTo(ctx, db, v, v.Name(), Live, batch, true)
+func applyFollowing(ctx context.Context, log *slog.Logger, db *sqldb.DB, v View, batch []events.Envelope) (int, error) {
+	return applyBatchTo(ctx, log, db, v, v.Name(), Live, batch, true)
 }
 
-func applyBatchTo(ctx context.Context, db *sqldb.DB, v View, name string, t Tables, batch []events.Envelope, mustFollow bool) (int, error) {
+func applyBatchTo(ctx context.Context, log *slog.Logger, db *sqldb.DB, v View, name string, t Tables, batch []events.Envelope, mustFollow bool) (int, error) {
 	tx, err := db.Write.BeginTxx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("view %s: begin: %w", v.Name(), err)
@@ -177,7 +178,7 @@ func applyBatchTo(ctx context.Context, db *sqldb.DB, v View, name string, t Tabl
 		// The killed text left the tables; make it leave the files too. Not fatal: the next
 		// kill, or the sweep at start, scrubs again.
 		if err := db.Scrub(ctx); err != nil {
-			slog.Warn("view: scrub after a kill", "view", v.Name(), "error", err)
+			log.Warn("view: scrub after a kill", "view", v.Name(), "error", err)
 		}
 	}
 	return len(batch), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/newsroom/newsroom/events"
@@ -23,7 +24,10 @@ type rangeReader interface {
 // batches, then attaches it. It retries failures with a short backoff until it succeeds, the
 // view is superseded, or the runner closes: a view is never left behind for good, and a
 // failing event is never skipped (the view stops at it, and says so in its status).
-func (r *Runner) catchUp(v View) {
+//
+// The rejoin is logged at level rejoined: news after a view fell behind or failed, routine after
+// a rebuild ("view rebuilt" said it).
+func (r *Runner) catchUp(v View, rejoined slog.Level) {
 	st := r.states[v.Name()]
 	read := func(ctx context.Context, from, until uint64) ([]events.Envelope, error) {
 		if rr, ok := r.cfg.Log.(rangeReader); ok {
@@ -59,12 +63,12 @@ func (r *Runner) catchUp(v View) {
 		}
 		st.apply.Lock()
 		defer st.apply.Unlock()
-		_, err = applyBatch(ctx, r.cfg.DB, v, v.Name(), Live, batch)
+		_, err = applyBatch(ctx, r.cfg.Logger, r.cfg.DB, v, v.Name(), Live, batch)
 		if err != nil && len(batch) > 1 && !errors.Is(err, ErrSuperseded) && !errors.Is(err, ErrOlderTables) && ctx.Err() == nil {
 			// A batch fails whole: apply its events one by one, so that the view stops
 			// exactly at the failing event, with everything before it applied.
 			for _, env := range batch {
-				if _, err = applyBatch(ctx, r.cfg.DB, v, v.Name(), Live, []events.Envelope{env}); err != nil {
+				if _, err = applyBatch(ctx, r.cfg.Logger, r.cfg.DB, v, v.Name(), Live, []events.Envelope{env}); err != nil {
 					break
 				}
 				st.applied(env.Sequence)
@@ -92,7 +96,7 @@ func (r *Runner) catchUp(v View) {
 		if err == nil && !more {
 			if r.reader.attachIfCaughtUp(v, until) {
 				st.change(func(s *viewStatus) { s.err = nil })
-				r.cfg.Logger.Info("view caught up and rejoined the log's reader", "view", v.Name(), "checkpoint", st.get().seq)
+				r.cfg.Logger.Log(r.ctx, rejoined, "view caught up and rejoined the log's reader", "view", v.Name(), "checkpoint", st.get().seq)
 				return
 			}
 		}

@@ -26,8 +26,8 @@ func NewDesk(db *sqldb.DB) *Desk { return &Desk{db: db} }
 func (*Desk) Name() string { return "desk" }
 
 // Version implements View. 2: the listing reads pages from indexes in its own order
-// (updated_at DESC, id) and its totals from desk_counts.
-func (*Desk) Version() int { return 2 }
+// (updated_at DESC, id) and its totals from desk_counts. 3: the pending correction.
+func (*Desk) Version() int { return 3 }
 
 // Tables implements View.
 func (*Desk) Tables() []string { return []string{"desk_articles", deskCounts.table} }
@@ -51,7 +51,8 @@ func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
 			last_revised_by TEXT    NOT NULL,
 			created_at      TEXT    NOT NULL,
 			updated_at      TEXT    NOT NULL,
-			published_at    TEXT    NOT NULL DEFAULT ''
+			published_at    TEXT    NOT NULL DEFAULT '',
+			pending_correction TEXT NOT NULL DEFAULT ''
 		)` + strict(d),
 		// The listing's order, newest change first (id ascending breaks ties).
 		`CREATE INDEX ` + t.Index("desk_articles_list") + ` ON ` + t.Name("desk_articles") + ` (updated_at DESC, id)`,
@@ -77,11 +78,21 @@ type deskRow struct {
 	CreatedAt     string `db:"created_at"`
 	UpdatedAt     string `db:"updated_at"`
 	PublishedAt   string `db:"published_at"`
+	// PendingCorrection is the proposed correction as JSON (pendingJSON); empty when none is.
+	PendingCorrection string `db:"pending_correction"`
+}
+
+// pendingJSON is how a desk row stores a pending correction.
+type pendingJSON struct {
+	Changes    domain.Changes `json:"changes"`
+	Note       string         `json:"note"`
+	ProposedBy string         `json:"proposed_by"`
+	ProposedAt time.Time      `json:"proposed_at"`
 }
 
 // Columns are named, never *: a cached prepared statement must not depend on column order.
 const deskColumns = `id, version, status, slug, headline, summary, body, language, byline, dateline,
-	tags, created_by, last_revised_by, created_at, updated_at, published_at`
+	tags, created_by, last_revised_by, created_at, updated_at, published_at, pending_correction`
 
 // Apply implements View: the articles of the batch are loaded once, folded in memory, and
 // written once each, however many of their events the batch holds.
@@ -134,7 +145,7 @@ func (d *Desk) write(ctx context.Context, tx *sqlx.Tx, t Tables, rows []deskRow)
 	for _, r := range rows {
 		args = append(args, r.ID, r.Version, r.Status, r.Slug, r.Headline, r.Summary, r.Body,
 			r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedBy, r.LastRevisedBy, r.CreatedAt, r.UpdatedAt,
-			r.PublishedAt)
+			r.PublishedAt, r.PendingCorrection)
 	}
 	return t.bulk(deskUpsert).Exec(ctx, tx, args)
 }
@@ -145,12 +156,17 @@ var deskUpsert = sqldb.Bulk{Table: "{desk_articles}", Columns: columnList(deskCo
 		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
 		language = excluded.language, byline = excluded.byline, dateline = excluded.dateline,
 		tags = excluded.tags, last_revised_by = excluded.last_revised_by, updated_at = excluded.updated_at,
-		published_at = excluded.published_at`}
+		published_at = excluded.published_at, pending_correction = excluded.pending_correction`}
 
 func deskRowFrom(a domain.Article) deskRow {
 	tags, _ := json.Marshal(nonNil(a.Tags))
+	var pending []byte
+	if p := a.PendingCorrection; p != nil {
+		pending, _ = json.Marshal(pendingJSON{Changes: p.Changes, Note: p.Note, ProposedBy: p.ProposedBy, ProposedAt: p.ProposedAt})
+	}
 	return deskRow{
-		ID: a.ID, Version: a.Version, Status: string(a.Status), Slug: a.Slug, Headline: a.Headline,
+		PendingCorrection: string(pending),
+		ID:                a.ID, Version: a.Version, Status: string(a.Status), Slug: a.Slug, Headline: a.Headline,
 		Summary: a.Summary, Body: a.Body, Language: a.Language, Byline: a.Byline, Dateline: a.Dateline,
 		Tags: string(tags), CreatedBy: a.CreatedBy, LastRevisedBy: a.LastRevisedBy,
 		CreatedAt: sqldb.FormatTime(a.CreatedAt), UpdatedAt: sqldb.FormatTime(a.UpdatedAt),
@@ -168,6 +184,13 @@ func (r deskRow) article() (domain.Article, error) {
 	}
 	if len(a.Tags) == 0 {
 		a.Tags = nil
+	}
+	if r.PendingCorrection != "" {
+		var p pendingJSON
+		if err := json.Unmarshal([]byte(r.PendingCorrection), &p); err != nil {
+			return domain.Article{}, fmt.Errorf("desk article %s: pending correction: %w", r.ID, err)
+		}
+		a.PendingCorrection = &domain.PendingCorrection{Changes: p.Changes, Note: p.Note, ProposedBy: p.ProposedBy, ProposedAt: p.ProposedAt.UTC()}
 	}
 	return a, parseTimes(r.ID, []*time.Time{&a.CreatedAt, &a.UpdatedAt, &a.PublishedAt},
 		[]string{r.CreatedAt, r.UpdatedAt, r.PublishedAt})

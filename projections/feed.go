@@ -121,14 +121,14 @@ func (f *feed) wait(msg *message.Message, result *error) error {
 // the reader detaches the view.
 func startFeed(ctx context.Context, log *slog.Logger, name string, apply func(context.Context, []events.Envelope) error) (*feed, error) {
 	f := &feed{in: make(chan *message.Message), closed: make(chan struct{})}
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, watermill.NewSlogLogger(log))
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, watermillLogger(log))
 	if err != nil {
 		return nil, err
 	}
 	// The outermost middleware records the final answer for the reader, a recovered panic
 	// included: a nack alone would not say why.
 	router.AddMiddleware(recordResult, middleware.Recoverer, middleware.Retry{MaxRetries: 2, InitialInterval: 100 * time.Millisecond,
-		MaxInterval: time.Second, Multiplier: 4, Logger: watermill.NewSlogLogger(log),
+		MaxInterval: time.Second, Multiplier: 4, Logger: watermillLogger(log),
 		// These will fail again at once: the reader deals with them.
 		ShouldRetry: func(p middleware.RetryParams) bool {
 			return !errors.Is(p.Err, ErrSuperseded) && !errors.Is(p.Err, ErrOlderTables) && !errors.Is(p.Err, errBehind) &&
@@ -158,6 +158,12 @@ func startFeed(ctx context.Context, log *slog.Logger, name string, apply func(co
 		// A router that never ran must not be closed: it would wait for its handler forever.
 		return nil, fmt.Errorf("start view %s: %w", name, err)
 	}
+}
+
+// watermillLogger hands Watermill's logging to log, its INFO chatter (each handler added,
+// started, stopped: some forty lines a start) at DEBUG; its errors stay errors.
+func watermillLogger(log *slog.Logger) watermill.LoggerAdapter {
+	return watermill.NewSlogLoggerWithLevelMapping(log.With("from", "watermill"), map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 }
 
 // recordResult leaves the handler's final error where the reader reads it.

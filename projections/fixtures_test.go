@@ -17,6 +17,8 @@ import (
 var (
 	reporter = domain.Actor{ID: "u-rep-1", Role: domain.RoleReporter}
 	editor   = domain.Actor{ID: "u-ed-1", Role: domain.RoleEditor}
+	// editor2 confirms the corrections editor proposes (four eyes).
+	editor2 = domain.Actor{ID: "u-ed-2", Role: domain.RoleEditor}
 )
 
 // t0 is when the first event of every story in these tests was recorded.

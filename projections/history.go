@@ -122,6 +122,8 @@ func commentOf(e domain.Event) string {
 		return e.Comment
 	case domain.Corrected:
 		return e.Note
+	case domain.CorrectionProposed:
+		return e.Note
 	case domain.Retracted:
 		return e.Reason
 	case domain.Spiked:
@@ -163,8 +165,8 @@ func (h *History) Timeline(ctx context.Context, articleID string) ([]Entry, erro
 	var rows []entryRow
 	// Names are operator state joined at read time: the log and this view hold user ids only.
 	if err := db.SelectContext(ctx, &rows, db.Rebind(`SELECT h.version, h.seq, h.event_type, h.status,
-		h.actor_id, COALESCE(t.name, '') AS actor_name, h.actor_role, h.at, h.comment
-		FROM article_history h LEFT JOIN tokens t ON t.id = h.actor_id
+		h.actor_id, COALESCE(u.name, '') AS actor_name, h.actor_role, h.at, h.comment
+		FROM article_history h LEFT JOIN users u ON u.id = h.actor_id
 		WHERE h.article_id = ? ORDER BY h.version`), articleID); err != nil {
 		return nil, fmt.Errorf("history of %s: %w", articleID, err)
 	}

@@ -207,9 +207,10 @@ type DeskList struct {
 }
 
 // The columns the desk's listing shows: not who created and last revised an article, and not
-// its body (the longest column by far; an editor opens the article for it).
+// its body (the longest column by far; an editor opens the article for it). A pending
+// correction is shown: the desk is where a second editor finds it.
 const deskListColumns = `id, version, status, slug, headline, summary, language, byline, dateline,
-	tags, created_at, updated_at, published_at`
+	tags, created_at, updated_at, published_at, pending_correction`
 
 // List returns one page of the desk, most recently updated first (id breaks ties), and how
 // many articles match in all.

@@ -225,6 +225,17 @@ func (o *Outbox) Close() error {
 	return nil
 }
 
+// Position is the log sequence up to which the outbox has handled every event (its public
+// messages are on the public stream), whichever instance holds it: its durable's
+// acknowledgement floor. Errors: those of events.Worker.Acknowledged; events.ErrUnavailable
+// before Start.
+func (o *Outbox) Position(ctx context.Context) (uint64, error) {
+	if o.worker == nil {
+		return 0, fmt.Errorf("outbox not started: %w", events.ErrUnavailable)
+	}
+	return o.worker.Acknowledged(ctx)
+}
+
 // Eraser is the eraser the outbox feeds.
 func (o *Outbox) Eraser() *Eraser { return o.cfg.Eraser }
 

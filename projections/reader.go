@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -222,7 +223,7 @@ func (rd *reader) applier(v View) func(context.Context, []events.Envelope) error
 		defer st.apply.Unlock()
 		ctx, cancel := context.WithTimeout(ctx, applyTimeout)
 		defer cancel()
-		if _, err := applyFollowing(ctx, rd.r.cfg.DB, v, batch); err != nil {
+		if _, err := applyFollowing(ctx, rd.r.cfg.Logger, rd.r.cfg.DB, v, batch); err != nil {
 			return err
 		}
 		st.applied(batch[len(batch)-1].Sequence)
@@ -243,7 +244,7 @@ func (rd *reader) detach(v View, err error, catchUp bool) {
 			"view", v.Name(), "error", err)
 	}
 	if catchUp {
-		r.goBackground(func() { r.catchUp(v) })
+		r.goBackground(func() { r.catchUp(v, slog.LevelInfo) })
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -39,6 +40,16 @@ type Rebuild struct {
 	// Live, if set, is held while the tables are swapped: the live handler of this process
 	// holds it while it applies an event.
 	Live sync.Locker
+	// Logger receives what is worth knowing but not fatal (a scrub that failed); nil:
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+func (rb Rebuild) logger() *slog.Logger {
+	if rb.Logger == nil {
+		return slog.Default()
+	}
+	return rb.Logger
 }
 
 // Progress is how far a rebuild is.
@@ -89,7 +100,7 @@ func (rb Rebuild) Run(ctx context.Context) (Progress, error) {
 	p := Progress{View: v.Name(), Checkpoint: shadow.Seq, From: shadow.Seq, Target: target, Started: time.Now()}
 	catchUp := func(until uint64) error {
 		apply := func(batch []events.Envelope) error {
-			n, err := applyBatch(ctx, rb.DB, v, rebuildName(v.Name()), t, batch)
+			n, err := applyBatch(ctx, rb.logger(), rb.DB, v, rebuildName(v.Name()), t, batch)
 			if err != nil {
 				return err
 			}

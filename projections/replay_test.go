@@ -17,8 +17,8 @@ import (
 )
 
 // busyDesk is the log of a busy desk: articles whose events interleave, each taken by
-// domain.Decide itself through one of six ways (published and corrected with tags changed,
-// kept, cleared; retracted; killed; spiked; sent back; left as drafts). full is the log as it was
+// domain.Decide itself through one of seven ways (published and corrected with tags changed,
+// kept, cleared; retracted; killed; spiked; sent back; left as drafts; a correction pending). full is the log as it was
 // written; erased is what it holds once the kills' erasures have run (a killed article's kill
 // alone).
 func busyDesk(tb testing.TB, articles int) (full, erased []events.Envelope) {
@@ -28,14 +28,19 @@ func busyDesk(tb testing.TB, articles int) (full, erased []events.Envelope) {
 	ways := [][]domain.Command{
 		{domain.Revise{Changes: domain.Changes{Headline: text("Revised headline")}}, domain.Submit{}, domain.Approve{},
 			domain.Publish{}, domain.Correct{Note: "Tags and body.", Changes: domain.Changes{Tags: tags("b", "c"), Body: text("New **body**.")}},
-			domain.Correct{Note: "A byline.", Changes: domain.Changes{Byline: text("Desk")}}, domain.Retract{Reason: "In error."}},
+			domain.ConfirmCorrection{}, domain.Correct{Note: "A byline.", Changes: domain.Changes{Byline: text("Desk")}},
+			domain.ConfirmCorrection{}, domain.Correct{Note: "A note alone."}, domain.Correct{Note: "Withdrawn.", Changes: domain.Changes{Byline: text("Nobody")}},
+			domain.WithdrawCorrection{}, domain.Correct{Note: "Left pending.", Changes: domain.Changes{Summary: text("Pending summary.")}},
+			domain.Retract{Reason: "In error."}},
 		{domain.Spike{Reason: "Duplicate."}},
 		{domain.Submit{}, domain.Approve{}, domain.Publish{}, domain.Kill{Reason: "Court order."}},
 		{domain.Submit{}, domain.RequestChanges{Comment: "Shorter."}, domain.Revise{Changes: domain.Changes{Tags: tags("x")}},
 			domain.Submit{}, domain.Approve{}, domain.Publish{}},
 		{domain.Revise{Changes: domain.Changes{Summary: text("A summary.")}}},
 		{domain.Submit{}, domain.Approve{}, domain.Publish{}, domain.Correct{Note: "No tags.", Changes: domain.Changes{Tags: tags()}},
-			domain.Retract{Reason: "Wrong."}, domain.Kill{Reason: "Libel."}},
+			domain.ConfirmCorrection{}, domain.Retract{Reason: "Wrong."}, domain.Kill{Reason: "Libel."}},
+		// published with a correction pending
+		{domain.Submit{}, domain.Approve{}, domain.Publish{}, domain.Correct{Note: "Pending.", Changes: domain.Changes{Headline: text("Pending headline")}}},
 	}
 	type article struct {
 		id   string
@@ -64,8 +69,10 @@ func busyDesk(tb testing.TB, articles int) (full, erased []events.Envelope) {
 			}
 			by := reporter
 			switch c.(type) {
-			case domain.Approve, domain.Publish, domain.RequestChanges, domain.Correct, domain.Retract, domain.Kill:
+			case domain.Approve, domain.Publish, domain.RequestChanges, domain.Correct, domain.WithdrawCorrection, domain.Retract, domain.Kill:
 				by = editor
+			case domain.ConfirmCorrection:
+				by = editor2
 			}
 			at = at.Add(time.Second)
 			e, err := domain.Decide(domain.Fold(a.id, a.past), c, domain.Decision{By: by, Now: at})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,8 +92,15 @@ func (r *Runner) Start(ctx context.Context) error {
 		r.cancel()
 		return err
 	}
+	if len(stale) > 0 {
+		// One line for them all: a first start rebuilds every view.
+		names := make([]string, len(stale))
+		for i, v := range stale {
+			names[i] = fmt.Sprintf("%s (version %d)", v.Name(), v.Version())
+		}
+		r.cfg.Logger.Info("views missing or of another version: rebuilding them from the log", "views", strings.Join(names, ", "))
+	}
 	for _, v := range stale {
-		r.cfg.Logger.Info("view is missing or of another version: rebuilding it from the log", "view", v.Name(), "version", v.Version())
 		if err := r.Rebuild(v.Name()); err != nil {
 			return err
 		}
@@ -167,7 +175,7 @@ func (r *Runner) Rebuild(name string) error {
 				"seconds", time.Since(p.Started).Seconds())
 		}
 		if r.ctx.Err() == nil && st.get().phase != phaseAttached && st.get().phase != phaseSuperseded {
-			r.catchUp(v)
+			r.catchUp(v, slog.LevelDebug)
 		}
 	})
 	return nil
@@ -175,7 +183,7 @@ func (r *Runner) Rebuild(name string) error {
 
 // rebuild runs the rebuild of v until it is swapped in, superseded, or the runner closes.
 func (r *Runner) rebuild(v View, st *viewState) (Progress, error) {
-	rb := Rebuild{DB: r.cfg.DB, Log: r.cfg.Log, View: v, Live: &st.apply,
+	rb := Rebuild{DB: r.cfg.DB, Log: r.cfg.Log, View: v, Live: &st.apply, Logger: r.cfg.Logger,
 		Progress: func(p Progress) { st.change(func(s *viewStatus) { s.rebuild = &p }) }}
 	before, _, _ := readLive(r.ctx, r.cfg.DB, v.Name()) // to recognise another instance's swap
 	for attempt := 1; ; attempt++ {

@@ -220,17 +220,15 @@ func TestOpenErrors(t *testing.T) {
 // nothing and keep the data.
 func TestMigrationsIdempotent(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "newsroom.db")
-	if u := os.Getenv(sqldbtest.PostgresURLEnv); u != "" {
-		t.Run("postgres", func(t *testing.T) {
-			// Reuse one schema across two Opens: the helper's DB is the first Open.
-			first := sqldbtest.Open(t, sqldb.Postgres)
-			var schema string
-			if err := first.Read.Get(&schema, "SELECT current_schema()"); err != nil {
-				t.Fatal(err)
-			}
-			checkReopen(t, first, withSearchPath(t, u, schema))
-		})
-	}
+	t.Run("postgres", func(t *testing.T) {
+		// Reuse one schema across two Opens: the helper's DB is the first Open.
+		first := sqldbtest.Open(t, sqldb.Postgres)
+		var schema string
+		if err := first.Read.Get(&schema, "SELECT current_schema()"); err != nil {
+			t.Fatal(err)
+		}
+		checkReopen(t, first, withSearchPath(t, os.Getenv(sqldbtest.PostgresURLEnv), schema))
+	})
 	t.Run("sqlite", func(t *testing.T) {
 		first, err := sqldb.Open(testContext(t), dsn, "")
 		if err != nil {
@@ -320,13 +318,20 @@ func TestSchema(t *testing.T) {
 			t.Error("text in checkpoints.seq accepted; want an error")
 		}
 
-		insertToken := func(id, name, hash string) error {
+		insertUser := func(id, name string) error {
 			_, err := w.ExecContext(ctx, w.Rebind(
-				"INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, ?)"),
-				id, name, "editor", hash, now)
+				"INSERT INTO users (id, name, role, created_at) VALUES (?, ?, ?, ?)"), id, name, "editor", now)
 			return err
 		}
-		if err := insertToken("u1", "alice", "h1"); err != nil {
+		insertToken := func(id, hash string) error {
+			_, err := w.ExecContext(ctx, w.Rebind(
+				"INSERT INTO tokens (id, user_id, hash, created_at) VALUES (?, ?, ?, ?)"), id, "u1", hash, now)
+			return err
+		}
+		if err := insertUser("u1", "alice"); err != nil {
+			t.Fatal(err)
+		}
+		if err := insertToken("t1", "h1"); err != nil {
 			t.Fatal(err)
 		}
 		tests := []struct {
@@ -334,10 +339,10 @@ func TestSchema(t *testing.T) {
 			err  error
 			want bool
 		}{
-			{"duplicate primary key", insertToken("u1", "bob", "h2"), true},
-			{"duplicate unique name", insertToken("u2", "alice", "h3"), true},
-			{"duplicate unique hash", insertToken("u3", "carol", "h1"), true},
-			{"wrapped duplicate", wrap(insertToken("u1", "dave", "h4")), true},
+			{"duplicate primary key", insertToken("t1", "h2"), true},
+			{"duplicate unique name", insertUser("u2", "alice"), true},
+			{"duplicate unique hash", insertToken("t3", "h1"), true},
+			{"wrapped duplicate", wrap(insertUser("u1", "dave")), true},
 			{"not null violation", notNull(ctx, db), false},
 			{"no error", nil, false},
 			{"other error", errors.New("boom"), false},
@@ -358,7 +363,7 @@ func wrap(err error) error {
 }
 
 func notNull(ctx context.Context, db *sqldb.DB) error {
-	_, err := db.Write.ExecContext(ctx, db.Write.Rebind("INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, ?, ?, ?, NULL)"), "u9", "erin", "editor", "h9")
+	_, err := db.Write.ExecContext(ctx, db.Write.Rebind("INSERT INTO users (id, name, role, created_at) VALUES (?, ?, ?, NULL)"), "u9", "erin", "editor")
 	if err == nil {
 		return errors.New("NULL created_at accepted")
 	}

@@ -62,6 +62,9 @@ type Config struct {
 	SyncEvery time.Duration
 	// Client sends the deliveries; nil: a client with Timeout that follows no redirect.
 	Client *nethttp.Client
+	// Observe, if set, is told of every attempt as it is recorded (metrics count them by
+	// outcome). It must not block.
+	Observe func(Delivery)
 }
 
 func (c *Config) defaults() {
@@ -222,6 +225,31 @@ func (d *Dispatcher) Delete(ctx context.Context, id string) error {
 		d.cfg.Logger.Warn("webhooks: delete the consumer of a deleted webhook", "webhook", id, "error", err)
 	}
 	return nil
+}
+
+// Backlog is how far the webhooks are behind the public stream.
+type Backlog struct {
+	Webhooks int    // registered, on every instance
+	Cursor   uint64 // the least advanced webhook's cursor; the public stream's last sequence when none is registered
+	Last     uint64 // the public stream's last sequence
+}
+
+// Backlog reads the public stream's last sequence and the registrations' cursors. Errors:
+// ErrUnavailable when NATS does not answer; otherwise a database error.
+func (d *Dispatcher) Backlog(ctx context.Context) (Backlog, error) {
+	info, err := d.public.Info(ctx)
+	if err != nil {
+		return Backlog{}, fmt.Errorf("webhooks backlog: %w: %w", ErrUnavailable, err)
+	}
+	n, least, err := d.reg.LeastCursor(ctx)
+	if err != nil {
+		return Backlog{}, err
+	}
+	b := Backlog{Webhooks: n, Cursor: least, Last: info.State.LastSeq}
+	if n == 0 {
+		b.Cursor = b.Last
+	}
+	return b, nil
 }
 
 // syncLoop reconciles the workers with the registrations until Close.
@@ -400,6 +428,14 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if seq <= reg.DeliveredSeq {
 		return nil // delivered already; the ack was lost
 	}
+	// The consumer passes over deleted messages without a word: those between the cursor and
+	// this one were erased (a legal kill) while they waited behind an earlier one. Each is
+	// recorded skipped, in its place, before this one is tried.
+	for gap := reg.DeliveredSeq + 1; gap < seq; gap++ {
+		if err := w.skipErased(ctx, gap); err != nil {
+			return err
+		}
+	}
 	last, err := w.d.reg.lastAttempt(ctx, w.id, seq)
 	if err != nil {
 		return fmt.Errorf("webhooks: read the last attempt: %w", err)
@@ -476,10 +512,32 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 	}
 }
 
+// skipErased records public message seq, which the consumer passed over, as skipped: it was
+// erased, and its id, type and article went with it, so the record has its sequence and says
+// why. A message still there is not skipped: the error makes the worker deliver from it again.
+func (w *worker) skipErased(ctx context.Context, seq uint64) error {
+	_, err := w.d.public.GetMsg(ctx, seq)
+	switch {
+	case err == nil:
+		return fmt.Errorf("webhooks: message %d was passed over but is in the public stream: delivering from it again", seq)
+	case !errors.Is(err, jetstream.ErrMsgNotFound):
+		return fmt.Errorf("webhooks: look for erased message %d: %w", seq, err)
+	}
+	d := Delivery{WebhookID: w.id, Seq: seq, Attempt: 1, AttemptedAt: time.Now(), Outcome: Skipped,
+		Error: "erased from the public stream (a legal kill) before its turn; its id and type went with it"}
+	if !w.record(ctx, d, true) {
+		return errNotDelivered
+	}
+	return nil
+}
+
 // record stores an attempt. An attempt that moves the cursor (must) is retried until it is
 // stored or ctx ends, so that a database outage holds the message rather than sends it twice;
 // a failed attempt is recorded once, and not recording it only loses a line of the log.
 func (w *worker) record(ctx context.Context, d Delivery, must bool) bool {
+	if w.d.cfg.Observe != nil {
+		w.d.cfg.Observe(d)
+	}
 	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
 		err := w.d.reg.Record(ctx, d)
 		if err == nil {

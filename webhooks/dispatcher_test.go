@@ -464,6 +464,59 @@ func TestErasedMessageIsSkipped(t *testing.T) {
 	}
 }
 
+// TestMessageErasedBeforeItsTurnIsSkipped: a message erased while it waits behind another (the
+// endpoint is down) never reaches the worker, since consumers pass over deleted messages; it is
+// still recorded skipped, in its place, and the cursor moves past it.
+func TestMessageErasedBeforeItsTurnIsSkipped(t *testing.T) {
+	r := newRig(t)
+	d := r.dispatcher()
+	rc := newReceiver(t, func(int, string) int { return 503 })
+	w, _, err := d.Register(context.Background(), webhooks.Registration{URL: rc.srv.URL + "/hook"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.publish(3)
+	waitFor(t, "a failed attempt at message 1", func() bool {
+		log, _ := d.Deliveries(context.Background(), w.ID, 0, 1)
+		return len(log) == 1
+	})
+	if err := r.public.SecureDeleteMsg(context.Background(), 2); err != nil {
+		t.Fatal(err)
+	}
+	rc.setScript(ok)
+	waitFor(t, "messages 1 and 3 delivered", func() bool { return len(rc.delivered("/hook")) == 2 })
+	if got := rc.delivered("/hook"); got[0] != r.ids[0] || got[1] != r.ids[2] {
+		t.Errorf("delivered %v; want messages 1 and 3", got)
+	}
+	waitFor(t, "the cursor at 3", func() bool {
+		hook, err := d.Get(context.Background(), w.ID)
+		return err == nil && hook.DeliveredSeq == 3
+	})
+	log, err := d.Deliveries(context.Background(), w.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var atTwo []webhooks.Delivery
+	for _, a := range log {
+		if a.Seq == 2 {
+			atTwo = append(atTwo, a)
+		}
+	}
+	if len(atTwo) != 1 || atTwo[0].Outcome != webhooks.Skipped || atTwo[0].Error == "" {
+		t.Errorf("attempts at the erased message 2: %+v; want one, skipped, saying why", atTwo)
+	}
+	// In its place: after message 1 was delivered, before message 3 was.
+	var order []string
+	for i := len(log) - 1; i >= 0; i-- {
+		if log[i].Outcome != webhooks.Failed {
+			order = append(order, fmt.Sprintf("%d %s", log[i].Seq, log[i].Outcome))
+		}
+	}
+	if got, want := strings.Join(order, ", "), "1 delivered, 2 skipped, 3 delivered"; got != want {
+		t.Errorf("records in order = %s; want %s", got, want)
+	}
+}
+
 func TestDeleteStopsDeliveries(t *testing.T) {
 	r := newRig(t)
 	d := r.dispatcher()

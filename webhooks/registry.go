@@ -152,6 +152,20 @@ func (r *Registry) List(ctx context.Context) ([]Webhook, error) {
 	return out, nil
 }
 
+// LeastCursor returns how many webhooks are registered and the least advanced cursor among
+// them (0 when there is none).
+func (r *Registry) LeastCursor(ctx context.Context) (int, uint64, error) {
+	var row struct {
+		Count int           `db:"n"`
+		Least sql.NullInt64 `db:"least"`
+	}
+	q := r.db.Read
+	if err := q.GetContext(ctx, &row, `SELECT COUNT(*) AS n, MIN(delivered_seq) AS least FROM webhooks`); err != nil {
+		return 0, 0, fmt.Errorf("read the webhooks' cursors: %w", err)
+	}
+	return row.Count, uint64(row.Least.Int64), nil
+}
+
 // Delete removes a webhook and its attempts. Errors: ErrNotFound; a database error.
 func (r *Registry) Delete(ctx context.Context, id string) error {
 	tx, err := r.db.Write.BeginTxx(ctx, nil)

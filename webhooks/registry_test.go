@@ -100,6 +100,14 @@ func TestRegistry(t *testing.T) {
 		reg := webhooks.NewRegistry(db)
 		now := time.Date(2026, 11, 28, 4, 0, 0, 123456789, time.UTC)
 
+		least := func(wantCount int, wantLeast uint64) {
+			t.Helper()
+			n, cursor, err := reg.LeastCursor(ctx)
+			if err != nil || n != wantCount || cursor != wantLeast {
+				t.Errorf("LeastCursor = %d, %d, %v; want %d webhooks, least cursor %d", n, cursor, err, wantCount, wantLeast)
+			}
+		}
+		least(0, 0)
 		if _, _, err := reg.Create(ctx, webhooks.Registration{URL: "ftp://x"}, 0, now); !errors.As(err, new(*webhooks.InvalidError)) {
 			t.Fatalf("Create(ftp) = %v; want an *InvalidError", err)
 		}
@@ -117,6 +125,8 @@ func TestRegistry(t *testing.T) {
 		if secretB != testSecret {
 			t.Errorf("Create with a secret returned %q; want the one given", secretB)
 		}
+
+		least(2, 0)
 
 		got, err := reg.Get(ctx, a.ID)
 		if err != nil {
@@ -212,5 +222,15 @@ func TestRegistry(t *testing.T) {
 		if list, _ := reg.List(ctx); len(list) != 1 || list[0].ID != b.ID {
 			t.Errorf("List after Delete = %+v; want b alone", list)
 		}
+		least(1, 0)
+		record = func(d webhooks.Delivery) {
+			t.Helper()
+			d.WebhookID, d.AttemptedAt = b.ID, at
+			if err := reg.Record(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		record(webhooks.Delivery{Seq: 12, MessageID: "m12", Attempt: 1, Outcome: webhooks.Delivered, StatusCode: 204})
+		least(1, 12)
 	})
 }

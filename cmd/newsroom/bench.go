@@ -16,6 +16,7 @@ import (
 
 	"github.com/newsroom/newsroom/auth"
 	"github.com/newsroom/newsroom/bench"
+	apiclient "github.com/newsroom/newsroom/client"
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/projections"
 )
@@ -226,15 +227,21 @@ func (b *benchRun) runApp(ctx context.Context) error {
 		return err
 	}
 	defer app.Close()
-	c := &benchClient{base: "http://" + app.httpAddr, http: &nethttp.Client{
-		Transport: &nethttp.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}}
 	tokens := auth.NewTokens(app.db)
-	if c.reporter, _, err = tokens.Create(ctx, "bench-reporter", domain.RoleReporter); err != nil {
+	reporterToken, _, err := tokens.Create(ctx, "bench-reporter", domain.RoleReporter)
+	if err != nil {
 		return err
 	}
-	if c.editor, _, err = tokens.Create(ctx, "bench-editor", domain.RoleEditor); err != nil {
+	editorToken, _, err := tokens.Create(ctx, "bench-editor", domain.RoleEditor)
+	if err != nil {
 		return err
 	}
+	reporter, err := apiclient.New("http://"+app.httpAddr, apiclient.WithToken(reporterToken), apiclient.WithHTTPClient(&nethttp.Client{
+		Transport: &nethttp.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}))
+	if err != nil {
+		return err
+	}
+	c := &benchUsers{addr: app.httpAddr, reporterToken: reporterToken, reporter: reporter, editor: reporter.As(editorToken)}
 
 	b.logf("setup: %d drafts, %d published articles", cfg.Articles, cfg.ReadSlugs)
 	drafts, err := parallelMap(ctx, cfg.Articles, 16, func(i int) (bench.ArticleVersion, error) {
@@ -289,7 +296,7 @@ func (b *benchRun) runApp(ctx context.Context) error {
 	}
 	if err := b.phase("commands", cfg.Duration, func() (err error) {
 		b.commands, err = runLoadProcess(ctx, bench.LoadSpec{Addr: app.httpAddr, Connections: min(cfg.Connections, len(drafts)),
-			Duration: cfg.Duration, Revise: &bench.ReviseLoad{Token: c.reporter, Articles: drafts, Body: b.body}})
+			Duration: cfg.Duration, Revise: &bench.ReviseLoad{Token: c.reporterToken, Articles: drafts, Body: b.body}})
 		if err != nil {
 			return err
 		}

@@ -1,20 +1,17 @@
 package main
 
-// The bench's own client of the API, for setup and for the latency probe.
+// The bench's two users of the API, for setup and for the latency probe.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	nethttp "net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/newsroom/newsroom/bench"
+	apiclient "github.com/newsroom/newsroom/client"
 )
 
 type benchPublished struct {
@@ -22,110 +19,55 @@ type benchPublished struct {
 	version  int
 }
 
-// benchClient is the bench's own client of the API, for setup and for the latency probe.
-type benchClient struct {
-	base             string
-	http             *nethttp.Client
-	reporter, editor string
-}
-
-func (c *benchClient) do(ctx context.Context, method, path, token string, body any, ifMatch int) (*nethttp.Response, []byte, error) {
-	var r io.Reader
-	if body != nil {
-		data, err := json.Marshal(body)
-		if err != nil {
-			return nil, nil, err
-		}
-		r = bytes.NewReader(data)
-	}
-	req, err := nethttp.NewRequestWithContext(ctx, method, c.base+path, r)
-	if err != nil {
-		return nil, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if ifMatch > 0 {
-		req.Header.Set("If-Match", `"`+strconv.Itoa(ifMatch)+`"`)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	return resp, data, err
-}
-
-func (c *benchClient) expect(ctx context.Context, want int, method, path, token string, body any) ([]byte, error) {
-	resp, data, err := c.do(ctx, method, path, token, body, 0)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != want {
-		return nil, fmt.Errorf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, data)
-	}
-	return data, nil
+// benchUsers are the bench's reporter and editor, as clients of the API under test.
+type benchUsers struct {
+	addr             string // host:port of the API
+	reporterToken    string // for the load process's revisions
+	reporter, editor *apiclient.Client
 }
 
 // draft drafts a complete article from the corpus (headline numbered n, so that slugs differ).
-func (c *benchClient) draft(ctx context.Context, text bench.Text, body string, n int) (string, error) {
-	data, err := c.expect(ctx, nethttp.StatusCreated, "POST", "/api/v1/articles", c.reporter, map[string]any{
-		"headline": fmt.Sprintf("%s (%d)", text.Headline, n), "summary": text.Lede, "body": body,
-		"byline": "Bench Reporter", "dateline": "BRUSSELS", "tags": []string{"nato", "bench"},
+func (c *benchUsers) draft(ctx context.Context, text bench.Text, body string, n int) (string, error) {
+	a, err := c.reporter.Draft(ctx, apiclient.NewArticle{
+		Headline: fmt.Sprintf("%s (%d)", text.Headline, n), Summary: text.Lede, Body: body,
+		Byline: "Bench Reporter", Dateline: "BRUSSELS", Tags: []string{"nato", "bench"},
 	})
-	if err != nil {
-		return "", err
-	}
-	var a struct{ ID string }
-	return a.ID, json.Unmarshal(data, &a)
+	return a.ID, err
 }
 
-func (c *benchClient) approve(ctx context.Context, id string) error {
-	if _, err := c.expect(ctx, nethttp.StatusOK, "POST", "/api/v1/articles/"+id+"/submit", c.reporter, nil); err != nil {
+func (c *benchUsers) approve(ctx context.Context, id string) error {
+	if _, err := c.reporter.Submit(ctx, id); err != nil {
 		return err
 	}
-	_, err := c.expect(ctx, nethttp.StatusOK, "POST", "/api/v1/articles/"+id+"/approve", c.editor, nil)
+	_, err := c.editor.Approve(ctx, id)
 	return err
 }
 
-func (c *benchClient) publish(ctx context.Context, id string) (benchPublished, error) {
-	data, err := c.expect(ctx, nethttp.StatusOK, "POST", "/api/v1/articles/"+id+"/publish", c.editor, nil)
-	if err != nil {
-		return benchPublished{}, err
-	}
-	var a struct {
-		Slug    string
-		Version int
-	}
-	return benchPublished{id: id, slug: a.Slug, version: a.Version}, json.Unmarshal(data, &a)
+func (c *benchUsers) publish(ctx context.Context, id string) (benchPublished, error) {
+	a, err := c.editor.Publish(ctx, id)
+	return benchPublished{id: id, slug: a.Slug, version: a.Version}, err
 }
 
-// readable polls GET /public/v1/articles/{slug} until it answers 200 with version at least
-// version, and returns that body: every millisecond for the first 100 ms (the resolution the
+// readable polls the public article by slug until it shows version at least version, and
+// returns the answer's bytes: every millisecond for the first 100 ms (the resolution the
 // latency target needs), every 20 ms after, so that the probe of a late article does not take
 // the CPU the views need to catch up.
-func (c *benchClient) readable(ctx context.Context, slug string, version int, within time.Duration) ([]byte, error) {
+func (c *benchUsers) readable(ctx context.Context, slug string, version int, within time.Duration) ([]byte, error) {
 	started := time.Now()
 	deadline := started.Add(within)
 	for {
-		resp, data, err := c.do(ctx, "GET", "/public/v1/articles/"+slug, "", nil, 0)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode == nethttp.StatusOK {
-			var a struct{ Version int }
-			if err := json.Unmarshal(data, &a); err != nil {
-				return nil, err
+		body, err := c.reporter.PublicArticleJSON(ctx, slug)
+		switch {
+		case err == nil:
+			var a apiclient.PublicArticle
+			if err := json.Unmarshal(body, &a); err != nil {
+				return nil, fmt.Errorf("public article %s: %w", slug, err)
 			}
 			if a.Version >= version {
-				return data, nil
+				return body, nil
 			}
-		} else if resp.StatusCode != nethttp.StatusNotFound {
-			return nil, fmt.Errorf("GET %s: status %d: %s", slug, resp.StatusCode, data)
+		case !errors.Is(err, apiclient.ErrNotFound):
+			return nil, fmt.Errorf("public article %s: %w", slug, err)
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("%s not readable at version %d after %s", slug, version, within)

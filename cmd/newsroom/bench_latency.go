@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 // runLatency publishes articles at PublishRate while a second process revises others at
 // SteadyRate, and measures each publish from its answer to the first GET by slug that shows
 // the published version ("readable"). Articles are drafted, submitted and approved before.
-func (b *benchRun) runLatency(ctx context.Context, app *app, c *benchClient) error {
+func (b *benchRun) runLatency(ctx context.Context, app *app, c *benchUsers) error {
 	cfg := b.cfg
 	n := int(cfg.PublishRate*cfg.LatencyTime.Seconds()) + 1
 	approved, err := parallelMap(ctx, n, 8, func(i int) (string, error) {
@@ -54,7 +53,7 @@ func (b *benchRun) runLatency(ctx context.Context, app *app, c *benchClient) err
 	if cfg.SSEClients > 0 {
 		go func() {
 			var res bench.SSEResult
-			err := runLoadProcessInto(ctx, bench.LoadSpec{Addr: strings.TrimPrefix(c.base, "http://"),
+			err := runLoadProcessInto(ctx, bench.LoadSpec{Addr: c.addr,
 				Duration: cfg.LatencyTime + 5*time.Second,
 				SSE:      &bench.SSELoad{Path: "/public/v1/stream", Clients: cfg.SSEClients, EventType: events.CloudEventType(events.ActionPublished)}}, &res)
 			sse <- sseDone{res, err}
@@ -64,8 +63,8 @@ func (b *benchRun) runLatency(ctx context.Context, app *app, c *benchClient) err
 	steady := make(chan loadDone, 1)
 	steadyFor := cfg.LatencyTime + time.Second
 	go func() {
-		res, err := runLoadProcess(ctx, bench.LoadSpec{Addr: strings.TrimPrefix(c.base, "http://"), Connections: min(32, len(steadyDrafts)),
-			Duration: steadyFor, Rate: cfg.SteadyRate, Revise: &bench.ReviseLoad{Token: c.reporter, Articles: steadyDrafts, Body: b.body}})
+		res, err := runLoadProcess(ctx, bench.LoadSpec{Addr: c.addr, Connections: min(32, len(steadyDrafts)),
+			Duration: steadyFor, Rate: cfg.SteadyRate, Revise: &bench.ReviseLoad{Token: c.reporterToken, Articles: steadyDrafts, Body: b.body}})
 		steady <- loadDone{res, err}
 	}()
 	// A plain NATS subscriber of the public stream's subjects, as a partner's would be: when

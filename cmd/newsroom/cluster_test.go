@@ -332,7 +332,8 @@ func (w *clusterTraffic) story(worker, i int, reporter string, editors []string)
 
 	step("publish", "POST", "/publish", editors[0], 4, nil, "article.published")
 	if i%2 == 0 {
-		step("correct", "POST", "/correct", editors[1], 5, map[string]any{"summary": "Corrected.", "note": "The summary was wrong."}, "article.corrected")
+		step("correct", "POST", "/correct", editors[1], 5, map[string]any{"summary": "Corrected.", "note": "The summary was wrong."}, "article.correction_proposed")
+		step("confirm the correction", "POST", "/correct/confirm", editors[0], 6, nil, "article.corrected")
 	}
 	return a.ID, want
 }

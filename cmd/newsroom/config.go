@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -21,7 +22,13 @@ type config struct {
 	NATSListen string // the embedded server's client address
 	NoSync     bool   // relax the embedded server's fsync-before-ack
 	PublicURL  string // the public base URL: article URIs, CloudEvents source, feeds
-	Replicas   int    // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
+	// MetricsListen serves /metrics on an address of its own; empty: on HTTP.
+	MetricsListen string
+	Replicas      int // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
+
+	// SingleEditorCorrections lets one editor publish a correction that changes the text
+	// without a second editor's confirmation (domain.Policy). Off by default.
+	SingleEditorCorrections bool
 
 	// Webhook deliveries: the timeout of one attempt, and the backoff between attempts at one
 	// message (doubling from the first to the cap). Zero: 10 s, 1 s, 5 min.
@@ -53,6 +60,7 @@ type flags struct {
 func newFlags(name string, stderr io.Writer) flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = flagUsage(fs)
 	return flags{fs: fs}
 }
 
@@ -99,12 +107,33 @@ func (f flags) storage(c *config) {
 	f.string(&c.DB, "db", "", `SQL database for views and tokens: empty for SQLite in the data directory, or postgres://…`)
 }
 
+// parse parses args, which may hold flags only.
 func (f flags) parse(args []string) error {
-	if err := f.fs.Parse(args); err != nil {
+	if err := f.parseArgs(args); err != nil {
 		return err
 	}
 	if f.fs.NArg() > 0 {
 		return fmt.Errorf("%s: unexpected argument %q", f.fs.Name(), f.fs.Arg(0))
+	}
+	return nil
+}
+
+// parseArgs parses args with the flag set. Asked for (-h, --help), the usage is printed to the
+// flag set's output and flag.ErrHelp returned; a bad flag is returned as an error that points at
+// --help, without the whole usage around it.
+func (f flags) parseArgs(args []string) error {
+	out, usage := f.fs.Output(), f.fs.Usage
+	f.fs.SetOutput(io.Discard)
+	f.fs.Usage = func() {}
+	err := f.fs.Parse(args)
+	f.fs.SetOutput(out)
+	f.fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		usage()
+		return err
+	case err != nil:
+		return fmt.Errorf("%s: %w (see 'newsroom %s --help')", f.fs.Name(), err, f.fs.Name())
 	}
 	return nil
 }

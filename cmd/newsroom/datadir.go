@@ -3,11 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/newsroom/newsroom/embeddednats"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/sqldb"
 )
@@ -17,6 +20,11 @@ const (
 	lockFile    = "serve.lock" // held by serve (and by an offline replay) while it runs
 	natsURLFile = "nats.url"   // the embedded NATS server's client URL
 	httpURLFile = "http.url"   // the API's base URL
+	// natsListenFile keeps the embedded NATS server's address (host:port) from one start to the
+	// next, so that subscribers find the server where they found it before. It is a file of its
+	// own, not nats.url, because nats.url files left by releases that chose a new port at every
+	// start hold ports from the range outgoing connections use, which make poor addresses to keep.
+	natsListenFile = "nats.listen"
 )
 
 // errDataDirBusy: another process holds the data directory.
@@ -65,4 +73,26 @@ func readURLFile(dir, name string) (string, error) {
 func views(db *sqldb.DB) (*projections.Published, *projections.Desk, *projections.History, []projections.View) {
 	published, desk, history := projections.NewPublished(db), projections.NewDesk(db), projections.NewHistory(db)
 	return published, desk, history, []projections.View{published, desk, history}
+}
+
+// natsListenAddress is where the embedded NATS server listens: the --nats-listen given (flag);
+// without one, the address an earlier start recorded in the data directory; at the first start,
+// 127.0.0.1 and a port embeddednats.PickPort chooses. recorded says the address came from the
+// data directory.
+func natsListenAddress(dataDir, flag string) (addr string, recorded bool, err error) {
+	if flag != "" {
+		return flag, false, nil
+	}
+	kept, err := readURLFile(dataDir, natsListenFile)
+	switch {
+	case err == nil && kept != "":
+		return kept, true, nil
+	case err != nil && !errors.Is(err, os.ErrNotExist):
+		return "", false, fmt.Errorf("read %s: %w", filepath.Join(dataDir, natsListenFile), err)
+	}
+	port, err := embeddednats.PickPort("127.0.0.1")
+	if err != nil {
+		return "", false, err
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), false, nil
 }

@@ -100,9 +100,7 @@ func boundedCall(tb testing.TB, method, target, token string, body any, headers 
 // log is NATS), /readyz names the views that are down and why, and when the database returns
 // the views catch up with nothing lost: their rows equal a clean replay of the log.
 func TestViewDatabaseCutAway(t *testing.T) {
-	if os.Getenv(sqldbtest.PostgresURLEnv) == "" {
-		t.Skip(sqldbtest.PostgresURLEnv + " not set: the view database cut (PostgreSQL behind a proxy) is skipped")
-	}
+	sqldbtest.PostgresServer(t, "the view database cut (PostgreSQL behind a proxy)")
 	for _, mode := range []sqldbtest.CutMode{sqldbtest.Refusing, sqldbtest.Blackholing} {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel() // each has its own schema, proxy, NATS and app

@@ -26,12 +26,34 @@ func TestHealth(t *testing.T) {
 		t.Errorf("health printed %q; want the status and /readyz's report", out)
 	}
 
+	if out, err := health(ta.base + "/healthz"); err != nil || out != "200 OK ok\n" {
+		t.Errorf("health of /healthz: %q, %v; want 200 OK ok", out, err)
+	}
+	if _, err := health(ta.base + "/public/v1/articles"); err == nil || !strings.Contains(err.Error(), "/readyz or /healthz") {
+		t.Errorf("health of another address: %v; want a refusal that names the probes", err)
+	}
+
 	notReady := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, _ *nethttp.Request) {
 		w.WriteHeader(nethttp.StatusServiceUnavailable)
 	}))
 	defer notReady.Close()
 	if _, err := health(notReady.URL + "/readyz"); err == nil {
 		t.Error("health of a serve answering 503: no error; want one (a non-zero exit)")
+	}
+	// A serve whose log is down says so in its report, which the health log shows.
+	down := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, _ *nethttp.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(nethttp.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"down","log":{"status":"down","position":0,"error":"the event log does not answer: commands are refused"},"database":{"status":"ok","position":0},"views":{}}`))
+	}))
+	defer down.Close()
+	out, err = health(down.URL + "/readyz")
+	if err == nil || !strings.Contains(err.Error(), "the event log does not answer") {
+		t.Errorf("health of a serve whose log is down: %v; want an error that says why", err)
+	}
+	if !strings.HasPrefix(out, "503 Service Unavailable {") || !strings.Contains(out, `"status":"down"`) {
+		t.Errorf("health of a serve whose log is down printed %q; want the status and the report", out)
 	}
 
 	ta.Close()

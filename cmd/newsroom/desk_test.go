@@ -1,9 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/newsroom/newsroom/events"
 )
 
 // publishedArticle drafts, submits, approves and publishes one article; it returns its id and
@@ -19,6 +22,22 @@ func publishedArticle(t testing.TB, base, author, editor string, body map[string
 	r = call(t, "POST", api+"/"+id+"/publish", editor, nil)
 	expectStatus(t, r, 200, "publish")
 	return id, r.json(t)["slug"].(string)
+}
+
+// correctText proposes a correction that changes the text as proposer (202: the public article
+// is unchanged) and confirms it as confirmer (200), as the four-eyes rule asks; it returns the
+// confirmation.
+func correctText(tb testing.TB, base, id, proposer, confirmer string, body map[string]any) response {
+	tb.Helper()
+	api := base + "/api/v1/articles/" + id
+	r := call(tb, "POST", api+"/correct", proposer, body)
+	expectStatus(tb, r, 202, "propose a correction")
+	if r.json(tb)["pending_correction"] == nil {
+		tb.Fatalf("propose a correction: no pending_correction in %s", r.body)
+	}
+	r = call(tb, "POST", api+"/correct/confirm", confirmer, nil)
+	expectStatus(tb, r, 200, "confirm the correction")
+	return r
 }
 
 func TestFullDeskWorkflow(t *testing.T) {
@@ -39,23 +58,26 @@ func TestFullDeskWorkflow(t *testing.T) {
 		body                any
 		headers             []string
 		status              string
+		code                int // 0: 200
 	}{
-		{"POST", "/submit", rita, nil, nil, "in_review"},
-		{"POST", "/request-changes", ed, map[string]any{"comment": "Name the ministers."}, nil, "changes_requested"},
-		{"PATCH", "", rita, map[string]any{"body": "Foreign ministers met."}, []string{"If-Match", `"3"`}, "draft"},
-		{"POST", "/submit", rita, nil, nil, "in_review"},
-		{"POST", "/approve", ed, nil, nil, "approved"},
-		{"PATCH", "", ed, map[string]any{"summary": "A late change by the approver."}, []string{"If-Match", `"6"`}, "draft"},
-		{"POST", "/submit", ed, nil, nil, "in_review"},
-		{"POST", "/approve", eva, nil, nil, "approved"}, // ed wrote the latest revision: eva approves
-		{"POST", "/publish", ed, nil, nil, "published"},
-		{"POST", "/correct", ed, map[string]any{"body": "Foreign ministers met on 7 December.", "note": "The date was missing."}, nil, "published"},
-		{"POST", "/retract", ed, map[string]any{"reason": "Published in error."}, nil, "retracted"},
+		{"POST", "/submit", rita, nil, nil, "in_review", 0},
+		{"POST", "/request-changes", ed, map[string]any{"comment": "Name the ministers."}, nil, "changes_requested", 0},
+		{"PATCH", "", rita, map[string]any{"body": "Foreign ministers met."}, []string{"If-Match", `"3"`}, "draft", 0},
+		{"POST", "/submit", rita, nil, nil, "in_review", 0},
+		{"POST", "/approve", ed, nil, nil, "approved", 0},
+		{"PATCH", "", ed, map[string]any{"summary": "A late change by the approver."}, []string{"If-Match", `"6"`}, "draft", 0},
+		{"POST", "/submit", ed, nil, nil, "in_review", 0},
+		{"POST", "/approve", eva, nil, nil, "approved", 0}, // ed wrote the latest revision: eva approves
+		{"POST", "/publish", ed, nil, nil, "published", 0},
+		{"POST", "/correct", ed, map[string]any{"body": "Foreign ministers met on 7 December.", "note": "The date was missing."}, nil, "published", 202},
+		{"POST", "/correct/confirm", eva, nil, nil, "published", 0},                                          // ed proposed: eva confirms
+		{"POST", "/correct", eva, map[string]any{"note": "The date is the meeting's."}, nil, "published", 0}, // a note alone: one step
+		{"POST", "/retract", ed, map[string]any{"reason": "Published in error."}, nil, "retracted", 0},
 	}
 	var slug string
 	for i, s := range steps {
 		r := call(t, s.method, api+"/"+id+s.path, s.token, s.body, s.headers...)
-		expectStatus(t, r, 200, fmt.Sprintf("step %d %s%s", i+1, s.method, s.path))
+		expectStatus(t, r, cmp.Or(s.code, 200), fmt.Sprintf("step %d %s%s", i+1, s.method, s.path))
 		a := r.json(t)
 		if a["status"] != s.status || a["version"] != float64(i+2) {
 			t.Fatalf("step %d %s%s: status %v version %v; want %s version %d", i+1, s.method, s.path, a["status"], a["version"], s.status, i+2)
@@ -82,8 +104,8 @@ func TestFullDeskWorkflow(t *testing.T) {
 	if notice["headline"] != "Ministers meet" || notice["body"] != nil || notice["body_html"] != nil || retraction["reason"] != "Published in error." {
 		t.Errorf("retraction notice = %v; want the headline, the reason, no body", notice)
 	}
-	if corrections, _ := notice["corrections"].([]any); len(corrections) != 1 {
-		t.Errorf("notice corrections = %v; want the one correction", notice["corrections"])
+	if corrections, _ := notice["corrections"].([]any); len(corrections) != 2 {
+		t.Errorf("notice corrections = %v; want the two corrections (the confirmed one, the note alone)", notice["corrections"])
 	}
 
 	// The timeline: every step, oldest first, with names joined from the tokens.
@@ -97,7 +119,7 @@ func TestFullDeskWorkflow(t *testing.T) {
 	})
 	wantEvents := []string{"article.drafted", "article.submitted", "article.changes_requested", "article.revised",
 		"article.submitted", "article.approved", "article.revised", "article.submitted", "article.approved",
-		"article.published", "article.corrected", "article.retracted"}
+		"article.published", "article.correction_proposed", "article.corrected", "article.corrected", "article.retracted"}
 	for i, it := range items {
 		e := it.(map[string]any)
 		actor := e["actor"].(map[string]any)
@@ -137,16 +159,31 @@ func TestPublicFiltersAndCorrections(t *testing.T) {
 	dir := t.TempDir()
 	rita := createToken(t, dir, "rita", "reporter")
 	ed := createToken(t, dir, "ed", "editor")
+	eva := createToken(t, dir, "eva", "editor") // confirms corrections: four eyes
 	ta := startTestApp(t, dir)
 
 	_, enSlug := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Summit opens", "body": "Text.", "tags": []string{"summit", "nato"}})
 	frID, frSlug := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Le sommet s'ouvre", "body": "Texte.", "language": "fr", "tags": []string{"summit"}})
-	_, _ = publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Budget agreed", "body": "Text.", "tags": []string{"budget"}})
+	_, _ = publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Budget agreed", "body": "Text.", "tags": []string{"budget", "cafe\u0301"}})
 	// A draft never shows.
 	expectStatus(t, call(t, "POST", ta.base+"/api/v1/articles", rita, map[string]any{"headline": "Secret draft", "tags": []string{"summit"}}), 201, "draft")
 
+	// The proposal is the desk's alone: readers see the text as it was until eva confirms it.
 	r := call(t, "POST", ta.base+"/api/v1/articles/"+frID+"/correct", ed, map[string]any{"body": "Texte corrigé.", "note": "Faute de frappe."})
-	expectStatus(t, r, 200, "correct")
+	expectStatus(t, r, 202, "propose a correction")
+	pending, _ := r.json(t)["pending_correction"].(map[string]any)
+	if changes, _ := pending["changes"].(map[string]any); pending["note"] != "Faute de frappe." || changes["body"] != "Texte corrigé." || len(changes) != 1 {
+		t.Fatalf("pending_correction = %v; want the note and the body alone", pending)
+	}
+	desk := call(t, "GET", ta.base+"/api/v1/articles?min_position="+r.header.Get("X-Newsroom-Position"), eva, nil).json(t)
+	if !deskShowsPending(desk, frID) {
+		t.Fatalf("the desk list does not show the pending correction of %s: %v", frID, desk)
+	}
+	if a := call(t, "GET", ta.base+"/public/v1/articles/"+frSlug+"?min_position="+r.header.Get("X-Newsroom-Position"), "", nil).json(t); a["body_html"] != "<p>Texte.</p>\n" || a["corrections"] != nil && len(a["corrections"].([]any)) != 0 {
+		t.Fatalf("public article after a proposal = %v; want it unchanged", a)
+	}
+	expectStatus(t, call(t, "POST", ta.base+"/api/v1/articles/"+frID+"/correct/confirm", ed, nil), 409, "the proposer confirms")
+	expectStatus(t, call(t, "POST", ta.base+"/api/v1/articles/"+frID+"/correct/confirm", eva, nil), 200, "another editor confirms")
 	eventually(t, "the correction on the public API", func() bool {
 		r := call(t, "GET", ta.base+"/public/v1/articles/"+frSlug, "", nil)
 		return r.status == 200 && strings.Contains(r.json(t)["body_html"].(string), "Texte corrigé.")
@@ -166,6 +203,9 @@ func TestPublicFiltersAndCorrections(t *testing.T) {
 		{"?tag=summit", []string{"Le sommet s'ouvre", "Summit opens"}},
 		{"?tag=summit&lang=en", []string{"Summit opens"}},
 		{"?tag=nothing", nil},
+		// The tag was given in NFD and is recorded in NFC: either form finds it.
+		{"?tag=caf%C3%A9", []string{"Budget agreed"}},
+		{"?tag=cafe%CC%81", []string{"Budget agreed"}},
 		{"?per_page=1&page=2", []string{"Le sommet s'ouvre"}},
 	}
 	for _, tt := range tests {
@@ -211,5 +251,61 @@ func TestReadyz(t *testing.T) {
 	r := call(t, "GET", ta.base+"/readyz", "", nil)
 	if r.status != 503 || r.json(t)["log"].(map[string]any)["status"] != "down" || r.json(t)["status"] != "down" {
 		t.Errorf("readyz with the log down = %d %s; want 503 and log down", r.status, r.body)
+	}
+}
+
+// deskShowsPending reports whether the desk list page holds article id with a pending correction.
+func deskShowsPending(page map[string]any, id string) bool {
+	items, _ := page["items"].([]any)
+	for _, it := range items {
+		a, _ := it.(map[string]any)
+		if a["id"] == id {
+			return a["pending_correction"] != nil
+		}
+	}
+	return false
+}
+
+// TestSingleEditorCorrectionsIsAnExplicitSetting: by default one editor's correction of the
+// text waits for a second editor; with --single-editor-corrections it is published at once, and
+// the event in the log says it was one editor's alone.
+func TestSingleEditorCorrectionsIsAnExplicitSetting(t *testing.T) {
+	for _, allowed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("allowed=%v", allowed), func(t *testing.T) {
+			dir := t.TempDir()
+			rita := createToken(t, dir, "rita", "reporter")
+			ed := createToken(t, dir, "ed", "editor")
+			ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true,
+				SingleEditorCorrections: allowed})
+			id, slug := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Ministers meet", "body": "Text."})
+			r := call(t, "POST", ta.base+"/api/v1/articles/"+id+"/correct", ed, map[string]any{"body": "Corrected text.", "note": "A typo."})
+			want, wantEvent := 202, "article.correction_proposed"
+			if allowed {
+				want, wantEvent = 200, "article.corrected"
+			}
+			expectStatus(t, r, want, "correct by one editor")
+
+			nc, js := connectNATS(t, ta.natsURL)
+			defer nc.Close()
+			log, err := js.Stream(t.Context(), events.StreamName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg, err := log.GetLastMsgForSubject(t.Context(), events.Subject(id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, err := events.Unmarshal(msg.Data, msg.Sequence)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if env.Type != wantEvent || strings.Contains(string(env.Data), `"single_editor":true`) != allowed {
+				t.Errorf("the log's last event of the article = %s %s; want %s, single_editor %v", env.Type, env.Data, wantEvent, allowed)
+			}
+			public := call(t, "GET", ta.base+"/public/v1/articles/"+slug+"?min_position="+r.header.Get("X-Newsroom-Position"), "", nil).json(t)
+			if got := strings.Contains(public["body_html"].(string), "Corrected text."); got != allowed {
+				t.Errorf("public body %q; corrected = %v, want %v", public["body_html"], got, allowed)
+			}
+		})
 	}
 }

@@ -331,7 +331,7 @@ func TestErrorsAreProblemsAndAppendNothing(t *testing.T) {
 		{"revise with a stale If-Match", "PATCH", "/api/v1/articles/" + draftID, reporter, `{"summary":"s"}`, []string{"If-Match", `"7"`}, 412, "version 1"},
 		{"If-Match that is no ETag", "PATCH", "/api/v1/articles/" + draftID, reporter, `{"summary":"s"}`, []string{"If-Match", `abc`}, 400, "If-Match"},
 		{"revise unknown field", "PATCH", "/api/v1/articles/" + draftID, reporter, `{"status":"published"}`, []string{"If-Match", `"1"`}, 400, "status"},
-		{"revise clears the headline", "PATCH", "/api/v1/articles/" + draftID, reporter, `{"headline":null}`, []string{"If-Match", `"1"`}, 422, "invalid"},
+		{"revise clears the headline", "PATCH", "/api/v1/articles/" + draftID, editor, `{"headline":null}`, []string{"If-Match", `"1"`}, 422, "invalid"},
 		{"reporter approves", "POST", "/api/v1/articles/" + reviewID + "/approve", reporter, nil, nil, 403, "needs editor"},
 		{"reporter publishes", "POST", "/api/v1/articles/" + draftID + "/publish", reporter, nil, nil, 403, "needs editor"},
 		{"publish a draft", "POST", "/api/v1/articles/" + draftID + "/publish", editor, nil, nil, 409, "cannot publish: article is draft, not approved"},

@@ -177,6 +177,7 @@ func TestFeedsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	rita := createToken(t, dir, "rita", "reporter")
 	ed := createToken(t, dir, "ed", "editor")
+	eva := createToken(t, dir, "eva", "editor") // confirms corrections: four eyes
 	ta := startTestApp(t, dir)
 	api := ta.base + "/api/v1/articles"
 	atomURL, jsonURL := ta.base+"/public/v1/feeds/atom.xml", ta.base+"/public/v1/feeds/feed.json"
@@ -197,8 +198,7 @@ func TestFeedsEndToEnd(t *testing.T) {
 	}
 	budgetBefore := before.Entries[1]
 
-	r = call(t, "POST", api+"/"+corrID+"/correct", ed, map[string]any{"body": "The budget is 2 million.", "note": "The amount was wrong."})
-	expectStatus(t, r, 200, "correct")
+	r = correctText(t, ta.base, corrID, ed, eva, map[string]any{"body": "The budget is 2 million.", "note": "The amount was wrong."})
 	r = call(t, "POST", api+"/"+retrID+"/retract", ed, map[string]any{"reason": "Issued in error."})
 	expectStatus(t, r, 200, "retract")
 	fresh = "?min_position=" + r.header.Get("X-Newsroom-Position")

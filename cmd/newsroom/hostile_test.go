@@ -25,6 +25,7 @@ import (
 
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/sqldb/sqldbtest"
 )
 
 // The callers every endpoint is tried with, in the order of hostileEndpoint.want.
@@ -67,6 +68,13 @@ func hostilePrepare(tb testing.TB, base, author, editor string, status domain.St
 	})
 	expectStatus(tb, r, 201, "prepare: draft "+headline)
 	a := hostileArticle{id: r.json(tb)["id"].(string), version: 1}
+	if status == statusCorrectionPending {
+		a = hostilePrepare(tb, base, author, editor, domain.StatusPublished, headline)
+		r = call(tb, "POST", api+"/"+a.id+"/correct", editor, map[string]any{"summary": "Proposed.", "note": "A proposal."})
+		expectStatus(tb, r, 202, "prepare: propose a correction to "+headline)
+		a.version++
+		return a
+	}
 	for _, s := range hostilePath {
 		if status == domain.StatusDraft {
 			break
@@ -85,6 +93,10 @@ func hostilePrepare(tb testing.TB, base, author, editor string, status domain.St
 	}
 	return a
 }
+
+// statusCorrectionPending stands for a published article with a correction proposed (by the
+// editor who prepares articles) and not yet confirmed; it is no status of its own.
+const statusCorrectionPending domain.Status = "published, a correction pending"
 
 func hostileETag(version int) string { return `"` + strconv.Itoa(version) + `"` }
 
@@ -173,10 +185,11 @@ func TestHostileRoleMatrix(t *testing.T) {
 	}
 	fixed := func(p string) func(hostileArticle) string { return func(hostileArticle) string { return p } }
 	const (
-		ok      = 200
-		created = 201
-		unauth  = 401
-		forbid  = 403
+		ok       = 200
+		created  = 201
+		accepted = 202
+		unauth   = 401
+		forbid   = 403
 	)
 	endpoints := []hostileEndpoint{
 		{"draft", "POST", "", fixed("/api/v1/articles"), `{"headline":"Matrix draft","body":"Text."}`,
@@ -187,17 +200,25 @@ func TestHostileRoleMatrix(t *testing.T) {
 			[hostileCallers]int{unauth, unauth, ok, ok, ok, ok}, ""},
 		{"history", "GET", domain.StatusDraft, step("history"), "",
 			[hostileCallers]int{unauth, unauth, ok, ok, ok, ok}, ""},
+		// Reporters revise and submit their own articles only; editors any.
 		{"revise", "PATCH", domain.StatusDraft, article, `{"summary":"Revised."}`,
-			[hostileCallers]int{unauth, unauth, ok, ok, ok, ok}, domain.StatusDraft},
+			[hostileCallers]int{unauth, unauth, forbid, ok, ok, ok}, domain.StatusDraft},
 		{"submit", "POST", domain.StatusDraft, step("submit"), "",
-			[hostileCallers]int{unauth, unauth, ok, ok, ok, ok}, domain.StatusInReview},
+			[hostileCallers]int{unauth, unauth, forbid, ok, ok, ok}, domain.StatusInReview},
 		{"request-changes", "POST", domain.StatusInReview, step("request-changes"), `{"comment":"Check the date."}`,
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusChangesRequested},
 		{"approve", "POST", domain.StatusInReview, step("approve"), "",
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusApproved},
 		{"publish", "POST", domain.StatusApproved, step("publish"), "",
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusPublished},
+		// A correction that changes the text is accepted as a proposal; another editor confirms it.
 		{"correct", "POST", domain.StatusPublished, step("correct"), `{"note":"The date is corrected.","summary":"Corrected."}`,
+			[hostileCallers]int{unauth, unauth, forbid, forbid, accepted, accepted}, domain.StatusPublished},
+		{"correct with a note alone", "POST", domain.StatusPublished, step("correct"), `{"note":"The date is corrected."}`,
+			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusPublished},
+		{"confirm a correction", "POST", statusCorrectionPending, step("correct/confirm"), "",
+			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusPublished},
+		{"withdraw a correction", "POST", statusCorrectionPending, step("correct/withdraw"), "",
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusPublished},
 		{"retract", "POST", domain.StatusPublished, step("retract"), `{"reason":"The source withdrew."}`,
 			[hostileCallers]int{unauth, unauth, forbid, forbid, ok, ok}, domain.StatusRetracted},
@@ -216,7 +237,7 @@ func TestHostileRoleMatrix(t *testing.T) {
 	seq := 0
 	headline := func(what string) string { seq++; return fmt.Sprintf("Matrix %s %d", what, seq) }
 	shared := map[domain.Status]hostileArticle{}
-	for _, s := range []domain.Status{domain.StatusDraft, domain.StatusInReview, domain.StatusApproved, domain.StatusPublished} {
+	for _, s := range []domain.Status{domain.StatusDraft, domain.StatusInReview, domain.StatusApproved, domain.StatusPublished, statusCorrectionPending} {
 		shared[s] = hostilePrepare(t, ta.base, tokens[asAuthor], setup, s, headline("shared"))
 	}
 	type cell struct{ endpoint, caller int }
@@ -391,6 +412,17 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		{name: "bad slug", method: "POST", path: api, token: reporter, body: `{"headline":"x","slug":"Not A Slug"}`, status: 422, field: "slug"},
 		{name: "slug with a path", method: "POST", path: api, token: reporter, body: `{"headline":"x","slug":"../admin"}`, status: 422, field: "slug"},
 
+		// Text rules: exact field names, each field once, text that is what it looks like.
+		{name: "draft wrongly cased field", method: "POST", path: api, token: reporter, body: `{"HEADLINE":"x"}`, status: 400, detail: `"HEADLINE"`},
+		{name: "draft field twice", method: "POST", path: api, token: reporter, body: `{"headline":"x","headline":"y"}`, status: 400, detail: `"headline"`},
+		{name: "draft lone surrogate", method: "POST", path: api, token: reporter, body: `{"headline":"x\ud800"}`, status: 422, field: "headline"},
+		{name: "draft tag not UTF-8", method: "POST", path: api, token: reporter, body: "{\"headline\":\"x\",\"tags\":[\"\xff\"]}", status: 422, field: "tags"},
+		{name: "draft headline with RLO", method: "POST", path: api, token: reporter, body: `{"headline":"x\u202ey"}`, status: 422, field: "headline"},
+		{name: "draft headline with an open isolate", method: "POST", path: api, token: reporter, body: `{"headline":"x\u2067y"}`, status: 422, field: "headline"},
+		{name: "draft tag with a zero width space", method: "POST", path: api, token: reporter, body: `{"headline":"x","tags":["nato","nato\u200b"]}`, status: 422, field: "tags"},
+		{name: "draft one tag in NFC and NFD", method: "POST", path: api, token: reporter, body: `{"headline":"x","tags":["caf\u00e9","cafe\u0301"]}`, status: 422, field: "tags"},
+		{name: "draft body with a BOM", method: "POST", path: api, token: reporter, body: `{"headline":"x","body":"\ufeffText."}`, status: 422, field: "body"},
+
 		// Desk filters and paging.
 		{name: "desk status bogus", method: "GET", path: api + "?status=bogus", token: reporter, status: 400, detail: "status"},
 		{name: "desk status upper case", method: "GET", path: api + "?status=DRAFT", token: reporter, status: 400, detail: "status"},
@@ -428,13 +460,20 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		{name: "correct blank note", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":" ","summary":"Corrected."}`, status: 422, field: "note"},
 		{name: "correct changes the slug", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix.","slug":"another-slug"}`, status: 422, field: "slug"},
 		{name: "correct clears the slug", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix.","slug":null}`, status: 422, field: "slug"},
-		{name: "correct changes nothing", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix."}`, status: 422},
+		{name: "correct with neither a change nor a note", method: "POST", path: publishedPath + "/correct", token: editor, body: `{}`, status: 422, field: "note"},
 		{name: "correct clears the body", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix.","body":null}`, status: 422, field: "body"},
 		{name: "correct unknown field", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"Fix.","status":"draft"}`, status: 400, detail: "status"},
 		{name: "correct null body", method: "POST", path: publishedPath + "/correct", token: editor, body: `null`, status: 400, detail: "object"},
 		{name: "correct array", method: "POST", path: publishedPath + "/correct", token: editor, body: `[{"note":"Fix."}]`, status: 400, detail: "object"},
 		{name: "spike reason number", method: "POST", path: draftPath + "/spike", token: reporter, body: `{"reason":5}`, status: 400, detail: "reason"},
 		{name: "spike unknown field", method: "POST", path: draftPath + "/spike", token: reporter, body: `{"why":"x"}`, status: 400, detail: "why"},
+		{name: "request changes comment twice", method: "POST", path: reviewPath + "/request-changes", token: editor, body: `{"comment":"x","comment":"y"}`, status: 400, detail: `"comment"`},
+		{name: "request changes comment with RLO", method: "POST", path: reviewPath + "/request-changes", token: editor, body: `{"comment":"x\u202ey"}`, status: 422, field: "comment"},
+		{name: "correct note twice", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"x","summary":"s","note":"y"}`, status: 400, detail: `"note"`},
+		{name: "correct note lone surrogate", method: "POST", path: publishedPath + "/correct", token: editor, body: `{"note":"\udc00","summary":"s"}`, status: 422, field: "note"},
+		{name: "retract reason not UTF-8", method: "POST", path: publishedPath + "/retract", token: editor, body: "{\"reason\":\"\xc3\"}", status: 422, field: "reason"},
+		{name: "kill Reason", method: "POST", path: publishedPath + "/kill", token: editor, body: `{"Reason":"x"}`, status: 400, detail: `"Reason"`},
+		{name: "spike reason with a zero width space", method: "POST", path: draftPath + "/spike", token: reporter, body: `{"reason":"x\u200b"}`, status: 422, field: "reason"},
 
 		// Revisions.
 		{name: "revise malformed", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":`, headers: ifMatch1, status: 400},
@@ -445,12 +484,15 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		{name: "revise empty headline", method: "PATCH", path: draftPath, token: reporter, body: `{"headline":""}`, headers: ifMatch1, status: 422, field: "headline"},
 		{name: "revise 10,000-character headline", method: "PATCH", path: draftPath, token: reporter, body: `{"headline":"` + long + `"}`, headers: ifMatch1, status: 422, field: "headline"},
 		{name: "revise bad language", method: "PATCH", path: draftPath, token: reporter, body: `{"language":"en_US"}`, headers: ifMatch1, status: 422, field: "language"},
+		{name: "revise field twice", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x","summary":"y"}`, headers: ifMatch1, status: 400, detail: `"summary"`},
+		{name: "revise lone surrogate", method: "PATCH", path: draftPath, token: reporter, body: `{"byline":"\ud800"}`, headers: ifMatch1, status: 422, field: "byline"},
 		{name: "revise nothing", method: "PATCH", path: draftPath, token: reporter, body: `{}`, headers: ifMatch1, status: 422},
 		{name: "revise JSON null", method: "PATCH", path: draftPath, token: reporter, body: `null`, headers: ifMatch1, status: 400, detail: "object"},
 		{name: "revise top-level array", method: "PATCH", path: draftPath, token: reporter, body: `[{"summary":"x"}]`, headers: ifMatch1, status: 400, detail: "object"},
-		{name: "revise If-Match zero", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"0"`}, status: 400, detail: "If-Match"},
-		{name: "revise If-Match negative", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"-1"`}, status: 400, detail: "If-Match"},
-		{name: "revise If-Match huge", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"99999999999999999999"`}, status: 400, detail: "If-Match"},
+		// Entity tags that are valid but name no version never match.
+		{name: "revise If-Match zero", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"0"`}, status: 412},
+		{name: "revise If-Match negative", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"-1"`}, status: 412},
+		{name: "revise If-Match huge", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"99999999999999999999"`}, status: 412},
 		{name: "revise If-Match unquoted", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `1`}, status: 400, detail: "If-Match"},
 		{name: "revise If-Match stale", method: "PATCH", path: draftPath, token: reporter, body: `{"summary":"x"}`, headers: []string{"If-Match", `"2"`}, status: 412},
 
@@ -492,6 +534,8 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 			{"POST", p + "/approve", editor, ""},
 			{"POST", p + "/publish", editor, ""},
 			{"POST", p + "/correct", editor, `{"note":"x","summary":"y"}`},
+			{"POST", p + "/correct/confirm", editor, ""},
+			{"POST", p + "/correct/withdraw", editor, ""},
 			{"POST", p + "/retract", editor, `{"reason":"x"}`},
 			{"POST", p + "/kill", editor, `{"reason":"x"}`},
 			{"POST", p + "/spike", editor, ""},
@@ -615,7 +659,8 @@ func TestHostileInputIsRefusedAndAppendsNothing(t *testing.T) {
 		// A correction is rendered again, and sanitised again.
 		corrected := "Corrected text.\n\n" + strings.ReplaceAll(payload, "alert(1)", "alert(2)")
 		r = call(t, "POST", ta.base+api+"/"+id+"/correct", editor, map[string]any{"note": "<script>alert(3)</script>", "body": corrected})
-		expectStatus(t, r, 200, "correct with markup")
+		expectStatus(t, r, 202, "correct with markup")
+		expectStatus(t, call(t, "POST", ta.base+api+"/"+id+"/correct/confirm", setup, nil), 200, "confirm the correction with markup")
 		checkSafe(publicHTML("Corrected text."))
 	})
 }
@@ -722,10 +767,7 @@ func hostileApp(t *testing.T, dialect, dir string) (*testApp, []string) {
 	if dialect == "sqlite" {
 		return startTestApp(t, dir), nil
 	}
-	base := os.Getenv("NEWSROOM_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("NEWSROOM_TEST_POSTGRES_URL not set: PostgreSQL half skipped")
-	}
+	base := sqldbtest.PostgresServer(t, "the PostgreSQL half")
 	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)

@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	nethttp "net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	apiclient "github.com/newsroom/newsroom/client" // named: the tests of this package have a type client
 	"github.com/newsroom/newsroom/editorial"
 )
 
@@ -37,26 +34,6 @@ func (l *stringList) String() string { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error {
 	*l = append(*l, v)
 	return nil
-}
-
-// importRequest is the body of POST /api/v1/articles that import sends.
-type importRequest struct {
-	Headline string   `json:"headline"`
-	Body     string   `json:"body,omitempty"`
-	Language string   `json:"language,omitempty"`
-	Tags     []string `json:"tags,omitempty"`
-}
-
-// problem is an application/problem+json answer of the API (RFC 9457).
-type problem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-	Errors []struct {
-		Field  string `json:"field"`
-		Detail string `json:"detail"`
-	} `json:"errors"`
 }
 
 // importCommand drafts an article from a plain-text communiqué through the API of a running
@@ -85,9 +62,10 @@ func importCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	if token == "" {
 		return errors.New("import: --token (or NEWSROOM_TOKEN) is required: create one with 'newsroom token create'")
 	}
-	endpoint, err := articlesURL(api)
+	api = strings.TrimSpace(api)
+	c, err := apiclient.New(api, apiclient.WithToken(token))
 	if err != nil {
-		return err
+		return fmt.Errorf("import: --api %q: want the API's base URL, like http://127.0.0.1:8080", api)
 	}
 	text, err := readImport(file, stdin)
 	if err != nil {
@@ -95,51 +73,21 @@ func importCommand(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	}
 
 	content := editorial.ParsePlainText(string(text))
-	payload, err := json.Marshal(importRequest{
-		Headline: content.Headline, Body: content.Body, Language: language, Tags: tags,
-	})
-	if err != nil {
-		return fmt.Errorf("import: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, importTimeout)
 	defer cancel()
-	req, err := nethttp.NewRequestWithContext(ctx, nethttp.MethodPost, endpoint, bytes.NewReader(payload))
-	if err != nil {
+	a, err := c.Draft(ctx, apiclient.NewArticle{Headline: content.Headline, Body: content.Body, Language: language, Tags: tags},
+		apiclient.IdempotencyKey(importKey(text, language, tags)))
+	var problem *apiclient.Problem
+	switch {
+	case errors.As(err, &problem):
 		return fmt.Errorf("import: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, application/problem+json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Idempotency-Key", importKey(text, language, tags))
-	resp, err := nethttp.DefaultClient.Do(req)
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("import: no answer from the API at %s (is 'newsroom serve' running? --api or NEWSROOM_API says where): %w", api, err)
+	case a.ID == "":
+		return fmt.Errorf("import: the API at %s answered without an article id", api)
 	}
-	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxImportBytes))
-	if err != nil {
-		return fmt.Errorf("import: reading the API's answer: %w", err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("import: %s", problemMessage(resp.StatusCode, answer))
-	}
-	var created struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(answer, &created); err != nil || created.ID == "" {
-		return fmt.Errorf("import: the API answered %s without an article id: %.200s", resp.Status, answer)
-	}
-	_, err = fmt.Fprintln(stdout, created.ID)
+	_, err = fmt.Fprintln(stdout, a.ID)
 	return err
-}
-
-// articlesURL is the drafting endpoint under the API's base URL.
-func articlesURL(api string) (string, error) {
-	u, err := url.Parse(api)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("import: --api %q: want the API's base URL, like http://127.0.0.1:8080", api)
-	}
-	return strings.TrimRight(u.String(), "/") + "/api/v1/articles", nil
 }
 
 // readImport reads the file to import; "-" is stdin.
@@ -185,26 +133,4 @@ func importKey(text []byte, language string, tags []string) string {
 		field([]byte(tag))
 	}
 	return "import-" + hex.EncodeToString(h.Sum(nil))
-}
-
-// problemMessage is a plain message for an error answer: the problem's title and detail and
-// the invalid fields, or the status and the start of the body if it is not a problem.
-func problemMessage(status int, body []byte) string {
-	var p problem
-	if err := json.Unmarshal(body, &p); err != nil || p.Title == "" {
-		msg := fmt.Sprintf("the API answered %d %s", status, nethttp.StatusText(status))
-		if s := strings.TrimSpace(string(body)); s != "" {
-			msg += fmt.Sprintf(": %.200s", s)
-		}
-		return msg
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d %s", status, p.Title)
-	if p.Detail != "" {
-		b.WriteString(": " + p.Detail)
-	}
-	for _, e := range p.Errors {
-		fmt.Fprintf(&b, "\n  %s: %s", e.Field, e.Detail)
-	}
-	return b.String()
 }

@@ -86,7 +86,7 @@ func TestImportErrors(t *testing.T) {
 		{"no file", []string{"--token", reporter}, []string{"FILE"}},
 		{"two files", []string{"--token", reporter, blank, blank}, []string{"FILE", "got 2"}},
 		{"missing token", []string{corpusFile}, []string{"--token", "NEWSROOM_TOKEN", "required"}},
-		{"first line empty", []string{"--token", reporter, blank}, []string{"422", "Invalid article", "some fields are invalid", "headline"}},
+		{"first line empty", []string{"--token", reporter, blank}, []string{"422", "Invalid Article", "some fields are invalid", "headline"}},
 		{"headline too long", []string{"--token", reporter, longHeadline}, []string{"422", "headline"}},
 		{"bad language", []string{"--token", reporter, "--language", "english!", corpusFile}, []string{"422", "language"}},
 		{"wrong token", []string{"--token", "nr_" + strings.Repeat("A", 43), corpusFile}, []string{"401", "Unauthenticated", "valid token"}},
@@ -186,25 +186,5 @@ func TestImportRequest(t *testing.T) {
 			t.Errorf("%s: Idempotency-Key %q is the same as for %s; want another", tt.name, key, prev)
 		}
 		keys[key] = tt.name
-	}
-}
-
-func TestProblemMessage(t *testing.T) {
-	tests := []struct {
-		status int
-		body   string
-		want   string
-	}{
-		{422, `{"type":"/problems/invalid-article","title":"Invalid article","status":422,"detail":"some fields are invalid; see errors","errors":[{"field":"headline","detail":"required"}]}`,
-			"422 Invalid article: some fields are invalid; see errors\n  headline: required"},
-		{401, `{"type":"/problems/unauthenticated","title":"Unauthenticated","status":401,"detail":"send a valid token"}`,
-			"401 Unauthenticated: send a valid token"},
-		{502, "<html>Bad gateway</html>", "the API answered 502 Bad Gateway: <html>Bad gateway</html>"},
-		{500, "", "the API answered 500 Internal Server Error"},
-	}
-	for _, tt := range tests {
-		if got := problemMessage(tt.status, []byte(tt.body)); got != tt.want {
-			t.Errorf("problemMessage(%d, %.40s…) = %q; want %q", tt.status, tt.body, got, tt.want)
-		}
 	}
 }

@@ -40,6 +40,7 @@ var killedText = []string{
 	"Wombat treaty withdrawn",                // second article: headline
 	"wombat paragraph stays secret",          // second article: body
 	"Wombat retraction reason",               // second article: retraction reason
+	"Numbat headline never confirmed",        // a correction still pending at the kill
 }
 
 // survivingText belongs to an article nobody kills: finding it on disk proves the search can
@@ -84,8 +85,8 @@ func TestKillErasesTheText(t *testing.T) {
 	if slugA != killedText[1] {
 		t.Fatalf("slug of A = %q; want %q", slugA, killedText[1])
 	}
-	expectStatus(t, call(t, "POST", api+"/"+a+"/correct", ed, map[string]any{
-		"body": body + "\n\nSeventeen quokkas attended.", "note": killedText[5]}), 200, "correct A")
+	correctText(t, ta.base, a, ed, eva, map[string]any{"body": body + "\n\nSeventeen quokkas attended.", "note": killedText[5]})
+	expectStatus(t, call(t, "POST", api+"/"+a+"/correct", eva, map[string]any{"headline": killedText[11], "note": "Pending."}), 202, "propose another correction of A")
 	eventually(t, "A readable by readers", func() bool {
 		return call(t, "GET", ta.base+"/public/v1/articles/"+slugA, "", nil).status == 200
 	})
@@ -192,7 +193,7 @@ func TestKillErasesTheText(t *testing.T) {
 	eventually(t, "the history shows the kill", func() bool {
 		history = call(t, "GET", api+"/"+a+"/history", ed, nil)
 		items, _ := history.json(t)["items"].([]any)
-		return len(items) == 9 && strings.Contains(string(history.body), "article.killed")
+		return len(items) == 11 && strings.Contains(string(history.body), "article.killed")
 	})
 	checkNoText(t, "the history", history.body)
 	// The log keeps only the kills: every earlier event of both articles was erased.

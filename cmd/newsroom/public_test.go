@@ -86,6 +86,7 @@ func TestPublicStream(t *testing.T) {
 	dir := t.TempDir()
 	rita := createToken(t, dir, "rita", "reporter")
 	ed := createToken(t, dir, "ed", "editor")
+	eva := createToken(t, dir, "eva", "editor") // confirms corrections: four eyes
 	ta := startTestApp(t, dir)
 	api := ta.base + "/api/v1/articles"
 
@@ -103,7 +104,7 @@ func TestPublicStream(t *testing.T) {
 	}
 	body := corpus(t)
 	id, slug := publishedArticle(t, ta.base, rita, ed, body)
-	expectStatus(t, call(t, "POST", api+"/"+id+"/correct", ed, map[string]any{"summary": "Ministers met in Brussels.", "note": "Added a summary."}), 200, "correct")
+	correctText(t, ta.base, id, ed, eva, map[string]any{"summary": "Ministers met in Brussels.", "note": "Added a summary."})
 	expectStatus(t, call(t, "POST", api+"/"+id+"/retract", ed, map[string]any{"reason": "Issued in error."}), 200, "retract")
 
 	msgs := publicMessages(t, ta.natsURL, 3)

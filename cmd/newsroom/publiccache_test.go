@@ -17,6 +17,7 @@ func TestPublicReadsCachedUntilTheViewChanges(t *testing.T) {
 	dir := t.TempDir()
 	rita := createToken(t, dir, "rita", "reporter")
 	ed := createToken(t, dir, "ed", "editor")
+	eva := createToken(t, dir, "eva", "editor") // confirms corrections: four eyes
 	ta := startTestApp(t, dir)
 	id, slug := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Summit opens", "body": "Text.", "byline": "Rita"})
 	url := ta.base + "/public/v1/articles/" + slug
@@ -49,14 +50,19 @@ func TestPublicReadsCachedUntilTheViewChanges(t *testing.T) {
 		{"/correct", "published", map[string]any{"body": "Corrected text.", "note": "A typo."}},
 		{"/retract", "retracted", map[string]any{"reason": "Wrong summit."}},
 	}
-	for i, step := range steps {
-		r := call(t, "POST", ta.base+"/api/v1/articles/"+id+step.path, ed, step.body)
-		expectStatus(t, r, 200, step.path)
+	for _, step := range steps {
+		var r response
+		if step.path == "/correct" {
+			r = correctText(t, ta.base, id, ed, eva, step.body)
+		} else {
+			r = call(t, "POST", ta.base+"/api/v1/articles/"+id+step.path, ed, step.body)
+			expectStatus(t, r, 200, step.path)
+		}
 		position := r.header.Get("X-Newsroom-Position")
 		got := call(t, "GET", url+"?min_position="+position, "", nil, "If-None-Match", etag)
 		expectStatus(t, got, 200, "read at the position of "+step.path)
 		a := got.json(t)
-		wantVersion := float64(5 + i)
+		wantVersion := r.json(t)["version"] // the version the command made
 		if a["version"] != wantVersion || a["status"] != step.want {
 			t.Errorf("after %s, read at its position = version %v, %v; want %v, %s", step.path, a["version"], a["status"], wantVersion, step.want)
 		}
@@ -80,6 +86,7 @@ func TestPublicCacheOnTwoInstancesOnPostgreSQL(t *testing.T) {
 	ns := natstest.Start(t)
 	rita := createTokenIn(t, dsn, "rita", "reporter")
 	ed := createTokenIn(t, dsn, "ed", "editor")
+	eva := createTokenIn(t, dsn, "eva", "editor") // confirms corrections: four eyes
 	start := func() *testApp {
 		return startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: t.TempDir(), DB: dsn, NATSURL: ns.ClientURL()})
 	}
@@ -119,12 +126,17 @@ func TestPublicCacheOnTwoInstancesOnPostgreSQL(t *testing.T) {
 		body       map[string]any
 		want       seen
 	}{
-		{"correction", "/correct", map[string]any{"body": "Corrected text.", "note": "A typo."}, seen{200, 5}},
+		{"correction", "/correct", map[string]any{"body": "Corrected text.", "note": "A typo."}, seen{200, 6}},
 		{"kill", "/kill", map[string]any{"reason": "Court order."}, seen{status: 410}},
 	}
 	for _, step := range steps {
-		r := call(t, "POST", a.base+"/api/v1/articles/"+id+step.path, ed, step.body)
-		expectStatus(t, r, 200, step.what)
+		var r response
+		if step.path == "/correct" {
+			r = correctText(t, a.base, id, ed, eva, step.body)
+		} else {
+			r = call(t, "POST", a.base+"/api/v1/articles/"+id+step.path, ed, step.body)
+			expectStatus(t, r, 200, step.what)
+		}
 		position := r.header.Get("X-Newsroom-Position")
 		for name, ta := range instances {
 			// Once the view holds the change, the instance serves it: from the view at the

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	nethttp "net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	apiclient "github.com/newsroom/newsroom/client"
 	"github.com/newsroom/newsroom/embeddednats"
 	"github.com/newsroom/newsroom/events"
 	"github.com/newsroom/newsroom/projections"
@@ -180,10 +179,13 @@ func replayOnline(ctx context.Context, cfg replayConfig, stdout, stderr io.Write
 	if cfg.token == "" {
 		return errors.New("serve is running on this data directory: give an admin token (--token or NEWSROOM_TOKEN) to ask it to rebuild")
 	}
-	client := &apiClient{base: strings.TrimRight(api, "/"), token: cfg.token}
-	statuses, err := client.projections(ctx)
+	c, err := apiclient.New(strings.TrimSpace(api), apiclient.WithToken(cfg.token))
 	if err != nil {
-		return err
+		return fmt.Errorf("--api: %w", err)
+	}
+	statuses, err := c.Projections(ctx)
+	if err != nil {
+		return fmt.Errorf("ask serve for its views: %w", err)
 	}
 	names := []string(cfg.projections)
 	if len(names) == 0 {
@@ -194,8 +196,8 @@ func replayOnline(ctx context.Context, cfg replayConfig, stdout, stderr io.Write
 	fmt.Fprintf(stderr, "serve is running: asking it to rebuild %s blue/green\n", strings.Join(names, ", "))
 	for _, name := range names {
 		started := time.Now()
-		if err := client.rebuild(ctx, name); err != nil {
-			return err
+		if err := c.Rebuild(ctx, name); err != nil {
+			return fmt.Errorf("ask serve to rebuild %s: %w", name, err)
 		}
 		show := newProgressPrinter(stderr, name)
 		for {
@@ -205,11 +207,11 @@ func replayOnline(ctx context.Context, cfg replayConfig, stdout, stderr io.Write
 				return fmt.Errorf("stopped following; serve goes on rebuilding %s", name)
 			case <-time.After(300 * time.Millisecond):
 			}
-			statuses, err := client.projections(ctx)
+			statuses, err := c.Projections(ctx)
 			if err != nil {
-				return err
+				return fmt.Errorf("follow the rebuild of %s: %w", name, err)
 			}
-			i := slices.IndexFunc(statuses, func(s projectionStatus) bool { return s.Name == name })
+			i := slices.IndexFunc(statuses, func(s apiclient.Projection) bool { return s.Name == name })
 			if i < 0 {
 				return fmt.Errorf("serve no longer reports view %s", name)
 			}
@@ -230,61 +232,6 @@ func replayOnline(ctx context.Context, cfg replayConfig, stdout, stderr io.Write
 		}
 	}
 	return nil
-}
-
-// projectionStatus is one item of GET /api/v1/projections.
-type projectionStatus struct {
-	Name      string `json:"name"`
-	State     string `json:"state"`
-	LastError string `json:"last_error"`
-	Rebuild   *struct {
-		Applied    uint64    `json:"applied"`
-		Checkpoint uint64    `json:"checkpoint"`
-		Target     uint64    `json:"target"`
-		From       uint64    `json:"from"`
-		StartedAt  time.Time `json:"started_at"`
-		Rate       float64   `json:"events_per_second"`
-		Done       bool      `json:"done"`
-	} `json:"rebuild"`
-}
-
-type apiClient struct {
-	base, token string
-}
-
-func (c *apiClient) do(ctx context.Context, method, path string, want int, out any) error {
-	req, err := nethttp.NewRequestWithContext(ctx, method, c.base+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := nethttp.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.base+path, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != want {
-		var p struct{ Title, Detail string }
-		if json.Unmarshal(body, &p) == nil && p.Title != "" {
-			return fmt.Errorf("%s %s: %d %s: %s", method, path, resp.StatusCode, p.Title, p.Detail)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	if out != nil {
-		return json.Unmarshal(body, out)
-	}
-	return nil
-}
-
-func (c *apiClient) projections(ctx context.Context) ([]projectionStatus, error) {
-	var out struct{ Items []projectionStatus }
-	err := c.do(ctx, "GET", "/api/v1/projections", nethttp.StatusOK, &out)
-	return out.Items, err
-}
-
-func (c *apiClient) rebuild(ctx context.Context, name string) error {
-	return c.do(ctx, "POST", "/api/v1/projections/"+name+"/rebuild", nethttp.StatusAccepted, nil)
 }
 
 // progressPrinter shows a rebuild's progress: a bar on a terminal, a line every few seconds

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,6 +24,7 @@ import (
 	"github.com/newsroom/newsroom/embeddednats"
 	"github.com/newsroom/newsroom/events"
 	newsroomhttp "github.com/newsroom/newsroom/http"
+	"github.com/newsroom/newsroom/metrics"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/sqldb"
 	"github.com/newsroom/newsroom/webhooks"
@@ -41,7 +43,8 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.string(&cfg.HTTP, "http", "127.0.0.1:8080", "listen address of the HTTP API")
 	f.storage(&cfg)
 	f.string(&cfg.NATSURL, "nats-url", "", "external NATS with JetStream (2.12 or later); empty runs an embedded server")
-	f.string(&cfg.NATSListen, "nats-listen", "127.0.0.1:0", "client address of the embedded NATS server (port 0: a free port); written to <data-dir>/nats.url")
+	f.string(&cfg.NATSListen, "nats-listen", "", "client address (host:port) of the embedded NATS server, kept for the next starts; written to <data-dir>/nats.url "+
+		"(default: the address kept in <data-dir>/nats.listen, or at the first start 127.0.0.1 and a free port; port 0: a free port at this start)")
 	f.bool(&cfg.NoSync, "nats-no-sync", "embedded NATS: acknowledge writes before they reach the disk (faster; a power cut can lose up to 2 minutes of accepted commands)")
 	f.fs.IntVar(&cfg.Replicas, "replicas", 0, "replicas of the streams and bucket newsroom creates on an external NATS (default: 3 when the server is clustered, 1 otherwise); existing ones are left as they are (env NEWSROOM_REPLICAS)")
 	if v := os.Getenv("NEWSROOM_REPLICAS"); v != "" {
@@ -52,16 +55,29 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.duration(&cfg.WebhookTimeout, "webhook-timeout", 10*time.Second, "webhooks: how long one delivery attempt may take")
 	f.duration(&cfg.WebhookRetryMax, "webhook-retry-max", 5*time.Minute, "webhooks: the longest wait between two attempts at one message (waits double from 1 s up to it)")
 	f.sseFlags(&cfg)
+	f.bool(&cfg.SingleEditorCorrections, "single-editor-corrections", "let one editor publish a correction that changes an article's text, without a second editor's confirmation "+
+		"(off: such a correction is proposed and another editor confirms it; each one made alone says so in its event)")
+	f.string(&cfg.MetricsListen, "metrics-listen", "", "serve the Prometheus metrics (GET /metrics) on this address instead of on --http; keep either private")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
+	var logs logSettings
+	f.logFlags(&logs)
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log, err := logs.logger(stderr)
+	if err != nil {
+		return err
+	}
+	version := readBuildVersion()
+	log.Info("newsroom starting", "version", version.String(), "go", version.Go, "data_dir", cfg.DataDir)
 	app, err := startApp(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	log.Info("newsroom serving", "http", "http://"+app.httpAddr, "nats", redactNATSURL(app.natsURL), "data_dir", cfg.DataDir)
+	if app.metricsAddr != "" {
+		log.Info("metrics served apart", "metrics", "http://"+app.metricsAddr+"/metrics")
+	}
 	<-ctx.Done()
 	log.Info("shutting down: finishing in-flight requests")
 	return app.Close()
@@ -83,6 +99,10 @@ type app struct {
 	closing  chan struct{} // closed when shutdown starts: ends event streams
 	server   *nethttp.Server
 	served   chan error
+	metrics  *metrics.Metrics
+	// metricsServer serves /metrics alone when --metrics-listen is set; nil otherwise.
+	metricsServer *nethttp.Server
+	metricsAddr   string
 
 	natsURL  string
 	httpAddr string
@@ -91,7 +111,7 @@ type app struct {
 // startApp wires and starts every part. On error, what was started is stopped again.
 func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err error) {
 	// Not the named result: "return nil, err" sets that to nil before the deferred stop runs.
-	a := &app{log: log, served: make(chan error, 1), closing: make(chan struct{})}
+	a := &app{log: log, served: make(chan error, 1), closing: make(chan struct{}), metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			a.stop()
@@ -104,7 +124,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	connect := func() (*nats.Conn, error) {
-		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)
+		return nats.Connect(a.natsURL, newsroomNATSOptions("newsroom", append(natsLogOptions(log), nats.MaxReconnects(-1), nats.RetryOnFailedConnect(false))...)...)
 	}
 	if a.nc, err = connect(); err != nil {
 		return nil, fmt.Errorf("connect to NATS at %s: %w", redactNATSURL(a.natsURL), err)
@@ -119,6 +139,12 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	replicas := streamReplicas(cfg, a.nc)
+	if a.embedded != nil {
+		log.Info("NATS: embedded server", "url", a.natsURL, "store", a.embedded.StoreDir(), "fsync_before_ack", !cfg.NoSync)
+	} else {
+		log.Info("NATS: external server", "url", redactNATSURL(a.natsURL), "version", a.nc.ConnectedServerVersion(),
+			"cluster", a.nc.ConnectedClusterName(), "replicas", replicas)
+	}
 	store, err := events.Open(ctx, js, replicas)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
@@ -127,6 +153,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if a.db, err = sqldb.Open(ctx, cfg.DB, cfg.DataDir); err != nil {
 		return nil, err
 	}
+	log.Info("SQL database open", describeDatabase(cfg.DB, cfg.DataDir)...)
 
 	published, desk, history, all := views(a.db)
 	publicCache := newsroomhttp.NewPublicCache(publicCacheMaxAge)
@@ -181,28 +208,41 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("event streams: %w", err)
 	}
 	a.webhooks = webhooks.NewDispatcher(webhooks.Config{DB: a.db, Connect: connect, Logger: log,
-		Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax})
+		Timeout: cfg.WebhookTimeout, RetryMin: cfg.WebhookRetryMin, RetryMax: cfg.WebhookRetryMax,
+		Observe: a.metrics.WebhookAttempt})
 	if err := a.webhooks.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 
+	watchState(a.metrics, store, a.db, a.runner, a.outbox, a.webhooks, a.hub)
+	var metricsOnMain nethttp.Handler
+	if cfg.MetricsListen == "" {
+		metricsOnMain = a.metrics.Handler()
+	} else if err := a.serveMetrics(cfg.MetricsListen); err != nil {
+		return nil, err
+	}
+	commands := editorial.NewDesk(store).Observed(a.metrics.CommandDone)
+	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
 	handler := newsroomhttp.New(newsroomhttp.Config{
-		Desk: editorial.NewDesk(store),
+		Desk: commands,
 		DeskViews: struct {
 			*projections.Desk
 			*projections.History
 		}{desk, history},
 		Public:      published,
 		PublicCache: publicCache,
-		Readiness:   readiness{store, a.db, a.runner},
+		Readiness:   readiness{store, a.runner},
 		Positions:   a.runner,
 		Projections: a.runner,
 		Stream:      a.hub,
 		Webhooks:    a.webhooks,
 		Closing:     a.closing,
-		Tokens:      auth.NewTokens(a.db),
+		Tokens:      auth.NewTokens(a.db).UseLogger(log),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
+		Instrument:  a.metrics.Middleware(),
+		Metrics:     metricsOnMain,
+		Version:     readBuildVersion().String(),
 	})
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.
@@ -224,13 +264,14 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 // readiness reports the log's position and the views' progress to /readyz.
 type readiness struct {
 	store  *events.Store
-	db     *sqldb.DB
 	runner *projections.Runner
 }
 
 func (r readiness) LogPosition(ctx context.Context) (uint64, error) { return r.store.LastSequence(ctx) }
-func (r readiness) Database(ctx context.Context) error              { return r.db.Read.PingContext(ctx) }
-func (r readiness) Views() []projections.Status                     { return r.runner.Statuses() }
+func (r readiness) Database(ctx context.Context) (uint64, error) {
+	return r.runner.DatabasePosition(ctx)
+}
+func (r readiness) Views() []projections.Status { return r.runner.Statuses() }
 
 // startNATS starts the embedded server unless an external one is configured, and returns the
 // client URL to use.
@@ -238,17 +279,38 @@ func (a *app) startNATS(cfg config) (string, error) {
 	if cfg.NATSURL != "" {
 		return cfg.NATSURL, nil
 	}
-	srv, err := embeddednats.Start(embeddednats.Config{
-		StoreDir: filepath.Join(cfg.DataDir, "nats"),
-		Listen:   cfg.NATSListen,
-		NoSync:   cfg.NoSync,
-	})
+	listen, recorded, err := natsListenAddress(cfg.DataDir, cfg.NATSListen)
 	if err != nil {
 		return "", err
 	}
+	srv, err := embeddednats.Start(embeddednats.Config{
+		StoreDir: filepath.Join(cfg.DataDir, "nats"),
+		Listen:   listen,
+		NoSync:   cfg.NoSync,
+		Logger:   embeddednats.SlogLogger(a.log),
+	})
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE) && recorded:
+		return "", fmt.Errorf("the embedded NATS server's address %s, kept in %s since the first start so that subscribers find it after a restart, "+
+			"is taken by another process: stop that process, or give another address with --nats-listen (or NEWSROOM_NATS_LISTEN; "+
+			"it is kept from then on) and point subscribers at the new %s", listen, filepath.Join(cfg.DataDir, natsListenFile), natsURLFile)
+	case errors.Is(err, syscall.EADDRINUSE):
+		return "", fmt.Errorf("the embedded NATS server cannot listen on %s, which another process holds: give another address with --nats-listen (or NEWSROOM_NATS_LISTEN)", listen)
+	case err != nil:
+		return "", err
+	}
 	a.embedded = srv
+	// The address is kept for the next start (with the port a port 0 got), and other processes
+	// on this data directory (newsroom tail, a subscriber) find the server in nats.url.
+	host, _, _ := net.SplitHostPort(listen)
+	if host == "" {
+		host = "127.0.0.1" // embeddednats's default
+	}
+	kept := net.JoinHostPort(host, strconv.Itoa(srv.Addr().(*net.TCPAddr).Port))
+	if err := os.WriteFile(filepath.Join(cfg.DataDir, natsListenFile), []byte(kept+"\n"), 0o640); err != nil {
+		return "", fmt.Errorf("write %s: %w", natsListenFile, err)
+	}
 	url := srv.ClientURL()
-	// Other processes on this data directory (newsroom tail, a subscriber) find the server here.
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, natsURLFile), []byte(url+"\n"), 0o640); err != nil {
 		return "", fmt.Errorf("write %s: %w", natsURLFile, err)
 	}
@@ -277,6 +339,9 @@ func (a *app) Close() error {
 
 // stop stops the background parts: webhooks, outbox, views, NATS connection, embedded server, database.
 func (a *app) stop() {
+	if a.metricsServer != nil {
+		_ = a.metricsServer.Close() // a scrape is short and says nothing worth finishing
+	}
 	if a.webhooks != nil {
 		if err := a.webhooks.Close(); err != nil {
 			a.log.Warn("stop webhooks", "error", err)

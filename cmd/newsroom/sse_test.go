@@ -233,6 +233,7 @@ func TestSSEKillPurgesWhatResumesGet(t *testing.T) {
 			dir := t.TempDir()
 			rita := createToken(t, dir, "rita", "reporter")
 			ed := createToken(t, dir, "ed", "editor")
+			eva := createToken(t, dir, "eva", "editor") // confirms corrections: four eyes
 			ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true,
 				SSERingMessages: ring})
 			api := ta.base + "/api/v1/articles"
@@ -240,7 +241,7 @@ func TestSSEKillPurgesWhatResumesGet(t *testing.T) {
 			defer live.Close()
 			eventually(t, "the live client subscribed", func() bool { return ta.hub.Stats().Subscribers == 1 })
 			victim, _ := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Quokka libel", "body": "The quokka libel text."})
-			expectStatus(t, call(t, "POST", api+"/"+victim+"/correct", ed, map[string]any{"summary": "Quokka summary", "note": "n"}), 200, "correct")
+			correctText(t, ta.base, victim, ed, eva, map[string]any{"summary": "Quokka summary", "note": "n"})
 			publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Control", "body": "Stays."})
 			expectStatus(t, call(t, "POST", api+"/"+victim+"/kill", ed, map[string]any{"reason": "Court order"}), 200, "kill")
 			for i := 0; i < 4; i++ { // published, corrected, control, killed

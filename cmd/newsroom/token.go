@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -13,27 +14,7 @@ import (
 	"github.com/newsroom/newsroom/sqldb"
 )
 
-const tokenUsage = `usage:
-  newsroom token create --name NAME --role reporter|editor|admin [--data-dir DIR] [--db DSN]
-  newsroom token list [--data-dir DIR] [--db DSN]
-  newsroom token revoke NAME [--data-dir DIR] [--db DSN]`
-
-func tokenCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(tokenUsage)
-	}
-	switch sub, rest := args[0], args[1:]; sub {
-	case "create":
-		return tokenCreate(ctx, rest, stdout, stderr)
-	case "list":
-		return tokenList(ctx, rest, stdout, stderr)
-	case "revoke":
-		return tokenRevoke(ctx, rest, stderr)
-	default:
-		return fmt.Errorf("unknown token command %q\n%s", sub, tokenUsage)
-	}
-}
-
+// tokenCreate issues a token to a user, creating the user at their first token.
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		cfg        config
@@ -41,33 +22,46 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	)
 	f := newFlags("token create", stderr)
 	f.storage(&cfg)
-	f.fs.StringVar(&name, "name", "", "a name for the token's holder (shown in lists, never in events)")
-	f.fs.StringVar(&role, "role", "", "reporter, editor or admin")
+	f.fs.StringVar(&name, "name", "", "the user the token is for (shown in lists and the history, never in events); an existing user gets another token")
+	f.fs.StringVar(&role, "role", "", "reporter, editor or admin: required for a new user; for an existing one it may be left out, and must be the user's")
 	if err := f.parse(args); err != nil {
 		return err
 	}
 	if name == "" {
 		return errors.New("token create: --name is required")
 	}
-	r, err := domain.ParseRole(role)
-	if err != nil {
-		return fmt.Errorf("token create: --role %q: %w", role, err)
+	var r domain.Role
+	if role != "" {
+		var err error
+		if r, err = domain.ParseRole(role); err != nil {
+			return fmt.Errorf("token create: --role %q: %w", role, err)
+		}
 	}
 	db, err := sqldb.Open(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	secret, _, err := auth.NewTokens(db).Create(ctx, name, r)
-	if err != nil {
+	secret, p, err := auth.NewTokens(db).Create(ctx, name, r)
+	switch {
+	case errors.Is(err, domain.ErrUnknownRole) && role == "":
+		return fmt.Errorf("token create: %s is a new user: give --role reporter, editor or admin", name)
+	case errors.Is(err, auth.ErrRoleMismatch):
+		return fmt.Errorf("token create: %w (a user's tokens all have the user's role: leave --role out, or use another --name)", err)
+	case err != nil:
 		return fmt.Errorf("token create: %w", err)
 	}
-	_, err = fmt.Fprintln(stdout, secret)
+	// Only the secret goes to stdout, so that R=$(newsroom token create …) holds it alone.
+	if _, err := fmt.Fprintln(stdout, secret); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stderr, "token %s issued to %s (%s, user %s)\n", p.TokenID, p.Name, p.Role, p.UserID)
 	return err
 }
 
-// tokenList prints every token, revoked ones included, as an aligned table. auth.TokenInfo
-// holds neither the secret nor its hash, so neither can reach the table.
+// tokenList prints every token, revoked ones included, as an aligned table: the user's name and
+// role, then the token's id (what `token revoke` takes). auth.TokenInfo holds neither the secret
+// nor its hash, so neither can reach the table.
 func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var cfg config
 	f := newFlags("token list", stderr)
@@ -85,9 +79,9 @@ func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("token list: %w", err)
 	}
 	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tROLE\tCREATED\tLAST USED\tREVOKED")
+	fmt.Fprintln(w, "NAME\tROLE\tTOKEN\tCREATED\tLAST USED\tREVOKED")
 	for _, i := range infos {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", i.Name, i.Role, listTime(i.CreatedAt), listTime(i.LastUsedAt), listTime(i.RevokedAt))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", i.Name, i.Role, i.TokenID, listTime(i.CreatedAt), listTime(i.LastUsedAt), listTime(i.RevokedAt))
 	}
 	return w.Flush()
 }
@@ -101,26 +95,43 @@ func listTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// tokenRevoke revokes one token by its id, or every token of a user by the user's name: a token
+// id is looked for first (ids are UUIDs, names rarely are).
 func tokenRevoke(ctx context.Context, args []string, stderr io.Writer) error {
 	var cfg config
 	f := newFlags("token revoke", stderr)
 	f.storage(&cfg)
-	operands, err := parseOperands(f, args, "NAME")
+	operands, err := parseOperands(f, args, "ID|NAME")
 	if err != nil {
 		return err
 	}
-	name := operands[0]
+	which := operands[0]
 	db, err := sqldb.Open(ctx, cfg.DB, cfg.DataDir)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := auth.NewTokens(db).Revoke(ctx, name); errors.Is(err, auth.ErrNotFound) {
-		return fmt.Errorf("token revoke: no token named %s", name)
-	} else if err != nil {
+	tokens := auth.NewTokens(db)
+	// Running servers remember a verified token for up to 30 s (auth.Tokens.Authenticate).
+	err = tokens.Revoke(ctx, which)
+	if err == nil {
+		_, err = fmt.Fprintf(stderr, "revoked token %s; running servers refuse it within 30 s\n", which)
+		return err
+	}
+	if !errors.Is(err, auth.ErrNotFound) {
 		return fmt.Errorf("token revoke: %w", err)
 	}
-	// Running servers remember a verified token for up to 30 s (auth.Tokens.Authenticate).
-	_, err = fmt.Fprintf(stderr, "revoked token %s; running servers refuse it within 30 s\n", name)
+	revoked, err := tokens.RevokeUser(ctx, which)
+	switch {
+	case errors.Is(err, auth.ErrNotFound):
+		return fmt.Errorf("token revoke: no token with the id %s, and no user named %s ('newsroom token list' shows both)", which, which)
+	case err != nil:
+		return fmt.Errorf("token revoke: %w", err)
+	case len(revoked) == 0:
+		_, err = fmt.Fprintf(stderr, "%s holds no token that is not revoked already: nothing to revoke\n", which)
+	default:
+		_, err = fmt.Fprintf(stderr, "revoked every token of %s (%d: %s); running servers refuse them within 30 s\n",
+			which, len(revoked), strings.Join(revoked, ", "))
+	}
 	return err
 }

@@ -143,6 +143,7 @@ func TestWebhookReceiverThatFailsThenRecovers(t *testing.T) {
 	admin := createToken(t, dir, "ada", "admin")
 	rita := createToken(t, dir, "rita", "reporter")
 	ed := createToken(t, dir, "ed", "editor")
+	eva := createToken(t, dir, "eva", "editor") // confirms corrections: four eyes
 	ta := startWebhookApp(t, dir)
 	hooks := newHookReceiver(t)
 
@@ -160,7 +161,7 @@ func TestWebhookReceiverThatFailsThenRecovers(t *testing.T) {
 	first, _ := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "First", "body": "One."})
 	deskVolume(t, ta.base, rita, ed, 6)
 	second, _ := publishedArticle(t, ta.base, rita, ed, corpus(t))
-	expectStatus(t, call(t, "POST", api+"/"+second+"/correct", ed, map[string]any{"summary": "Ministers met.", "note": "Added a summary."}), 200, "correct")
+	correctText(t, ta.base, second, ed, eva, map[string]any{"summary": "Ministers met.", "note": "Added a summary."})
 	expectStatus(t, call(t, "POST", api+"/"+first+"/retract", ed, map[string]any{"reason": "Issued in error."}), 200, "retract")
 
 	deliveries := func(query string) []map[string]any {
@@ -367,6 +368,10 @@ func TestWebhooksAPI(t *testing.T) {
 		{"unknown field", map[string]any{"url": "https://x.example/h", "events": []string{"all"}}, 400, ""},
 		{"url not a string", `{"url": 5}`, 400, ""},
 		{"null", `null`, 400, ""},
+		{"wrongly cased field", `{"URL":"https://x.example/h"}`, 400, ""},
+		{"url twice", `{"url":"https://x.example/h","url":"https://y.example/h"}`, 400, ""},
+		{"lone surrogate in the url", `{"url":"https://x.example/h\ud800"}`, 422, "url"},
+		{"url not UTF-8", "{\"url\":\"https://x.example/h\xff\"}", 422, "url"},
 	} {
 		r := call(t, "POST", hooks, admin, tt.body)
 		if r.status != tt.status || r.header.Get("Content-Type") != "application/problem+json" {

@@ -1,5 +1,6 @@
 // Package sqldbtest opens real databases for tests: SQLite always, PostgreSQL when
-// NEWSROOM_TEST_POSTGRES_URL names a server. Each database is fresh (a new file, or a new schema
+// NEWSROOM_TEST_POSTGRES_URL names a server (without it, PostgreSQL tests skip, saying so, or
+// fail under NEWSROOM_REQUIRE_POSTGRES=1). Each database is fresh (a new file, or a new schema
 // on the server) and is removed when the test ends, so tests may run in parallel.
 package sqldbtest
 
@@ -24,8 +25,31 @@ import (
 // tests may create schemas in, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
 const PostgresURLEnv = "NEWSROOM_TEST_POSTGRES_URL"
 
+// RequirePostgresEnv names the environment variable that, set to 1, makes a test that needs
+// PostgreSQL fail instead of skip when NEWSROOM_TEST_POSTGRES_URL is not set. CI sets it, so
+// that a database it lost cannot pass as a row of skipped tests.
+const RequirePostgresEnv = "NEWSROOM_REQUIRE_POSTGRES"
+
+// PostgresServer returns NEWSROOM_TEST_POSTGRES_URL, the server a PostgreSQL test uses. When
+// it is not set, the test skips, saying that what (a suite, a test) is skipped, or fails under
+// NEWSROOM_REQUIRE_POSTGRES=1.
+func PostgresServer(tb testing.TB, what string) string {
+	tb.Helper()
+	base := os.Getenv(PostgresURLEnv)
+	switch {
+	case base != "":
+		return base
+	case os.Getenv(RequirePostgresEnv) == "1":
+		tb.Fatalf("%s not set, and %s=1: %s needs PostgreSQL", PostgresURLEnv, RequirePostgresEnv, what)
+	default:
+		tb.Skipf("%s not set: %s is skipped", PostgresURLEnv, what)
+	}
+	return ""
+}
+
 // Dialects runs run as the subtest "sqlite", on a fresh SQLite file, and as the subtest
-// "postgres", on a fresh schema, which is skipped when NEWSROOM_TEST_POSTGRES_URL is not set.
+// "postgres", on a fresh schema, which is skipped when NEWSROOM_TEST_POSTGRES_URL is not set
+// (see PostgresServer).
 // It is how one contract suite runs against both dialects.
 func Dialects(t *testing.T, run func(t *testing.T, db *sqldb.DB)) {
 	t.Helper()
@@ -38,7 +62,7 @@ func Dialects(t *testing.T, run func(t *testing.T, db *sqldb.DB)) {
 
 // Open returns a fresh, migrated database of the given dialect, closed (and for PostgreSQL,
 // dropped) when the test ends. For PostgreSQL it skips the test when NEWSROOM_TEST_POSTGRES_URL
-// is not set.
+// is not set (see PostgresServer).
 func Open(tb testing.TB, dialect sqldb.Dialect) *sqldb.DB {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -49,11 +73,7 @@ func Open(tb testing.TB, dialect sqldb.Dialect) *sqldb.DB {
 	case sqldb.SQLite:
 		dsn = "sqlite:" + filepath.Join(tb.TempDir(), "newsroom.db")
 	case sqldb.Postgres:
-		base := os.Getenv(PostgresURLEnv)
-		if base == "" {
-			tb.Skip(PostgresURLEnv + " not set: PostgreSQL suite skipped")
-		}
-		dsn = newSchema(tb, ctx, base)
+		dsn = newSchema(tb, ctx, PostgresServer(tb, "the PostgreSQL suite"))
 	default:
 		tb.Fatalf("sqldbtest.Open: unknown dialect %q", dialect)
 	}
@@ -72,13 +92,11 @@ func Open(tb testing.TB, dialect sqldb.Dialect) *sqldb.DB {
 
 // PostgresURL returns the URL of a fresh, empty schema on the server NEWSROOM_TEST_POSTGRES_URL
 // names (as search_path), dropped when the test ends, for a test that opens the database
-// itself, or hands the URL to a process. It skips the test when the variable is not set.
+// itself, or hands the URL to a process. It skips the test when the variable is not set (see
+// PostgresServer).
 func PostgresURL(tb testing.TB) string {
 	tb.Helper()
-	base := os.Getenv(PostgresURLEnv)
-	if base == "" {
-		tb.Skip(PostgresURLEnv + " not set: this PostgreSQL test is skipped")
-	}
+	base := PostgresServer(tb, "this PostgreSQL test")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	return newSchema(tb, ctx, base)
