@@ -106,7 +106,7 @@ func TestContractCatchesWrongAnswers(t *testing.T) {
 			want:   []string{"type"}},
 		{name: "a problem with another type's title", method: "GET", path: "/public/v1/articles/nothing-here",
 			answer: answer{404, problemHeaders, strings.Replace(notFound, `"title":"Not Found"`, `"title":"Gone"`, 1)},
-			want: []string{"title"}},
+			want:   []string{"title"}},
 		{name: "a problem without detail", method: "GET", path: "/public/v1/articles/nothing-here",
 			answer: answer{404, problemHeaders, strings.Replace(notFound, `"detail":"no article at this address",`, "", 1)},
 			want:   []string{"detail"}},
