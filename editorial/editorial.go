@@ -207,10 +207,8 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 	}
 	// Microseconds: the precision every SQL view stores, so the write side and the views agree.
 	decision := domain.Decision{By: req.By, Now: d.now().UTC().Truncate(time.Microsecond), Policy: d.Policy}
-	if p, ok := cmd.(domain.Publish); ok && p.Slug == "" {
-		if cmd, err = d.reserveSlug(ctx, a, decision); err != nil {
-			return Result{}, err
-		}
+	if cmd, err = d.withSlug(ctx, a, cmd, decision); err != nil {
+		return Result{}, err
 	}
 	event, err := domain.Decide(a, cmd, decision)
 	if err != nil {
@@ -233,14 +231,36 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 	return Result{Article: after, Position: seq, Recorded: event.EventType()}, nil
 }
 
-// reserveSlug finds and reserves the slug a publish will use, after checking that the publish
-// would be allowed at all, so that a refused command reserves nothing. An editor's own slug is
-// taken as given or refused. One derived from the headline gets a numbered suffix when taken
-// ("-2" … "-10"), then one from the article's id: its first 8 hex digits, or all 32 should
-// another slug end with those; a headline may recur any number of times.
-func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domain.Decision) (domain.Command, error) {
-	base := domain.SlugFor(a)
-	if _, err := domain.Decide(a, domain.Publish{Slug: base}, decision); err != nil {
+// withSlug reserves the slug of a Publish or a Schedule given without one, and returns the
+// command with it. A Schedule reserves it when it is set, as a Publish does, so that the
+// scheduler's publication cannot fail on it; a reschedule keeps the slug already reserved.
+func (d *Desk) withSlug(ctx context.Context, a domain.Article, cmd domain.Command, decision domain.Decision) (domain.Command, error) {
+	switch c := cmd.(type) {
+	case domain.Publish:
+		if c.Slug == "" {
+			return d.reserveSlug(ctx, a, decision, func(slug string) domain.Command { c.Slug = slug; return c })
+		}
+	case domain.Schedule:
+		if c.Slug == "" {
+			return d.reserveSlug(ctx, a, decision, func(slug string) domain.Command { c.Slug = slug; return c })
+		}
+	}
+	return cmd, nil
+}
+
+// reserveSlug finds and reserves the slug the command withSlug makes will use, after checking
+// that the command would be allowed at all, so that a refused command reserves nothing. An
+// editor's own slug is taken as given or refused, and a scheduled article's reserved slug is
+// kept. One derived from the headline gets a numbered suffix when taken ("-2" … "-10"), then
+// one from the article's id: its first 8 hex digits, or all 32 should another slug end with
+// those; a headline may recur any number of times.
+func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domain.Decision, withSlug func(string) domain.Command) (domain.Command, error) {
+	base, own := domain.SlugFor(a), a.Slug != ""
+	if a.ScheduledSlug != "" {
+		base, own = a.ScheduledSlug, true
+	}
+	name := domain.CommandName(withSlug(base))
+	if _, err := domain.Decide(a, withSlug(base), decision); err != nil {
 		return nil, err
 	}
 	suffixes := []string{""}
@@ -254,18 +274,18 @@ func (d *Desk) reserveSlug(ctx context.Context, a domain.Article, decision domai
 		slug := trimSlug(base, domain.MaxSlug-len(suffix)) + suffix
 		err := d.log.ReserveSlug(ctx, slug, a.ID)
 		if err == nil {
-			return domain.Publish{Slug: slug}, nil
+			return withSlug(slug), nil
 		}
 		if !errors.Is(err, domain.ErrSlugTaken) {
 			return nil, err
 		}
-		if a.Slug != "" {
+		if own {
 			return nil, &domain.RuleError{Kind: domain.ErrSlugTaken,
-				Reason: fmt.Sprintf("cannot publish: the slug %q belongs to another published article; revise the slug", slug)}
+				Reason: fmt.Sprintf("cannot %s: the slug %q belongs to another published article; revise the slug", name, slug)}
 		}
 	}
 	return nil, &domain.RuleError{Kind: domain.ErrSlugTaken,
-		Reason: fmt.Sprintf("cannot publish: the slug %q, its numbered variants and the ones from the article's id are taken; give the article a slug", base)}
+		Reason: fmt.Sprintf("cannot %s: the slug %q, its numbered variants and the ones from the article's id are taken; give the article a slug", name, base)}
 }
 
 func trimSlug(s string, max int) string {

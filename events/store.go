@@ -205,6 +205,10 @@ func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 	return msg.Sequence, nil
 }
 
+// IsWrongLastSequence reports whether err is JetStream refusing a message whose expected last
+// subject sequence did not match: another write to the subject came first.
+func IsWrongLastSequence(err error) bool { return isWrongLastSequence(err) }
+
 func isWrongLastSequence(err error) bool {
 	var apiErr *jetstream.APIError
 	if !errors.As(err, &apiErr) {

@@ -72,7 +72,22 @@ type Worker struct {
 	// moved back too. An error wrapping ErrStopWorker (the owner is gone) stops the worker.
 	Resume func(ctx context.Context) (uint64, error)
 	Logger *slog.Logger
+	// Unordered marks a durable whose messages do not depend on one another (the scheduler's
+	// triggers), so that one may wait while the others go on. Each batch is settled on its
+	// own: acknowledged message by message when the handler succeeds, and handed back to be
+	// delivered again when it fails (after Backoff) or returns a *Later (after its delay):
+	// never dropped, and redeliveries are handed out again. The durable's acknowledgements are
+	// the owner's record: Resume says only where a missing durable is created, and the durable
+	// is never moved back. It needs AckExplicit, and MaxAckPending above 1 so that a message
+	// handed back for later does not hold up the others.
+	Unordered bool
 }
+
+// Later, returned by the handler of an Unordered worker, hands its batch back to be delivered
+// again After this long: not a failure (a trigger that came before its time, say).
+type Later struct{ After time.Duration }
+
+func (l *Later) Error() string { return fmt.Sprintf("hand back for %s", l.After) }
 
 // Handler handles a batch of messages, oldest first. Returning nil acknowledges them all.
 type Handler func(ctx context.Context, batch []jetstream.Msg) error
@@ -97,6 +112,10 @@ func (w *Worker) Ensure(ctx context.Context) error {
 		return fmt.Errorf("%s: %w", w.Consumer.Durable, unavailable(err))
 	}
 	info := c.CachedInfo()
+	if w.Unordered {
+		// Its acknowledgements are its record, so it is never ahead of it: never moved back.
+		after = info.AckFloor.Stream
+	}
 	if info.AckFloor.Stream > after {
 		// The owner may have moved on between the two reads: look again before calling it behind.
 		if after, err = w.Resume(ctx); err != nil {
@@ -259,6 +278,11 @@ func (w *Worker) pull(ctx context.Context, handle Handler, pin *pinned, failures
 			fresh := batch[:0]
 			for _, m := range batch {
 				md, err := m.Metadata()
+				if w.Unordered && err == nil {
+					fresh = append(fresh, m) // a message handed back comes again, and is handled again
+					pin.saw(m)
+					continue
+				}
 				if err != nil || md.Sequence.Stream <= last {
 					_ = m.Ack() // a redelivery of what is handled, or no metadata to order it by
 					continue
@@ -270,7 +294,12 @@ func (w *Worker) pull(ctx context.Context, handle Handler, pin *pinned, failures
 			if len(fresh) == 0 {
 				continue
 			}
-			if err := w.handle(ctx, handle, fresh); err != nil {
+			err := w.handle(ctx, handle, fresh)
+			if err != nil && w.Unordered && ctx.Err() == nil && !errors.Is(err, ErrStopWorker) {
+				w.handBack(fresh, err, failures)
+				continue
+			}
+			if err != nil {
 				// Drain what this fetch still delivers: it is not handed out, and the durable
 				// is moved back to the owner's record before the next pull.
 				go func() {
@@ -299,6 +328,25 @@ func (w *Worker) pull(ctx context.Context, handle Handler, pin *pinned, failures
 		}
 	}
 	return nil
+}
+
+// handBack hands an Unordered worker's batch back to the server, to be delivered again after
+// the delay a *Later asks for, or after a backoff that grows with consecutive failures.
+func (w *Worker) handBack(batch []jetstream.Msg, err error, failures *int) {
+	var later *Later
+	delay := time.Duration(0)
+	if errors.As(err, &later) {
+		delay = max(later.After, 0)
+	} else {
+		*failures++
+		delay = Backoff(*failures)
+		w.logger().Warn("durable worker: handling failed; handed back for a retry", "durable", w.Consumer.Durable,
+			"error", err, "failures", *failures, "retry_in", delay)
+	}
+	for _, m := range batch {
+		// A hand-back that is lost only delays the message until the consumer's AckWait.
+		_ = m.NakWithDelay(delay)
+	}
 }
 
 // takeReady appends to batch the messages msgs holds ready, without waiting, up to max in all.

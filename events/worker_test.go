@@ -214,3 +214,72 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// An Unordered worker settles each message on its own: one handed back for later waits while
+// the others go on, and comes again (it is not taken for a redelivery of what was handled); one
+// whose handling failed comes again after a backoff. None is dropped, each is acknowledged once
+// handled, and the durable is not moved back to Resume.
+func TestUnorderedWorkerHandsBackWithoutHoldingUpOthers(t *testing.T) {
+	srv := natstest.Start(t)
+	_, js := srv.Connect(t)
+	stream := workerStream(t, js, 5)
+	w := &events.Worker{JS: js, Stream: "WORK", MaxBatch: 1, Unordered: true,
+		Resume:   func(context.Context) (uint64, error) { return 0, nil },
+		Consumer: jetstream.ConsumerConfig{Durable: "triggers", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 100}}
+	var mu sync.Mutex
+	var handled []uint64
+	seen := map[uint64]int{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- w.Run(ctx, func(_ context.Context, batch []jetstream.Msg) error {
+			md, _ := batch[0].Metadata()
+			seq := md.Sequence.Stream
+			mu.Lock()
+			defer mu.Unlock()
+			seen[seq]++
+			switch {
+			case seq == 2 && seen[seq] == 1:
+				return &events.Later{After: 300 * time.Millisecond}
+			case seq == 4 && seen[seq] == 1:
+				return errors.New("the log is away")
+			}
+			handled = append(handled, seq)
+			return nil
+		})
+	}()
+	waitFor(t, "5 messages handled", func() bool { mu.Lock(); defer mu.Unlock(); return len(handled) == 5 })
+	waitFor(t, "the ack floor at 5", func() bool {
+		c, err := stream.Consumer(context.Background(), "triggers")
+		return err == nil && c.CachedInfo().AckFloor.Stream == 5 && c.CachedInfo().NumAckPending == 0
+	})
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	pos := map[uint64]int{}
+	for i, s := range handled {
+		pos[s] = i
+	}
+	if len(pos) != 5 {
+		t.Fatalf("handled %v; want each of 1..5 once", handled)
+	}
+	if pos[3] > pos[2] {
+		t.Errorf("handled %v; want 3 handled while 2 waited to come again", handled)
+	}
+	if seen[2] != 2 || seen[4] != 2 {
+		t.Errorf("deliveries %v; want 2 and 4 twice (handed back once), the others once", seen)
+	}
+
+	// A restart with a Resume behind the acknowledgements leaves the durable where it is:
+	// nothing is handed out again.
+	_, js2 := srv.Connect(t)
+	w.JS = js2
+	if err := w.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := stream.Consumer(context.Background(), "triggers")
+	if err != nil || c.CachedInfo().NumPending != 0 || c.CachedInfo().AckFloor.Stream != 5 {
+		t.Errorf("after Ensure the durable has %+v (%v); want it left at its acknowledgements", c.CachedInfo(), err)
+	}
+}

@@ -1,6 +1,8 @@
 package http
 
 import (
+	"encoding/json"
+	"fmt"
 	nethttp "net/http"
 	"strconv"
 	"strings"
@@ -44,6 +46,11 @@ type articleJSON struct {
 	PublishedAt *time.Time `json:"published_at"`
 	// PendingCorrection is the correction waiting for a second editor; null when none is.
 	PendingCorrection *pendingCorrectionJSON `json:"pending_correction"`
+	// PublishAt is when a scheduled article is to be published; null when it is not scheduled.
+	PublishAt *time.Time `json:"publish_at"`
+	// EmbargoUntil is the end of the embargo a scheduled article will be published under, or
+	// a published article is under; null when there is none.
+	EmbargoUntil *time.Time `json:"embargo_until"`
 }
 
 // pendingCorrectionJSON is a proposed correction: the changed fields as a merge patch, the
@@ -72,7 +79,20 @@ func articleFrom(a domain.Article) articleJSON {
 	if p := a.PendingCorrection; p != nil {
 		out.PendingCorrection = &pendingCorrectionJSON{ProposedBy: p.ProposedBy, ProposedAt: p.ProposedAt, Note: p.Note, Changes: p.Changes}
 	}
+	out.PublishAt = timeOrNull(a.PublishAt)
+	out.EmbargoUntil = timeOrNull(a.EmbargoUntil)
+	if a.Status == domain.StatusScheduled {
+		// The slug reserved for it: the address it will be published at.
+		out.Slug, out.EmbargoUntil = a.ScheduledSlug, timeOrNull(a.ScheduleEmbargo)
+	}
 	return out
+}
+
+func timeOrNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func (api *editorsAPI) draft(c echo.Context) error {
@@ -204,6 +224,51 @@ func correct(c echo.Context) (domain.Command, error) {
 		return nil, err
 	}
 	return domain.Correct{Changes: changes, Note: note}, nil
+}
+
+// schedule decodes a schedule: when to publish, and the end of an embargo if there is one.
+func schedule(c echo.Context) (domain.Command, error) {
+	body, err := readJSONBody(c, echo.MIMEApplicationJSON)
+	if err != nil {
+		return nil, err
+	}
+	o, err := decodeObject(body, "publish_at", "embargo_until")
+	if err != nil {
+		return nil, err
+	}
+	if err := o.textError(); err != nil {
+		return nil, err
+	}
+	var invalid domain.ValidationError
+	publishAt, err := takeTime(o.fields, "publish_at", &invalid)
+	if err != nil {
+		return nil, err
+	}
+	embargoUntil, err := takeTime(o.fields, "embargo_until", &invalid)
+	if err != nil {
+		return nil, err
+	}
+	if len(invalid.Fields) > 0 {
+		return nil, &invalid
+	}
+	return domain.Schedule{PublishAt: publishAt, EmbargoUntil: embargoUntil}, nil
+}
+
+// takeTime removes field name from fields and returns its RFC 3339 time (zero if absent or
+// null), to the microsecond: the precision the views store. A string that is no such time is
+// added to invalid.
+func takeTime(fields map[string]json.RawMessage, name string, invalid *domain.ValidationError) (time.Time, error) {
+	s, err := takeString(fields, name)
+	if err != nil || s == "" {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		invalid.Fields = append(invalid.Fields, domain.FieldError{Field: name,
+			Detail: fmt.Sprintf("%q is not an RFC 3339 time; give one such as 2026-12-07T10:00:00+01:00", s)})
+		return time.Time{}, nil
+	}
+	return t.Truncate(time.Microsecond), nil
 }
 
 func requestChanges(c echo.Context) (domain.Command, error) {

@@ -135,6 +135,8 @@ func newEcho(cfg Config) *echo.Echo {
 	api.POST("/articles/:id/request-changes", editors.command(requestChanges))
 	api.POST("/articles/:id/approve", editors.command(fixed(domain.Approve{})))
 	api.POST("/articles/:id/publish", editors.command(fixed(domain.Publish{})))
+	api.POST("/articles/:id/schedule", editors.command(schedule))
+	api.POST("/articles/:id/unschedule", editors.command(fixed(domain.Unschedule{})))
 	api.POST("/articles/:id/correct", editors.command(correct))
 	api.POST("/articles/:id/correct/confirm", editors.command(fixed(domain.ConfirmCorrection{})))
 	api.POST("/articles/:id/correct/withdraw", editors.command(fixed(domain.WithdrawCorrection{})))

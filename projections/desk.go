@@ -26,8 +26,10 @@ func NewDesk(db *sqldb.DB) *Desk { return &Desk{db: db} }
 func (*Desk) Name() string { return "desk" }
 
 // Version implements View. 2: the listing reads pages from indexes in its own order
-// (updated_at DESC, id) and its totals from desk_counts. 3: the pending correction.
-func (*Desk) Version() int { return 3 }
+// (updated_at DESC, id) and its totals from desk_counts. 3: the pending correction. 4: the
+// schedule (when, under which slug, by whom, with which embargo) and the embargo of a
+// published article.
+func (*Desk) Version() int { return 4 }
 
 // Tables implements View.
 func (*Desk) Tables() []string { return []string{"desk_articles", deskCounts.table} }
@@ -52,11 +54,18 @@ func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
 			created_at      TEXT    NOT NULL,
 			updated_at      TEXT    NOT NULL,
 			published_at    TEXT    NOT NULL DEFAULT '',
-			pending_correction TEXT NOT NULL DEFAULT ''
+			pending_correction TEXT NOT NULL DEFAULT '',
+			publish_at      TEXT    NOT NULL DEFAULT '',
+			scheduled_slug  TEXT    NOT NULL DEFAULT '',
+			scheduled_by    TEXT    NOT NULL DEFAULT '',
+			schedule_embargo TEXT   NOT NULL DEFAULT '',
+			embargo_until   TEXT    NOT NULL DEFAULT ''
 		)` + strict(d),
 		// The listing's order, newest change first (id ascending breaks ties).
 		`CREATE INDEX ` + t.Index("desk_articles_list") + ` ON ` + t.Name("desk_articles") + ` (updated_at DESC, id)`,
 		`CREATE INDEX ` + t.Index("desk_articles_status_list") + ` ON ` + t.Name("desk_articles") + ` (status, updated_at DESC, id)`,
+		// Articles under embargo, by its end (the scheduler's reconciliation reads them).
+		`CREATE INDEX ` + t.Index("desk_articles_embargo") + ` ON ` + t.Name("desk_articles") + ` (embargo_until)`,
 		deskCounts.schema(d, t),
 	}
 }
@@ -80,6 +89,13 @@ type deskRow struct {
 	PublishedAt   string `db:"published_at"`
 	// PendingCorrection is the proposed correction as JSON (pendingJSON); empty when none is.
 	PendingCorrection string `db:"pending_correction"`
+	// The schedule (domain.Article's PublishAt, ScheduledSlug, ScheduledBy, ScheduleEmbargo),
+	// and the embargo of a published article: what Evolve needs to go on from the row.
+	PublishAt       string `db:"publish_at"`
+	ScheduledSlug   string `db:"scheduled_slug"`
+	ScheduledBy     string `db:"scheduled_by"`
+	ScheduleEmbargo string `db:"schedule_embargo"`
+	EmbargoUntil    string `db:"embargo_until"`
 }
 
 // pendingJSON is how a desk row stores a pending correction.
@@ -92,7 +108,8 @@ type pendingJSON struct {
 
 // Columns are named, never *: a cached prepared statement must not depend on column order.
 const deskColumns = `id, version, status, slug, headline, summary, body, language, byline, dateline,
-	tags, created_by, last_revised_by, created_at, updated_at, published_at, pending_correction`
+	tags, created_by, last_revised_by, created_at, updated_at, published_at, pending_correction,
+	publish_at, scheduled_slug, scheduled_by, schedule_embargo, embargo_until`
 
 // Apply implements View: the articles of the batch are loaded once, folded in memory, and
 // written once each, however many of their events the batch holds.
@@ -145,7 +162,7 @@ func (d *Desk) write(ctx context.Context, tx *sqlx.Tx, t Tables, rows []deskRow)
 	for _, r := range rows {
 		args = append(args, r.ID, r.Version, r.Status, r.Slug, r.Headline, r.Summary, r.Body,
 			r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedBy, r.LastRevisedBy, r.CreatedAt, r.UpdatedAt,
-			r.PublishedAt, r.PendingCorrection)
+			r.PublishedAt, r.PendingCorrection, r.PublishAt, r.ScheduledSlug, r.ScheduledBy, r.ScheduleEmbargo, r.EmbargoUntil)
 	}
 	return t.bulk(deskUpsert).Exec(ctx, tx, args)
 }
@@ -156,7 +173,9 @@ var deskUpsert = sqldb.Bulk{Table: "{desk_articles}", Columns: columnList(deskCo
 		slug = excluded.slug, headline = excluded.headline, summary = excluded.summary, body = excluded.body,
 		language = excluded.language, byline = excluded.byline, dateline = excluded.dateline,
 		tags = excluded.tags, last_revised_by = excluded.last_revised_by, updated_at = excluded.updated_at,
-		published_at = excluded.published_at, pending_correction = excluded.pending_correction`}
+		published_at = excluded.published_at, pending_correction = excluded.pending_correction,
+		publish_at = excluded.publish_at, scheduled_slug = excluded.scheduled_slug, scheduled_by = excluded.scheduled_by,
+		schedule_embargo = excluded.schedule_embargo, embargo_until = excluded.embargo_until`}
 
 func deskRowFrom(a domain.Article) deskRow {
 	tags, _ := json.Marshal(nonNil(a.Tags))
@@ -171,6 +190,8 @@ func deskRowFrom(a domain.Article) deskRow {
 		Tags: string(tags), CreatedBy: a.CreatedBy, LastRevisedBy: a.LastRevisedBy,
 		CreatedAt: sqldb.FormatTime(a.CreatedAt), UpdatedAt: sqldb.FormatTime(a.UpdatedAt),
 		PublishedAt: sqldb.FormatTime(a.PublishedAt),
+		PublishAt:   sqldb.FormatTime(a.PublishAt), ScheduledSlug: a.ScheduledSlug, ScheduledBy: a.ScheduledBy,
+		ScheduleEmbargo: sqldb.FormatTime(a.ScheduleEmbargo), EmbargoUntil: sqldb.FormatTime(a.EmbargoUntil),
 	}
 }
 
@@ -178,7 +199,7 @@ func (r deskRow) article() (domain.Article, error) {
 	a := domain.Article{ID: r.ID, Status: domain.Status(r.Status), Version: r.Version,
 		Content: domain.Content{Headline: r.Headline, Summary: r.Summary, Body: r.Body, Language: r.Language,
 			Byline: r.Byline, Dateline: r.Dateline, Slug: r.Slug},
-		CreatedBy: r.CreatedBy, LastRevisedBy: r.LastRevisedBy}
+		CreatedBy: r.CreatedBy, LastRevisedBy: r.LastRevisedBy, ScheduledSlug: r.ScheduledSlug, ScheduledBy: r.ScheduledBy}
 	if err := json.Unmarshal([]byte(r.Tags), &a.Tags); err != nil {
 		return domain.Article{}, fmt.Errorf("desk article %s: tags: %w", r.ID, err)
 	}
@@ -192,8 +213,8 @@ func (r deskRow) article() (domain.Article, error) {
 		}
 		a.PendingCorrection = &domain.PendingCorrection{Changes: p.Changes, Note: p.Note, ProposedBy: p.ProposedBy, ProposedAt: p.ProposedAt.UTC()}
 	}
-	return a, parseTimes(r.ID, []*time.Time{&a.CreatedAt, &a.UpdatedAt, &a.PublishedAt},
-		[]string{r.CreatedAt, r.UpdatedAt, r.PublishedAt})
+	return a, parseTimes(r.ID, []*time.Time{&a.CreatedAt, &a.UpdatedAt, &a.PublishedAt, &a.PublishAt, &a.ScheduleEmbargo, &a.EmbargoUntil},
+		[]string{r.CreatedAt, r.UpdatedAt, r.PublishedAt, r.PublishAt, r.ScheduleEmbargo, r.EmbargoUntil})
 }
 
 func parseTimes(id string, dst []*time.Time, src []string) error {

@@ -208,9 +208,10 @@ type DeskList struct {
 
 // The columns the desk's listing shows: not who created and last revised an article, and not
 // its body (the longest column by far; an editor opens the article for it). A pending
-// correction is shown: the desk is where a second editor finds it.
+// correction is shown: the desk is where a second editor finds it; so is a schedule, and an
+// embargo.
 const deskListColumns = `id, version, status, slug, headline, summary, language, byline, dateline,
-	tags, created_at, updated_at, published_at, pending_correction`
+	tags, created_at, updated_at, published_at, pending_correction, publish_at, scheduled_slug, schedule_embargo, embargo_until`
 
 // List returns one page of the desk, most recently updated first (id breaks ties), and how
 // many articles match in all.

@@ -256,7 +256,7 @@ func TestClientLists(t *testing.T) {
 	}
 
 	listed = nil
-	for a, err := range s.public.AllPublicArticles(ctx, apiclient.PublicQuery{Language: "fr", Tag: "nato", PerPage: 2}) {
+	for a, err := range s.public.AllPublicArticles(ctx, apiclient.PublicQuery{Language: "fr", Tag: "nato", PerPage: 2}, apiclient.MinPosition(last)) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -399,6 +399,8 @@ func TestReplayBesideServeUsesTheAPI(t *testing.T) {
 	dir := t.TempDir()
 	s, st := startClientStaffIn(t, dir)
 	pub := publishWithClient(t, s, apiclient.NewArticle{Headline: "Before the replay", Body: "Text."})
+	// The first start's rebuild must be over, or serve answers that one is already running.
+	waitCaughtUp(t, s.ta.base, st.admin)
 
 	var out, errOut strings.Builder
 	err := run(context.Background(), []string{"replay", "--data-dir", dir, "--token", st.editors[0], "--projection", "desk"}, &out, &errOut)

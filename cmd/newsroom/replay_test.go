@@ -209,8 +209,13 @@ func writeStory(tb testing.TB, base string, s staff, i int) (story, error) {
 		err = do(submit)
 	case 2:
 		err = do(submit, requestChanges)
-	case 3:
-		err = do(submit, approve)
+	case 3: // approved, or scheduled for an hour ahead
+		if i%20 == 13 {
+			at := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+			err = do(submit, approve, request{200, "POST", "/schedule", approver, map[string]any{"publish_at": at}, nil})
+		} else {
+			err = do(submit, approve)
+		}
 	case 4:
 		if s.kills && i%20 == 14 { // killed once published
 			err = do(submit, approve, publish, request{200, "POST", "/kill", approver, map[string]any{"reason": "Legal."}, nil})

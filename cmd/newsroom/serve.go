@@ -26,6 +26,7 @@ import (
 	newsroomhttp "github.com/newsroom/newsroom/http"
 	"github.com/newsroom/newsroom/metrics"
 	"github.com/newsroom/newsroom/projections"
+	"github.com/newsroom/newsroom/schedules"
 	"github.com/newsroom/newsroom/sqldb"
 	"github.com/newsroom/newsroom/webhooks"
 )
@@ -103,6 +104,8 @@ type app struct {
 	// metricsServer serves /metrics alone when --metrics-listen is set; nil otherwise.
 	metricsServer *nethttp.Server
 	metricsAddr   string
+
+	schedules *schedules.Scheduler // publishes scheduled articles and lifts embargoes at their time
 
 	natsURL  string
 	httpAddr string
@@ -223,6 +226,11 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 	commands := editorial.NewDesk(store).Observed(a.metrics.CommandDone)
 	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
+	a.schedules = schedules.New(schedules.Config{Connect: connect, Replicas: replicas, Log: store, Commands: commands,
+		Desk: desk, Views: a.runner, Logger: log})
+	if err := a.schedules.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, err
+	}
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: commands,
 		DeskViews: struct {
@@ -337,8 +345,13 @@ func (a *app) Close() error {
 	return errors.Join(errs...)
 }
 
-// stop stops the background parts: webhooks, outbox, views, NATS connection, embedded server, database.
+// stop stops the background parts: schedules, webhooks, outbox, views, NATS connection, embedded server, database.
 func (a *app) stop() {
+	if a.schedules != nil {
+		if err := a.schedules.Close(); err != nil {
+			a.log.Warn("stop schedules", "error", err)
+		}
+	}
 	if a.metricsServer != nil {
 		_ = a.metricsServer.Close() // a scrape is short and says nothing worth finishing
 	}
