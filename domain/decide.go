@@ -122,7 +122,8 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 		if err := words("reason", c.Reason, MaxReason, true); err != nil {
 			return nil, err
 		}
-		return Retracted{Reason: c.Reason, Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline, Embargoed: a.Embargoed()}, nil
+		return Retracted{Reason: c.Reason, Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline, Embargoed: a.Embargoed(),
+			TranslationOf: a.TranslationOf}, nil
 
 	case Spike:
 		if err := words("reason", c.Reason, MaxReason, false); err != nil {
@@ -138,7 +139,7 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 			Embargoed: a.Embargoed(),
 			Reason:    c.Reason, SlugDigest: SlugDigest(a.Slug), Language: a.Language,
 			CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, LastRevisedBy: a.LastRevisedBy,
-			PublishedAt: a.PublishedAt, Timeline: a.Timeline,
+			PublishedAt: a.PublishedAt, Timeline: a.Timeline, TranslationOf: a.TranslationOf,
 		}, nil
 	}
 	return nil, refuse(ErrInvalidTransition, "unknown command %T", c)
@@ -179,7 +180,7 @@ func corrected(a Article, content Content, note, proposedBy string) Corrected {
 		Embargoed:  a.Embargoed(),
 		ProposedBy: proposedBy, Note: note, Slug: a.Slug, PublishedAt: a.PublishedAt,
 		Headline: content.Headline, Summary: content.Summary, Body: content.Body, Language: content.Language,
-		Byline: content.Byline, Dateline: content.Dateline, Tags: content.Tags,
+		Byline: content.Byline, Dateline: content.Dateline, Tags: content.Tags, TranslationOf: a.TranslationOf,
 	}
 }
 

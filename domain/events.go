@@ -86,6 +86,10 @@ type Published struct {
 	Byline      string    `json:"byline,omitempty"`
 	Dateline    string    `json:"dateline,omitempty"`
 	Tags        []string  `json:"tags,omitempty"`
+
+	// TranslationOf names the article's translation set (see TranslationSetOf): the original's
+	// id for a translation, empty for an original.
+	TranslationOf string `json:"translation_of,omitempty"`
 }
 
 // ChangesRequested sends the article back to its writers.
@@ -125,6 +129,10 @@ type Corrected struct {
 	Byline      string    `json:"byline,omitempty"`
 	Dateline    string    `json:"dateline,omitempty"`
 	Tags        []string  `json:"tags,omitempty"`
+
+	// TranslationOf names the article's translation set (see TranslationSetOf): the original's
+	// id for a translation, empty for an original.
+	TranslationOf string `json:"translation_of,omitempty"`
 }
 
 // Retracted withdraws a published article; the reason is public. Like Published it carries what
@@ -139,6 +147,10 @@ type Retracted struct {
 	Slug        string    `json:"slug,omitempty"`
 	PublishedAt time.Time `json:"published_at,omitzero"`
 	Headline    string    `json:"headline,omitempty"`
+
+	// TranslationOf names the article's translation set (see TranslationSetOf): the original's
+	// id for a translation, empty for an original.
+	TranslationOf string `json:"translation_of,omitempty"`
 }
 
 // Complete reports whether the event carries its notice (recorded since Retracted has a
@@ -165,6 +177,10 @@ type Killed struct {
 	LastRevisedBy string    `json:"last_revised_by"`
 	PublishedAt   time.Time `json:"published_at"`
 	Timeline      []Step    `json:"timeline"` // the steps before the kill
+
+	// TranslationOf names the article's translation set (see TranslationSetOf): the original's
+	// id for a translation, empty for an original.
+	TranslationOf string `json:"translation_of,omitempty"`
 }
 
 func (Killed) EventType() string           { return TypeKilled }

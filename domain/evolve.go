@@ -86,7 +86,7 @@ func Evolve(a Article, r Recorded) Article {
 		a = Article{ID: a.ID, Version: r.Version, Status: StatusKilled, UpdatedAt: r.At,
 			Content:   Content{Language: e.Language},
 			CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt, LastRevisedBy: e.LastRevisedBy,
-			PublishedAt: e.PublishedAt, Timeline: e.Timeline}
+			PublishedAt: e.PublishedAt, Timeline: e.Timeline, TranslationOf: e.TranslationOf}
 	}
 	a.Timeline = append(a.Timeline[:len(a.Timeline):len(a.Timeline)],
 		Step{Type: r.Event.EventType(), Version: r.Version, ActorID: r.By.ID, ActorRole: r.By.Role, At: r.At})

@@ -94,6 +94,10 @@ type EmbargoLifted struct {
 	Byline      string    `json:"byline,omitempty"`
 	Dateline    string    `json:"dateline,omitempty"`
 	Tags        []string  `json:"tags,omitempty"`
+
+	// TranslationOf names the article's translation set (see TranslationSetOf): the original's
+	// id for a translation, empty for an original.
+	TranslationOf string `json:"translation_of,omitempty"`
 }
 
 // EmbargoMoved sets a new end to the embargo.
@@ -236,7 +240,7 @@ func published(a Article, slug string, now time.Time) Published {
 	return Published{
 		Slug: slug, PublishedAt: publishedAt,
 		Headline: a.Headline, Summary: a.Summary, Body: a.Body, Language: a.Language,
-		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags,
+		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags, TranslationOf: a.TranslationOf,
 	}
 }
 
@@ -244,6 +248,6 @@ func embargoLifted(a Article, at time.Time) EmbargoLifted {
 	return EmbargoLifted{
 		Slug: a.Slug, PublishedAt: at,
 		Headline: a.Headline, Summary: a.Summary, Body: a.Body, Language: a.Language,
-		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags,
+		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags, TranslationOf: a.TranslationOf,
 	}
 }

@@ -36,11 +36,24 @@ type Log interface {
 	ReserveSlug(ctx context.Context, slug, articleID string) error
 }
 
+// TranslationSets reads which articles make up a translation set; *projections.Desk implements
+// it.
+type TranslationSets interface {
+	// SetMembers returns the articles of the set setID (its original and every translation of
+	// it), in any state, as a view holds them: one drafted a moment ago may be missing. An
+	// error means the view did not answer.
+	SetMembers(ctx context.Context, setID string) ([]domain.SetMember, error)
+}
+
 // Desk runs editorial commands against the log.
 type Desk struct {
 	// Policy is the newsroom's choices where the rules leave one (one-editor corrections). Set
 	// it before the desk takes its first command; the zero value keeps every rule on.
 	Policy domain.Policy
+	// Sets tells which language a translation set has already, so that a translation is not
+	// drafted, nor an article revised, into a language another version of it holds. Set it
+	// before the first command; nil checks only the original a translation names.
+	Sets TranslationSets
 
 	log    Log
 	now    func() time.Time
@@ -214,6 +227,9 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 	if err != nil {
 		return Result{}, err
 	}
+	if err := d.checkTranslationSet(ctx, id, a, cmd); err != nil {
+		return Result{}, err
+	}
 	env, err := events.NewEnvelope(id, a.Version+1, event, req.By, decision.Now, req.Trace)
 	if err != nil {
 		return Result{}, err
@@ -313,4 +329,62 @@ func (d *Desk) load(ctx context.Context, id string) (domain.Article, events.Hist
 	a := domain.Fold(id, history)
 	d.recent.put(a, h.LastSequence)
 	return a, h, nil
+}
+
+// checkTranslationSet checks what a command does to a translation set, which no one article's
+// events can tell: a translation names an existing original (read from its own events, never
+// stale), and no two versions of a set share a language (read from the desk view, see Sets).
+// The view can be behind the log by the time it takes to apply an event: two drafts of one set
+// in one language within that moment can both pass. Nothing public depends on it (each member
+// has its own slug and review; both would be listed), so newsroom accepts that race rather than
+// keep a reservation per language that spikes, kills and language changes would have to release.
+// For the same reason a view that does not answer skips the language check: commands depend on
+// the log alone, and are accepted while the database is down. It returns a
+// *domain.ValidationError naming translation_of or language, or the log's errors.
+func (d *Desk) checkTranslationSet(ctx context.Context, id string, a domain.Article, cmd domain.Command) error {
+	var changes domain.Changes
+	switch c := cmd.(type) {
+	case domain.Draft:
+		if c.TranslationOf == "" {
+			return nil
+		}
+		if !ValidID(c.TranslationOf) {
+			return &domain.ValidationError{Fields: []domain.FieldError{{Field: "translation_of",
+				Detail: fmt.Sprintf("%q is not an article id", c.TranslationOf)}}}
+		}
+		original, _, err := d.load(ctx, c.TranslationOf)
+		if err != nil {
+			return err
+		}
+		return domain.CheckTranslation(id, original, c.Content.Language, d.setMembers(ctx, c.TranslationOf))
+	case domain.Revise:
+		changes = c.Changes
+	case domain.Correct:
+		changes = c.Changes
+	default:
+		return nil
+	}
+	if changes.Language == nil || strings.EqualFold(*changes.Language, a.Language) {
+		return nil
+	}
+	return domain.CheckSetLanguage(id, *changes.Language, d.setMembers(ctx, a.TranslationSet()))
+}
+
+// setReadTimeout bounds the view read of a translation set's check: a database behind a network
+// that drops packets never answers, and a command must not wait for it.
+const setReadTimeout = 2 * time.Second
+
+// setMembers is what the view knows of set setID: nothing when there is no view, or when it does
+// not answer within setReadTimeout.
+func (d *Desk) setMembers(ctx context.Context, setID string) []domain.SetMember {
+	if d.Sets == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, setReadTimeout)
+	defer cancel()
+	members, err := d.Sets.SetMembers(ctx, setID)
+	if err != nil {
+		return nil
+	}
+	return members
 }

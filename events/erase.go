@@ -23,13 +23,17 @@ const (
 type Erasure struct {
 	LogEvents      int // events before the kill, from the log
 	PublicMessages int // public messages other than the kill's
+	// EmbargoedMessages are the messages trusted subscribers had of it, from the embargoed
+	// stream (but the kill's own, when it was killed under embargo).
+	EmbargoedMessages int
 }
 
 // EraseKilled securely deletes (overwrites on disk, not only marks) a killed article's text
-// from both streams: every event of the article before the kill at log sequence killSeq, and
-// every public message of the article but the kill's own. It is idempotent; the kill event and
-// the killed public message stay, so the log still folds to a killed article and subscribers
-// still learn of the kill.
+// from the three streams: every event of the article before the kill at log sequence killSeq,
+// and every public and embargoed message of the article but the kill's own. It is idempotent;
+// the kill event and the killed message stay, so the log still folds to a killed article and
+// subscribers still learn of the kill. The log goes first: an outbox that is behind then never
+// reads the text it would write again.
 //
 // On a replicated stream the copies in the servers' Raft logs remain until those compact, and
 // a server with encryption at rest turns the secure delete into a plain one: the README says so.
@@ -45,21 +49,31 @@ func EraseKilled(ctx context.Context, js jetstream.JetStream, articleID string, 
 	if err != nil {
 		return out, fmt.Errorf("erase article %s from the log: %w", articleID, err)
 	}
-	public, err := js.Stream(ctx, PublicStreamName)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return out, nil // no public stream yet: nothing was published
+	if out.PublicMessages, err = eraseMessages(ctx, js, PublicStreamName, PublicSubject, articleID); err != nil {
+		return out, err
 	}
-	if err != nil {
-		return out, fmt.Errorf("erase article %s: %w", articleID, unavailable(err))
-	}
-	killed := PublicSubject(ActionKilled, articleID)
-	out.PublicMessages, err = eraseSubject(ctx, public, PublicSubject("*", articleID), func(_ uint64, subject string) bool {
-		return subject == killed
-	})
-	if err != nil {
-		return out, fmt.Errorf("erase article %s from the public stream: %w", articleID, err)
+	if out.EmbargoedMessages, err = eraseMessages(ctx, js, EmbargoedStreamName, EmbargoedSubject, articleID); err != nil {
+		return out, err
 	}
 	return out, nil
+}
+
+// eraseMessages securely deletes every message of an article from a stream of messages made
+// from the log (public or embargoed), but its kill's.
+func eraseMessages(ctx context.Context, js jetstream.JetStream, name string, subject func(action, id string) string, articleID string) (int, error) {
+	stream, err := js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil // no such stream yet: nothing was written there
+	}
+	if err != nil {
+		return 0, fmt.Errorf("erase article %s: %w", articleID, unavailable(err))
+	}
+	killed := subject(ActionKilled, articleID)
+	n, err := eraseSubject(ctx, stream, subject("*", articleID), func(_ uint64, s string) bool { return s == killed })
+	if err != nil {
+		return n, fmt.Errorf("erase article %s from %s: %w", articleID, name, err)
+	}
+	return n, nil
 }
 
 // eraseSubject securely deletes the messages on subject (wildcards allowed) that keep does not
@@ -101,26 +115,36 @@ func isNoMessageFound(err error) bool {
 			strings.Contains(err.Error(), "err_code="+strconv.Itoa(codeSequenceNotFound)))
 }
 
-// KilledArticle is an article whose kill reached the public stream.
+// KilledArticle is an article whose kill reached the public or the embargoed stream.
 type KilledArticle struct {
 	ID      string
 	KillSeq uint64 // log sequence of the kill
 }
 
-// KilledArticles lists every killed article the public stream records, oldest kill first: what
-// the sweep at start erases again, in case a crash interrupted an erasure.
+// KilledArticles lists every killed article the public and the embargoed streams record (a kill
+// under embargo is on the embargoed one alone), oldest kill first in each: what the sweep at
+// start erases again, in case a crash interrupted an erasure.
 func KilledArticles(ctx context.Context, js jetstream.JetStream) ([]KilledArticle, error) {
-	public, err := js.Stream(ctx, PublicStreamName)
+	public, err := killedOn(ctx, js, PublicStreamName, PublicSubjectPrefix)
+	if err != nil {
+		return nil, err
+	}
+	embargoed, err := killedOn(ctx, js, EmbargoedStreamName, EmbargoedSubjectPrefix)
+	return append(public, embargoed...), err
+}
+
+func killedOn(ctx context.Context, js jetstream.JetStream, name, subjectPrefix string) ([]KilledArticle, error) {
+	stream, err := js.Stream(ctx, name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("killed articles: %w", unavailable(err))
 	}
-	prefix := PublicSubjectPrefix + ActionKilled + "."
+	prefix := subjectPrefix + ActionKilled + "."
 	var out []KilledArticle
 	for seq := uint64(1); ; {
-		msg, err := public.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(prefix+"*"))
+		msg, err := stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(prefix+"*"))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return out, nil
 		}
@@ -130,7 +154,7 @@ func KilledArticles(ctx context.Context, js jetstream.JetStream) ([]KilledArticl
 		seq = msg.Sequence + 1
 		killSeq, err := strconv.ParseUint(msg.Header.Get(SourceSeqHeader), 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("killed articles: public message %d has no %s header", msg.Sequence, SourceSeqHeader)
+			return nil, fmt.Errorf("killed articles: message %d of %s has no %s header", msg.Sequence, name, SourceSeqHeader)
 		}
 		out = append(out, KilledArticle{ID: strings.TrimPrefix(msg.Subject, prefix), KillSeq: killSeq})
 	}

@@ -64,6 +64,7 @@ const followInactiveThreshold = 10 * time.Second
 // followInactiveThreshold only.
 type PublicFollower struct {
 	js       jetstream.JetStream
+	stream   string
 	consumer jetstream.Consumer
 	it       jetstream.MessagesContext
 	stopOnce sync.Once
@@ -72,7 +73,13 @@ type PublicFollower struct {
 // FollowPublic starts following the public stream after sequence after; with fromNow, only
 // what is published from now on. It returns ErrUnavailable when NATS does not answer.
 func FollowPublic(ctx context.Context, js jetstream.JetStream, after uint64, fromNow bool) (*PublicFollower, error) {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{PublicSubjectAll},
+	return Follow(ctx, js, PublicStreamName, PublicSubjectAll, after, fromNow)
+}
+
+// Follow is FollowPublic on stream, NEWSROOM_PUBLIC or NEWSROOM_EMBARGOED (the messages are
+// alike), on its messages whose subject matches subjects (one article's, say).
+func Follow(ctx context.Context, js jetstream.JetStream, stream, subjects string, after uint64, fromNow bool) (*PublicFollower, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subjects},
 		InactiveThreshold: followInactiveThreshold}
 	switch {
 	case fromNow:
@@ -80,15 +87,15 @@ func FollowPublic(ctx context.Context, js jetstream.JetStream, after uint64, fro
 	case after > 0:
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
 	}
-	consumer, err := js.OrderedConsumer(ctx, PublicStreamName, cfg)
+	consumer, err := js.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("follow public stream: %w", unavailable(err))
+		return nil, fmt.Errorf("follow %s: %w", stream, unavailable(err))
 	}
 	it, err := consumer.Messages()
 	if err != nil {
-		return nil, fmt.Errorf("follow public stream: %w", unavailable(err))
+		return nil, fmt.Errorf("follow %s: %w", stream, unavailable(err))
 	}
-	return &PublicFollower{js: js, consumer: consumer, it: it}, nil
+	return &PublicFollower{js: js, stream: stream, consumer: consumer, it: it}, nil
 }
 
 // Next waits for the next message. After Stop it returns jetstream.ErrMsgIteratorClosed.
@@ -117,7 +124,7 @@ func (f *PublicFollower) Stop() {
 		if info := f.consumer.CachedInfo(); info != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
-			_ = f.js.DeleteConsumer(ctx, PublicStreamName, info.Name)
+			_ = f.js.DeleteConsumer(ctx, f.stream, info.Name)
 		}
 	})
 }

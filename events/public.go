@@ -72,7 +72,23 @@ type Ninjs struct {
 	By             string      `json:"by,omitempty"`
 	Located        string      `json:"located,omitempty"`
 	EdNote         string      `json:"ednote,omitempty"`
+	// Embargoed is the end of the embargo of a message for trusted subscribers alone.
+	Embargoed string `json:"embargoed,omitempty"`
+
+	// AltIDs names the article's translation set (AltIDTranslationSet).
+	AltIDs []ninjsAltID `json:"altids,omitempty"`
 }
+
+// ninjsAltID is an alternative identifier of the item: a role and a value.
+type ninjsAltID struct {
+	Role  string `json:"role"`
+	Value string `json:"value"`
+}
+
+// AltIDTranslationSet is the role of the alternative id every language version of an article
+// shares: "urn:uuid:" and the id of the original (the ce-subject of its own events). It is
+// permanent: subscribers group translations by it.
+const AltIDTranslationSet = "translation-set"
 
 type ninjsText struct {
 	Role  string `json:"role"`
@@ -101,6 +117,11 @@ type PublicText struct {
 	Dateline    string
 	Tags        []string
 	Note        string // a correction's or a retraction's public words
+	// EmbargoUntil is the end of the embargo the article is under (trusted subscribers only).
+	EmbargoUntil time.Time
+
+	// TranslationSet is the id of the article's translation set (domain.TranslationSetOf).
+	TranslationSet string
 }
 
 // PublicEvent is one message of the public stream.
@@ -109,6 +130,8 @@ type PublicEvent struct {
 	Source    Envelope // the internal event it was made from
 	PublicURL string   // the base of article URIs, and the CloudEvent source
 	Text      PublicText
+	// Trusted: the message is for trusted subscribers alone, on NEWSROOM_EMBARGOED.
+	Trusted bool
 }
 
 // Msg encodes the event as a CloudEvent in NATS binary mode: ce-* headers (values
@@ -133,8 +156,14 @@ func (p PublicEvent) Msg() (*nats.Msg, error) {
 	if !p.Text.PublishedAt.IsZero() {
 		doc.FirstCreated = p.Text.PublishedAt.UTC().Format(time.RFC3339Nano)
 	}
+	if !p.Text.EmbargoUntil.IsZero() {
+		doc.Embargoed = p.Text.EmbargoUntil.UTC().Format(time.RFC3339Nano)
+	}
 	if p.Text.Headline != "" {
 		doc.Headlines = []ninjsText{{Role: "main", Value: p.Text.Headline}}
+	}
+	if p.Text.TranslationSet != "" && p.Action != ActionKilled {
+		doc.AltIDs = []ninjsAltID{{Role: AltIDTranslationSet, Value: "urn:uuid:" + p.Text.TranslationSet}}
 	}
 	switch p.Action {
 	case ActionKilled:
@@ -159,11 +188,15 @@ func (p PublicEvent) Msg() (*nats.Msg, error) {
 	if err != nil {
 		return nil, fmt.Errorf("public event %s: %w", p.Source.ID, err)
 	}
-	msg := nats.NewMsg(PublicSubject(p.Action, p.Source.ArticleID))
+	subject, id := PublicSubject(p.Action, p.Source.ArticleID), p.Source.ID
+	if p.Trusted {
+		subject, id = EmbargoedSubject(p.Action, p.Source.ArticleID), id+EmbargoedIDSuffix
+	}
+	msg := nats.NewMsg(subject)
 	msg.Data = data
 	h := map[string]string{
 		"ce-specversion":     "1.0",
-		"ce-id":              p.Source.ID,
+		"ce-id":              id,
 		"ce-source":          base,
 		"ce-type":            CloudEventType(p.Action),
 		"ce-time":            p.Source.Time.UTC().Format(time.RFC3339Nano),
@@ -192,10 +225,15 @@ func percentEncode(s string) string {
 	return b.String()
 }
 
-// PublicActionOf says which public action an internal event makes, if any.
+// PublicActionOf says which public action an internal event makes, if any. An event about an
+// article under embargo makes none (see EmbargoedActionOf); the lift of the embargo is the
+// article's publication.
 func PublicActionOf(e domain.Event) (string, bool) {
+	if domain.AudienceOf(e) != domain.Public {
+		return "", false
+	}
 	switch e.(type) {
-	case domain.Published:
+	case domain.Published, domain.EmbargoLifted:
 		return ActionPublished, true
 	case domain.Corrected:
 		return ActionCorrected, true

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -362,13 +363,16 @@ type draftRequest struct {
 	Dateline string   `json:"dateline"`
 	Tags     []string `json:"tags"`
 	Slug     string   `json:"slug"`
+
+	// TranslationOf is the id of the article this one translates (its original).
+	TranslationOf string `json:"translation_of"`
 }
 
 func (r draftRequest) command() domain.Draft {
 	return domain.Draft{Content: domain.Content{
 		Headline: r.Headline, Summary: r.Summary, Body: r.Body, Language: r.Language,
 		Byline: r.Byline, Dateline: r.Dateline, Tags: r.Tags, Slug: r.Slug,
-	}}
+	}, TranslationOf: r.TranslationOf}
 }
 
 // takeString removes field name from fields and returns its string value ("" if absent or null).
@@ -489,6 +493,23 @@ func decodeText(c echo.Context, field string, optional bool) (string, error) {
 		return "", err
 	}
 	return text, o.textError()
+}
+
+// decodeTime reads a body of one field holding an RFC 3339 date and time, which may be
+// optional (then no body at all is the zero time). An absent or null field is the zero time too,
+// which the domain refuses where one is required. A string that is no RFC 3339 time is a 422
+// naming the field.
+func decodeTime(c echo.Context, field string, optional bool) (time.Time, error) {
+	text, err := decodeText(c, field, optional)
+	if err != nil || text == "" {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339, text)
+	if err != nil {
+		return time.Time{}, &domain.ValidationError{Fields: []domain.FieldError{{Field: field,
+			Detail: fmt.Sprintf("%q is not an RFC 3339 date and time, such as 2026-12-07T10:00:00+01:00", text)}}}
+	}
+	return t, nil
 }
 
 func contains(list []string, s string) bool {

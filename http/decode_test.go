@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/newsroom/newsroom/auth"
 	"github.com/newsroom/newsroom/domain"
@@ -112,6 +113,8 @@ func TestRequestBodiesAreReadExactly(t *testing.T) {
 	draft := s.prepare(t, "A draft")
 	review := s.prepare(t, "In review", domain.Submit{})
 	published := s.prepare(t, "Published", domain.Submit{}, domain.Approve{}, domain.Publish{})
+	approved := s.prepare(t, "Approved", domain.Submit{}, domain.Approve{})
+	embargoed := s.prepare(t, "Under embargo", domain.Submit{}, domain.Approve{}, domain.Publish{EmbargoUntil: time.Now().Add(time.Hour)})
 	const api = "/api/v1/articles"
 	ifMatch1 := []string{"If-Match", `"1"`}
 
@@ -130,6 +133,8 @@ func TestRequestBodiesAreReadExactly(t *testing.T) {
 		{"correct Note", "POST", api + "/" + published + "/correct", domain.RoleEditor, `{"Note":"x","summary":"y"}`, nil, 400, "Note"},
 		{"request changes Comment", "POST", api + "/" + review + "/request-changes", domain.RoleEditor, `{"Comment":"x"}`, nil, 400, "Comment"},
 		{"retract REASON", "POST", api + "/" + published + "/retract", domain.RoleEditor, `{"REASON":"x"}`, nil, 400, "REASON"},
+		{"publish Embargo_until", "POST", api + "/" + approved + "/publish", domain.RoleEditor, `{"Embargo_until":"2030-01-01T00:00:00Z"}`, nil, 400, "Embargo_until"},
+		{"move the embargo EMBARGO_UNTIL", "POST", api + "/" + embargoed + "/embargo", domain.RoleEditor, `{"EMBARGO_UNTIL":"2030-01-01T00:00:00Z"}`, nil, 400, "EMBARGO_UNTIL"},
 
 		// A field given twice is refused, wherever it is.
 		{"draft headline twice", "POST", api, domain.RoleReporter, `{"headline":"a","headline":"b"}`, nil, 400, "headline"},
@@ -140,6 +145,15 @@ func TestRequestBodiesAreReadExactly(t *testing.T) {
 		{"retract reason twice", "POST", api + "/" + published + "/retract", domain.RoleEditor, `{"reason":"a","reason":"b"}`, nil, 400, "reason"},
 		{"kill reason twice", "POST", api + "/" + published + "/kill", domain.RoleEditor, `{"reason":"a","reason":"b"}`, nil, 400, "reason"},
 		{"spike reason twice", "POST", api + "/" + draft + "/spike", domain.RoleReporter, `{"reason":"a","reason":"b"}`, nil, 400, "reason"},
+		{"publish embargo_until twice", "POST", api + "/" + approved + "/publish", domain.RoleEditor, `{"embargo_until":"2030-01-01T00:00:00Z","embargo_until":null}`, nil, 400, "embargo_until"},
+		{"publish embargo_until a number", "POST", api + "/" + approved + "/publish", domain.RoleEditor, `{"embargo_until":1893456000}`, nil, 400, "embargo_until"},
+
+		// Times are RFC 3339, in the future, and required where they are the command.
+		{"publish embargo_until not a time", "POST", api + "/" + approved + "/publish", domain.RoleEditor, `{"embargo_until":"Thursday 10:00"}`, nil, 422, "embargo_until"},
+		{"publish embargo_until without a zone", "POST", api + "/" + approved + "/publish", domain.RoleEditor, `{"embargo_until":"2030-01-01T10:00:00"}`, nil, 422, "embargo_until"},
+		{"publish embargo_until in the past", "POST", api + "/" + approved + "/publish", domain.RoleEditor, `{"embargo_until":"2020-01-01T10:00:00Z"}`, nil, 422, "embargo_until"},
+		{"move the embargo without a time", "POST", api + "/" + embargoed + "/embargo", domain.RoleEditor, `{}`, nil, 422, "embargo_until"},
+		{"move the embargo not a time", "POST", api + "/" + embargoed + "/embargo", domain.RoleEditor, `{"embargo_until":"later"}`, nil, 422, "embargo_until"},
 
 		// Half a surrogate pair, escaped.
 		{"draft headline lone high surrogate", "POST", api, domain.RoleReporter, `{"headline":"NATO \ud800 meets"}`, nil, 422, "headline"},
@@ -154,6 +168,7 @@ func TestRequestBodiesAreReadExactly(t *testing.T) {
 		{"retract reason lone surrogate", "POST", api + "/" + published + "/retract", domain.RoleEditor, `{"reason":"\ud800"}`, nil, 422, "reason"},
 		{"kill reason lone surrogate", "POST", api + "/" + published + "/kill", domain.RoleEditor, `{"reason":"\ud800"}`, nil, 422, "reason"},
 		{"spike reason lone surrogate", "POST", api + "/" + draft + "/spike", domain.RoleReporter, `{"reason":"\ud800"}`, nil, 422, "reason"},
+		{"publish embargo_until lone surrogate", "POST", api + "/" + approved + "/publish", domain.RoleEditor, `{"embargo_until":"\ud800"}`, nil, 422, "embargo_until"},
 
 		// Bytes that are not UTF-8.
 		{"draft headline not UTF-8", "POST", api, domain.RoleReporter, "{\"headline\":\"NATO \xff meets\"}", nil, 422, "headline"},
@@ -246,6 +261,40 @@ func BenchmarkDecodeDraft(b *testing.B) {
 				if err := decodeStrict(body, &req); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// TestPublishBody: publish takes no body, as it always did, or {} or a null embargo (no
+// embargo), or an embargo; the editors' article shows it, null when there is none.
+func TestPublishBody(t *testing.T) {
+	s := startEditorsServer(t)
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	for _, tt := range []struct {
+		name, body string
+		want       *time.Time
+	}{
+		{"no body", "", nil},
+		{"an empty object", `{}`, nil},
+		{"a null embargo", `{"embargo_until":null}`, nil},
+		{"an embargo", `{"embargo_until":"` + until.In(time.FixedZone("CET", 3600)).Format(time.RFC3339) + `"}`, &until},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			id := s.prepare(t, "Ministers meet "+tt.name, domain.Submit{}, domain.Approve{})
+			status, body := s.send(t, "POST", "/api/v1/articles/"+id+"/publish", domain.RoleEditor, tt.body)
+			if status != 200 {
+				t.Fatalf("publish with %s = %d %s; want 200", tt.name, status, body)
+			}
+			var a articleJSON
+			if err := json.Unmarshal(body, &a); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case !strings.Contains(string(body), `"embargo_until":`):
+				t.Errorf("article %s has no embargo_until", body)
+			case tt.want == nil && a.EmbargoUntil != nil, tt.want != nil && (a.EmbargoUntil == nil || !a.EmbargoUntil.Equal(*tt.want)):
+				t.Errorf("embargo_until = %v; want %v", a.EmbargoUntil, tt.want)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	nethttp "net/http"
@@ -51,6 +52,24 @@ type articleJSON struct {
 	// EmbargoUntil is the end of the embargo a scheduled article will be published under, or
 	// a published article is under; null when there is none.
 	EmbargoUntil *time.Time `json:"embargo_until"`
+
+	// TranslationOf is the id of the original this article translates; null for an original.
+	TranslationOf *string `json:"translation_of"`
+	// Translations are the other members of the article's translation set, in any state: on
+	// GET /api/v1/articles/{id} only (the desk view holds them; a command's answer and the
+	// desk's list leave them out, and so does a GET while the database does not answer).
+	Translations *[]translationJSON `json:"translations,omitempty"`
+}
+
+// translationJSON is another language version of an article, as the desk shows it.
+type translationJSON struct {
+	ID       string `json:"id"`
+	Language string `json:"language"`
+	Status   string `json:"status"`
+	Slug     string `json:"slug"`
+	// PublishAt says when a scheduled member is due: set once the desk view stores it
+	// (scheduled publication), absent until then and for members not scheduled.
+	PublishAt *time.Time `json:"publish_at,omitempty"`
 }
 
 // pendingCorrectionJSON is a proposed correction: the changed fields as a merge patch, the
@@ -85,6 +104,10 @@ func articleFrom(a domain.Article) articleJSON {
 		// The slug reserved for it: the address it will be published at.
 		out.Slug, out.EmbargoUntil = a.ScheduledSlug, timeOrNull(a.ScheduleEmbargo)
 	}
+	if a.TranslationOf != "" {
+		of := a.TranslationOf
+		out.TranslationOf = &of
+	}
 	return out
 }
 
@@ -93,6 +116,23 @@ func timeOrNull(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// translationsOf renders the members of a's translation set but a itself.
+func translationsOf(a domain.Article, set []domain.SetMember) *[]translationJSON {
+	out := []translationJSON{}
+	for _, m := range set {
+		if m.ID == a.ID {
+			continue
+		}
+		t := translationJSON{ID: m.ID, Language: m.Language, Status: string(m.Status), Slug: m.Slug}
+		if !m.PublishAt.IsZero() {
+			at := m.PublishAt
+			t.PublishAt = &at
+		}
+		out = append(out, t)
+	}
+	return &out
 }
 
 func (api *editorsAPI) draft(c echo.Context) error {
@@ -119,12 +159,25 @@ func (api *editorsAPI) draft(c echo.Context) error {
 	return renderArticle(c, nethttp.StatusCreated, res)
 }
 
+// setReadTimeout bounds GET's read of an article's translation set from the desk view.
+const setReadTimeout = 2 * time.Second
+
+// get serves an article as its own events say, with its translation set as the desk view holds
+// it. The article comes from the log: it is served while the database is down (or silent for
+// setReadTimeout), without the set.
 func (api *editorsAPI) get(c echo.Context) error {
 	res, err := api.desk.Get(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return renderArticle(c, nethttp.StatusOK, res)
+	out := articleFrom(res.Article)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), setReadTimeout)
+	defer cancel()
+	if set, err := api.views.SetMembers(ctx, res.Article.TranslationSet()); err == nil {
+		out.Translations = translationsOf(res.Article, set)
+	}
+	setArticleHeaders(c, res)
+	return c.JSON(nethttp.StatusOK, out)
 }
 
 func (api *editorsAPI) revise(c echo.Context) error {
@@ -271,6 +324,19 @@ func takeTime(fields map[string]json.RawMessage, name string, invalid *domain.Va
 	return t.Truncate(time.Microsecond), nil
 }
 
+// publish decodes a publication: no body, or {"embargo_until": RFC 3339} to publish under
+// embargo until then (null: none).
+func publish(c echo.Context) (domain.Command, error) {
+	until, err := decodeTime(c, "embargo_until", true)
+	return domain.Publish{EmbargoUntil: until}, err
+}
+
+// moveEmbargo decodes {"embargo_until": RFC 3339}, the new end of an embargo.
+func moveEmbargo(c echo.Context) (domain.Command, error) {
+	until, err := decodeTime(c, "embargo_until", false)
+	return domain.MoveEmbargo{Until: until}, err
+}
+
 func requestChanges(c echo.Context) (domain.Command, error) {
 	comment, err := decodeText(c, "comment", false)
 	return domain.RequestChanges{Comment: comment}, err
@@ -333,9 +399,13 @@ func request(c echo.Context, ifMatch *editorial.IfMatch) editorial.Request {
 }
 
 func renderArticle(c echo.Context, status int, res editorial.Result) error {
+	setArticleHeaders(c, res)
+	return c.JSON(status, articleFrom(res.Article))
+}
+
+func setArticleHeaders(c echo.Context, res editorial.Result) {
 	h := c.Response().Header()
 	h.Set(headerETag, etag(res.Article.Version))
 	h.Set(positionHeader, strconv.FormatUint(res.Position, 10))
 	h.Set("Cache-Control", "no-store") // drafts are private, and change
-	return c.JSON(status, articleFrom(res.Article))
 }

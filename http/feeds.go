@@ -43,14 +43,16 @@ type feedsAPI struct {
 
 // feedRenderVersion names how the feeds are rendered; it is part of their ETags. Bump it with
 // any change to what a feed shows of the same articles.
-const feedRenderVersion = "1"
+// 2: Atom links each entry to its other published language versions.
+const feedRenderVersion = "2"
 
 // feed is what both formats render: the newest public articles and the URLs they need.
 type feed struct {
 	language string // the ?lang= filter, or ""
 	base     string // the public base URL, no trailing slash
 	items    []projections.PublicArticle
-	updated  time.Time // the newest entry's updated_at, or emptyFeedUpdated
+	sets     map[string][]projections.Translation // the published members of the items' translation sets
+	updated  time.Time                            // the newest entry's updated_at, or emptyFeedUpdated
 }
 
 // feedFormat is one of the feeds' formats.
@@ -82,7 +84,11 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 			if err != nil {
 				return err
 			}
-			if tag := feedETag(format.name, base, lang, stamps); etagListMatches(conditional, tag) {
+			sets, err := api.articles.Translations(ctx, setIDs(stamps))
+			if err != nil {
+				return err
+			}
+			if tag := feedETag(format.name, base, lang, stamps, sets); etagListMatches(conditional, tag) {
 				return sendFeed(c, format.mediaType, tag, nil)
 			}
 		}
@@ -97,13 +103,16 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 		f := feed{language: lang, base: base, items: list.Items, updated: emptyFeedUpdated}
 		stamps := make([]projections.Stamp, len(list.Items))
 		for i, a := range list.Items {
-			stamps[i] = projections.Stamp{ID: a.ID, Version: a.Version}
+			stamps[i] = projections.Stamp{ID: a.ID, Version: a.Version, SetID: a.SetID}
 			if a.UpdatedAt.After(f.updated) {
 				f.updated = a.UpdatedAt
 			}
 		}
+		if f.sets, err = api.articles.Translations(ctx, setIDs(stamps)); err != nil {
+			return renderedAnswer{}, err
+		}
 		body, err := format.render(f)
-		return renderedAnswer{body: body, etag: feedETag(format.name, base, lang, stamps)}, err
+		return renderedAnswer{body: body, etag: feedETag(format.name, base, lang, stamps, f.sets)}, err
 	})
 	if err != nil {
 		return err
@@ -115,14 +124,30 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 }
 
 // feedETag names a feed: its format, base URL and language, how feeds and the published view
-// render, and the id and version of each entry. Whatever an entry shows changes its version.
-func feedETag(format, base, lang string, stamps []projections.Stamp) string {
+// render, the id and version of each entry, and the other published language versions each
+// links to. Whatever an entry shows of itself changes its version; its translations change
+// without it (another article is published, retracted or killed), so they are named apart.
+func feedETag(format, base, lang string, stamps []projections.Stamp, sets map[string][]projections.Translation) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%d", format, base, lang, feedRenderVersion, publishedVersion)
 	for _, s := range stamps {
 		fmt.Fprintf(h, "\x00%s:%d", s.ID, s.Version)
+		for _, t := range sets[s.SetID] {
+			if t.ID != s.ID {
+				fmt.Fprintf(h, "\x01%s:%s:%s", t.ID, t.Language, t.Slug)
+			}
+		}
 	}
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
+
+// setIDs lists the translation sets of stamps.
+func setIDs(stamps []projections.Stamp) []string {
+	ids := make([]string, 0, len(stamps))
+	for _, s := range stamps {
+		ids = append(ids, s.SetID)
+	}
+	return ids
 }
 
 // publishedVersion is the published view's version: the HTML of the entries follows its rules.
@@ -149,7 +174,7 @@ func (f feed) url(path string) string {
 }
 
 func (f feed) articleURL(a projections.PublicArticle) string {
-	return f.base + "/public/v1/articles/" + url.PathEscape(a.Slug)
+	return articleURL(f.base, a.Slug)
 }
 
 // entryID is an article's permanent id in every feed: its id (a UUID) as a URN, which no
@@ -201,9 +226,10 @@ type (
 		Text string `xml:",chardata"`
 	}
 	atomLink struct {
-		Rel  string `xml:"rel,attr,omitempty"`
-		Type string `xml:"type,attr,omitempty"`
-		Href string `xml:"href,attr"`
+		Rel      string `xml:"rel,attr,omitempty"`
+		Type     string `xml:"type,attr,omitempty"`
+		Hreflang string `xml:"hreflang,attr,omitempty"`
+		Href     string `xml:"href,attr"`
 	}
 	atomPerson struct {
 		Name string `xml:"name"`
@@ -234,7 +260,7 @@ func (f feed) atom() atomFeed {
 			Title:     atomText{Text: a.Headline},
 			Updated:   feedTime(a.UpdatedAt),
 			Published: feedTime(a.PublishedAt),
-			Links:     []atomLink{{Rel: "alternate", Type: "application/json", Href: f.articleURL(a)}},
+			Links:     append([]atomLink{{Rel: "alternate", Type: "application/json", Href: f.articleURL(a)}}, f.alternates(a)...),
 		}
 		if a.Byline != "" {
 			e.Authors = []atomPerson{{Name: a.Byline}}
@@ -253,6 +279,21 @@ func (f feed) atom() atomFeed {
 		out.Entries = append(out.Entries, e)
 	}
 	return out
+}
+
+// alternates links an entry to its other published language versions. RFC 4287 §4.2.7.2 allows
+// one alternate link per type and hreflang: a language met twice (the entry's own, or two
+// versions drafted in one language at once) is linked once, to the first in the set's order.
+func (f feed) alternates(a projections.PublicArticle) []atomLink {
+	var links []atomLink
+	seen := map[string]bool{strings.ToLower(a.Language): true}
+	for _, t := range a.OtherVersions(f.sets) {
+		if lang := strings.ToLower(t.Language); !seen[lang] {
+			seen[lang] = true
+			links = append(links, atomLink{Rel: "alternate", Type: "application/json", Hreflang: t.Language, Href: articleURL(f.base, t.Slug)})
+		}
+	}
+	return links
 }
 
 func (f feed) title() string {

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	nethttp "net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,18 @@ func (f *feedArticles) Newest(_ context.Context, lang string, n int) ([]projecti
 	f.newest++
 	var out []projections.Stamp
 	for _, a := range f.matching(lang)[:min(n, len(f.matching(lang)))] {
-		out = append(out, projections.Stamp{ID: a.ID, Version: a.Version})
+		out = append(out, projections.Stamp{ID: a.ID, Version: a.Version, SetID: a.SetID})
+	}
+	return out, nil
+}
+
+// Translations groups the published items by translation set, as the published view does.
+func (f *feedArticles) Translations(_ context.Context, setIDs []string) (map[string][]projections.Translation, error) {
+	out := map[string][]projections.Translation{}
+	for _, a := range f.items {
+		if a.Status == projections.VisibilityPublished && slices.Contains(setIDs, a.SetID) {
+			out[a.SetID] = append(out[a.SetID], projections.Translation{ID: a.ID, SetID: a.SetID, Language: a.Language, Slug: a.Slug})
+		}
 	}
 	return out, nil
 }
@@ -273,5 +285,76 @@ func TestFeedETagFromTheNewestVersions(t *testing.T) {
 	cache.Invalidate([]string{items[0].ID})
 	if again := getFeed(t, h, "/public/v1/feeds/feed.json").Body.String(); again == first || articles.lists != 2 {
 		t.Errorf("after Invalidate, the feed was read %d times and is the same: %v; want read again, changed", articles.lists, again == first)
+	}
+}
+
+// TestAtomLinksTranslations: an entry links each other published language version of it with
+// rel="alternate" and its hreflang (once per language, never its own); a version published
+// later changes the feed's ETag, though no entry of the feed changed, so that a client holding
+// the feed before gets it again rather than 304.
+func TestAtomLinksTranslations(t *testing.T) {
+	const set = "0b8f0f8e-8a6e-4b0e-9a43-5b2f6c1d2e3f"
+	en := projections.PublicArticle{ID: set, SetID: set, Slug: "ministers-meet", Status: projections.VisibilityPublished,
+		Headline: "Ministers meet", Language: "en", PublishedAt: published, UpdatedAt: published, Version: 5}
+	fr := projections.PublicArticle{ID: "6a1f3e55-0f1c-4c4e-8a53-3a7b8b7f9d10", SetID: set, Slug: "reunion-des-ministres",
+		Status: projections.VisibilityPublished, Headline: "Réunion", Language: "fr", PublishedAt: published.Add(time.Hour), UpdatedAt: published.Add(time.Hour), Version: 5}
+	frAgain := fr // a second French version drafted at the same moment (the race the desk allows)
+	frAgain.ID, frAgain.Slug = "7c2f3e55-0f1c-4c4e-8a53-3a7b8b7f9d10", "reunion-2"
+	de := projections.PublicArticle{ID: "8d3f3e55-0f1c-4c4e-8a53-3a7b8b7f9d10", SetID: set, Slug: "treffen",
+		Status: projections.VisibilityRetracted, Headline: "Treffen", Language: "de", PublishedAt: published, UpdatedAt: published, Version: 6}
+	articles := &feedArticles{items: []projections.PublicArticle{en, de}}
+	h := New(Config{Public: articles, PublicURL: "https://news.example.org"})
+
+	type link struct {
+		Rel      string `xml:"rel,attr"`
+		Hreflang string `xml:"hreflang,attr"`
+		Href     string `xml:"href,attr"`
+	}
+	entries := func(rec *httptest.ResponseRecorder) map[string][]link {
+		t.Helper()
+		var f struct {
+			Entries []struct {
+				ID    string `xml:"id"`
+				Links []link `xml:"link"`
+			} `xml:"entry"`
+		}
+		if err := xml.Unmarshal(rec.Body.Bytes(), &f); err != nil {
+			t.Fatalf("the feed does not parse: %v\n%s", err, rec.Body)
+		}
+		out := map[string][]link{}
+		for _, e := range f.Entries {
+			out[e.ID] = e.Links
+		}
+		return out
+	}
+	rec := getFeed(t, h, "/public/v1/feeds/atom.xml?lang=en")
+	before := rec.Header().Get("ETag")
+	if links := entries(rec)["urn:uuid:"+set]; len(links) != 1 {
+		t.Errorf("the original's links while its German version is retracted = %+v; want its own alone", links)
+	}
+
+	articles.items = []projections.PublicArticle{en, fr, frAgain, de}
+	rec = getFeed(t, h, "/public/v1/feeds/atom.xml?lang=en", "If-None-Match", before)
+	if rec.Code != 200 || rec.Header().Get("ETag") == before {
+		t.Fatalf("the English feed once a French version is out = %d, ETag %s; want 200 and a new ETag", rec.Code, rec.Header().Get("ETag"))
+	}
+	want := []link{
+		{Rel: "alternate", Href: "https://news.example.org/public/v1/articles/ministers-meet"},
+		{Rel: "alternate", Hreflang: "fr", Href: "https://news.example.org/public/v1/articles/reunion-des-ministres"},
+	}
+	if got := entries(rec)["urn:uuid:"+set]; !slices.Equal(got, want) {
+		t.Errorf("the original's links = %+v; want %+v", got, want)
+	}
+	after := rec.Header().Get("ETag")
+	if rec := getFeed(t, h, "/public/v1/feeds/atom.xml?lang=en", "If-None-Match", after); rec.Code != 304 {
+		t.Errorf("GET with the new ETag = %d; want 304", rec.Code)
+	}
+	rec = getFeed(t, h, "/public/v1/feeds/atom.xml")
+	wantFR := []link{
+		{Rel: "alternate", Href: "https://news.example.org/public/v1/articles/reunion-des-ministres"},
+		{Rel: "alternate", Hreflang: "en", Href: "https://news.example.org/public/v1/articles/ministers-meet"},
+	}
+	if got := entries(rec)["urn:uuid:"+fr.ID]; !slices.Equal(got, wantFR) {
+		t.Errorf("the French version's links = %+v; want %+v (never a second fr)", got, wantFR)
 	}
 }

@@ -30,6 +30,7 @@ type publicAPI struct {
 	closing      <-chan struct{}
 	articles     PublicArticles
 	cache        *PublicCache // nil: every read renders from the view
+	publicURL    string       // absolute, no trailing slash; empty: from each request
 }
 
 // publicArticleJSON is a published article as readers see it.
@@ -54,6 +55,22 @@ type publicArticleJSON struct {
 	// has none. A list page leaves them out: it does not read them (GET the article).
 	Corrections *[]correctionJSON `json:"corrections,omitempty"`
 	Retraction  *retractionJSON   `json:"retraction,omitempty"`
+
+	// Translations are the other published language versions of the article, on every article
+	// read by its slug (an empty list when it has none); a list page leaves them out.
+	Translations *[]publicTranslationJSON `json:"translations,omitempty"`
+}
+
+// publicTranslationJSON is another published language version of an article.
+type publicTranslationJSON struct {
+	Language string `json:"language"`
+	Slug     string `json:"slug"`
+	URL      string `json:"url"`
+}
+
+// articleURL is the public address of the article with slug, on the public base URL.
+func articleURL(base, slug string) string {
+	return base + "/public/v1/articles/" + url.PathEscape(slug)
 }
 
 type correctionJSON struct {
@@ -155,8 +172,14 @@ func nextPage(path string, next projections.Cursor, perPage int, filters ...stri
 
 func (api *publicAPI) get(c echo.Context) error {
 	slug := c.Param("slug")
-	a, err := api.cache.article(c.Request().Context(), slug, func(ctx context.Context) (renderedAnswer, error) {
-		return api.render(ctx, slug)
+	base := api.publicURL
+	if base == "" {
+		base = requestBase(c)
+	}
+	// The answer holds absolute URLs (its translations'): kept per base URL, as the feeds are.
+	key := base + "\x00" + slug
+	a, err := api.cache.article(c.Request().Context(), key, func(ctx context.Context) (renderedAnswer, error) {
+		return api.render(ctx, base, slug)
 	})
 	if err != nil {
 		return err
@@ -170,14 +193,21 @@ func (api *publicAPI) get(c echo.Context) error {
 	return c.JSONBlob(nethttp.StatusOK, a.body)
 }
 
-// render reads the published article with that slug and renders it.
-func (api *publicAPI) render(ctx context.Context, slug string) (renderedAnswer, error) {
+// render reads the published article with that slug and renders it, its translations' URLs on
+// base.
+func (api *publicAPI) render(ctx context.Context, base, slug string) (renderedAnswer, error) {
 	a, err := api.articles.BySlug(ctx, slug)
 	if err != nil {
 		return renderedAnswer{}, err
 	}
-	body, err := renderJSON(publicArticleFrom(a, true))
-	return renderedAnswer{body: body, etag: publicETag(a.Version, body), articleID: a.ID}, err
+	out := publicArticleFrom(a, true)
+	translations := make([]publicTranslationJSON, len(a.Translations))
+	for i, t := range a.Translations {
+		translations[i] = publicTranslationJSON{Language: t.Language, Slug: t.Slug, URL: articleURL(base, t.Slug)}
+	}
+	out.Translations = &translations
+	body, err := renderJSON(out)
+	return renderedAnswer{body: body, etag: publicETag(a.Version, body), articleID: a.ID, setID: a.SetID}, err
 }
 
 // publicETag names one public answer: the article version it shows, and a digest of the

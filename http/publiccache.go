@@ -36,7 +36,7 @@ type PublicCache struct {
 	mu        sync.RWMutex
 	gen       uint64                    // moved by every invalidation
 	articles  map[string]renderedAnswer // by slug
-	byArticle map[string][]string       // article id → the slugs it is cached under
+	byArticle map[string][]string       // article id, or translation set id → the keys of its answers
 	lists     map[string]renderedAnswer // by listing key: they show many articles
 	flights   map[flightKey]*flight     // reads of the view under way
 }
@@ -65,6 +65,7 @@ type renderedAnswer struct {
 	body      []byte
 	etag      string    // "" for none
 	articleID string    // the article an answer by slug shows
+	setID     string    // its translation set, whose other members' changes change it too
 	readAt    time.Time // noted before the view was read
 }
 
@@ -75,8 +76,9 @@ func NewPublicCache(maxAge time.Duration) *PublicCache {
 		byArticle: map[string][]string{}, lists: map[string]renderedAnswer{}, flights: map[flightKey]*flight{}}
 }
 
-// Invalidate drops the answers that show the articles with these ids, and every list page and
-// feed; nil ids drops everything (a rebuilt view, a lost track of changes).
+// Invalidate drops the answers that show the articles with these ids, or belong to the
+// translation sets with these ids, and every list page and feed; nil ids drops everything (a
+// rebuilt view, a lost track of changes).
 func (c *PublicCache) Invalidate(ids []string) {
 	if c == nil {
 		return
@@ -182,6 +184,9 @@ func (c *PublicCache) get(ctx context.Context, key string, isList bool, load fun
 	}
 	if old, had := c.articles[key]; !had || old.articleID != a.articleID {
 		c.byArticle[a.articleID] = append(c.byArticle[a.articleID], key)
+		if a.setID != "" && a.setID != a.articleID {
+			c.byArticle[a.setID] = append(c.byArticle[a.setID], key)
+		}
 	}
 	c.articles[key] = a
 	return a, nil

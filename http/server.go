@@ -29,6 +29,8 @@ type Desk interface {
 type PublicArticles interface {
 	List(ctx context.Context, q projections.PublicQuery) (projections.PublicList, error)
 	BySlug(ctx context.Context, slug string) (projections.PublicArticle, error)
+	// Translations returns the published members of these translation sets, by set id.
+	Translations(ctx context.Context, setIDs []string) (map[string][]projections.Translation, error)
 	// Newest returns the id and version of the n newest listed articles (of that language,
 	// unless empty), newest first.
 	Newest(ctx context.Context, language string, n int) ([]projections.Stamp, error)
@@ -39,6 +41,8 @@ type PublicArticles interface {
 type DeskViews interface {
 	List(ctx context.Context, q projections.DeskQuery) (projections.DeskList, error)
 	Timeline(ctx context.Context, articleID string) ([]projections.Entry, error)
+	// SetMembers returns the articles of a translation set, in any state.
+	SetMembers(ctx context.Context, setID string) ([]domain.SetMember, error)
 }
 
 // Readiness reports whether this instance can accept commands and how far its views are.
@@ -134,9 +138,11 @@ func newEcho(cfg Config) *echo.Echo {
 	api.POST("/articles/:id/submit", editors.command(fixed(domain.Submit{})))
 	api.POST("/articles/:id/request-changes", editors.command(requestChanges))
 	api.POST("/articles/:id/approve", editors.command(fixed(domain.Approve{})))
-	api.POST("/articles/:id/publish", editors.command(fixed(domain.Publish{})))
+	api.POST("/articles/:id/publish", editors.command(publish))
 	api.POST("/articles/:id/schedule", editors.command(schedule))
 	api.POST("/articles/:id/unschedule", editors.command(fixed(domain.Unschedule{})))
+	api.POST("/articles/:id/lift-embargo", editors.command(fixed(domain.LiftEmbargo{})))
+	api.POST("/articles/:id/embargo", editors.command(moveEmbargo))
 	api.POST("/articles/:id/correct", editors.command(correct))
 	api.POST("/articles/:id/correct/confirm", editors.command(fixed(domain.ConfirmCorrection{})))
 	api.POST("/articles/:id/correct/withdraw", editors.command(fixed(domain.WithdrawCorrection{})))
@@ -158,7 +164,8 @@ func newEcho(cfg Config) *echo.Echo {
 		wh.GET("/:id/deliveries", hooks.deliveries)
 	}
 
-	public := &publicAPI{log: cfg.Logger, publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache}
+	public := &publicAPI{log: cfg.Logger, publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache,
+		publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	fresh := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return freshReads(readYourWrites(cfg.Positions, "published")(next))
 	}

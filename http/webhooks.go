@@ -41,23 +41,29 @@ type webhooksAPI struct {
 type webhookRequest struct {
 	URL    string `json:"url"`
 	Secret string `json:"secret"`
+	// Trusted: the webhook receives the embargoed stream too.
+	Trusted bool `json:"trusted"`
 }
 
 // webhookJSON is a webhook as admins see it: never its secret, except in the registration's
 // answer.
 type webhookJSON struct {
-	ID           string        `json:"id"`
-	URL          string        `json:"url"`
-	Secret       string        `json:"secret,omitempty"`
-	CreatedAt    time.Time     `json:"created_at"`
-	CreatedBy    string        `json:"created_by"`
-	DeliveredSeq uint64        `json:"delivered_seq"`
+	ID           string    `json:"id"`
+	URL          string    `json:"url"`
+	Secret       string    `json:"secret,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	CreatedBy    string    `json:"created_by"`
+	DeliveredSeq uint64    `json:"delivered_seq"`
+	Trusted      bool      `json:"trusted"`
+	// EmbargoedSeq is a trusted webhook's cursor on NEWSROOM_EMBARGOED; absent for the others.
+	EmbargoedSeq *uint64       `json:"embargoed_seq,omitempty"`
 	LastDelivery *deliveryJSON `json:"last_delivery"`
 	Deliveries   string        `json:"deliveries"`
 }
 
 type deliveryJSON struct {
 	ID          int64      `json:"id"`
+	Stream      string     `json:"stream"` // public or embargoed: the stream seq is of
 	Seq         uint64     `json:"seq"`
 	MessageID   string     `json:"message_id"`
 	Type        string     `json:"type"`
@@ -75,7 +81,11 @@ func webhookPath(id string) string { return "/api/v1/webhooks/" + url.PathEscape
 
 func webhookFrom(w webhooks.Webhook) webhookJSON {
 	out := webhookJSON{ID: w.ID, URL: w.URL, CreatedAt: w.CreatedAt.UTC(), CreatedBy: w.CreatedBy,
-		DeliveredSeq: w.DeliveredSeq, Deliveries: webhookPath(w.ID) + "/deliveries"}
+		DeliveredSeq: w.DeliveredSeq, Trusted: w.Trusted, Deliveries: webhookPath(w.ID) + "/deliveries"}
+	if w.Trusted {
+		seq := w.EmbargoedSeq
+		out.EmbargoedSeq = &seq
+	}
 	if w.Last != nil {
 		d := deliveryFrom(*w.Last)
 		out.LastDelivery = &d
@@ -84,7 +94,7 @@ func webhookFrom(w webhooks.Webhook) webhookJSON {
 }
 
 func deliveryFrom(d webhooks.Delivery) deliveryJSON {
-	out := deliveryJSON{ID: d.ID, Seq: d.Seq, MessageID: d.MessageID, Type: d.EventType, ArticleID: d.ArticleID,
+	out := deliveryJSON{ID: d.ID, Stream: d.Stream, Seq: d.Seq, MessageID: d.MessageID, Type: d.EventType, ArticleID: d.ArticleID,
 		Attempt: d.Attempt, AttemptedAt: d.AttemptedAt.UTC(), DurationMS: d.Duration.Milliseconds(),
 		Outcome: string(d.Outcome), Error: d.Error}
 	if d.StatusCode != 0 {
@@ -112,7 +122,7 @@ func (api *webhooksAPI) register(c echo.Context) error {
 		return err
 	}
 	w, secret, err := api.webhooks.Register(c.Request().Context(),
-		webhooks.Registration{URL: req.URL, Secret: req.Secret, CreatedBy: principal(c).UserID})
+		webhooks.Registration{URL: req.URL, Secret: req.Secret, Trusted: req.Trusted, CreatedBy: principal(c).UserID})
 	if err != nil {
 		return err
 	}

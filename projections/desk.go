@@ -29,7 +29,8 @@ func (*Desk) Name() string { return "desk" }
 // (updated_at DESC, id) and its totals from desk_counts. 3: the pending correction. 4: the
 // schedule (when, under which slug, by whom, with which embargo) and the embargo of a
 // published article.
-func (*Desk) Version() int { return 4 }
+// 5: its translation set (translation_of, indexed).
+func (*Desk) Version() int { return 5 }
 
 // Tables implements View.
 func (*Desk) Tables() []string { return []string{"desk_articles", deskCounts.table} }
@@ -59,13 +60,16 @@ func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
 			scheduled_slug  TEXT    NOT NULL DEFAULT '',
 			scheduled_by    TEXT    NOT NULL DEFAULT '',
 			schedule_embargo TEXT   NOT NULL DEFAULT '',
-			embargo_until   TEXT    NOT NULL DEFAULT ''
+			embargo_until   TEXT    NOT NULL DEFAULT '',
+			translation_of  TEXT    NOT NULL DEFAULT ''
 		)` + strict(d),
 		// The listing's order, newest change first (id ascending breaks ties).
 		`CREATE INDEX ` + t.Index("desk_articles_list") + ` ON ` + t.Name("desk_articles") + ` (updated_at DESC, id)`,
 		`CREATE INDEX ` + t.Index("desk_articles_status_list") + ` ON ` + t.Name("desk_articles") + ` (status, updated_at DESC, id)`,
 		// Articles under embargo, by its end (the scheduler's reconciliation reads them).
 		`CREATE INDEX ` + t.Index("desk_articles_embargo") + ` ON ` + t.Name("desk_articles") + ` (embargo_until)`,
+		// A translation set's members: the original by its id, the others by this.
+		`CREATE INDEX ` + t.Index("desk_articles_translation") + ` ON ` + t.Name("desk_articles") + ` (translation_of)`,
 		deskCounts.schema(d, t),
 	}
 }
@@ -96,6 +100,7 @@ type deskRow struct {
 	ScheduledBy     string `db:"scheduled_by"`
 	ScheduleEmbargo string `db:"schedule_embargo"`
 	EmbargoUntil    string `db:"embargo_until"`
+	TranslationOf   string `db:"translation_of"`
 }
 
 // pendingJSON is how a desk row stores a pending correction.
@@ -109,7 +114,7 @@ type pendingJSON struct {
 // Columns are named, never *: a cached prepared statement must not depend on column order.
 const deskColumns = `id, version, status, slug, headline, summary, body, language, byline, dateline,
 	tags, created_by, last_revised_by, created_at, updated_at, published_at, pending_correction,
-	publish_at, scheduled_slug, scheduled_by, schedule_embargo, embargo_until`
+	publish_at, scheduled_slug, scheduled_by, schedule_embargo, embargo_until, translation_of`
 
 // Apply implements View: the articles of the batch are loaded once, folded in memory, and
 // written once each, however many of their events the batch holds.
@@ -162,7 +167,7 @@ func (d *Desk) write(ctx context.Context, tx *sqlx.Tx, t Tables, rows []deskRow)
 	for _, r := range rows {
 		args = append(args, r.ID, r.Version, r.Status, r.Slug, r.Headline, r.Summary, r.Body,
 			r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedBy, r.LastRevisedBy, r.CreatedAt, r.UpdatedAt,
-			r.PublishedAt, r.PendingCorrection, r.PublishAt, r.ScheduledSlug, r.ScheduledBy, r.ScheduleEmbargo, r.EmbargoUntil)
+			r.PublishedAt, r.PendingCorrection, r.PublishAt, r.ScheduledSlug, r.ScheduledBy, r.ScheduleEmbargo, r.EmbargoUntil, r.TranslationOf)
 	}
 	return t.bulk(deskUpsert).Exec(ctx, tx, args)
 }
@@ -175,7 +180,8 @@ var deskUpsert = sqldb.Bulk{Table: "{desk_articles}", Columns: columnList(deskCo
 		tags = excluded.tags, last_revised_by = excluded.last_revised_by, updated_at = excluded.updated_at,
 		published_at = excluded.published_at, pending_correction = excluded.pending_correction,
 		publish_at = excluded.publish_at, scheduled_slug = excluded.scheduled_slug, scheduled_by = excluded.scheduled_by,
-		schedule_embargo = excluded.schedule_embargo, embargo_until = excluded.embargo_until`}
+		schedule_embargo = excluded.schedule_embargo, embargo_until = excluded.embargo_until,
+		translation_of = excluded.translation_of`}
 
 func deskRowFrom(a domain.Article) deskRow {
 	tags, _ := json.Marshal(nonNil(a.Tags))
@@ -191,7 +197,7 @@ func deskRowFrom(a domain.Article) deskRow {
 		CreatedAt: sqldb.FormatTime(a.CreatedAt), UpdatedAt: sqldb.FormatTime(a.UpdatedAt),
 		PublishedAt: sqldb.FormatTime(a.PublishedAt),
 		PublishAt:   sqldb.FormatTime(a.PublishAt), ScheduledSlug: a.ScheduledSlug, ScheduledBy: a.ScheduledBy,
-		ScheduleEmbargo: sqldb.FormatTime(a.ScheduleEmbargo), EmbargoUntil: sqldb.FormatTime(a.EmbargoUntil),
+		ScheduleEmbargo: sqldb.FormatTime(a.ScheduleEmbargo), EmbargoUntil: sqldb.FormatTime(a.EmbargoUntil), TranslationOf: a.TranslationOf,
 	}
 }
 
@@ -199,7 +205,8 @@ func (r deskRow) article() (domain.Article, error) {
 	a := domain.Article{ID: r.ID, Status: domain.Status(r.Status), Version: r.Version,
 		Content: domain.Content{Headline: r.Headline, Summary: r.Summary, Body: r.Body, Language: r.Language,
 			Byline: r.Byline, Dateline: r.Dateline, Slug: r.Slug},
-		CreatedBy: r.CreatedBy, LastRevisedBy: r.LastRevisedBy, ScheduledSlug: r.ScheduledSlug, ScheduledBy: r.ScheduledBy}
+		CreatedBy: r.CreatedBy, LastRevisedBy: r.LastRevisedBy, ScheduledSlug: r.ScheduledSlug, ScheduledBy: r.ScheduledBy,
+		TranslationOf: r.TranslationOf}
 	if err := json.Unmarshal([]byte(r.Tags), &a.Tags); err != nil {
 		return domain.Article{}, fmt.Errorf("desk article %s: tags: %w", r.ID, err)
 	}

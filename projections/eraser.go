@@ -12,9 +12,9 @@ import (
 	"github.com/newsroom/newsroom/events"
 )
 
-// Eraser removes killed articles' text from the log and the public stream (events.EraseKilled),
-// on a goroutine of its own, beside the outbox rather than in its way: a kill is erased as soon
-// as it is known, however far behind or blocked the outbox is.
+// Eraser removes killed articles' text from the log, the public stream and the embargoed stream
+// (events.EraseKilled), on a goroutine of its own, beside the outboxes rather than in their way:
+// a kill is erased as soon as it is known, however far behind or blocked an outbox is.
 //
 // It is fed twice per kill. First as soon as the kill is in the log (the views' reader enqueues
 // each kill of a batch once the views committed it): the article's earlier events leave the
@@ -22,15 +22,16 @@ import (
 // (consumers skip deleted messages), and its public messages so far leave the public stream.
 // Then by the outbox once it has written the kill's public message: a message of the article
 // the outbox had in flight during the first pass may have landed after it, and the second pass
-// removes it. Erasing is idempotent, so a kill fed twice, or after a restart, costs one read per
-// stream.
+// removes it (the embargoed outbox likewise, once it has passed the kill, whichever stream the
+// kill's message went to). Erasing is idempotent, so a kill fed twice, or after a restart,
+// costs one read per stream.
 //
 // What bounds the delay from a kill to its text gone: the time for the kill to be read by the
 // views and committed (the first pass starts then), plus the erasure itself (one direct get per
 // event and public message of the article, one secure delete each), plus the wait behind
 // kills queued before it; never the outbox's backlog. A pass that fails (NATS away) is retried
 // after a pause; a crash loses the queue, and the sweep at the next start (Sweep) finds the
-// kills again in the views and on the public stream.
+// kills again in the views and on the public and embargoed streams.
 type Eraser struct {
 	js  jetstream.JetStream
 	log *slog.Logger
@@ -149,9 +150,9 @@ func (e *Eraser) erase(ctx context.Context, articleID string, killSeq uint64) er
 	if err != nil {
 		return err
 	}
-	if erased.LogEvents+erased.PublicMessages > 0 {
+	if erased.LogEvents+erased.PublicMessages+erased.EmbargoedMessages > 0 {
 		e.log.Info("killed article erased", "article", articleID, "log_events", erased.LogEvents,
-			"public_messages", erased.PublicMessages)
+			"public_messages", erased.PublicMessages, "embargoed_messages", erased.EmbargoedMessages)
 	}
 	if e.erased != nil {
 		e.erased(articleID, killSeq, erased)

@@ -91,7 +91,7 @@ type PublicList struct {
 
 // The columns a listing shows: no Markdown, no corrections, no HTML unless asked for.
 const publicListColumns = `a.id, a.status, a.version, a.slug, a.headline, a.summary, a.language, a.byline,
-	a.dateline, a.tags, a.created_at, a.updated_at, a.published_at, a.retracted_reason, a.retracted_at`
+	a.dateline, a.tags, a.created_at, a.updated_at, a.published_at, a.retracted_reason, a.retracted_at, a.set_id`
 
 // List returns one page of public articles — published ones, and retracted ones as notices —
 // newest first (id breaks ties), and how many match in all. Corrections are not loaded, nor
@@ -164,15 +164,17 @@ func publicListQuery(q PublicQuery) (string, []any) {
 		append(args, q.Page.PerPage+1, offset)
 }
 
-// Stamp names one version of an article.
+// Stamp names one version of an article, and its translation set.
 type Stamp struct {
 	ID      string `db:"id"`
 	Version int    `db:"version"`
+	SetID   string `db:"set_id"`
 }
 
-// Newest returns the id and version of the n newest listed articles (in language, if not
-// empty), in the listing's order, from the index alone: what a feed of n entries shows
-// changes exactly when these do, so they make its ETag.
+// Newest returns the id, version and translation set of the n newest listed articles (in
+// language, if not empty), in the listing's order, from the index alone: what a feed of n
+// entries shows changes exactly when these do, or the published members of their sets
+// (Translations), so together they make its ETag.
 func (p *Published) Newest(ctx context.Context, language string, n int) ([]Stamp, error) {
 	db := p.db.Read
 	query, args := newestQuery(language, n)
@@ -184,7 +186,7 @@ func (p *Published) Newest(ctx context.Context, language string, n int) ([]Stamp
 }
 
 func newestQuery(language string, n int) (string, []any) {
-	query, args := `SELECT a.id, a.version FROM public_articles a WHERE a.listed = 1`, []any{}
+	query, args := `SELECT a.id, a.version, a.set_id FROM public_articles a WHERE a.listed = 1`, []any{}
 	if language != "" {
 		query += ` AND a.language = ?`
 		args = append(args, language)
@@ -211,7 +213,7 @@ type DeskList struct {
 // correction is shown: the desk is where a second editor finds it; so is a schedule, and an
 // embargo.
 const deskListColumns = `id, version, status, slug, headline, summary, language, byline, dateline,
-	tags, created_at, updated_at, published_at, pending_correction, publish_at, scheduled_slug, schedule_embargo, embargo_until`
+	tags, created_at, updated_at, published_at, pending_correction, publish_at, scheduled_slug, schedule_embargo, embargo_until, translation_of`
 
 // List returns one page of the desk, most recently updated first (id breaks ties), and how
 // many articles match in all.

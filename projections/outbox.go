@@ -70,6 +70,7 @@ const DefaultOutboxBatch = 1000
 // erased beside it, by the Eraser, never inline.
 type Outbox struct {
 	cfg       OutboxConfig
+	feed      outboxFeed // the stream it writes: public, or embargoed (NewEmbargoedOutbox)
 	nc        *nats.Conn
 	js        jetstream.JetStream
 	worker    *events.Worker
@@ -101,7 +102,7 @@ func NewOutbox(cfg OutboxConfig) *Outbox {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = DefaultOutboxBatch
 	}
-	return &Outbox{cfg: cfg}
+	return &Outbox{cfg: cfg, feed: publicFeed}
 }
 
 // Start creates the public stream if needed, finds where the outbox stopped, and starts
@@ -113,7 +114,7 @@ func (o *Outbox) Start(ctx context.Context) error {
 	}
 	o.worker = &events.Worker{JS: o.js, Stream: events.StreamName, MaxBatch: o.cfg.MaxBatch, Resume: o.resume,
 		Logger: o.cfg.Logger, Consumer: jetstream.ConsumerConfig{
-			Durable: OutboxDurable, Description: "newsroom public outbox", FilterSubject: events.SubjectAll,
+			Durable: o.feed.durable, Description: o.feed.description, FilterSubject: events.SubjectAll,
 			AckPolicy: jetstream.AckAllPolicy, MaxAckPending: o.cfg.MaxBatch, PinnedTTL: o.cfg.PinnedTTL,
 		}}
 	if err := whileTransient(ctx, func() error { return o.worker.Ensure(ctx) }); err != nil {
@@ -146,7 +147,7 @@ func (o *Outbox) resume(ctx context.Context) (uint64, error) {
 		return 0, err
 	}
 	last := o.pipe.lastSource
-	c, err := o.js.Consumer(ctx, events.StreamName, OutboxDurable)
+	c, err := o.js.Consumer(ctx, events.StreamName, o.feed.durable)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return last, nil
 	}
@@ -158,6 +159,11 @@ func (o *Outbox) resume(ctx context.Context) (uint64, error) {
 	if acked <= last {
 		return last, nil
 	}
+	if o.feed.sparse && o.pipe.created.Before(c.CachedInfo().Created) {
+		// See outboxFeed.sparse: the stream has held all the durable acknowledged.
+		o.handled = acked
+		return acked, nil
+	}
 	public, err := o.publicBetween(ctx, last+1, acked)
 	if err != nil || public {
 		return last, err // public events the durable had seen are missing: publish them again
@@ -166,12 +172,17 @@ func (o *Outbox) resume(ctx context.Context) (uint64, error) {
 	return acked, nil
 }
 
-// publicBetween reports whether the log holds a public event from sequence from to until.
+// publicBetween reports whether the log holds an event that makes a message on the outbox's
+// stream from sequence from to until.
 func (o *Outbox) publicBetween(ctx context.Context, from, until uint64) (bool, error) {
 	errPublic := errors.New("a public event")
 	err := o.cfg.Log.ReadLog(ctx, from, until, 1000, func(batch []events.Envelope) error {
 		for _, env := range batch {
-			if domain.IsPublic(env.Type) {
+			r, err := env.Recorded()
+			if err != nil {
+				return err
+			}
+			if _, carried := o.feed.action(r.Event); carried {
 				return errPublic
 			}
 		}
@@ -197,7 +208,7 @@ func (o *Outbox) open(ctx context.Context) error {
 	if o.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
-	if o.pipe, err = newPublicPipeline(nc, o.cfg.Window); err != nil {
+	if o.pipe, err = newPublicPipeline(nc, o.cfg.Window, o.feed); err != nil {
 		return err
 	}
 	if err := whileTransient(ctx, func() error { return o.pipe.resync(ctx, o.cfg.Replicas) }); err != nil {
@@ -249,13 +260,14 @@ func (o *Outbox) LastSource() uint64 {
 	return o.pipe.lastSource
 }
 
-// lastSourceSeq reads the source sequence of the newest public message (0 if there is none).
-func lastSourceSeq(ctx context.Context, public jetstream.Stream) (uint64, error) {
+// lastSourceSeq reads the source sequence of the newest message on subjects of stream (0 if
+// there is none).
+func lastSourceSeq(ctx context.Context, public jetstream.Stream, subjects string) (uint64, error) {
 	// The newest message that exists. One deleted at the end (by an operator, or by a kill's
 	// first erasure pass before the kill's own message is written) sends the outbox back only
 	// over events that are erased too or not public: a public event between the two would
 	// have a message after the one found. The kill's own message is never erased.
-	msg, err := public.GetLastMsgForSubject(ctx, events.PublicSubjectAll)
+	msg, err := public.GetLastMsgForSubject(ctx, subjects)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return 0, nil // nothing published yet
 	}
@@ -292,6 +304,15 @@ func (o *Outbox) PublishBatch(ctx context.Context, batch []events.Envelope) erro
 	}
 	if err := o.publish(ctx, out); err != nil {
 		return err
+	}
+	if o.feed.trusted {
+		// The second pass of every kill, once the messages before it are written: an article
+		// killed after its lift has copies here under embargo but its kill on the public stream.
+		for _, env := range batch {
+			if env.Type == domain.TypeKilled {
+				o.cfg.Eraser.Enqueue(env.ArticleID, env.Sequence)
+			}
+		}
 	}
 	o.handled = max(o.handled, batch[len(batch)-1].Sequence)
 	return nil
@@ -379,7 +400,7 @@ func (o *Outbox) outgoing(ctx context.Context, batch []events.Envelope) ([]outgo
 		if err != nil {
 			return nil, err
 		}
-		action, public := events.PublicActionOf(r.Event)
+		action, public := o.feed.action(r.Event)
 		if !public {
 			continue
 		}
@@ -387,7 +408,13 @@ func (o *Outbox) outgoing(ctx context.Context, batch []events.Envelope) ([]outgo
 		if err != nil {
 			return nil, err
 		}
-		msg, err := events.PublicEvent{Action: action, Source: env, PublicURL: o.cfg.PublicURL, Text: text}.Msg()
+		text.TranslationSet = domain.TranslationSetOf(env.ArticleID, r.Event)
+		if o.feed.trusted {
+			if text, err = o.embargoedText(ctx, env, r.Event, text); err != nil {
+				return nil, err
+			}
+		}
+		msg, err := events.PublicEvent{Action: action, Source: env, PublicURL: o.cfg.PublicURL, Text: text, Trusted: o.feed.trusted}.Msg()
 		if err != nil {
 			return nil, err
 		}
@@ -406,8 +433,15 @@ func (o *Outbox) publicText(ctx context.Context, env events.Envelope, e domain.E
 		return t, nil // no text at all
 	case domain.Published:
 		t = events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Summary: e.Summary,
+			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, EmbargoUntil: e.EmbargoUntil}
+		t.BodyHTML = e.Body
+	case domain.EmbargoLifted:
+		// The public's first publication: firstcreated is the lift.
+		t = events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Summary: e.Summary,
 			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags}
 		t.BodyHTML = e.Body
+	case domain.EmbargoMoved:
+		return t, nil // the embargoed outbox folds the article for it (embargoedText)
 	case domain.Corrected:
 		t = events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Summary: e.Summary,
 			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, Note: e.Note}
@@ -426,21 +460,9 @@ func (o *Outbox) publicText(ctx context.Context, env events.Envelope, e domain.E
 // olderRetraction is the notice of a retraction recorded before Retracted carried it: the
 // headline it withdraws is read from the article's own events.
 func (o *Outbox) olderRetraction(ctx context.Context, env events.Envelope, e domain.Retracted) (events.PublicText, error) {
-	h, err := o.cfg.Log.Load(ctx, env.ArticleID)
+	a, err := o.articleAt(ctx, env)
 	if err != nil {
 		return events.PublicText{}, err
 	}
-	var history []domain.Recorded
-	for _, past := range h.Events {
-		if past.Sequence > env.Sequence {
-			break
-		}
-		r, err := past.Recorded()
-		if err != nil {
-			return events.PublicText{}, err
-		}
-		history = append(history, r)
-	}
-	a := domain.Fold(env.ArticleID, history)
 	return events.PublicText{Slug: a.Slug, PublishedAt: a.PublishedAt, Headline: a.Headline, Note: e.Reason}, nil
 }

@@ -27,8 +27,11 @@ import (
 // way: its expectations fail as soon as one of the two writes.
 type publicPipeline struct {
 	js     jetstream.JetStream // with an async window of `window` and an ack timeout
+	feed   outboxFeed
 	public jetstream.Stream
 	window int
+	// created is when the stream was created, as the server says (see outboxFeed.sparse).
+	created time.Time
 
 	// Where the public stream stands, as far as this pipeline knows: its last sequence (what
 	// the next message expects; it does not move back when the newest message is erased) and
@@ -50,20 +53,20 @@ type outgoing struct {
 	article string
 }
 
-func newPublicPipeline(nc *nats.Conn, window int) (*publicPipeline, error) {
+func newPublicPipeline(nc *nats.Conn, window int, feed outboxFeed) (*publicPipeline, error) {
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(window),
 		jetstream.WithPublishAsyncTimeout(pipelineAckTimeout))
 	if err != nil {
 		return nil, err
 	}
-	return &publicPipeline{js: js, window: window}, nil
+	return &publicPipeline{js: js, window: window, feed: feed}, nil
 }
 
 // resync reads where the public stream stopped: its last sequence, and the source sequence of
 // the newest public message that exists. It creates the stream if it is missing.
 func (p *publicPipeline) resync(ctx context.Context, replicas int) error {
 	if p.public == nil {
-		public, err := events.EnsureStream(ctx, p.js, events.PublicStreamConfig(replicas))
+		public, err := events.EnsureStream(ctx, p.js, p.feed.stream(replicas))
 		if err != nil {
 			return fmt.Errorf("outbox: %w", err)
 		}
@@ -73,11 +76,11 @@ func (p *publicPipeline) resync(ctx context.Context, replicas int) error {
 	if err != nil {
 		return fmt.Errorf("outbox: read the public stream: %w", err)
 	}
-	source, err := lastSourceSeq(ctx, p.public)
+	source, err := lastSourceSeq(ctx, p.public, p.feed.subjects)
 	if err != nil {
 		return err
 	}
-	p.lastSeq, p.lastSource = info.State.LastSeq, source
+	p.lastSeq, p.lastSource, p.created = info.State.LastSeq, source, info.Created
 	return nil
 }
 

@@ -39,7 +39,8 @@ type Published struct {
 
 	// OnCommit, if set, is told after every commit of this process to the live tables that may
 	// have changed what readers see: the ids of the articles whose public events (publication,
-	// correction, retraction, kill) it applied, and the checkpoint it reached; nil ids after a
+	// correction, retraction, kill) it applied and of their translation sets (the other language
+	// versions list them), and the checkpoint it reached; nil ids after a
 	// rebuild swapped new tables in (anything may have changed). It is called after the commit,
 	// never before (a cache refilled between the two would keep the old rows), before a kill's
 	// text is scrubbed from the files, and on the view's own goroutine: it must not block. Set
@@ -57,10 +58,26 @@ func (p *Published) committed(batch []events.Envelope) {
 	}
 	var ids []string
 	seen := map[string]bool{}
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
 	for _, env := range batch {
-		if domain.IsPublic(env.Type) && !seen[env.ArticleID] {
-			seen[env.ArticleID] = true
-			ids = append(ids, env.ArticleID)
+		if !domain.IsPublic(env.Type) {
+			continue
+		}
+		r, err := env.Recorded()
+		// Not even the id of an article under embargo leaves the view before the lift.
+		if err == nil && domain.AudienceOf(r.Event) != domain.Public {
+			continue
+		}
+		add(env.ArticleID)
+		// The other language versions list this one: their answers change too. The envelopes
+		// were decoded to be applied: this reads them again from memory.
+		if err == nil {
+			add(domain.TranslationSetOf(env.ArticleID, r.Event))
 		}
 	}
 	if len(ids) > 0 {
@@ -78,8 +95,12 @@ func (*Published) Name() string { return "published" }
 // article's tags with a full scan of the table per article). 3: killed articles keep only
 // slug_sha256, so that their old URL answers "gone" without the slug. 4: listings read pages
 // from indexes in their own order (public_articles.listed, public_tags.published_at) and their
-// totals from public_counts; the text columns come last.
-func (*Published) Version() int { return 4 }
+// totals from public_counts; the text columns come last. 5: an article published under embargo
+// enters the public model at the lift of its embargo, and one retracted or killed under embargo
+// never does.
+// 6: each article's translation set (set_id), in the listings' indexes too, so that a feed's
+// ETag covers its entries' translations.
+func (*Published) Version() int { return 6 }
 
 // Tables implements View.
 func (*Published) Tables() []string {
@@ -107,6 +128,7 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			retracted_reason TEXT    NOT NULL DEFAULT '',
 			retracted_at     TEXT    NOT NULL DEFAULT '',
 			slug_sha256      TEXT    NOT NULL DEFAULT '',
+			set_id           TEXT    NOT NULL DEFAULT '',
 			-- In the public list and the feeds (see listed): one equality, so that a listing
 			-- walks one index range in its own order. Computed, so that no write path can
 			-- forget it.
@@ -118,10 +140,11 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			body             TEXT    NOT NULL DEFAULT '',
 			body_html        TEXT    NOT NULL DEFAULT ''
 		)` + strict(d),
-		// The listings' order (published_at DESC, id ASC), and version, so that the feeds'
-		// ETags are read from the index alone.
-		`CREATE INDEX ` + t.Index("public_articles_list") + ` ON ` + articles + ` (listed, published_at DESC, id, version)`,
-		`CREATE INDEX ` + t.Index("public_articles_language_list") + ` ON ` + articles + ` (language, listed, published_at DESC, id, version)`,
+		// The listings' order (published_at DESC, id ASC), and version and set_id, so that the
+		// feeds' ETags are read from the index alone.
+		`CREATE INDEX ` + t.Index("public_articles_list") + ` ON ` + articles + ` (listed, published_at DESC, id, version, set_id)`,
+		`CREATE INDEX ` + t.Index("public_articles_language_list") + ` ON ` + articles + ` (language, listed, published_at DESC, id, version, set_id)`,
+		`CREATE INDEX ` + t.Index("public_articles_set") + ` ON ` + articles + ` (set_id)`,
 		`CREATE INDEX ` + t.Index("public_articles_slug") + ` ON ` + articles + ` (slug)`,
 		`CREATE INDEX ` + t.Index("public_articles_slug_sha256") + ` ON ` + articles + ` (slug_sha256)`,
 		`CREATE TABLE ` + corrections + ` (
@@ -223,9 +246,26 @@ func (s *publicState) apply(env events.Envelope, r domain.Recorded) {
 		encoded, _ := json.Marshal(nonNil(tags))
 		row.Tags, s.tags, s.textChanged = string(encoded), tags, true
 	}
+	if set := domain.TranslationSetOf(env.ArticleID, r.Event); set != "" {
+		row.SetID = set
+	}
+	if domain.AudienceOf(r.Event) == domain.Embargoed {
+		// Trusted subscribers alone learn of it: the public model stays as if the article did
+		// not exist, and a retraction or kill under embargo leaves it so for good (not found,
+		// never gone).
+		if k, killed := r.Event.(domain.Killed); killed && row.CreatedAt == "" {
+			// Its earlier events were erased before this view saw them.
+			row.Status, row.CreatedAt, row.UpdatedAt = VisibilityUnpublished, sqldb.FormatTime(k.CreatedAt), at
+		}
+		return
+	}
 	switch e := r.Event.(type) {
 	case domain.Drafted:
 		row.Status, row.CreatedAt, row.UpdatedAt = VisibilityUnpublished, at, at
+	case domain.EmbargoLifted:
+		// The public's first news of it: published_at is the lift. Corrections made under
+		// embargo are not the public's to see; the text is the corrected one.
+		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags)
 	case domain.Published:
 		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags)
 	case domain.Corrected:
@@ -239,7 +279,7 @@ func (s *publicState) apply(env events.Envelope, r domain.Recorded) {
 	case domain.Killed:
 		// Nothing of the text stays: not the headline, not the slug, not the notes.
 		*row = publicRow{ID: row.ID, Version: row.Version, Status: VisibilityKilled, Tags: "[]",
-			CreatedAt: row.CreatedAt, UpdatedAt: at, SlugDigest: e.SlugDigest}
+			CreatedAt: row.CreatedAt, UpdatedAt: at, SlugDigest: e.SlugDigest, SetID: row.SetID}
 		if row.CreatedAt == "" { // the earlier events were erased before this view saw them
 			row.CreatedAt = sqldb.FormatTime(e.CreatedAt)
 		}
@@ -264,7 +304,7 @@ func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []stri
 		}
 		articles = append(articles, r.ID, r.Status, r.Version, r.Slug, r.Headline, r.Summary, r.Body,
 			r.BodyHTML, r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedAt, r.UpdatedAt, r.PublishedAt,
-			r.Retracted, r.RetractedAt, r.SlugDigest)
+			r.Retracted, r.RetractedAt, r.SlugDigest, r.SetID)
 		if s.killed && s.exists {
 			if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {public_corrections} WHERE article_id = ?`), id); err != nil {
 				return err
@@ -303,7 +343,7 @@ var (
 		body_html = excluded.body_html, language = excluded.language, byline = excluded.byline,
 		dateline = excluded.dateline, tags = excluded.tags, updated_at = excluded.updated_at,
 		published_at = excluded.published_at, retracted_reason = excluded.retracted_reason,
-		retracted_at = excluded.retracted_at, slug_sha256 = excluded.slug_sha256`}
+		retracted_at = excluded.retracted_at, slug_sha256 = excluded.slug_sha256, set_id = excluded.set_id`}
 	correctionInsert = sqldb.Bulk{Table: "{public_corrections}", Columns: []string{"article_id", "version", "note", "corrected_at"}}
 	tagInsert        = sqldb.Bulk{Table: "{public_tags}", Columns: []string{"tag", "article_id", "published_at"}}
 )
@@ -356,6 +396,12 @@ type PublicArticle struct {
 	Corrections     []domain.Correction // oldest first
 	RetractedReason string
 	RetractedAt     time.Time
+
+	// SetID is the article's translation set: its original's id, or its own.
+	SetID string
+	// Translations are the other published language versions of the article: BySlug reads
+	// them; listings leave them out (see Translations).
+	Translations []Translation
 }
 
 type publicRow struct {
@@ -377,16 +423,17 @@ type publicRow struct {
 	UpdatedAt   string `db:"updated_at"`
 	PublishedAt string `db:"published_at"`
 	SlugDigest  string `db:"slug_sha256"`
+	SetID       string `db:"set_id"`
 }
 
 // Columns are named, never *: a cached prepared statement must not depend on column order.
 const publicColumns = `id, status, version, slug, headline, summary, body, body_html, language, byline,
-	dateline, tags, created_at, updated_at, published_at, retracted_reason, retracted_at, slug_sha256`
+	dateline, tags, created_at, updated_at, published_at, retracted_reason, retracted_at, slug_sha256, set_id`
 
 func (r publicRow) article() (PublicArticle, error) {
 	a := PublicArticle{ID: r.ID, Status: r.Status, RetractedReason: r.Retracted, Version: r.Version, Slug: r.Slug, Headline: r.Headline,
 		Summary: r.Summary, Body: r.Body, BodyHTML: r.BodyHTML, Language: r.Language,
-		Byline: r.Byline, Dateline: r.Dateline}
+		Byline: r.Byline, Dateline: r.Dateline, SetID: r.SetID}
 	if err := json.Unmarshal([]byte(r.Tags), &a.Tags); err != nil {
 		return PublicArticle{}, fmt.Errorf("article %s: tags: %w", r.ID, err)
 	}
@@ -435,6 +482,11 @@ func (p *Published) BySlug(ctx context.Context, slug string) (PublicArticle, err
 		}
 		a.Corrections = append(a.Corrections, domain.Correction{Note: c.Note, At: at})
 	}
+	sets, err := p.Translations(ctx, []string{a.SetID})
+	if err != nil {
+		return PublicArticle{}, err
+	}
+	a.Translations = a.OtherVersions(sets)
 	return a, nil
 }
 

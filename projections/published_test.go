@@ -76,6 +76,7 @@ func TestPublishedLifecycle(t *testing.T) {
 			CreatedAt:   t0,                                                     // the draft
 			UpdatedAt:   t0.Add(4 * time.Minute),                                // the publication event
 			PublishedAt: time.Date(2026, 3, 2, 10, 30, 15, 123456000, time.UTC), // UTC, µs
+			SetID:       s.id,                                                   // an original: a set of one
 		}
 		// A listing shows no text: neither the Markdown nor its HTML is read for it.
 		listed := want

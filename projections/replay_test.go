@@ -18,7 +18,8 @@ import (
 
 // busyDesk is the log of a busy desk: articles whose events interleave, each taken by
 // domain.Decide itself through one of seven ways (published and corrected with tags changed,
-// kept, cleared; retracted; killed; spiked; sent back; left as drafts; a correction pending). full is the log as it was
+// kept, cleared; retracted; killed; spiked; sent back; left as drafts; a correction pending),
+// one in three a translation of the one before it. full is the log as it was
 // written; erased is what it holds once the kills' erasures have run (a killed article's kill
 // alone).
 func busyDesk(tb testing.TB, articles int) (full, erased []events.Envelope) {
@@ -49,9 +50,15 @@ func busyDesk(tb testing.TB, articles int) (full, erased []events.Envelope) {
 	}
 	desk := make([]*article, articles)
 	for i := range desk {
-		desk[i] = &article{id: fmt.Sprintf("b-%03d", i), todo: append([]domain.Command{domain.Draft{Content: domain.Content{
+		draft := domain.Draft{Content: domain.Content{
 			Headline: fmt.Sprintf("Story %d", i), Body: fmt.Sprintf("Body of story %d, with *emphasis*.", i),
-			Language: "en", Tags: []string{"a", "b"}}}}, ways[i%len(ways)]...)}
+			Language: "en", Tags: []string{"a", "b"}}}
+		if i%3 == 1 {
+			// The French version of the story before it, each through a way of its own: sets
+			// whose members are published, retracted, killed or left behind in every order.
+			draft.TranslationOf, draft.Content.Language = desk[i-1].id, "fr"
+		}
+		desk[i] = &article{id: fmt.Sprintf("b-%03d", i), todo: append([]domain.Command{draft}, ways[i%len(ways)]...)}
 	}
 	killed := map[string]bool{}
 	at := t0
@@ -118,6 +125,16 @@ func TestFoldedRebuildEqualsEventByEvent(t *testing.T) {
 				for _, table := range []string{"public_tags", "public_corrections"} {
 					if v.Name() == "published" && !strings.Contains(want, table+" ") {
 						t.Fatalf("the event-by-event view has no %s rows: the log does not exercise them", table)
+					}
+				}
+				// Translations in every state, killed ones too (their kill alone names the set).
+				if query, ok := map[string]string{
+					"published": `SELECT COUNT(DISTINCT status) FROM public_articles WHERE set_id <> id AND status IN ('published', 'retracted', 'killed')`,
+					"desk":      `SELECT COUNT(DISTINCT status) FROM desk_articles WHERE translation_of <> '' AND status IN ('published', 'retracted', 'killed')`,
+				}[v.Name()]; ok {
+					var n int
+					if err := db.Read.Get(&n, query); err != nil || n != 3 {
+						t.Fatalf("translations in %d of the states published, retracted and killed (%v); want all three", n, err)
 					}
 				}
 				last := full[len(full)-1].Sequence

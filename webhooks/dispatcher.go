@@ -20,9 +20,37 @@ import (
 	"github.com/newsroom/newsroom/sqldb"
 )
 
-// DurablePrefix starts the name of each webhook's durable consumer on NEWSROOM_PUBLIC:
-// webhook-<id>. The names are permanent: renaming them loses every webhook's place.
+// DurablePrefix starts the name of each webhook's durable consumer on NEWSROOM_PUBLIC, and of a
+// trusted webhook's on NEWSROOM_EMBARGOED too: webhook-<id> on each. The names are permanent:
+// renaming them loses every webhook's place.
 const DurablePrefix = "webhook-"
+
+// feed is one stream webhooks are delivered from. Each webhook has a durable, a cursor and a
+// worker per feed it receives: the order holds within each stream, and neither waits for the
+// other.
+type feed struct {
+	name     string // Delivery.Stream
+	stream   string
+	subjects string
+}
+
+var (
+	publicFeed    = feed{name: StreamPublic, stream: events.PublicStreamName, subjects: events.PublicSubjectAll}
+	embargoedFeed = feed{name: StreamEmbargoed, stream: events.EmbargoedStreamName, subjects: events.EmbargoedSubjectAll}
+	feeds         = []feed{publicFeed, embargoedFeed}
+)
+
+// cursor is the last sequence of the feed's stream delivered to w.
+func (f feed) cursor(w Webhook) uint64 {
+	if f == embargoedFeed {
+		return w.EmbargoedSeq
+	}
+	return w.DeliveredSeq
+}
+
+// receives reports whether w is delivered the feed's stream: every webhook the public one,
+// trusted ones the embargoed one too.
+func (f feed) receives(w Webhook) bool { return f == publicFeed || w.Trusted }
 
 // ContentType is the media type of every delivery: a CloudEvent in structured mode.
 const ContentType = "application/cloudevents+json; charset=utf-8"
@@ -106,28 +134,34 @@ type Dispatcher struct {
 	reg   *Registry
 	retry RetryPolicy
 
-	nc     *nats.Conn
-	js     jetstream.JetStream
-	public jetstream.Stream
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	streams map[feed]jetstream.Stream
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 	syncs  sync.WaitGroup
 
 	mu      sync.Mutex
-	workers map[string]*worker
+	workers map[workerKey]*worker
+}
+
+// workerKey names the worker delivering one feed to one webhook.
+type workerKey struct {
+	id   string
+	feed feed
 }
 
 // NewDispatcher returns a dispatcher; Start runs it.
 func NewDispatcher(cfg Config) *Dispatcher {
 	cfg.defaults()
 	return &Dispatcher{cfg: cfg, reg: NewRegistry(cfg.DB), retry: RetryPolicy{Min: cfg.RetryMin, Max: cfg.RetryMax},
-		workers: map[string]*worker{}}
+		workers: map[workerKey]*worker{}}
 }
 
-// Start connects, starts a worker for every registered webhook, and keeps looking for
-// webhooks registered elsewhere until Close. The public stream must exist (the outbox creates
-// it).
+// Start connects, starts the workers of every registered webhook, and keeps looking for
+// webhooks registered elsewhere until Close. The public and embargoed streams must exist (the
+// outboxes create them).
 func (d *Dispatcher) Start(ctx context.Context) error {
 	nc, err := d.cfg.Connect()
 	if err != nil {
@@ -137,8 +171,11 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 	if d.js, err = jetstream.New(nc); err != nil {
 		return err
 	}
-	if d.public, err = d.js.Stream(ctx, events.PublicStreamName); err != nil {
-		return fmt.Errorf("webhooks: the public stream: %w", err)
+	d.streams = map[feed]jetstream.Stream{}
+	for _, f := range feeds {
+		if d.streams[f], err = d.js.Stream(ctx, f.stream); err != nil {
+			return fmt.Errorf("webhooks: the stream %s: %w", f.stream, err)
+		}
 	}
 	d.ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := d.sync(ctx); err != nil {
@@ -158,7 +195,7 @@ func (d *Dispatcher) Close() error {
 		d.syncs.Wait()
 		d.mu.Lock()
 		workers := d.workers
-		d.workers = map[string]*worker{}
+		d.workers = map[workerKey]*worker{}
 		d.mu.Unlock()
 		for _, w := range workers {
 			<-w.done
@@ -171,31 +208,41 @@ func (d *Dispatcher) Close() error {
 }
 
 // Register stores a webhook and starts delivering to it every public message published from
-// now on. It returns the webhook and its signing secret, generated if reg has none.
+// now on, and, for a trusted one, every embargoed message too. It returns the webhook and its
+// signing secret, generated if reg has none.
 //
 // Errors: *InvalidError; ErrUnavailable; otherwise a database error.
 func (d *Dispatcher) Register(ctx context.Context, reg Registration) (Webhook, string, error) {
 	if err := reg.Validate(); err != nil {
 		return Webhook{}, "", err
 	}
-	info, err := d.public.Info(ctx)
-	if err != nil {
-		return Webhook{}, "", fmt.Errorf("register webhook: %w: %w", ErrUnavailable, err)
+	var last [2]uint64 // each feed's last sequence: the webhook receives what comes after
+	for i, f := range feeds {
+		info, err := d.streams[f].Info(ctx)
+		if err != nil {
+			return Webhook{}, "", fmt.Errorf("register webhook: %w: %w", ErrUnavailable, err)
+		}
+		last[i] = info.State.LastSeq
 	}
-	w, secret, err := d.reg.Create(ctx, reg, info.State.LastSeq, time.Now())
+	w, secret, err := d.reg.Create(ctx, reg, last[0], last[1], time.Now())
 	if err != nil {
 		return Webhook{}, "", err
 	}
-	if err := d.durable(w.ID, d.cfg.Logger).Ensure(ctx); err != nil {
-		// Not half-registered: a registration without its consumer would start from wherever
-		// the cursor is when some instance creates it, which is what was asked anyway; but the
-		// admin is told it failed, so it must not exist.
-		if derr := d.reg.Delete(context.WithoutCancel(ctx), w.ID); derr != nil {
-			d.cfg.Logger.Warn("webhooks: undo a failed registration", "webhook", w.ID, "error", derr)
+	for _, f := range feeds {
+		if !f.receives(w) {
+			continue
 		}
-		return Webhook{}, "", fmt.Errorf("register webhook: %w: %w", ErrUnavailable, err)
+		if err := d.durable(w.ID, f, d.cfg.Logger).Ensure(ctx); err != nil {
+			// Not half-registered: a registration without its consumer would start from
+			// wherever the cursor is when some instance creates it, which is what was asked
+			// anyway; but the admin is told it failed, so it must not exist.
+			if derr := d.Delete(context.WithoutCancel(ctx), w.ID); derr != nil {
+				d.cfg.Logger.Warn("webhooks: undo a failed registration", "webhook", w.ID, "error", derr)
+			}
+			return Webhook{}, "", fmt.Errorf("register webhook: %w: %w", ErrUnavailable, err)
+		}
 	}
-	d.startWorker(w.ID)
+	d.startWorkers(w)
 	return w, secret, nil
 }
 
@@ -210,7 +257,7 @@ func (d *Dispatcher) Deliveries(ctx context.Context, id string, before int64, li
 	return d.reg.Deliveries(ctx, id, before, limit)
 }
 
-// Delete stops deliveries to a webhook and removes it, its consumer and its attempts. Other
+// Delete stops deliveries to a webhook and removes it, its consumers and its attempts. Other
 // instances stop theirs when they next look (SyncEvery) or when the consumer is gone.
 //
 // Errors: ErrNotFound; a database error. A consumer NATS could not delete now is deleted at
@@ -219,15 +266,18 @@ func (d *Dispatcher) Delete(ctx context.Context, id string) error {
 	if err := d.reg.Delete(ctx, id); err != nil {
 		return err
 	}
-	d.stopWorker(id)
-	if err := d.js.DeleteConsumer(ctx, events.PublicStreamName, DurablePrefix+id); err != nil &&
-		!errors.Is(err, jetstream.ErrConsumerNotFound) {
-		d.cfg.Logger.Warn("webhooks: delete the consumer of a deleted webhook", "webhook", id, "error", err)
+	for _, f := range feeds {
+		d.stopWorker(workerKey{id, f})
+		if err := d.js.DeleteConsumer(ctx, f.stream, DurablePrefix+id); err != nil &&
+			!errors.Is(err, jetstream.ErrConsumerNotFound) {
+			d.cfg.Logger.Warn("webhooks: delete the consumer of a deleted webhook", "webhook", id, "stream", f.stream, "error", err)
+		}
 	}
 	return nil
 }
 
-// Backlog is how far the webhooks are behind the public stream.
+// Backlog is how far the webhooks are behind the public stream (trusted webhooks' cursors on the
+// embargoed stream are not counted).
 type Backlog struct {
 	Webhooks int    // registered, on every instance
 	Cursor   uint64 // the least advanced webhook's cursor; the public stream's last sequence when none is registered
@@ -237,7 +287,7 @@ type Backlog struct {
 // Backlog reads the public stream's last sequence and the registrations' cursors. Errors:
 // ErrUnavailable when NATS does not answer; otherwise a database error.
 func (d *Dispatcher) Backlog(ctx context.Context) (Backlog, error) {
-	info, err := d.public.Info(ctx)
+	info, err := d.streams[publicFeed].Info(ctx)
 	if err != nil {
 		return Backlog{}, fmt.Errorf("webhooks backlog: %w: %w", ErrUnavailable, err)
 	}
@@ -269,59 +319,78 @@ func (d *Dispatcher) syncLoop() {
 	}
 }
 
-// sync starts a worker for each registration that has none (or whose worker stopped), stops
-// the workers of registrations that are gone, and deletes the consumers they left behind.
+// sync starts the workers of each registration that has none (or whose worker stopped),
+// stops the workers of registrations that are gone, and deletes the consumers they left behind.
 func (d *Dispatcher) sync(ctx context.Context) error {
 	// Consumers are listed before the registrations: a consumer is made after its
 	// registration, so one listed here without a registration read after is an orphan.
-	var consumers []string
-	names := d.public.ConsumerNames(ctx)
-	for name := range names.Name() {
-		if id, ok := strings.CutPrefix(name, DurablePrefix); ok {
-			consumers = append(consumers, id)
-		}
+	type consumer struct {
+		id   string
+		feed feed
 	}
-	listed := names.Err() == nil
+	var consumers []consumer
+	listed := true
+	for _, f := range feeds {
+		names := d.streams[f].ConsumerNames(ctx)
+		for name := range names.Name() {
+			if id, ok := strings.CutPrefix(name, DurablePrefix); ok {
+				consumers = append(consumers, consumer{id, f})
+			}
+		}
+		listed = listed && names.Err() == nil
+	}
 	regs, err := d.reg.all(ctx)
 	if err != nil {
 		return fmt.Errorf("webhooks: %w", err)
 	}
-	registered := make(map[string]bool, len(regs))
+	registered := make(map[workerKey]bool, len(regs))
 	for _, r := range regs {
-		registered[r.ID] = true
-		d.startWorker(r.ID)
+		for _, f := range feeds {
+			registered[workerKey{r.ID, f}] = f.receives(r.Webhook)
+		}
+		d.startWorkers(r.Webhook)
 	}
-	for _, id := range consumers {
-		if listed && !registered[id] {
-			if err := d.js.DeleteConsumer(ctx, events.PublicStreamName, DurablePrefix+id); err != nil &&
+	for _, c := range consumers {
+		if listed && !registered[workerKey{c.id, c.feed}] {
+			if err := d.js.DeleteConsumer(ctx, c.feed.stream, DurablePrefix+c.id); err != nil &&
 				!errors.Is(err, jetstream.ErrConsumerNotFound) {
-				d.cfg.Logger.Warn("webhooks: delete the consumer of a deleted webhook", "webhook", id, "error", err)
+				d.cfg.Logger.Warn("webhooks: delete the consumer of a deleted webhook", "webhook", c.id, "stream", c.feed.stream, "error", err)
 			}
 		}
 	}
 	d.mu.Lock()
-	var gone []string
-	for id := range d.workers {
-		if !registered[id] {
-			gone = append(gone, id)
+	var gone []workerKey
+	for key := range d.workers {
+		if !registered[key] {
+			gone = append(gone, key)
 		}
 	}
 	d.mu.Unlock()
-	for _, id := range gone {
-		d.stopWorker(id)
+	for _, key := range gone {
+		d.stopWorker(key)
 	}
 	return nil
 }
 
-// startWorker starts delivering to a webhook unless a worker already does, or the dispatcher
-// is closing.
-func (d *Dispatcher) startWorker(id string) {
+// startWorkers starts delivering each feed w receives, unless a worker already does, or the
+// dispatcher is closing.
+func (d *Dispatcher) startWorkers(w Webhook) {
+	for _, f := range feeds {
+		if f.receives(w) {
+			d.startWorker(workerKey{w.ID, f})
+		}
+	}
+}
+
+// startWorker starts delivering one feed to one webhook unless a worker already does, or the
+// dispatcher is closing.
+func (d *Dispatcher) startWorker(key workerKey) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ctx.Err() != nil {
 		return
 	}
-	if w, ok := d.workers[id]; ok {
+	if w, ok := d.workers[key]; ok {
 		select {
 		case <-w.done: // it stopped by itself (its consumer vanished): start afresh
 		default:
@@ -329,20 +398,20 @@ func (d *Dispatcher) startWorker(id string) {
 		}
 	}
 	ctx, cancel := context.WithCancel(d.ctx)
-	w := &worker{d: d, id: id, cancel: cancel, done: make(chan struct{}),
-		log: d.cfg.Logger.With("webhook", id)}
-	d.workers[id] = w
+	w := &worker{d: d, id: key.id, feed: key.feed, stream: d.streams[key.feed], cancel: cancel, done: make(chan struct{}),
+		log: d.cfg.Logger.With("webhook", key.id, "stream", key.feed.stream)}
+	d.workers[key] = w
 	go func() {
 		defer close(w.done)
 		w.run(ctx)
 	}()
 }
 
-// stopWorker stops a webhook's worker and waits until it has let go of its message.
-func (d *Dispatcher) stopWorker(id string) {
+// stopWorker stops a worker and waits until it has let go of its message.
+func (d *Dispatcher) stopWorker(key workerKey) {
 	d.mu.Lock()
-	w, ok := d.workers[id]
-	delete(d.workers, id)
+	w, ok := d.workers[key]
+	delete(d.workers, key)
 	d.mu.Unlock()
 	if ok {
 		w.cancel()
@@ -350,25 +419,27 @@ func (d *Dispatcher) stopWorker(id string) {
 	}
 }
 
-// consumerConfig is a webhook's durable consumer: every public message after the cursor,
-// strictly in order, one in flight, redelivered forever; events.Worker positions it and puts
-// it in the pinned priority group, so that one instance at a time delivers to a webhook.
-func (d *Dispatcher) consumerConfig(id string) jetstream.ConsumerConfig {
+// consumerConfig is a webhook's durable consumer on a feed's stream: every message after the
+// cursor, strictly in order, one in flight, redelivered forever; events.Worker positions it and
+// puts it in the pinned priority group, so that one instance at a time delivers to a webhook.
+func (d *Dispatcher) consumerConfig(id string, f feed) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable: DurablePrefix + id,
 		// The URL is not named: its query may hold a receiver's token.
 		Description:   "newsroom webhook " + id,
-		FilterSubject: events.PublicSubjectAll,
+		FilterSubject: f.subjects,
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       d.cfg.AckWait,
 		MaxAckPending: 1,
 	}
 }
 
-// worker delivers to one webhook.
+// worker delivers one feed to one webhook.
 type worker struct {
 	d      *Dispatcher
 	id     string
+	feed   feed
+	stream jetstream.Stream
 	log    *slog.Logger
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -377,28 +448,28 @@ type worker struct {
 // run delivers the webhook's messages one at a time, through the one durable worker of the
 // read side, until ctx ends or the webhook is gone.
 func (w *worker) run(ctx context.Context) {
-	err := w.d.durable(w.id, w.log).Run(ctx, func(ctx context.Context, batch []jetstream.Msg) error { return w.deliver(ctx, batch[0]) })
+	err := w.d.durable(w.id, w.feed, w.log).Run(ctx, func(ctx context.Context, batch []jetstream.Msg) error { return w.deliver(ctx, batch[0]) })
 	if errors.Is(err, events.ErrStopWorker) {
 		// Deleted (perhaps through another instance while this one recreated the durable):
 		// leave no orphan consumer behind.
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if _, lerr := w.d.reg.load(dctx, w.id); errors.Is(lerr, ErrNotFound) {
-			_ = w.d.js.DeleteConsumer(dctx, events.PublicStreamName, DurablePrefix+w.id)
+			_ = w.d.js.DeleteConsumer(dctx, w.feed.stream, DurablePrefix+w.id)
 		}
 	}
 }
 
-// durable is the durable worker of webhook id's consumer; it resumes after the webhook's
-// cursor, the last public message it was delivered.
-func (d *Dispatcher) durable(id string, log *slog.Logger) *events.Worker {
-	return &events.Worker{JS: d.js, Stream: events.PublicStreamName, MaxBatch: 1, Logger: log,
-		Consumer: d.consumerConfig(id), Resume: func(ctx context.Context) (uint64, error) {
+// durable is the durable worker of webhook id's consumer on a feed's stream; it resumes after
+// the webhook's cursor there, the last message of that stream it was delivered.
+func (d *Dispatcher) durable(id string, f feed, log *slog.Logger) *events.Worker {
+	return &events.Worker{JS: d.js, Stream: f.stream, MaxBatch: 1, Logger: log,
+		Consumer: d.consumerConfig(id, f), Resume: func(ctx context.Context) (uint64, error) {
 			reg, err := d.reg.load(ctx, id)
-			if errors.Is(err, ErrNotFound) {
+			if errors.Is(err, ErrNotFound) || (err == nil && !f.receives(reg.Webhook)) {
 				return 0, fmt.Errorf("webhook %s: %w", id, events.ErrStopWorker)
 			}
-			return reg.DeliveredSeq, err
+			return f.cursor(reg.Webhook), err
 		}}
 }
 
@@ -425,18 +496,19 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		return fmt.Errorf("webhooks: read the registration: %w", err)
 	}
-	if seq <= reg.DeliveredSeq {
+	delivered := w.feed.cursor(reg.Webhook)
+	if seq <= delivered {
 		return nil // delivered already; the ack was lost
 	}
 	// The consumer passes over deleted messages without a word: those between the cursor and
 	// this one were erased (a legal kill) while they waited behind an earlier one. Each is
 	// recorded skipped, in its place, before this one is tried.
-	for gap := reg.DeliveredSeq + 1; gap < seq; gap++ {
+	for gap := delivered + 1; gap < seq; gap++ {
 		if err := w.skipErased(ctx, gap); err != nil {
 			return err
 		}
 	}
-	last, err := w.d.reg.lastAttempt(ctx, w.id, seq)
+	last, err := w.d.reg.lastAttempt(ctx, w.id, w.feed.name, seq)
 	if err != nil {
 		return fmt.Errorf("webhooks: read the last attempt: %w", err)
 	}
@@ -452,7 +524,7 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 			// This worker may have lost the message during the wait (its connection was away
 			// longer than AckWait) to another instance, which delivered it and went on: sending
 			// it again would be a duplicate, and could land after the next one.
-			if now, err := w.d.reg.load(ctx, w.id); err == nil && seq <= now.DeliveredSeq {
+			if now, err := w.d.reg.load(ctx, w.id); err == nil && seq <= w.feed.cursor(now.Webhook) {
 				return nil
 			} else if errors.Is(err, ErrNotFound) {
 				return fmt.Errorf("webhook %s deleted meanwhile: %w", w.id, events.ErrStopWorker)
@@ -460,13 +532,13 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 		}
 		// The payload is read afresh for each attempt: a message erased meanwhile (a legal
 		// kill) is never sent again, and no copy of it lingers here between attempts.
-		raw, err := w.d.public.GetMsg(ctx, seq)
+		raw, err := w.stream.GetMsg(ctx, seq)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			// Its attributes (no text) as the consumer handed it over.
 			pm := events.PublicMessageOf(seq, msg.Subject(), msg.Headers(), nil)
-			d := Delivery{WebhookID: w.id, Seq: seq, MessageID: pm.ID, EventType: pm.Type, ArticleID: pm.Article,
+			d := Delivery{WebhookID: w.id, Stream: w.feed.name, Seq: seq, MessageID: pm.ID, EventType: pm.Type, ArticleID: pm.Article,
 				Attempt: attempt + 1, AttemptedAt: time.Now(), Outcome: Skipped,
-				Error: "erased from the public stream before it was delivered"}
+				Error: "erased from the " + w.feed.name + " stream before it was delivered"}
 			if !w.record(ctx, d, true) {
 				return giveBack()
 			}
@@ -476,13 +548,13 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 			if ctx.Err() != nil {
 				return giveBack()
 			}
-			w.log.Warn("webhooks: read the public message", "seq", seq, "error", err)
+			w.log.Warn("webhooks: read the message to deliver", "seq", seq, "error", err)
 			next = time.Now().Add(time.Second) // not an attempt: nothing was sent
 			continue
 		}
 		pm := events.PublicMessageOf(seq, raw.Subject, raw.Header, raw.Data)
 		attempt++
-		d := Delivery{WebhookID: w.id, Seq: seq, MessageID: pm.ID, EventType: pm.Type, ArticleID: pm.Article,
+		d := Delivery{WebhookID: w.id, Stream: w.feed.name, Seq: seq, MessageID: pm.ID, EventType: pm.Type, ArticleID: pm.Article,
 			Attempt: attempt, AttemptedAt: time.Now()}
 		status, err := w.post(ctx, reg, pm)
 		d.Duration = time.Since(d.AttemptedAt)
@@ -516,15 +588,15 @@ func (w *worker) deliver(ctx context.Context, msg jetstream.Msg) error {
 // erased, and its id, type and article went with it, so the record has its sequence and says
 // why. A message still there is not skipped: the error makes the worker deliver from it again.
 func (w *worker) skipErased(ctx context.Context, seq uint64) error {
-	_, err := w.d.public.GetMsg(ctx, seq)
+	_, err := w.stream.GetMsg(ctx, seq)
 	switch {
 	case err == nil:
-		return fmt.Errorf("webhooks: message %d was passed over but is in the public stream: delivering from it again", seq)
+		return fmt.Errorf("webhooks: message %d was passed over but is in %s: delivering from it again", seq, w.feed.stream)
 	case !errors.Is(err, jetstream.ErrMsgNotFound):
 		return fmt.Errorf("webhooks: look for erased message %d: %w", seq, err)
 	}
-	d := Delivery{WebhookID: w.id, Seq: seq, Attempt: 1, AttemptedAt: time.Now(), Outcome: Skipped,
-		Error: "erased from the public stream (a legal kill) before its turn; its id and type went with it"}
+	d := Delivery{WebhookID: w.id, Stream: w.feed.name, Seq: seq, Attempt: 1, AttemptedAt: time.Now(), Outcome: Skipped,
+		Error: "erased from the " + w.feed.name + " stream (a legal kill) before its turn; its id and type went with it"}
 	if !w.record(ctx, d, true) {
 		return errNotDelivered
 	}

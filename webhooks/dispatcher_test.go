@@ -61,6 +61,9 @@ func newRig(t *testing.T) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := events.EnsureStream(context.Background(), js, events.EmbargoedStreamConfig(1)); err != nil {
+		t.Fatal(err)
+	}
 	return &rig{t: t, srv: srv, js: js, public: public, db: sqldbtest.Open(t, sqldb.SQLite)}
 }
 

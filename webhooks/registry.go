@@ -39,6 +39,8 @@ type webhookRow struct {
 	CreatedAt    string `db:"created_at"`
 	CreatedBy    string `db:"created_by"`
 	DeliveredSeq int64  `db:"delivered_seq"`
+	Trusted      bool   `db:"trusted"`
+	EmbargoedSeq int64  `db:"embargoed_seq"`
 }
 
 func (r webhookRow) registration() (registration, error) {
@@ -47,15 +49,16 @@ func (r webhookRow) registration() (registration, error) {
 		return registration{}, err
 	}
 	return registration{Webhook: Webhook{ID: r.ID, URL: r.URL, CreatedAt: created, CreatedBy: r.CreatedBy,
-		DeliveredSeq: uint64(r.DeliveredSeq)}, Secret: r.Secret}, nil
+		DeliveredSeq: uint64(r.DeliveredSeq), Trusted: r.Trusted, EmbargoedSeq: uint64(r.EmbargoedSeq)}, Secret: r.Secret}, nil
 }
 
 // Create stores a valid registration whose cursor is deliveredSeq (the public stream's last
-// sequence when it is registered: it receives what comes after). A missing secret is
-// generated. It returns the webhook and its secret.
+// sequence when it is registered: it receives what comes after), and, for a trusted one,
+// embargoedSeq on the embargoed stream likewise. A missing secret is generated. It returns the
+// webhook and its secret.
 //
 // Errors: *InvalidError; otherwise a database error.
-func (r *Registry) Create(ctx context.Context, reg Registration, deliveredSeq uint64, now time.Time) (Webhook, string, error) {
+func (r *Registry) Create(ctx context.Context, reg Registration, deliveredSeq, embargoedSeq uint64, now time.Time) (Webhook, string, error) {
 	if err := reg.Validate(); err != nil {
 		return Webhook{}, "", err
 	}
@@ -70,17 +73,20 @@ func (r *Registry) Create(ctx context.Context, reg Registration, deliveredSeq ui
 		return Webhook{}, "", fmt.Errorf("create webhook: %w", err)
 	}
 	w := Webhook{ID: id.String(), URL: reg.URL, CreatedAt: now.UTC().Truncate(time.Microsecond), CreatedBy: reg.CreatedBy,
-		DeliveredSeq: deliveredSeq}
+		DeliveredSeq: deliveredSeq, Trusted: reg.Trusted}
+	if reg.Trusted {
+		w.EmbargoedSeq = embargoedSeq
+	}
 	x := r.db.Write
 	if _, err := x.ExecContext(ctx, x.Rebind(
-		`INSERT INTO webhooks (id, url, secret, created_at, created_by, delivered_seq) VALUES (?, ?, ?, ?, ?, ?)`),
-		w.ID, w.URL, reg.Secret, sqldb.FormatTime(w.CreatedAt), w.CreatedBy, int64(deliveredSeq)); err != nil {
+		`INSERT INTO webhooks (id, url, secret, created_at, created_by, delivered_seq, trusted, embargoed_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		w.ID, w.URL, reg.Secret, sqldb.FormatTime(w.CreatedAt), w.CreatedBy, int64(deliveredSeq), w.Trusted, int64(w.EmbargoedSeq)); err != nil {
 		return Webhook{}, "", fmt.Errorf("create webhook: %w", err)
 	}
 	return w, reg.Secret, nil
 }
 
-const webhookColumns = `id, url, secret, created_at, created_by, delivered_seq`
+const webhookColumns = `id, url, secret, created_at, created_by, delivered_seq, trusted, embargoed_seq`
 
 // load reads one registration, secret included. Errors: ErrNotFound; a database error.
 func (r *Registry) load(ctx context.Context, id string) (registration, error) {
@@ -194,6 +200,7 @@ func (r *Registry) Delete(ctx context.Context, id string) error {
 type deliveryRow struct {
 	ID          int64  `db:"id"`
 	WebhookID   string `db:"webhook_id"`
+	Stream      string `db:"stream"`
 	Seq         int64  `db:"seq"`
 	MessageID   string `db:"message_id"`
 	EventType   string `db:"event_type"`
@@ -207,7 +214,7 @@ type deliveryRow struct {
 	NextRetryAt string `db:"next_retry_at"`
 }
 
-const deliveryColumns = `id, webhook_id, seq, message_id, event_type, article_id, attempt, attempted_at, duration_ms,
+const deliveryColumns = `id, webhook_id, stream, seq, message_id, event_type, article_id, attempt, attempted_at, duration_ms,
 	outcome, status_code, error, next_retry_at`
 
 func (row deliveryRow) delivery() (Delivery, error) {
@@ -219,33 +226,44 @@ func (row deliveryRow) delivery() (Delivery, error) {
 	if err != nil {
 		return Delivery{}, err
 	}
-	return Delivery{ID: row.ID, WebhookID: row.WebhookID, Seq: uint64(row.Seq), MessageID: row.MessageID,
+	return Delivery{ID: row.ID, WebhookID: row.WebhookID, Stream: row.Stream, Seq: uint64(row.Seq), MessageID: row.MessageID,
 		EventType: row.EventType, ArticleID: row.ArticleID, Attempt: int(row.Attempt), AttemptedAt: at,
 		Duration: time.Duration(row.DurationMS) * time.Millisecond, Outcome: Outcome(row.Outcome),
 		StatusCode: int(row.StatusCode), Error: row.Error, NextRetryAt: next}, nil
 }
 
-// Record stores one attempt. A delivered or skipped message also moves the webhook's cursor to
-// its sequence, in the same transaction; the cursor never moves back.
+// Record stores one attempt. A delivered or skipped message also moves the webhook's cursor on
+// its stream (StreamPublic if d names none) to its sequence, in the same transaction; the
+// cursor never moves back.
 func (r *Registry) Record(ctx context.Context, d Delivery) error {
 	if len(d.Error) > maxErrorLength {
 		d.Error = d.Error[:maxErrorLength-len("…")] + "…"
+	}
+	cursor := "delivered_seq"
+	switch d.Stream {
+	case "":
+		d.Stream = StreamPublic
+	case StreamPublic:
+	case StreamEmbargoed:
+		cursor = "embargoed_seq"
+	default:
+		return fmt.Errorf("record delivery: unknown stream %q", d.Stream)
 	}
 	tx, err := r.db.Write.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("record delivery: %w", err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO webhook_deliveries (webhook_id, seq, message_id, event_type,
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO webhook_deliveries (webhook_id, stream, seq, message_id, event_type,
 		article_id, attempt, attempted_at, duration_ms, outcome, status_code, error, next_retry_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		d.WebhookID, int64(d.Seq), d.MessageID, d.EventType, d.ArticleID, d.Attempt, sqldb.FormatTime(d.AttemptedAt),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		d.WebhookID, d.Stream, int64(d.Seq), d.MessageID, d.EventType, d.ArticleID, d.Attempt, sqldb.FormatTime(d.AttemptedAt),
 		d.Duration.Milliseconds(), string(d.Outcome), d.StatusCode, validUTF8(d.Error), sqldb.FormatTime(d.NextRetryAt)); err != nil {
 		return fmt.Errorf("record delivery: %w", err)
 	}
 	if d.Outcome == Delivered || d.Outcome == Skipped {
 		if _, err := tx.ExecContext(ctx, tx.Rebind(
-			`UPDATE webhooks SET delivered_seq = ? WHERE id = ? AND delivered_seq < ?`),
+			`UPDATE webhooks SET `+cursor+` = ? WHERE id = ? AND `+cursor+` < ?`),
 			int64(d.Seq), d.WebhookID, int64(d.Seq)); err != nil {
 			return fmt.Errorf("record delivery: move the cursor: %w", err)
 		}
@@ -286,12 +304,12 @@ func (r *Registry) Deliveries(ctx context.Context, webhookID string, before int6
 	return out, nil
 }
 
-// lastAttempt returns the newest attempt at one message, or nil if there was none.
-func (r *Registry) lastAttempt(ctx context.Context, webhookID string, seq uint64) (*Delivery, error) {
+// lastAttempt returns the newest attempt at one message of stream, or nil if there was none.
+func (r *Registry) lastAttempt(ctx context.Context, webhookID, stream string, seq uint64) (*Delivery, error) {
 	var row deliveryRow
 	q := r.db.Read
 	err := q.GetContext(ctx, &row, q.Rebind(`SELECT `+deliveryColumns+` FROM webhook_deliveries
-		WHERE webhook_id = ? AND seq = ? ORDER BY attempt DESC, id DESC LIMIT 1`), webhookID, int64(seq))
+		WHERE webhook_id = ? AND stream = ? AND seq = ? ORDER BY attempt DESC, id DESC LIMIT 1`), webhookID, stream, int64(seq))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

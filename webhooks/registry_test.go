@@ -108,17 +108,17 @@ func TestRegistry(t *testing.T) {
 			}
 		}
 		least(0, 0)
-		if _, _, err := reg.Create(ctx, webhooks.Registration{URL: "ftp://x"}, 0, now); !errors.As(err, new(*webhooks.InvalidError)) {
+		if _, _, err := reg.Create(ctx, webhooks.Registration{URL: "ftp://x"}, 0, 0, now); !errors.As(err, new(*webhooks.InvalidError)) {
 			t.Fatalf("Create(ftp) = %v; want an *InvalidError", err)
 		}
-		a, secretA, err := reg.Create(ctx, webhooks.Registration{URL: "https://a.example/h", CreatedBy: "u-admin"}, 7, now)
+		a, secretA, err := reg.Create(ctx, webhooks.Registration{URL: "https://a.example/h", CreatedBy: "u-admin"}, 7, 0, now)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(secretA, "whsec_") || a.ID == "" || a.DeliveredSeq != 7 || a.CreatedBy != "u-admin" {
 			t.Errorf("Create = %+v, %q; want an id, a generated secret, cursor 7", a, secretA)
 		}
-		b, secretB, err := reg.Create(ctx, webhooks.Registration{URL: "https://b.example/h", Secret: testSecret}, 0, now.Add(time.Second))
+		b, secretB, err := reg.Create(ctx, webhooks.Registration{URL: "https://b.example/h", Secret: testSecret}, 0, 0, now.Add(time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}

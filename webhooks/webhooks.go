@@ -1,7 +1,10 @@
 // Package webhooks delivers the public stream to subscribers' HTTP endpoints: admins register a
 // URL and a secret; every public event (published, corrected, retracted, killed) is POSTed to
 // it as a CloudEvent, signed the Standard Webhooks way, in the order of NEWSROOM_PUBLIC, retried
-// with backoff until the endpoint answers 2xx, and every attempt is recorded.
+// with backoff until the endpoint answers 2xx, and every attempt is recorded. A webhook
+// registered as trusted also receives the embargoed stream, NEWSROOM_EMBARGOED, in its order,
+// on a cursor of its own: the two streams are delivered side by side, neither waits for the
+// other.
 //
 // Registrations, their cursors and the attempts are operator state in SQL (the Registry).
 // Each webhook reads the public stream through its own durable JetStream consumer with one
@@ -45,6 +48,9 @@ type Registration struct {
 	Secret string
 	// CreatedBy is the admin's user id.
 	CreatedBy string
+	// Trusted: the webhook also receives NEWSROOM_EMBARGOED, articles under embargo before the
+	// public has them.
+	Trusted bool
 }
 
 // maxURLLength bounds a webhook URL; browsers and servers commonly refuse longer ones.
@@ -110,6 +116,10 @@ type Webhook struct {
 	// DeliveredSeq is the cursor: the last NEWSROOM_PUBLIC sequence delivered (or skipped
 	// because it was erased). At registration, the public stream's last sequence.
 	DeliveredSeq uint64
+	// Trusted: the webhook receives NEWSROOM_EMBARGOED too, and EmbargoedSeq is its cursor
+	// there, as DeliveredSeq is on the public stream.
+	Trusted      bool
+	EmbargoedSeq uint64
 	// Last is the newest attempt; nil before the first.
 	Last *Delivery
 }
@@ -127,12 +137,20 @@ const (
 	Skipped Outcome = "skipped"
 )
 
-// Delivery is one attempt to deliver one public message. It holds no payload and no article
-// text: a killed article's words must not outlive their erasure from the public stream.
+// Streams a webhook is delivered from: Delivery.Stream.
+const (
+	StreamPublic    = "public"    // NEWSROOM_PUBLIC: every webhook
+	StreamEmbargoed = "embargoed" // NEWSROOM_EMBARGOED: trusted webhooks
+)
+
+// Delivery is one attempt to deliver one message. It holds no payload and no article text: a
+// killed article's words must not outlive their erasure from the stream.
 type Delivery struct {
-	ID          int64 // increases with every attempt recorded
-	WebhookID   string
-	Seq         uint64 // the NEWSROOM_PUBLIC sequence
+	ID        int64 // increases with every attempt recorded
+	WebhookID string
+	// Stream is the stream Seq is a sequence of: StreamPublic, or StreamEmbargoed.
+	Stream      string
+	Seq         uint64 // the message's sequence in Stream
 	MessageID   string // the CloudEvent id, sent as webhook-id
 	EventType   string // the CloudEvent type
 	ArticleID   string

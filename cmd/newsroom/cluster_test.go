@@ -211,10 +211,13 @@ func (w *clusterTraffic) problem(format string, args ...any) {
 // with the same headers (Idempotency-Key, If-Match) on another instance. It returns the last
 // answer and whether an earlier try was answered 503 (the command may have been recorded then).
 func (w *clusterTraffic) command(what, method, path, token string, body any, headers ...string) (response, bool) {
-	data, err := json.Marshal(body)
-	if err != nil {
-		w.problem("%s: %v", what, err)
-		return response{}, false
+	var data []byte // no body for a step that takes none
+	if body != nil {
+		var err error
+		if data, err = json.Marshal(body); err != nil {
+			w.problem("%s: %v", what, err)
+			return response{}, false
+		}
 	}
 	unavailable := false
 	defer w.done.Add(1)

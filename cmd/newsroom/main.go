@@ -53,7 +53,7 @@ func commandTable() []command {
 		{name: "replay", synopsis: "[--projection NAME]... [flags]",
 			summary: "rebuild views from the log (asks a running serve to do it, blue/green, and follows it)",
 			run:     replayCommand},
-		{name: "tail", synopsis: "[--since SEQ|--new] [--durable NAME] [flags]", summary: "print public events as JSON lines",
+		{name: "tail", synopsis: "[--since SEQ|--new] [--durable NAME] [--embargoed] [--article ID] [flags]", summary: "print public (or embargoed) events as JSON lines",
 			run: tailCommand},
 		{name: "import", synopsis: "[flags] FILE",
 			summary: "draft an article from a plain-text file (- for stdin) through a running serve; prints its id",

@@ -34,6 +34,27 @@ const deployNATSConfig = "../../deploy/nats/nats.conf"
 type authNATS struct {
 	srv                          *server.Server
 	newsroomPass, subscriberPass string
+	// partnerPass holds the password of each partner user (partner-reuters, partner-afp).
+	partnerPass map[string]string
+}
+
+// partnerUsers are the trusted partners of deploy/nats/auth.conf and the environment variable
+// each one's password comes from.
+var partnerUsers = map[string]string{
+	"partner-reuters": "PARTNER_REUTERS_NATS_PASSWORD",
+	"partner-afp":     "PARTNER_AFP_NATS_PASSWORD",
+}
+
+// setPartnerPasswords sets a random password for every partner user in the environment, as the
+// compose file gives them, and returns them by user.
+func setPartnerPasswords(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for user, env := range partnerUsers {
+		out[user] = randomHex(t)
+		t.Setenv(env, out[user])
+	}
+	return out
 }
 
 func startAuthNATS(t *testing.T) *authNATS {
@@ -44,12 +65,14 @@ func startAuthNATS(t *testing.T) *authNATS {
 	t.Setenv("NATS_SERVER_NAME", "test-node")
 	t.Setenv("NEWSROOM_NATS_PASSWORD", a.newsroomPass)
 	t.Setenv("SUBSCRIBER_NATS_PASSWORD", a.subscriberPass)
+	a.partnerPass = setPartnerPasswords(t)
 	opts, err := server.ProcessConfigFile(deployNATSConfig)
 	if err != nil {
 		t.Fatalf("%s: %v", deployNATSConfig, err)
 	}
-	if len(opts.Users) != 2 || !opts.JetStream {
-		t.Fatalf("%s: %d users, JetStream %v; want the users newsroom and subscriber, and JetStream", deployNATSConfig, len(opts.Users), opts.JetStream)
+	if len(opts.Users) != 2+len(partnerUsers) || !opts.JetStream {
+		t.Fatalf("%s: %d users, JetStream %v; want the users newsroom, subscriber and the %d partners, and JetStream",
+			deployNATSConfig, len(opts.Users), opts.JetStream, len(partnerUsers))
 	}
 	// One node on a free loopback port: no cluster, no monitoring port, files in a temporary
 	// directory. Users and permissions stay as the file says.
@@ -481,6 +504,7 @@ func startAuthCluster(t *testing.T) (nodes []*server.Server, newsroomPass, subsc
 	newsroomPass, subscriberPass = randomHex(t), randomHex(t)
 	t.Setenv("NEWSROOM_NATS_PASSWORD", newsroomPass)
 	t.Setenv("SUBSCRIBER_NATS_PASSWORD", subscriberPass)
+	setPartnerPasswords(t)
 	routePorts := make([]int, 3)
 	var routes []string
 	for i := range routePorts {
@@ -558,7 +582,7 @@ func TestServeOnTheNATSCluster(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	for _, name := range []string{events.StreamName, events.PublicStreamName, "KV_" + events.SlugBucket} {
+	for _, name := range []string{events.StreamName, events.PublicStreamName, events.EmbargoedStreamName, "KV_" + events.SlugBucket} {
 		s, err := probe.js.Stream(ctx, name)
 		if err != nil {
 			t.Fatalf("stream %s: %v", name, err)

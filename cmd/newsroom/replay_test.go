@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	nethttp "net/http"
 	"os"
 	"os/exec"
@@ -290,6 +291,52 @@ func writeStories(tb testing.TB, base string, s staff, from, n, workers int) []s
 		tb.Fatalf("writing stories: %v", failed)
 	}
 	return stories
+}
+
+// writeTranslations drafts an Italian version (a language writeStory never uses) of every third
+// story that can still be translated, and takes the j-th of them to a state j selects: a draft,
+// published, retracted, or killed (with s.kills). It returns them as stories.
+func writeTranslations(tb testing.TB, base string, s staff, stories []story) []story {
+	tb.Helper()
+	api := base + "/api/v1/articles"
+	var out []story
+	for i, original := range stories {
+		switch original.status {
+		case "spiked", "retracted", "killed":
+			continue // withdrawn: not translated
+		}
+		if i%3 != 0 {
+			continue
+		}
+		j := len(out)
+		author, editor := s.reporters[j%2], s.editors[j%2]
+		r := call(tb, "POST", api, author, map[string]any{"translation_of": original.id, "language": "it",
+			"headline": fmt.Sprintf("Riunione dei ministri, punto %d", i), "body": "I ministri si sono riuniti."})
+		expectStatus(tb, r, 201, "draft a translation")
+		st := story{id: r.json(tb)["id"].(string), status: "draft"}
+		step := func(path, token string, body any) {
+			tb.Helper()
+			r := call(tb, "POST", api+"/"+st.id+path, token, body)
+			expectStatus(tb, r, 200, path+" a translation")
+			st.status = r.json(tb)["status"].(string)
+			if st.status == "published" {
+				st.slug = r.json(tb)["slug"].(string)
+			}
+		}
+		if j%4 != 0 {
+			step("/submit", author, nil)
+			step("/approve", editor, nil)
+			step("/publish", editor, nil)
+		}
+		switch {
+		case j%4 == 2:
+			step("/retract", editor, map[string]any{"reason": "Traduzione errata."})
+		case j%4 == 3 && s.kills:
+			step("/kill", editor, map[string]any{"reason": "Court order."})
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // viewReport is one item of GET /api/v1/projections.
@@ -590,7 +637,8 @@ func readerPages(tb testing.TB, base, token string, stories []story) map[string]
 				want = 410
 			}
 			expectStatus(tb, r, want, "public article "+st.slug)
-			pages["/public/v1/articles/"+st.slug] = string(r.body)
+			// Its translations' URLs are on the address it was read at, which a restart moves.
+			pages["/public/v1/articles/"+st.slug] = strings.ReplaceAll(string(r.body), base, "{base}")
 		}
 		if i%4 == 0 {
 			path := "/api/v1/articles/" + st.id + "/history"
@@ -615,6 +663,17 @@ func TestReplayIsIdenticalToLive(t *testing.T) {
 	// hundred events a second each, and the test waits for them.
 	const n = 120
 	stories := writeStories(t, ta.base, s, 0, n, 4)
+	waitCaughtUp(t, ta.base, s.admin) // the translation checks read the desk view
+	// Translations in every state: the views keep each set, and replay must keep it too.
+	translations := writeTranslations(t, ta.base, s, stories)
+	states := map[string]bool{}
+	for _, st := range translations {
+		states[st.status] = true
+	}
+	if len(states) != 4 {
+		t.Fatalf("translations in the states %v; want draft, published, retracted and killed", states)
+	}
+	stories = append(stories, translations...)
 	last := waitCaughtUp(t, ta.base, s.admin)
 	for _, status := range domain.Statuses {
 		if status == domain.StatusScheduled {
@@ -627,6 +686,9 @@ func TestReplayIsIdenticalToLive(t *testing.T) {
 		}
 	}
 	before := readerPages(t, ta.base, s.editors[0], stories)
+	if !strings.Contains(strings.Join(slices.Collect(maps.Values(before)), "\n"), `"translations":[{"language":"it"`) {
+		t.Fatal("no public page lists a translation: the workload does not exercise them")
+	}
 	// Kills erased their articles' earlier events: the log holds fewer events than its last
 	// sequence, and a replay applies exactly those.
 	for _, st := range stories {
@@ -643,7 +705,7 @@ func TestReplayIsIdenticalToLive(t *testing.T) {
 	ta.Close()
 
 	live := dumpViews(t, dir)
-	for table, want := range map[string]int{"desk_articles": n, "public_articles": n} {
+	for table, want := range map[string]int{"desk_articles": len(stories), "public_articles": len(stories)} {
 		if got := len(live[table]); got != want {
 			t.Fatalf("live %s holds %d rows; want %d", table, got, want)
 		}

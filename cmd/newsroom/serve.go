@@ -106,6 +106,9 @@ type app struct {
 	metricsAddr   string
 
 	schedules *schedules.Scheduler // publishes scheduled articles and lifts embargoes at their time
+	// embargoed writes NEWSROOM_EMBARGOED, what trusted subscribers see of articles under
+	// embargo, beside the public outbox.
+	embargoed *projections.Outbox
 
 	natsURL  string
 	httpAddr string
@@ -193,10 +196,15 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if publicURL == "" {
 		publicURL = "http://" + listener.Addr().String()
 	}
-	a.outbox = projections.NewOutbox(projections.OutboxConfig{Connect: connect, Log: store, Eraser: a.eraser,
-		PublicURL: publicURL, Replicas: replicas, Logger: log})
+	outboxes := projections.OutboxConfig{Connect: connect, Log: store, Eraser: a.eraser,
+		PublicURL: publicURL, Replicas: replicas, Logger: log}
+	a.outbox = projections.NewOutbox(outboxes)
 	if err := a.outbox.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("public outbox: %w", err)
+	}
+	a.embargoed = projections.NewEmbargoedOutbox(outboxes)
+	if err := a.embargoed.Start(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("embargoed outbox: %w", err)
 	}
 	// A kill whose erasure a crash interrupted is finished before anything is served.
 	if err := a.eraser.Sweep(ctx, desk); err != nil {
@@ -226,6 +234,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 	commands := editorial.NewDesk(store).Observed(a.metrics.CommandDone)
 	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
+	commands.Sets = desk // which languages a translation set holds
 	a.schedules = schedules.New(schedules.Config{Connect: connect, Replicas: replicas, Log: store, Commands: commands,
 		Desk: desk, Views: a.runner, Logger: log})
 	if err := a.schedules.Start(context.WithoutCancel(ctx)); err != nil {
@@ -345,7 +354,7 @@ func (a *app) Close() error {
 	return errors.Join(errs...)
 }
 
-// stop stops the background parts: schedules, webhooks, outbox, views, NATS connection, embedded server, database.
+// stop stops the background parts: schedules, webhooks, outboxes, views, NATS connection, embedded server, database.
 func (a *app) stop() {
 	if a.schedules != nil {
 		if err := a.schedules.Close(); err != nil {
@@ -363,6 +372,11 @@ func (a *app) stop() {
 	if a.outbox != nil {
 		if err := a.outbox.Close(); err != nil {
 			a.log.Warn("stop public outbox", "error", err)
+		}
+	}
+	if a.embargoed != nil {
+		if err := a.embargoed.Close(); err != nil {
+			a.log.Warn("stop embargoed outbox", "error", err)
 		}
 	}
 	if a.runner != nil {

@@ -33,14 +33,18 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		since, count uint64
 		newOnly      bool
 		durable      string
+		read         tailRead
 	)
 	f := newFlags("tail", stderr)
 	f.fs.StringVar(&cfg.DataDir, "data-dir", "./data", "data directory of the serve whose embedded NATS to read (its nats.url)")
 	f.string(&cfg.NATSURL, "nats-url", "", "NATS server with the public stream (default: <data-dir>/nats.url)")
-	f.fs.Uint64Var(&since, "since", 0, "start at this NEWSROOM_PUBLIC sequence (default: the first)")
+	f.fs.Uint64Var(&since, "since", 0, "start at this sequence of the stream read (default: the first)")
 	f.fs.BoolVar(&newOnly, "new", false, "only events published from now on")
 	f.fs.StringVar(&durable, "durable", "", "a durable consumer name: resume where the last tail with this name stopped")
 	f.fs.Uint64Var(&count, "count", 0, "stop after this many events (default: run until interrupted)")
+	f.fs.BoolVar(&read.embargoed, "embargoed", false, "read NEWSROOM_EMBARGOED, what trusted partners get of articles under embargo, instead of NEWSROOM_PUBLIC (as a partner's NATS user, with --inbox-prefix)")
+	f.fs.StringVar(&read.article, "article", "", "only the events of the article with this id")
+	f.fs.StringVar(&read.inboxPrefix, "inbox-prefix", "", "ask for NATS replies under this prefix instead of _INBOX (a partner user: _INBOX_<user>, see deploy/nats/auth.conf)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -54,7 +58,11 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("tail: no --nats-url, and no running serve's %s in %s (%v)", natsURLFile, cfg.DataDir, err)
 		}
 	}
-	nc, err := nats.Connect(natsURL, nats.Name("newsroom tail"))
+	opts := []nats.Option{nats.Name("newsroom tail")}
+	if read.inboxPrefix != "" {
+		opts = append(opts, nats.CustomInboxPrefix(read.inboxPrefix))
+	}
+	nc, err := nats.Connect(natsURL, opts...)
 	if err != nil {
 		return fmt.Errorf("tail: connect to %s: %w", redactNATSURL(natsURL), err)
 	}
@@ -63,7 +71,7 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	next, stop, err := tailSource(ctx, js, durable, since, newOnly)
+	next, stop, err := tailSource(ctx, js, read, durable, since, newOnly)
 	if err != nil {
 		return fmt.Errorf("tail: %w", err)
 	}
@@ -88,6 +96,25 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
+// tailRead is which stream tail reads, and which of its messages.
+type tailRead struct {
+	embargoed   bool
+	article     string
+	inboxPrefix string
+}
+
+// stream is the stream read and the subjects of the messages wanted.
+func (r tailRead) stream() (name, subjects string) {
+	name, prefix := events.PublicStreamName, events.PublicSubjectPrefix
+	if r.embargoed {
+		name, prefix = events.EmbargoedStreamName, events.EmbargoedSubjectPrefix
+	}
+	if r.article != "" {
+		return name, prefix + "*." + r.article
+	}
+	return name, prefix + ">"
+}
+
 // tailNext returns the next message, and what to call once it is printed.
 type tailNext func() (m events.PublicMessage, printed func() error, err error)
 
@@ -95,13 +122,14 @@ type tailNext func() (m events.PublicMessage, printed func() error, err error)
 // whose consumer is deleted when tail exits (and, after a crash, soon by the server), so that
 // tails never pile up on the stream's consumer cap; with --durable, that durable consumer,
 // which stays, as asked, each message acknowledged once printed.
-func tailSource(ctx context.Context, js jetstream.JetStream, durable string, since uint64, newOnly bool) (next tailNext, stop func(), err error) {
+func tailSource(ctx context.Context, js jetstream.JetStream, read tailRead, durable string, since uint64, newOnly bool) (next tailNext, stop func(), err error) {
+	stream, subjects := read.stream()
 	if durable == "" {
 		after := uint64(0)
 		if since > 0 {
 			after = since - 1
 		}
-		f, err := events.FollowPublic(ctx, js, after, newOnly)
+		f, err := events.Follow(ctx, js, stream, subjects, after, newOnly)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -119,9 +147,9 @@ func tailSource(ctx context.Context, js jetstream.JetStream, durable string, sin
 	case since > 0:
 		deliver, start = jetstream.DeliverByStartSequencePolicy, since
 	}
-	consumer, err := js.CreateOrUpdateConsumer(ctx, events.PublicStreamName, jetstream.ConsumerConfig{
+	consumer, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Durable: durable, Description: "newsroom tail", AckPolicy: jetstream.AckExplicitPolicy,
-		DeliverPolicy: deliver, OptStartSeq: start, FilterSubject: events.PublicSubjectAll,
+		DeliverPolicy: deliver, OptStartSeq: start, FilterSubject: subjects,
 	})
 	if err != nil {
 		return nil, nil, err
