@@ -21,8 +21,7 @@ type SetMember struct {
 	Language string
 	Status   Status
 	Slug     string // the published slug, or the one asked for; "" when it is to be derived
-	// PublishAt is when a scheduled member is due. Zero when it is not scheduled, and while
-	// the desk view does not store it (scheduled publication adds desk_articles.publish_at).
+	// PublishAt is when a scheduled member is due; zero when it is not scheduled.
 	PublishAt time.Time
 }
 

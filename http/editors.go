@@ -67,8 +67,7 @@ type translationJSON struct {
 	Language string `json:"language"`
 	Status   string `json:"status"`
 	Slug     string `json:"slug"`
-	// PublishAt says when a scheduled member is due: set once the desk view stores it
-	// (scheduled publication), absent until then and for members not scheduled.
+	// PublishAt says when a scheduled member is due; absent for members not scheduled.
 	PublishAt *time.Time `json:"publish_at,omitempty"`
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/sqldb"
 )
 
 // Translation sets in the views. The desk keeps each article's translation_of, so that an
@@ -27,22 +28,27 @@ func (d *Desk) SetMembers(ctx context.Context, setID string) ([]domain.SetMember
 		Language string `db:"language"`
 		Status   string `db:"status"`
 		Slug     string `db:"slug"`
+		// PublishAt says when a scheduled member is due: a set published together is each
+		// member scheduled for the same instant, and the desk shows which are still due.
+		PublishAt string `db:"publish_at"`
 	}
-	// publish_at: read it here too once desk_articles stores it (scheduled publication), so that
-	// the desk says when each scheduled member is due (domain.SetMember.PublishAt).
-	if err := db.SelectContext(ctx, &rows, db.Rebind(setMembersQuery), setID, setID); err != nil {
+	err := db.SelectContext(ctx, &rows, db.Rebind(setMembersQuery), setID, setID)
+	if err != nil {
 		return nil, fmt.Errorf("translation set %s on the desk: %w", setID, err)
 	}
 	out := make([]domain.SetMember, len(rows))
 	for i, r := range rows {
 		out[i] = domain.SetMember{ID: r.ID, Language: r.Language, Status: domain.Status(r.Status), Slug: r.Slug}
+		if out[i].PublishAt, err = sqldb.ParseTime(r.PublishAt); err != nil {
+			return nil, fmt.Errorf("translation set %s on the desk: %w", setID, err)
+		}
 	}
 	return out, nil
 }
 
 // setMembersQuery reads a set's members from the desk: the original by its primary key, the
 // others by the index on translation_of; a set is a handful of rows, sorted in memory.
-const setMembersQuery = `SELECT id, language, status, slug FROM desk_articles
+const setMembersQuery = `SELECT id, language, status, slug, publish_at FROM desk_articles
 	WHERE id = ? OR translation_of = ? ORDER BY language, id`
 
 // translationsQuery reads the published members of sets, by the index on set_id.

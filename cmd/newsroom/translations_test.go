@@ -258,3 +258,28 @@ func TestTranslationsEndToEnd(t *testing.T) {
 	r = call(t, "POST", api, remi, natoFrench(en))
 	expectStatus(t, r, 201, "a new French version once the first is retracted")
 }
+
+// TestTranslationSetShowsWhatIsDue: a set published together is each member scheduled for the
+// same instant; the desk shows, on each member, which others are still due and when.
+func TestTranslationSetShowsWhatIsDue(t *testing.T) {
+	dir := t.TempDir()
+	rita := createToken(t, dir, "rita", "reporter")
+	ed := createToken(t, dir, "ed", "editor")
+	ta := startTestApp(t, dir)
+	api := ta.base + "/api/v1/articles"
+	en := reviewed(t, ta.base, rita, ed, map[string]any{"headline": "Ministers meet", "body": "Text."})
+	fr := reviewed(t, ta.base, rita, ed, map[string]any{"headline": "Les ministres se réunissent", "body": "Texte.", "language": "fr", "translation_of": en})
+	at := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	r := call(t, "POST", api+"/"+fr+"/schedule", ed, map[string]any{"publish_at": at.Format(time.RFC3339)})
+	expectStatus(t, r, 200, "schedule the French version")
+	var members []any
+	eventually(t, "the desk to show the French version scheduled", func() bool {
+		a := call(t, "GET", api+"/"+en+"?min_position="+r.header.Get("X-Newsroom-Position"), ed, nil).json(t)
+		members, _ = a["translations"].([]any)
+		return len(members) == 1 && members[0].(map[string]any)["status"] == "scheduled"
+	})
+	m := members[0].(map[string]any)
+	if m["id"] != fr || m["language"] != "fr" || m["publish_at"] == nil || !rfc3339(t, "publish_at", m["publish_at"].(string)).Equal(at) {
+		t.Errorf("the set seen from the original = %v; want the French version due at %v", members, at)
+	}
+}
