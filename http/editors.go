@@ -25,8 +25,9 @@ const positionHeader = "X-Newsroom-Position"
 const idempotencyHeader = "Idempotency-Key"
 
 type editorsAPI struct {
-	desk  Desk
-	views DeskViews
+	desk   Desk
+	views  DeskViews
+	search Searches // nil: no search
 }
 
 // articleJSON is an article as the editors' API shows it.
@@ -202,8 +203,12 @@ func (api *editorsAPI) revise(c echo.Context) error {
 	return renderArticle(c, nethttp.StatusOK, res)
 }
 
-// list serves the desk: every article, newest change first.
+// list serves the desk: every article, newest change first; with words or the search's
+// filters, the desk's search (deskSearch).
 func (api *editorsAPI) list(c echo.Context) error {
+	if isDeskSearch(c) {
+		return api.deskSearch(c)
+	}
 	page, before, err := parseListing(c)
 	if err != nil {
 		return err

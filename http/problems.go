@@ -14,6 +14,7 @@ import (
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
 	"github.com/newsroom/newsroom/projections"
+	"github.com/newsroom/newsroom/search"
 	"github.com/newsroom/newsroom/sqldb"
 	"github.com/newsroom/newsroom/webhooks"
 )
@@ -113,6 +114,7 @@ func problemFor(err error) (Problem, bool) {
 		ruleErr    *domain.RuleError
 		invalidErr *domain.ValidationError
 		webhookErr *webhooks.InvalidError
+		queryErr   *search.QueryError
 	)
 	switch {
 	case errors.As(err, &bodyErr) && bodyErr.timedOut():
@@ -121,6 +123,9 @@ func problemFor(err error) (Problem, bool) {
 		return problem("malformed-request", "the request body could not be read whole (the connection broke, or its chunked encoding is malformed); send it again"), true
 	case errors.As(err, &decodeErr):
 		return problem("malformed-request", decodeErr.Error()), true
+	case errors.As(err, &queryErr):
+		// search writes this text for the person who typed the query.
+		return problem("malformed-request", "query parameter q: "+queryErr.Error()), true
 	case errors.As(err, &invalidErr):
 		p := problem("invalid-article", "some fields are invalid; see errors")
 		p.Errors = invalidErr.Fields

@@ -45,6 +45,14 @@ type DeskViews interface {
 	SetMembers(ctx context.Context, setID string) ([]domain.SetMember, error)
 }
 
+// Searches reads the search view; *projections.Search implements it.
+type Searches interface {
+	// Desk searches every article on the desk; Public what readers may see. A query made only
+	// of stop words is a *search.QueryError.
+	Desk(ctx context.Context, q projections.DeskSearch) (projections.DeskHits, error)
+	Public(ctx context.Context, q projections.PublicSearch) (projections.PublicHits, error)
+}
+
 // Readiness reports whether this instance can accept commands and how far its views are.
 type Readiness interface {
 	// LogPosition is the log's last stream sequence; an error means the log is unreachable.
@@ -65,6 +73,8 @@ type Config struct {
 	Desk      Desk
 	DeskViews DeskViews
 	Public    PublicArticles
+	// Search, if set, serves GET /api/v1/articles?q=… and GET /public/v1/search.
+	Search Searches
 	// PublicCache, if set, serves public answers (articles, list pages, feeds) from memory
 	// until the published view's commits invalidate them, or PublicCacheMaxAge passes.
 	PublicCache *PublicCache
@@ -128,10 +138,10 @@ func newEcho(cfg Config) *echo.Echo {
 		e.Match(read, "/metrics", echo.WrapHandler(cfg.Metrics))
 	}
 
-	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews}
+	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews, search: cfg.Search}
 	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens))
 	api.POST("/articles", editors.draft)
-	api.GET("/articles", editors.list, boundedRead, readYourWrites(cfg.Positions, "desk"))
+	api.GET("/articles", editors.list, boundedRead, deskOrSearch(readYourWrites(cfg.Positions, "desk"), readYourWrites(cfg.Positions, "search")))
 	api.GET("/articles/:id", editors.get)
 	api.GET("/articles/:id/history", editors.history, boundedRead, readYourWrites(cfg.Positions, "history"))
 	api.PATCH("/articles/:id", editors.revise)
@@ -172,6 +182,10 @@ func newEcho(cfg Config) *echo.Echo {
 	e.GET("/public/v1/stream", public.events)
 	e.Match(read, "/public/v1/articles", public.list, boundedRead, fresh)
 	e.Match(read, "/public/v1/articles/:slug", public.get, boundedRead, fresh)
+	if cfg.Search != nil {
+		searches := &publicSearchAPI{search: cfg.Search, cache: cfg.PublicCache}
+		e.Match(read, "/public/v1/search", searches.find, boundedRead, freshReads, readYourWrites(cfg.Positions, "search"))
+	}
 	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
 	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)

@@ -93,8 +93,11 @@ func (b *benchRun) report() {
 	w.Flush()
 	fmt.Fprintf(b.stdout, "\nviews caught up %s after the command load ended\n", b.catchUp.Round(time.Millisecond))
 	var views []string
-	for _, name := range []string{"published", "desk", "history"} {
-		views = append(views, fmt.Sprintf("%s %s", name, b.replay.perView[name].Round(time.Millisecond)))
+	for _, name := range []string{"published", "desk", "history", "search"} {
+		// Each view's own rate: the log's events over the time it took that view.
+		d := b.replay.perView[name]
+		views = append(views, fmt.Sprintf("%s %s (%s events/s)", name, d.Round(time.Millisecond),
+			bench.Humanize(float64(rp.events)/max(d.Seconds(), 1e-9))))
 	}
 	q, r := rp.mem.QuarterHeap, rp.mem.QuarterRSS
 	fmt.Fprintf(b.stdout, "replay: %s in all (views done after %s); heap per quarter %s / %s / %s / %s, RSS %s / %s / %s / %s\n",

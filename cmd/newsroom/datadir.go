@@ -72,7 +72,17 @@ func readURLFile(dir, name string) (string, error) {
 // views are every view newsroom maintains, in the order they are reported.
 func views(db *sqldb.DB) (*projections.Published, *projections.Desk, *projections.History, []projections.View) {
 	published, desk, history := projections.NewPublished(db), projections.NewDesk(db), projections.NewHistory(db)
-	return published, desk, history, []projections.View{published, desk, history}
+	return published, desk, history, []projections.View{published, desk, history, projections.NewSearch(db)}
+}
+
+// searchOf is the search view among all.
+func searchOf(all []projections.View) *projections.Search {
+	for _, v := range all {
+		if s, ok := v.(*projections.Search); ok {
+			return s
+		}
+	}
+	return nil
 }
 
 // natsListenAddress is where the embedded NATS server listens: the --nats-listen given (flag);

@@ -200,7 +200,7 @@ func testViewDatabaseCut(t *testing.T, mode sqldbtest.CutMode) {
 			t.Fatalf("/readyz during the cut = %d %+v; want 200 with the log ok", status, rep)
 		}
 		last = rep.Log.Position
-		if rep.Status != "degraded" || rep.Database.Status != "down" || len(rep.Views) != 3 {
+		if rep.Status != "degraded" || rep.Database.Status != "down" || len(rep.Views) != len(viewNames()) {
 			return false
 		}
 		for _, v := range rep.Views {

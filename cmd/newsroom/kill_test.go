@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/embeddednats"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/search"
 )
 
 // killedText is what the killed articles said, in every place an editor can put words: each
@@ -42,6 +44,20 @@ var killedText = []string{
 	"Wombat retraction reason",               // second article: retraction reason
 	"Numbat headline never confirmed",        // a correction still pending at the kill
 }
+
+// killedWords are words of killedText that appear nowhere else: the search index holds them as
+// stems (search.Language.Term prefixes each with its language's code, and FTS5 may store a term
+// as the end of the one before it), so each is looked for as its stem too.
+var killedWords = []string{"quokkas", "Vaduz", "signatories", "seventeen", "wombat", "numbat", "quokkatag"}
+
+// killedNeedles are the killed text, its words and their stems, as textIn looks for them.
+var killedNeedles = func() []string {
+	needles := append([]string{}, killedText...)
+	for _, w := range killedWords {
+		needles = append(needles, w, search.English.Stem(search.Fold(w)))
+	}
+	return needles
+}()
 
 // survivingText belongs to an article nobody kills: finding it on disk proves the search can
 // find text at all.
@@ -91,6 +107,15 @@ func TestKillErasesTheText(t *testing.T) {
 		return call(t, "GET", ta.base+"/public/v1/articles/"+slugA, "", nil).status == 200
 	})
 
+	// Both searches find A by its words in any form, until the kill.
+	searches := []string{api + "?q=quokka+signatory", ta.base + "/public/v1/search?q=quokka+signatory"}
+	for _, u := range searches {
+		eventually(t, "A found by "+u, func() bool {
+			items, _ := call(t, "GET", u, ed, nil).json(t)["items"].([]any)
+			return len(items) == 1
+		})
+	}
+
 	// Article B: published, retracted, then killed.
 	b, slugB := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": killedText[8], "body": "The " + killedText[9] + "."})
 	expectStatus(t, call(t, "POST", api+"/"+b+"/retract", ed, map[string]any{"reason": killedText[10]}), 200, "retract B")
@@ -101,9 +126,11 @@ func TestKillErasesTheText(t *testing.T) {
 	draft := call(t, "POST", api, rita, map[string]any{"headline": "Only a draft", "body": "x"}).json(t)["id"].(string)
 	expectStatus(t, call(t, "POST", api+"/"+draft+"/kill", ed, map[string]any{"reason": "r"}), 409, "kill a draft")
 
+	var killedAt string // the position of the last kill
 	for _, id := range []string{a, b} {
 		r := call(t, "POST", api+"/"+id+"/kill", ed, map[string]any{"reason": "Court order 12/2026"})
 		expectStatus(t, r, 200, "kill")
+		killedAt = r.header.Get("X-Newsroom-Position")
 		if got := r.json(t); got["status"] != "killed" || got["headline"] != "" || got["slug"] != "" {
 			t.Errorf("kill answered %v; want a killed article without text", got)
 		}
@@ -204,6 +231,28 @@ func TestKillErasesTheText(t *testing.T) {
 			subjectMessages(t, ta.natsURL, "NEWSROOM_PUBLIC", "newsroom.public.article.*."+b) == 1
 	})
 	checkNoText(t, "the public pages, feeds and stream", publicPages(t, ta.base, controlSlug))
+	// Every view has applied the kills (a slow one may apply them after the erasure: each view
+	// goes at its own pace), so that every file is scrubbed of them.
+	eventually(t, "every view past the kills", func() bool {
+		for _, v := range viewReports(t, ta.base, admin) {
+			if v.Checkpoint < mustUint(t, killedAt) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, u := range append(searches, api+"?q=wombat", ta.base+"/public/v1/search?q=wombat", ta.base+"/public/v1/search?q=walrus") {
+		r := call(t, "GET", u+"&min_position="+killedAt, ed, nil)
+		expectStatus(t, r, 200, "search after the kill")
+		checkNoText(t, "the search "+u, r.body)
+		want := 0
+		if strings.HasSuffix(u, "walrus") {
+			want = 1 // the control article: the search still finds what is public
+		}
+		if items, _ := r.json(t)["items"].([]any); len(items) != want {
+			t.Errorf("search %s after the kill = %s; want %d items", u, r.body, want)
+		}
+	}
 	checkNoText(t, "the data directory while serving", filesUnder(t, dir))
 
 	// Replay every view from what the log holds now: the text does not come back.
@@ -337,10 +386,19 @@ func filesUnder(t *testing.T, dir string) []byte {
 	return all.Bytes()
 }
 
+func mustUint(t *testing.T, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		t.Fatalf("%q: %v", s, err)
+	}
+	return n
+}
+
 func textIn(b []byte) []string {
 	var found []string
 	lower := bytes.ToLower(b)
-	for _, s := range killedText {
+	for _, s := range killedNeedles {
 		if bytes.Contains(lower, bytes.ToLower([]byte(s))) {
 			found = append(found, s)
 		}

@@ -166,6 +166,10 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if err := sharePublicChanges(a.nc, published, publicCache, log); err != nil {
 		return nil, err
 	}
+	// Public searches are cached as public lists are: the search view's commits invalidate
+	// them, here and on the other instances, as the published view's do.
+	searchView := searchOf(all)
+	searchView.OnCommit = published.OnCommit
 	// The eraser runs beside the outbox, not in its way: the views' reader hands it every
 	// kill as soon as the views have seen it, however far behind the outbox is.
 	a.eraser = projections.NewEraser(js, log)
@@ -247,6 +251,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 			*projections.History
 		}{desk, history},
 		Public:      published,
+		Search:      searchView,
 		PublicCache: publicCache,
 		Readiness:   readiness{store, a.runner},
 		Positions:   a.runner,
