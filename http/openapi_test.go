@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/newsroom/newsroom/internal/apitest"
+	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/webhooks"
 )
 
@@ -30,6 +31,16 @@ func (noWebhooks) Get(context.Context, string) (webhooks.Webhook, error) {
 func (noWebhooks) Delete(context.Context, string) error { return webhooks.ErrNotFound }
 func (noWebhooks) Deliveries(context.Context, string, int64, int) ([]webhooks.Delivery, error) {
 	return nil, webhooks.ErrNotFound
+}
+
+// noSearch finds nothing; it makes New route the public search.
+type noSearch struct{}
+
+func (noSearch) Desk(context.Context, projections.DeskSearch) (projections.DeskHits, error) {
+	return projections.DeskHits{}, nil
+}
+func (noSearch) Public(context.Context, projections.PublicSearch) (projections.PublicHits, error) {
+	return projections.PublicHits{}, nil
 }
 
 // TestOpenAPIDescribesEveryRoute checks that the document conforms to OpenAPI 3.1 and names
@@ -58,7 +69,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 	}
 
-	e := newEcho(Config{Webhooks: noWebhooks{}, Metrics: nethttp.NotFoundHandler()})
+	e := newEcho(Config{Webhooks: noWebhooks{}, Search: noSearch{}, Metrics: nethttp.NotFoundHandler()})
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	routed := map[string]bool{}
 	for _, r := range e.Routes() {
