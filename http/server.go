@@ -106,7 +106,10 @@ type Config struct {
 }
 
 // New returns the API as an http.Handler.
-func New(cfg Config) nethttp.Handler {
+func New(cfg Config) nethttp.Handler { return closeAfterChunkedRequest(newEcho(cfg)) }
+
+// newEcho routes the API; http/openapi.json describes every route.
+func newEcho(cfg Config) *echo.Echo {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -130,6 +133,7 @@ func New(cfg Config) nethttp.Handler {
 	e.Match(read, "/healthz", func(c echo.Context) error { return c.String(nethttp.StatusOK, "ok\n") })
 
 	e.Match(read, "/readyz", readyz(cfg.Readiness, cfg.Version))
+	e.Match(read, "/openapi.json", serveOpenAPI)
 	if cfg.Metrics != nil {
 		e.Match(read, "/metrics", echo.WrapHandler(cfg.Metrics))
 	}
@@ -185,7 +189,7 @@ func New(cfg Config) nethttp.Handler {
 	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
 	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
 	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
-	return closeAfterChunkedRequest(e)
+	return e
 }
 
 // readTimeout bounds a read from the views. A database behind a network that drops packets

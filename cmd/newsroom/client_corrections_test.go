@@ -100,7 +100,7 @@ func TestClientSingleEditorCorrection(t *testing.T) {
 	tokens := createStaff(t, dir)
 	ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true,
 		SingleEditorCorrections: true})
-	public, err := apiclient.New(ta.base)
+	public, err := apiclient.New(ta.base, apiclient.WithHTTPClient(checkedClient(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func startClientStaffIn(t *testing.T, dir string) (clientStaff, staff) {
 	t.Helper()
 	tokens := createStaff(t, dir)
 	ta := startTestApp(t, dir)
-	public, err := apiclient.New(ta.base)
+	public, err := apiclient.New(ta.base, apiclient.WithHTTPClient(checkedClient(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

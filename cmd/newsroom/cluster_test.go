@@ -375,7 +375,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 
 	w := &clusterTraffic{tb: t, bases: []string{apps[0].base, apps[1].base}, statuses: map[int]int{},
-		client: &nethttp.Client{Timeout: 60 * time.Second}}
+		client: &nethttp.Client{Timeout: 60 * time.Second, Transport: checkedClient(t).Transport}}
 	type written struct {
 		id   string
 		want []string

@@ -86,7 +86,7 @@ func boundedCall(tb testing.TB, method, target, token string, body any, headers 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	client := nethttp.Client{Timeout: 15 * time.Second}
+	client := nethttp.Client{Timeout: 15 * time.Second, Transport: checkedClient(tb).Transport}
 	resp, err := client.Do(req)
 	if err != nil {
 		return response{}, err

@@ -219,7 +219,7 @@ func TestPublicFiltersAndCorrections(t *testing.T) {
 			t.Errorf("GET /public/v1/articles%s = %q; want %q", tt.query, got, tt.want)
 		}
 	}
-	expectStatus(t, call(t, "GET", ta.base+"/public/v1/articles?lang=not a tag", "", nil), 400, "bad lang")
+	expectStatus(t, call(t, "GET", ta.base+"/public/v1/articles?lang=not%20a%20tag", "", nil), 400, "bad lang")
 	expectStatus(t, call(t, "GET", ta.base+"/public/v1/articles/"+enSlug, "", nil), 200, "en article")
 }
 

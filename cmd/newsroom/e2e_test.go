@@ -458,7 +458,7 @@ func sendBody(tb testing.TB, method, url, token string, body io.Reader, headers 
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := nethttp.DefaultClient.Do(req)
+	resp, err := checkedClient(tb).Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", method, url, err)
 	}

@@ -727,6 +727,7 @@ func TestHostileIdempotencyKey(t *testing.T) {
 		err    error
 	}
 	results := make([]result, racers)
+	client := checkedClient(t)
 	var wg sync.WaitGroup
 	for i := range racers {
 		wg.Add(1)
@@ -736,7 +737,7 @@ func TestHostileIdempotencyKey(t *testing.T) {
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Authorization", "Bearer "+reporter)
 			req.Header.Set("Idempotency-Key", "race")
-			resp, err := nethttp.DefaultClient.Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				results[i].err = err
 				return

@@ -524,8 +524,18 @@ func TestMetricsListenApart(t *testing.T) {
 	if got := s.get(t, "newsroom_http_request_duration_seconds", "route", "unmatched", "code", "404"); got != 1 {
 		t.Errorf("the main listener's /metrics counted %v as unmatched; want 1", got)
 	}
-	expectStatus(t, call(t, "GET", apart+"/healthz", "", nil), 404, "another path on the metrics listener")
-	expectStatus(t, call(t, "GET", apart+"/api/v1/articles", "", nil), 404, "the API on the metrics listener")
+	// The metrics listener is not the API: what it answers is outside http/openapi.json, so
+	// these go around the contract's check (call).
+	for _, path := range []string{"/healthz", "/api/v1/articles"} {
+		resp, err := nethttp.Get(apart + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != nethttp.StatusNotFound {
+			t.Errorf("GET %s on the metrics listener = %d; want 404", path, resp.StatusCode)
+		}
+	}
 }
 
 // TestMetricsNATSDown: with NATS gone, a scrape still answers, and says so.

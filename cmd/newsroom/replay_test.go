@@ -67,11 +67,10 @@ type story struct {
 	version  int
 }
 
-var clientForGoroutines = &nethttp.Client{Timeout: 30 * time.Second}
-
 // send is call for goroutines other than the test's own: it returns an error where call fails
-// the test, and an error for any status but want.
-func send(want int, method, url, token string, body any, headers ...string) (response, error) {
+// the test, and an error for any status but want. Its exchanges are checked against the API's
+// contract as call's are, and reported when tb ends.
+func send(tb testing.TB, want int, method, url, token string, body any, headers ...string) (response, error) {
 	var reader io.Reader
 	if body != nil {
 		data, err := json.Marshal(body)
@@ -93,7 +92,8 @@ func send(want int, method, url, token string, body any, headers ...string) (res
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := clientForGoroutines.Do(req)
+	client := nethttp.Client{Timeout: 30 * time.Second, Transport: checkedClient(tb).Transport}
+	resp, err := client.Do(req)
 	if err != nil {
 		return response{}, fmt.Errorf("%s %s: %w", method, url, err)
 	}
@@ -112,7 +112,7 @@ func send(want int, method, url, token string, body any, headers ...string) (res
 // writeStory takes article i through the workflow over the API, to the state i selects: a draft,
 // in review, changes requested, approved, published, corrected once or twice, retracted, spiked;
 // in several languages, with and without tags, written by reporters and editors.
-func writeStory(base string, s staff, i int) (story, error) {
+func writeStory(tb testing.TB, base string, s staff, i int) (story, error) {
 	api := base + "/api/v1/articles"
 	author := s.reporters[i%2]
 	if i%7 == 3 {
@@ -136,7 +136,7 @@ func writeStory(base string, s staff, i int) (story, error) {
 			if st.id != "" {
 				url += "/" + st.id
 			}
-			r, err := send(q.want, q.method, url+q.path, q.token, q.body, q.headers...)
+			r, err := send(tb, q.want, q.method, url+q.path, q.token, q.body, q.headers...)
 			if err != nil {
 				return err
 			}
@@ -272,7 +272,7 @@ func writeStories(tb testing.TB, base string, s staff, from, n, workers int) []s
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				st, err := writeStory(base, s, from+i)
+				st, err := writeStory(tb, base, s, from+i)
 				if err != nil {
 					mu.Lock()
 					failed = errors.Join(failed, fmt.Errorf("story %d: %w", from+i, err))
@@ -1088,7 +1088,7 @@ func TestRebuildWhileServing(t *testing.T) {
 			defer wg.Done()
 			author, editor := s.reporters[w], s.editors[w]
 			for i, next := 0, paced(150*time.Millisecond); next(); i++ {
-				r, err := send(201, "POST", api, author, map[string]any{"headline": fmt.Sprintf("Writer %d story %d", w, i),
+				r, err := send(t, 201, "POST", api, author, map[string]any{"headline": fmt.Sprintf("Writer %d story %d", w, i),
 					"body": "Text.", "tags": []string{"live"}})
 				requests.Add(1)
 				if err != nil {
@@ -1118,7 +1118,7 @@ func TestRebuildWhileServing(t *testing.T) {
 					steps = steps[:1] // some stay drafts
 				}
 				for _, step := range steps {
-					r, err = send(200, step.method, api+"/"+a.ID+step.path, step.token, step.body, step.headers...)
+					r, err = send(t, 200, step.method, api+"/"+a.ID+step.path, step.token, step.body, step.headers...)
 					requests.Add(1)
 					if err != nil {
 						fail(err)
@@ -1167,7 +1167,7 @@ func TestRebuildWhileServing(t *testing.T) {
 					checks = append(checks, check{url: fmt.Sprintf("%s/public/v1/articles/%s?min_position=%d", ta.base, st.slug, st.position)})
 				}
 				for _, c := range checks {
-					r, err := send(200, "GET", c.url, c.token, nil)
+					r, err := send(t, 200, "GET", c.url, c.token, nil)
 					requests.Add(1)
 					if err != nil {
 						fail(err)
@@ -1337,7 +1337,7 @@ func TestRebuildAtStartOnNewViewVersion(t *testing.T) {
 					return
 				default:
 				}
-				r, err := send(200, "GET", ta.base+desk, s.editors[0], nil)
+				r, err := send(t, 200, "GET", ta.base+desk, s.editors[0], nil)
 				if err == nil && string(r.body) != before {
 					err = fmt.Errorf("the desk while it rebuilds =\n%.300s\nwant\n%.300s", r.body, before)
 				}

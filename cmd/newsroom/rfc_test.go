@@ -29,7 +29,7 @@ func sendWithHeaderLines(tb testing.TB, method, url, token, body string, name st
 	for _, v := range values {
 		req.Header.Add(name, v)
 	}
-	resp, err := nethttp.DefaultClient.Do(req)
+	resp, err := checkedClient(tb).Do(req)
 	if err != nil {
 		tb.Fatalf("%s %s: %v", method, url, err)
 	}

@@ -90,7 +90,7 @@ func TestSSEChurnLeavesNoConsumers(t *testing.T) {
 	}()
 
 	const connections, workers = 3000, 50
-	client := &nethttp.Client{Transport: &nethttp.Transport{DisableKeepAlives: true}}
+	client := &nethttp.Client{Transport: checkedTransport(t, &nethttp.Transport{DisableKeepAlives: true})}
 	var wg sync.WaitGroup
 	var failures atomic.Int64
 	work := make(chan int)

@@ -32,7 +32,7 @@ func openSSE(tb testing.TB, base, lastID string) *sseStream {
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := nethttp.DefaultClient.Do(req)
+	resp, err := checkedClient(tb).Do(req)
 	if err != nil {
 		cancel()
 		tb.Fatal(err)
