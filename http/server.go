@@ -22,6 +22,9 @@ import (
 // Desk runs editorial commands; *editorial.Desk implements it.
 type Desk interface {
 	Get(ctx context.Context, id string) (editorial.Result, error)
+	// GetVersion returns the article as it was at that version (domain.ErrNotFound if it
+	// never was, or a kill erased it).
+	GetVersion(ctx context.Context, id string, version int) (editorial.Result, error)
 	Execute(ctx context.Context, id string, cmd domain.Command, req editorial.Request) (editorial.Result, error)
 }
 
@@ -137,6 +140,7 @@ func newEcho(cfg Config) *echo.Echo {
 	if cfg.Metrics != nil {
 		e.Match(read, "/metrics", echo.WrapHandler(cfg.Metrics))
 	}
+	routeDesk(e, read) // the editors' browser client (http/desk.go)
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews, search: cfg.Search}
 	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens))
