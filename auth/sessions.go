@@ -47,8 +47,9 @@ type Session struct {
 // Every Authenticate reads the session, its token and its user from the database: a token
 // revoked by any process (`newsroom token revoke` included) ends its sessions at once, sooner
 // than the token itself, which other processes accept from memory for up to 30 s. Memory is
-// the fallback only while the database does not answer: a session the database confirmed less
-// than 30 s before is accepted then, as Tokens accept a token they confirmed.
+// the fallback only while the database does not answer: a session this process saw confirmed
+// is accepted then until it expires, as Tokens accept a token they confirmed, so that an outage
+// does not sign the desk out.
 type Sessions struct {
 	tokens *Tokens
 	ttl    time.Duration
@@ -136,7 +137,7 @@ type sessionRow struct {
 //
 // Errors: ErrUnauthenticated if the id is malformed or unknown, the session expired or was
 // ended, or its token was revoked; an error wrapping ErrUnavailable if the database did not
-// answer and did not confirm the session in the last 30 s; otherwise a database error.
+// answer and never confirmed the session to this process; otherwise a database error.
 func (s *Sessions) Authenticate(ctx context.Context, id string) (Session, error) {
 	if !wellFormedID(id, sessionPrefix, sessionBytes) {
 		return Session{}, ErrUnauthenticated
@@ -164,7 +165,7 @@ func (s *Sessions) Authenticate(ctx context.Context, id string) (Session, error)
 		s.mu.Lock()
 		known, ok := s.verified[hash]
 		s.mu.Unlock()
-		if ok && now.Sub(known.at) < verifiedFor && now.Before(known.s.ExpiresAt) {
+		if ok && now.Before(known.s.ExpiresAt) {
 			return known.s, nil
 		}
 		return Session{}, fmt.Errorf("authenticate session: %w: %w", ErrUnavailable, err)
@@ -179,16 +180,16 @@ func (s *Sessions) Authenticate(ctx context.Context, id string) (Session, error)
 		return Session{}, ErrUnauthenticated
 	}
 	s.mu.Lock()
-	// Bounded as the tokens' memory is; sessions confirmed longest ago make room.
+	// Bounded as the tokens' memory is: the session confirmed longest ago makes room.
 	if _, ok := s.verified[hash]; !ok && len(s.verified) >= s.tokens.maxVerified {
+		var oldest string
+		var oldestAt time.Time
 		for h, v := range s.verified {
-			if now.Sub(v.at) >= verifiedFor || !now.Before(v.s.ExpiresAt) {
-				delete(s.verified, h)
+			if oldest == "" || v.at.Before(oldestAt) {
+				oldest, oldestAt = h, v.at
 			}
 		}
-		if len(s.verified) >= s.tokens.maxVerified {
-			clear(s.verified)
-		}
+		delete(s.verified, oldest)
 	}
 	s.verified[hash] = verifiedSession{s: sess, at: now}
 	s.mu.Unlock()
