@@ -492,6 +492,7 @@ function openAction(name, form, prefill = {}) {
 
 function closeAction() {
   const wasOpen = !$('#action-form').hidden;
+  if (wasOpen) clearProblem();
   show($('#action-form'), false);
   const name = ed.action;
   ed.action = null;
