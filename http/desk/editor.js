@@ -82,7 +82,6 @@ export async function showEditor(id, params) {
     renderActions();
     for (const s of ['#workflow', '#translations-panel', '#history-panel']) show($(s), false);
     setEditable(true);
-    preview(true);
     $('#headline').focus();
     return;
   }
@@ -105,7 +104,6 @@ export async function showEditor(id, params) {
   await refreshHistory(gen);
   if (gen !== ed.generation) return;
   render();
-  preview(true);
 }
 
 // render redraws everything that depends on the article and the user.
@@ -132,7 +130,8 @@ function canRevise() {
 
 function renderHead() {
   const a = ed.base;
-  $('#editor-title').textContent = a ? (a.headline || '(no headline)') : (ed.translationOf ? 'New translation' : 'New article');
+  $('#editor-title').textContent = a ? (a.headline || (a.status === 'killed' ? '(killed: its text is erased)' : '(no headline)'))
+    : (ed.translationOf ? 'New translation' : 'New article');
   const status = $('#status');
   status.className = 'badge' + (a ? ` badge-${a.status}` : ' badge-new');
   status.textContent = a ? a.status : 'new';
@@ -159,6 +158,7 @@ function fill(a) {
   $('#byline').value = a.byline || '';
   $('#dateline').value = a.dateline || '';
   updateSaveState();
+  preview(true); // never a preview of text the article no longer holds (a kill erases it)
 }
 
 /** The form's values, as the API names them. */
@@ -331,7 +331,6 @@ function discardMine() {
   show($('#conflict'), false);
   clearProblem();
   render();
-  preview(true);
   refreshHistory(ed.generation).catch(showProblem);
   $('#headline').focus();
 }
@@ -496,7 +495,7 @@ function closeAction() {
   show($('#action-form'), false);
   const name = ed.action;
   ed.action = null;
-  if (ed.correcting) { ed.correcting = false; if (ed.base) { fill(ed.base); render(); preview(true); } }
+  if (ed.correcting) { ed.correcting = false; if (ed.base) { fill(ed.base); render(); } }
   if (wasOpen && name) $(`#actions [data-name="${name}"]`)?.focus();
 }
 
@@ -510,7 +509,7 @@ async function submitAction() {
   if ($('#action-until').required && !f.until) missing.push('Embargo until');
   if (!$('#action-confirm-field').hidden && !$('#action-confirm').checked) missing.push('the confirmation');
   if (missing.length) {
-    showProblem({ problem: { title: 'Missing input', detail: `Give ${missing.join(' and ')}.` } });
+    showProblem({ problem: { title: 'Missing input', detail: `Fill in: ${missing.join('; ')}.` } });
     return;
   }
   if (name === 'correct') { await submitCorrection(f.text); return; }
@@ -553,7 +552,6 @@ async function reload() {
   fill(a);
   show($('#action-form'), false);
   render();
-  preview(true);
   await refreshHistory(ed.generation);
 }
 

@@ -82,7 +82,7 @@ function row(a, searching) {
   const href = `#/articles/${encodeURIComponent(a.id)}`;
   const headline = h('a', { href, class: 'row-link' });
   if (searching && a.highlights && a.highlights.headline) marked(headline, a.highlights.headline);
-  else headline.textContent = a.headline || '(no headline)';
+  else headline.textContent = a.headline || (a.status === 'killed' ? '(killed: its text is erased)' : '(no headline)');
   const extra = [];
   if (a.pending_correction) extra.push(h('span', { class: 'flag' }, 'correction pending'));
   if (a.embargo_until) extra.push(h('span', { class: 'flag' }, 'embargo'));
