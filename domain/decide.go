@@ -318,7 +318,7 @@ func (c Changes) differences(content Content) Changes {
 	if c.Tags != nil && slices.Equal(*c.Tags, content.Tags) {
 		out.Tags = nil
 	}
-	if c.Media != nil && !sameMedia(*c.Media, content.Media) {
+	if c.Media != nil && !SameMedia(*c.Media, content.Media) {
 		out.Media = c.Media
 	}
 	return out

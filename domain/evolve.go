@@ -111,7 +111,7 @@ func (a Article) writtenBy(id string) Article {
 func sameContent(x, y Content) bool {
 	return x.Headline == y.Headline && x.Summary == y.Summary && x.Body == y.Body &&
 		x.Language == y.Language && x.Byline == y.Byline && x.Dateline == y.Dateline &&
-		x.Slug == y.Slug && slices.Equal(x.Tags, y.Tags) && sameMedia(x.Media, y.Media)
+		x.Slug == y.Slug && slices.Equal(x.Tags, y.Tags) && SameMedia(x.Media, y.Media)
 }
 
 // Fold rebuilds an article from its events, oldest first.

@@ -144,7 +144,7 @@ func normalizedMedia(refs []MediaRef) []MediaRef {
 
 // sameMedia reports whether x and y list the same images in the same order and roles, with the
 // same captions.
-func sameMedia(x, y []MediaRef) bool {
+func SameMedia(x, y []MediaRef) bool {
 	if len(x) != len(y) {
 		return false
 	}
@@ -176,4 +176,38 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Image is what the media view knows of one image: what an article's ref resolves to. The
+// article side reads it (through the shell) and never changes it.
+type Image struct {
+	ID         string
+	Caption    string
+	Credit     string
+	Alt        string // required before an article showing the image is published
+	Copyright  string
+	Width      int
+	Height     int
+	Renditions []Rendition // narrowest first
+	Erased     bool        // its bytes were deleted: it may not be attached again
+}
+
+// Rendition is one stored size of an image.
+type Rendition struct {
+	Name        string // "320", "800", "1600": the target width
+	Width       int
+	Height      int
+	ContentType string
+}
+
+// WithoutAlt lists the images of refs that images says have no alt text (or that images does
+// not know), in the order of refs: what keeps an article from publication.
+func WithoutAlt(refs []MediaRef, images map[string]Image) []string {
+	var ids []string
+	for _, r := range refs {
+		if img, ok := images[r.ID]; !ok || strings.TrimSpace(img.Alt) == "" {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
 }
