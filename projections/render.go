@@ -23,6 +23,9 @@ var (
 		p.AddTargetBlankToFullyQualifiedLinks(true)
 		// The article's own images, resolved (ResolveImages) into renditions for each width.
 		p.AllowAttrs("srcset", "sizes").OnElements("img")
+		// Alt text is any text (UGCPolicy keeps only letters and a little punctuation, and
+		// dropped "NATO: the ministers" whole); the sanitiser escapes it.
+		p.AllowAttrs("alt").OnElements("img")
 		p.AllowAttrs("loading").Matching(regexp.MustCompile(`^lazy$`)).OnElements("img")
 		p.AllowAttrs("decoding").Matching(regexp.MustCompile(`^async$`)).OnElements("img")
 		return p
