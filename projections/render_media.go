@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"html"
 	"net/url"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"github.com/yuin/goldmark/text"
 
 	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/events"
 )
 
 // Inline images. An editor places one of the article's images in the body by its id,
@@ -114,4 +116,39 @@ func refListed(refs []domain.MediaRef, id string) bool {
 		}
 	}
 	return false
+}
+
+// MediaImages says what the media view knows of images, by id (see editorial.MediaCatalog).
+type MediaImages interface {
+	Images(ctx context.Context, ids []string) (map[string]domain.Image, error)
+}
+
+// PublicImages resolves refs with images into what subscribers see, renditions addressed by
+// href. An image the media view does not hold, or holds erased, is left out.
+func PublicImages(refs []domain.MediaRef, images map[string]domain.Image, href func(id, name string) string) []events.PublicImage {
+	var out []events.PublicImage
+	for _, r := range refs {
+		img, ok := images[r.ID]
+		if !ok || img.Erased {
+			continue
+		}
+		p := events.PublicImage{ID: r.ID, Role: r.Role, Caption: r.Caption, Alt: img.Alt, Credit: img.Credit, Copyright: img.Copyright}
+		if p.Caption == "" {
+			p.Caption = img.Caption
+		}
+		for _, rd := range img.Renditions {
+			p.Renditions = append(p.Renditions, events.PublicRendition{Name: rd.Name, Href: href(r.ID, rd.Name), Width: rd.Width, Height: rd.Height, ContentType: rd.ContentType})
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// PublicMediaHref addresses the public renditions of images on base (the public URL): the
+// media view serves them at /public/v1/media/{id}/{name} while a published article shows them.
+func PublicMediaHref(base string) func(id, name string) string {
+	base = strings.TrimRight(base, "/")
+	return func(id, name string) string {
+		return base + "/public/v1/media/" + url.PathEscape(id) + "/" + url.PathEscape(name)
+	}
 }
