@@ -190,7 +190,7 @@ type publicState struct {
 	tags        []string // the public tags, when textChanged
 	textChanged bool     // body_html and the tags need writing
 	corrections []correctionRow
-	killed      bool // earlier corrections are to be deleted
+	killed      bool              // earlier corrections are to be deleted
 	oldMedia    []domain.MediaRef // its rows in public_media before the batch
 }
 
