@@ -54,6 +54,9 @@ type Desk struct {
 	// drafted, nor an article revised, into a language another version of it holds. Set it
 	// before the first command; nil checks only the original a translation names.
 	Sets TranslationSets
+	// Media tells whether the images an article names exist and have their alt text. Set it
+	// before the first command; nil checks nothing of the images but their form.
+	Media MediaCatalog
 
 	log    Log
 	now    func() time.Time
@@ -262,6 +265,9 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 		return Result{}, err
 	}
 	if err := d.checkTranslationSet(ctx, id, a, cmd); err != nil {
+		return Result{}, err
+	}
+	if err := d.checkMedia(ctx, a, cmd); err != nil {
 		return Result{}, err
 	}
 	env, err := events.NewEnvelope(id, a.Version+1, event, req.By, decision.Now, req.Trace)

@@ -60,6 +60,8 @@ type articleJSON struct {
 	// GET /api/v1/articles/{id} only (the desk view holds them; a command's answer and the
 	// desk's list leave them out, and so does a GET while the database does not answer).
 	Translations *[]translationJSON `json:"translations,omitempty"`
+	// Media are the article's images ([] when none); the desk's list leaves them out.
+	Media *[]mediaRefJSON `json:"media,omitempty"`
 }
 
 // translationJSON is another language version of an article, as the desk shows it.
@@ -86,7 +88,7 @@ func articleFrom(a domain.Article) articleJSON {
 		ID: a.ID, Slug: a.Slug, Status: string(a.Status), Version: a.Version,
 		Headline: a.Headline, Summary: a.Summary, Body: &a.Body, Language: a.Language,
 		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags,
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Media: mediaRefsJSON(a.Media),
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}
@@ -246,7 +248,7 @@ func (api *editorsAPI) list(c echo.Context) error {
 	out := pageJSON[articleJSON]{Items: make([]articleJSON, len(list.Items)), Page: page.Number, PerPage: page.PerPage, Total: list.Total}
 	for i, a := range list.Items {
 		out.Items[i] = articleFrom(a)
-		out.Items[i].Body = nil
+		out.Items[i].Body, out.Items[i].Media = nil, nil
 	}
 	out.Next, out.NextCursor = nextPage("/api/v1/articles", list.Next, page.PerPage, "status", string(q.Status))
 	c.Response().Header().Set("Cache-Control", "no-store")

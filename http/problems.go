@@ -27,6 +27,8 @@ type Problem struct {
 	Detail   string              `json:"detail,omitempty"`
 	Instance string              `json:"instance,omitempty"`
 	Errors   []domain.FieldError `json:"errors,omitempty"`
+	// MediaIDs names the images a missing-alt problem is about.
+	MediaIDs []string `json:"media_ids,omitempty"`
 }
 
 // problemType names a kind of problem; the README lists them.
@@ -60,6 +62,7 @@ var problemKinds = map[string]problemKind{
 	"unsupported-media-type": {nethttp.StatusUnsupportedMediaType, "Unsupported Media Type"},
 	"invalid-article":        {nethttp.StatusUnprocessableEntity, "Invalid Article"},
 	"invalid-webhook":        {nethttp.StatusUnprocessableEntity, "Invalid Webhook"},
+	"missing-alt":            {nethttp.StatusUnprocessableEntity, "Image Without Alt Text"},
 	"precondition-required":  {nethttp.StatusPreconditionRequired, "Precondition Required"},
 	"internal":               {nethttp.StatusInternalServerError, "Internal Server Error"},
 	"log-unavailable":        {nethttp.StatusServiceUnavailable, "Event Log Unavailable"},
@@ -117,6 +120,7 @@ func problemFor(err error) (Problem, bool) {
 		webhookErr *webhooks.InvalidError
 		queryErr   *search.QueryError
 		csrfErr    *csrfError
+		altErr     *editorial.MissingAltError
 	)
 	switch {
 	case errors.As(err, &bodyErr) && bodyErr.timedOut():
@@ -131,6 +135,10 @@ func problemFor(err error) (Problem, bool) {
 	case errors.As(err, &invalidErr):
 		p := problem("invalid-article", "some fields are invalid; see errors")
 		p.Errors = invalidErr.Fields
+		return p, true
+	case errors.As(err, &altErr):
+		p := problem("missing-alt", altErr.Error())
+		p.MediaIDs = altErr.IDs
 		return p, true
 	case errors.As(err, &webhookErr):
 		p := problem("invalid-webhook", "some fields are invalid; see errors")

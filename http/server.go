@@ -109,6 +109,8 @@ type Config struct {
 	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
 	// scheme and Host.
 	PublicURL string
+	// Images, if set, resolves articles' images (alt, credit, renditions) for readers.
+	Images MediaImages
 }
 
 // New returns the API as an http.Handler.
@@ -194,7 +196,7 @@ func newEcho(cfg Config) *echo.Echo {
 	}
 
 	public := &publicAPI{log: cfg.Logger, publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), media: cfg.Images}
 	fresh := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return freshReads(readYourWrites(cfg.Positions, "published")(next))
 	}
