@@ -93,7 +93,7 @@ function row(a, searching) {
     h('td', { class: 'cell-headline', 'data-label': 'Headline' }, headline, extra.length ? h('span', { class: 'flags' }, extra) : null, snippet),
     h('td', { 'data-label': 'Status' }, statusBadge(a.status)),
     h('td', { 'data-label': 'Language' }, a.language),
-    h('td', { 'data-label': 'Byline', class: 'cell-byline' }, a.byline || '—'),
+    h('td', { 'data-label': 'Byline', class: 'cell-byline' + (a.byline ? '' : ' is-empty') }, a.byline || '—'),
     h('td', { 'data-label': 'Updated', class: 'cell-time' }, timeEl(a.updated_at)),
   );
 }
