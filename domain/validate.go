@@ -98,6 +98,18 @@ func (c Content) validate() error {
 	return v.orNil()
 }
 
+// ValidateBody checks a Markdown body on its own, by the rules a draft's body is checked by
+// (at most MaxBody bytes, text only): a preview's. The error is a *ValidationError or nil.
+func ValidateBody(body string) error {
+	var v ValidationError
+	if len(body) > MaxBody {
+		v.add("body", "is %d bytes long; at most %d are allowed", len(body), MaxBody)
+	} else if problem := checkText(body, true, markdownText); problem != "" {
+		v.add("body", "%s", problem)
+	}
+	return v.orNil()
+}
+
 func checkLength(v *ValidationError, field, value string, max int) {
 	if n := utf8.RuneCountInString(value); n > max {
 		v.add(field, "is %d characters long; at most %d are allowed", n, max)

@@ -166,6 +166,9 @@ const setReadTimeout = 2 * time.Second
 // it. The article comes from the log: it is served while the database is down (or silent for
 // setReadTimeout), without the set.
 func (api *editorsAPI) get(c echo.Context) error {
+	if c.QueryParam("version") != "" {
+		return api.getVersion(c)
+	}
 	res, err := api.desk.Get(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -178,6 +181,22 @@ func (api *editorsAPI) get(c echo.Context) error {
 	}
 	setArticleHeaders(c, res)
 	return c.JSON(nethttp.StatusOK, out)
+}
+
+// getVersion serves an article as it was at ?version=N, for comparing revisions. It carries no
+// ETag (a past version is nothing to make a change against) and no translations.
+func (api *editorsAPI) getVersion(c echo.Context) error {
+	raw := c.QueryParam("version")
+	v, err := strconv.Atoi(raw)
+	if err != nil || v < 1 || strconv.Itoa(v) != raw {
+		return malformed("query parameter version=%q must be an article version, a whole number from 1", raw)
+	}
+	res, err := api.desk.GetVersion(c.Request().Context(), c.Param("id"), v)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store") // a kill erases it
+	return c.JSON(nethttp.StatusOK, articleFrom(res.Article))
 }
 
 func (api *editorsAPI) revise(c echo.Context) error {

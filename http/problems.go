@@ -48,6 +48,7 @@ var problemKinds = map[string]problemKind{
 	"malformed-request":      {nethttp.StatusBadRequest, "Malformed Request"},
 	"unauthenticated":        {nethttp.StatusUnauthorized, "Unauthenticated"},
 	"forbidden":              {nethttp.StatusForbidden, "Forbidden"},
+	"csrf":                   {nethttp.StatusForbidden, "CSRF Check Failed"},
 	"not-found":              {nethttp.StatusNotFound, "Not Found"},
 	"method-not-allowed":     {nethttp.StatusMethodNotAllowed, "Method Not Allowed"},
 	"request-timeout":        {nethttp.StatusRequestTimeout, "Request Timeout"},
@@ -115,6 +116,7 @@ func problemFor(err error) (Problem, bool) {
 		invalidErr *domain.ValidationError
 		webhookErr *webhooks.InvalidError
 		queryErr   *search.QueryError
+		csrfErr    *csrfError
 	)
 	switch {
 	case errors.As(err, &bodyErr) && bodyErr.timedOut():
@@ -138,8 +140,13 @@ func problemFor(err error) (Problem, bool) {
 		return problem("not-found", "no webhook with this id"), true
 	case errors.Is(err, webhooks.ErrUnavailable):
 		return problem("nats-unavailable", "NATS did not answer, so the webhook was not registered; retry shortly"), true
+	case errors.Is(err, errSignInRefused):
+		return problem("unauthenticated", "the token is malformed, unknown or revoked; an admin creates one with 'newsroom token create'"), true
 	case errors.Is(err, errUnauthenticated), errors.Is(err, auth.ErrUnauthenticated):
-		return problem("unauthenticated", "send a valid token as 'Authorization: Bearer <token>'; an admin creates one with 'newsroom token create'"), true
+		return problem("unauthenticated", "send a valid token as 'Authorization: Bearer <token>', or the session cookie of a sign-in (POST /api/v1/session), which may have ended; an admin creates tokens with 'newsroom token create'"), true
+	case errors.As(err, &csrfErr):
+		// session.go writes this text for the client.
+		return problem("csrf", csrfErr.Error()), true
 	case errors.As(err, &ruleErr) && errors.Is(err, domain.ErrForbidden):
 		return problem("forbidden", ruleErr.Reason), true
 	case errors.Is(err, domain.ErrForbidden):

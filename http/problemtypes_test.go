@@ -52,6 +52,7 @@ var problemSamples = []error{
 	errNotYetVisible,
 	fmt.Errorf("list articles: %w", context.DeadlineExceeded),
 	webhooks.ErrUnavailable,
+	&csrfError{"send X-CSRF-Token"}, errSignInRefused,
 }
 
 // reasonPhraseForm reports whether a title is written as HTTP's reason phrases are ("Not Found",

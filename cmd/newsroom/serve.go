@@ -61,10 +61,14 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.string(&cfg.MetricsListen, "metrics-listen", "", "serve the Prometheus metrics (GET /metrics) on this address instead of on --http; keep either private")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	f.siteFlags(&cfg)
+	f.duration(&cfg.SessionTTL, "session-ttl", auth.DefaultSessionTTL, "how long a desk sign-in (the session cookie) lasts; at least 1s")
 	var logs logSettings
 	f.logFlags(&logs)
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if cfg.SessionTTL < time.Second {
+		return fmt.Errorf("serve: --session-ttl %s: want at least 1s (a cookie's Max-Age counts seconds)", cfg.SessionTTL)
 	}
 	log, err := logs.logger(stderr)
 	if err != nil {
@@ -245,6 +249,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if err := a.schedules.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, err
 	}
+	tokens := auth.NewTokens(a.db).UseLogger(log)
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: commands,
 		DeskViews: struct {
@@ -260,7 +265,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Stream:      a.hub,
 		Webhooks:    a.webhooks,
 		Closing:     a.closing,
-		Tokens:      auth.NewTokens(a.db).UseLogger(log),
+		Tokens:      tokens,
+		Sessions:    auth.NewSessions(tokens, cfg.SessionTTL),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
 		SiteName:    cfg.SiteName,
