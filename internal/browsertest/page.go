@@ -113,6 +113,32 @@ func (p *Page) Navigate(url string) {
 	p.do("navigate to "+url, chromedp.Navigate(url))
 }
 
+// NavigateStatus loads url, waits for its load event and returns the HTTP status it was
+// served with (an error page loads too: a 404 is a status, not a failure).
+func (p *Page) NavigateStatus(url string) int {
+	p.tb.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, ActionTimeout)
+	defer cancel()
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(url))
+	if err != nil {
+		p.tb.Fatalf("browser: navigate to %s: %v", url, err)
+	}
+	return int(resp.Status)
+}
+
+// ClickNavigate clicks sel, which must lead to a navigation (a link, a form's submit button),
+// waits for the new page and returns the HTTP status it was served with.
+func (p *Page) ClickNavigate(sel string) int {
+	p.tb.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, ActionTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
+	if err != nil {
+		p.tb.Fatalf("browser: click %s and wait for the page it leads to: %v", sel, err)
+	}
+	return int(resp.Status)
+}
+
 // URL is the page's current address.
 func (p *Page) URL() string {
 	p.tb.Helper()
