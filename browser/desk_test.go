@@ -91,7 +91,7 @@ func TestDeskWorkflow(t *testing.T) {
 	}
 	ed.WaitVisible(`[data-action="approve"]`)
 	ed.Accessible("the editor")
-	ed.Screenshot("desk-editor")
+	ed.Screenshot("workflow-editor")
 	ed.Click(`[data-action="approve"]`)
 	waitStatus(t, ed, "approved")
 	ed.Click(`[data-action="publish"]`)
@@ -106,7 +106,7 @@ func TestDeskWorkflow(t *testing.T) {
 	ed.Eval(`location.hash = '#/'`, nil)
 	ed.WaitVisible(fmt.Sprintf(`#article-list [data-article-id=%q]`, id))
 	ed.Accessible("the desk list")
-	ed.Screenshot("desk-list")
+	ed.Screenshot("workflow-list")
 
 	// A reader (no session) reads the public page.
 	reader := b.NewPage(t)
@@ -122,11 +122,11 @@ func TestDeskWorkflow(t *testing.T) {
 		t.Errorf("the public page's <strong> = %q; want the Markdown rendered", got)
 	}
 	reader.Accessible("the public page")
-	reader.Screenshot("article")
+	reader.Screenshot("workflow-article")
 	reader.SetPhone()
 	reader.Navigate(page)
 	reader.NoHorizontalScroll()
-	reader.FullScreenshot("article-phone")
+	reader.FullScreenshot("workflow-article-phone")
 }
 
 // waitPublicPage loads url until it is served with 200 (the public view follows the log: a page
@@ -194,7 +194,7 @@ func TestStaleSaveShowsTheConflict(t *testing.T) {
 	if got := srv.article(t, id)["body"]; got != "The council met." {
 		t.Errorf("after the stale save the body is %q; want it unchanged (412)", got)
 	}
-	rita.Screenshot("desk-conflict")
+	rita.Screenshot("conflict")
 
 	rita.Click("#reapply")
 	rita.WaitHidden("#conflict")
