@@ -251,7 +251,8 @@ func me(c echo.Context) error {
 	if s, ok := session(c); ok {
 		out.Via, out.CSRFToken = "session", s.CSRFToken
 		out.ExpiresAt = &s.ExpiresAt
-		c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	}
+	// It may hold the CSRF token, and says who is signed in: no cache keeps it.
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.JSON(nethttp.StatusOK, out)
 }
