@@ -218,11 +218,14 @@ func TestStaleSaveShowsTheConflict(t *testing.T) {
 func TestForgedRequestsAreRefused(t *testing.T) {
 	b := browsertest.Start(t)
 	srv := server(t)
-	a := srv.must(t, nethttp.StatusCreated, "POST", "/api/v1/articles", "rita",
-		map[string]any{"headline": "Mayor opens the bridge", "body": "The bridge opened."}).json(t)
-	id := a["id"].(string)
+	drafted := srv.must(t, nethttp.StatusCreated, "POST", "/api/v1/articles", "rita",
+		map[string]any{"headline": "Mayor opens the bridge", "body": "The bridge opened."})
+	id := drafted.json(t)["id"].(string)
 	before := srv.article(t, id)
-	historyBefore := len(srv.history(t, id))
+	historyBefore := len(srv.history(t, id, drafted.header.Get("X-Newsroom-Position")))
+	if historyBefore != 1 {
+		t.Fatalf("the history of a new draft has %d entries; want 1", historyBefore)
+	}
 
 	rita := b.NewPage(t)
 	signIn(t, rita, srv, "rita", "#/articles/"+id)
@@ -274,13 +277,27 @@ func TestForgedRequestsAreRefused(t *testing.T) {
 	if after["status"] != "draft" || after["version"] != before["version"] || after["headline"] != before["headline"] {
 		t.Errorf("after the forged requests the article is %v (version %v); want it unchanged: %v (version %v)", after["status"], after["version"], before["status"], before["version"])
 	}
-	if n := len(srv.history(t, id)); n != historyBefore {
-		t.Errorf("the article's history has %d entries after the forged requests; want %d", n, historyBefore)
-	}
 
 	// The desk itself, with its CSRF token, may submit: the refusals were not a dead session.
 	rita.Navigate(srv.base + "/desk#/articles/" + id)
 	waitStatus(t, rita, "draft")
 	rita.Click(`[data-action="submit"]`)
 	waitStatus(t, rita, "in_review")
+	// Once the history shows that submit, it shows everything before it: the draft and the submit,
+	// and nothing of the forgeries.
+	var history []any
+	deadline := time.Now().Add(browsertest.ActionTimeout)
+	for {
+		history = srv.history(t, id, "")
+		if len(history) > 0 && history[len(history)-1].(map[string]any)["status"] == "in_review" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the history never showed the desk's submit: %v", history)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(history) != historyBefore+1 {
+		t.Errorf("the article's history is %v; want the draft and the desk's submit only", history)
+	}
 }

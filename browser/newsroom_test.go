@@ -262,10 +262,15 @@ func (n *newsroom) article(t *testing.T, id string) map[string]any {
 	return n.must(t, nethttp.StatusOK, "GET", "/api/v1/articles/"+id, "ed", nil).json(t)
 }
 
-// history is the article's history, oldest first, as ed reads it.
-func (n *newsroom) history(t *testing.T, id string) []any {
+// history is the article's history, oldest first, as ed reads it once the history view has
+// reached position (0: as it is).
+func (n *newsroom) history(t *testing.T, id, position string) []any {
 	t.Helper()
-	h := n.must(t, nethttp.StatusOK, "GET", "/api/v1/articles/"+id+"/history", "ed", nil).json(t)
+	path := "/api/v1/articles/" + id + "/history"
+	if position != "" && position != "0" {
+		path += "?min_position=" + position
+	}
+	h := n.must(t, nethttp.StatusOK, "GET", path, "ed", nil).json(t)
 	items, _ := h["items"].([]any)
 	return items
 }
