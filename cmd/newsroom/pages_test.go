@@ -57,7 +57,7 @@ func TestPublicPagesEndToEnd(t *testing.T) {
 
 	const hostile = `Ministers meet </script><script>alert("x")</script> & <!--`
 	enID, enSlug := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": hostile, "summary": "The council met.",
-		"body": "Leaders **met** in Brussels. https://www.nato.int/cps/en/natohq/a-very-long-address-without-any-break-in-it-at-all-whatsoever.htm",
+		"body":   "Leaders **met** in Brussels. https://www.nato.int/cps/en/natohq/a-very-long-address-without-any-break-in-it-at-all-whatsoever.htm",
 		"byline": "NATO Press Office", "dateline": "BRUSSELS", "tags": []string{"summit", "nato"}})
 	_, frSlug := publishedArticle(t, ta.base, rita, eva, map[string]any{"translation_of": enID, "language": "fr",
 		"headline": "Les ministres se réunissent", "body": "Texte."})
