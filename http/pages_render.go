@@ -64,8 +64,13 @@ type pageTime struct{ Human, Machine string }
 
 func timeOf(t time.Time) pageTime {
 	t = t.UTC()
-	return pageTime{Human: t.Format("2 January 2006, 15:04 UTC"), Machine: t.Format(time.RFC3339)}
+	return pageTime{Human: t.Format("2 January 2006, 15:04 UTC"), Machine: t.Format(machineTime)}
 }
+
+// machineTime is RFC 3339 to the millisecond: HTML's <time datetime> takes at most three
+// digits of a second, and a correction made within the second of its publication is still
+// later.
+const machineTime = "2006-01-02T15:04:05.999Z07:00"
 
 type articleView struct {
 	Headline, Summary, Byline, Dateline string
@@ -221,7 +226,7 @@ func (api *pagesAPI) articlePage(base string, a projections.PublicArticle) pageV
 	}
 	v.Article = art
 
-	published, modified := a.PublishedAt.UTC().Format(time.RFC3339), a.UpdatedAt.UTC().Format(time.RFC3339)
+	published, modified := a.PublishedAt.UTC().Format(machineTime), a.UpdatedAt.UTC().Format(machineTime)
 	v.Meta = []metaTag{
 		{Property: "og:type", Content: "article"},
 		{Property: "og:title", Content: a.Headline},

@@ -76,7 +76,9 @@ func (p *pageArticles) Translations(_ context.Context, setIDs []string) (map[str
 	return out, nil
 }
 
-func (p *pageArticles) Newest(context.Context, string, int) ([]projections.Stamp, error) { return nil, nil }
+func (p *pageArticles) Newest(context.Context, string, int) ([]projections.Stamp, error) {
+	return nil, nil
+}
 
 const hostileHeadline = `Ministers </script><script>alert("x")</script> & <!-- meet`
 
