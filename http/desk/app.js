@@ -44,13 +44,18 @@ async function route() {
   const [path, query = ''] = hash.slice(1).split('?');
   const params = new URLSearchParams(query);
   const m = path.match(/^\/articles\/([^/]+)$/);
+  // Focus follows the route, so that keyboard and screen-reader users land on the new view
+  // rather than on a link that is now hidden.
+  const lost = () => !document.activeElement || document.activeElement === document.body || document.activeElement.closest('[hidden]');
   if (m) {
     showView('editor-view');
     await showEditor(m[1] === 'new' ? null : decodeURIComponent(m[1]), params);
+    if (lost()) $('#editor-title').focus();
   } else {
     leaveEditor();
     showView('list-view');
     await showList(params);
+    if (lost()) $('#list-title').focus();
   }
 }
 

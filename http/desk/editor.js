@@ -492,6 +492,7 @@ function openAction(name, form, prefill = {}) {
 
 function closeAction() {
   const wasOpen = !$('#action-form').hidden;
+  if (wasOpen) clearProblem();
   show($('#action-form'), false);
   const name = ed.action;
   ed.action = null;
@@ -531,7 +532,7 @@ async function runAction(name, body, path = ACTIONS[name].path, done = ACTIONS[n
     notify(done);
     render();
     await refreshHistory(ed.generation);
-    $('#status').focus?.();
+    $('#status').focus(); // not the next button: Enter twice must not approve, then publish
   } catch (err) {
     if (err.status === 412) {
       // Changed since it was read: load what is there now, then say why nothing happened.

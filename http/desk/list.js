@@ -8,7 +8,6 @@ import { showProblem } from './feedback.js';
 const PER_PAGE = 25;
 const FILTERS = ['q', 'status', 'author', 'language'];
 let wired = false;
-let shown = ''; // the hash last listed: a second hashchange to it does not list again
 
 function wire() {
   if (wired) return;
@@ -61,7 +60,6 @@ export async function showList(params) {
   } finally {
     $('#article-list').removeAttribute('aria-busy');
   }
-  shown = location.hash;
   body.replaceChildren(...list.items.map((a) => row(a, searching)));
   if (!list.items.length) {
     body.append(h('tr', { class: 'empty' }, h('td', { colspan: 5 },
@@ -72,6 +70,7 @@ export async function showList(params) {
     : `${from}–${from + list.items.length - 1} of ${list.total} ${searching ? 'found' : 'articles'}`;
   const last = Math.max(1, Math.ceil(list.total / PER_PAGE));
   $('#page-label').textContent = `Page ${page} of ${last}`;
+  $('.pager').hidden = last <= 1 && page <= 1;
   const prev = $('#page-prev'), next = $('#page-next');
   prev.disabled = page <= 1;
   next.disabled = !list.next && page >= last;
@@ -111,5 +110,3 @@ function marked(el, html) {
   }
   return el;
 }
-
-export function listedHash() { return shown; }
