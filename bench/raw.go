@@ -317,6 +317,11 @@ func copyRows(ctx context.Context, db *sqldb.DB, from, to string, rowsPerTx int,
 // RawEcho serves, for each path in bodies, its JSON from memory with Echo, nothing else in
 // between: the bound of any public read. It returns the address and a function that stops it.
 func RawEcho(bodies map[string][]byte) (string, func(), error) {
+	return RawEchoAs(bodies, echo.MIMEApplicationJSON)
+}
+
+// RawEchoAs is RawEcho for bodies of another media type (the public pages' HTML).
+func RawEchoAs(bodies map[string][]byte, contentType string) (string, func(), error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.GET("/*", func(c echo.Context) error {
@@ -324,7 +329,7 @@ func RawEcho(bodies map[string][]byte) (string, func(), error) {
 		if !ok {
 			return echo.ErrNotFound
 		}
-		return c.JSONBlob(nethttp.StatusOK, body)
+		return c.Blob(nethttp.StatusOK, contentType, body)
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

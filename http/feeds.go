@@ -28,9 +28,6 @@ const (
 	jsonFeedMediaType = "application/feed+json; charset=utf-8"
 )
 
-// feedTitle names the feeds; there is no site name to take one from.
-const feedTitle = "Newsroom"
-
 // emptyFeedUpdated is a feed's updated time while it holds no entry: fixed, so that an empty
 // feed keeps its ETag.
 var emptyFeedUpdated = time.Unix(0, 0).UTC()
@@ -39,16 +36,20 @@ type feedsAPI struct {
 	articles  PublicArticles
 	cache     *PublicCache // nil: every read renders from the view
 	publicURL string       // absolute, no trailing slash; empty: from each request
+	siteName  string       // the feeds' title and author
 }
 
 // feedRenderVersion names how the feeds are rendered; it is part of their ETags. Bump it with
 // any change to what a feed shows of the same articles.
 // 2: Atom links each entry to its other published language versions.
-const feedRenderVersion = "2"
+// 3: entries link their public page (text/html) first, the JSON API second; the site's name.
+const feedRenderVersion = "3"
 
 // feed is what both formats render: the newest public articles and the URLs they need.
 type feed struct {
 	language string // the ?lang= filter, or ""
+	tag      string // the ?tag= filter, or ""
+	siteName string
 	base     string // the public base URL, no trailing slash
 	items    []projections.PublicArticle
 	sets     map[string][]projections.Translation // the published members of the items' translation sets
@@ -71,14 +72,20 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 	if lang != "" && !domain.ValidLanguage(lang) {
 		return malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", lang)
 	}
+	tag := domain.NormalizeTag(c.QueryParam("tag"))
+	if len(tag) > 4*domain.MaxTag {
+		return malformed("query parameter tag is longer than any tag can be")
+	}
 	base := api.publicURL
 	if base == "" {
 		base = requestBase(c)
 	}
 	ctx := c.Request().Context()
-	key := strings.Join([]string{"feed", format.name, base, lang}, "\x00")
+	key := strings.Join([]string{"feed", format.name, base, lang, tag}, "\x00")
 	conditional := c.Request().Header.Values("If-None-Match")
-	if len(conditional) > 0 {
+	// A tag's feed has no index-only ETag (Newest walks the listing's index, not a tag's): a
+	// conditional request for it is answered from the rendered feed, kept in the cache.
+	if len(conditional) > 0 && tag == "" {
 		if _, cached := api.cache.fresh(ctx, key); !cached {
 			stamps, err := api.articles.Newest(ctx, lang, feedSize)
 			if err != nil {
@@ -88,19 +95,19 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 			if err != nil {
 				return err
 			}
-			if tag := feedETag(format.name, base, lang, stamps, sets); etagListMatches(conditional, tag) {
-				return sendFeed(c, format.mediaType, tag, nil)
+			if etag := api.feedETag(format.name, base, lang, tag, stamps, sets); etagListMatches(conditional, etag) {
+				return sendFeed(c, format.mediaType, etag, nil)
 			}
 		}
 	}
 	a, err := api.cache.list(ctx, key, func(ctx context.Context) (renderedAnswer, error) {
 		list, err := api.articles.List(ctx, projections.PublicQuery{
-			Page: projections.Page{Number: 1, PerPage: feedSize}, Language: lang, Content: true,
+			Page: projections.Page{Number: 1, PerPage: feedSize}, Language: lang, Tag: tag, Content: true,
 		})
 		if err != nil {
 			return renderedAnswer{}, err
 		}
-		f := feed{language: lang, base: base, items: list.Items, updated: emptyFeedUpdated}
+		f := feed{language: lang, tag: tag, siteName: api.siteName, base: base, items: list.Items, updated: emptyFeedUpdated}
 		stamps := make([]projections.Stamp, len(list.Items))
 		for i, a := range list.Items {
 			stamps[i] = projections.Stamp{ID: a.ID, Version: a.Version, SetID: a.SetID}
@@ -112,7 +119,7 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 			return renderedAnswer{}, err
 		}
 		body, err := format.render(f)
-		return renderedAnswer{body: body, etag: feedETag(format.name, base, lang, stamps, f.sets)}, err
+		return renderedAnswer{body: body, etag: api.feedETag(format.name, base, lang, tag, stamps, f.sets)}, err
 	})
 	if err != nil {
 		return err
@@ -123,13 +130,13 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 	return sendFeed(c, format.mediaType, a.etag, a.body)
 }
 
-// feedETag names a feed: its format, base URL and language, how feeds and the published view
-// render, the id and version of each entry, and the other published language versions each
+// feedETag names a feed: its format, base URL, language and tag, the site's name, how feeds
+// and the published view render, the id and version of each entry, and the other published language versions each
 // links to. Whatever an entry shows of itself changes its version; its translations change
 // without it (another article is published, retracted or killed), so they are named apart.
-func feedETag(format, base, lang string, stamps []projections.Stamp, sets map[string][]projections.Translation) string {
+func (api *feedsAPI) feedETag(format, base, lang, tag string, stamps []projections.Stamp, sets map[string][]projections.Translation) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%d", format, base, lang, feedRenderVersion, publishedVersion)
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d", format, base, lang, tag, api.siteName, feedRenderVersion, publishedVersion)
 	for _, s := range stamps {
 		fmt.Fprintf(h, "\x00%s:%d", s.ID, s.Version)
 		for _, t := range sets[s.SetID] {
@@ -164,18 +171,39 @@ func requestBase(c echo.Context) string {
 	return scheme + "://" + c.Request().Host
 }
 
-// url is the address of a feed (or the listing) on the public base, with its language filter.
+// url is the address of a feed (or the listing) on the public base, with its filters.
 func (f feed) url(path string) string {
-	u := f.base + path
+	q := url.Values{}
 	if f.language != "" {
-		u += "?lang=" + url.QueryEscape(f.language)
+		q.Set("lang", f.language)
 	}
-	return u
+	if f.tag != "" {
+		q.Set("tag", f.tag)
+	}
+	if len(q) == 0 {
+		return f.base + path
+	}
+	return f.base + path + "?" + q.Encode()
+}
+
+// homePage is the public page that lists what the feed holds: its tag's, else its language's,
+// else the index.
+func (f feed) homePage() string {
+	switch {
+	case f.tag != "":
+		return tagURL(f.base, f.tag)
+	case f.language != "":
+		return f.base + "/news/language/" + url.PathEscape(f.language)
+	}
+	return f.base + "/news"
 }
 
 func (f feed) articleURL(a projections.PublicArticle) string {
 	return articleURL(f.base, a.Slug)
 }
+
+// pageURL is the article's public page: where a reader following an entry lands.
+func (f feed) pageURL(a projections.PublicArticle) string { return pageURL(f.base, a.Slug) }
 
 // entryID is an article's permanent id in every feed: its id (a UUID) as a URN, which no
 // change of slug, host or --public-url can move.
@@ -248,9 +276,10 @@ func (f feed) atom() atomFeed {
 		Updated: feedTime(f.updated),
 		Links: []atomLink{
 			{Rel: "self", Type: "application/atom+xml", Href: self},
+			{Rel: "alternate", Type: "text/html", Href: f.homePage()},
 			{Rel: "alternate", Type: "application/json", Href: f.url("/public/v1/articles")},
 		},
-		Author:  atomPerson{Name: feedTitle},
+		Author:  atomPerson{Name: f.siteName},
 		Entries: make([]atomEntry, 0, len(f.items)),
 	}
 	for _, a := range f.items {
@@ -260,7 +289,10 @@ func (f feed) atom() atomFeed {
 			Title:     atomText{Text: a.Headline},
 			Updated:   feedTime(a.UpdatedAt),
 			Published: feedTime(a.PublishedAt),
-			Links:     append([]atomLink{{Rel: "alternate", Type: "application/json", Href: f.articleURL(a)}}, f.alternates(a)...),
+			Links: append([]atomLink{
+				{Rel: "alternate", Type: "text/html", Href: f.pageURL(a)},
+				{Rel: "alternate", Type: "application/json", Href: f.articleURL(a)},
+			}, f.alternates(a)...),
 		}
 		if a.Byline != "" {
 			e.Authors = []atomPerson{{Name: a.Byline}}
@@ -281,8 +313,8 @@ func (f feed) atom() atomFeed {
 	return out
 }
 
-// alternates links an entry to its other published language versions. RFC 4287 §4.2.7.2 allows
-// one alternate link per type and hreflang: a language met twice (the entry's own, or two
+// alternates links an entry to its other published language versions, their pages and their
+// JSON. RFC 4287 §4.2.7.2 allows one alternate link per type and hreflang: a language met twice (the entry's own, or two
 // versions drafted in one language at once) is linked once, to the first in the set's order.
 func (f feed) alternates(a projections.PublicArticle) []atomLink {
 	var links []atomLink
@@ -290,17 +322,24 @@ func (f feed) alternates(a projections.PublicArticle) []atomLink {
 	for _, t := range a.OtherVersions(f.sets) {
 		if lang := strings.ToLower(t.Language); !seen[lang] {
 			seen[lang] = true
-			links = append(links, atomLink{Rel: "alternate", Type: "application/json", Hreflang: t.Language, Href: articleURL(f.base, t.Slug)})
+			links = append(links, atomLink{Rel: "alternate", Type: "text/html", Hreflang: t.Language, Href: pageURL(f.base, t.Slug)},
+				atomLink{Rel: "alternate", Type: "application/json", Hreflang: t.Language, Href: articleURL(f.base, t.Slug)})
 		}
 	}
 	return links
 }
 
 func (f feed) title() string {
-	if f.language != "" {
-		return feedTitle + " (" + f.language + ")"
+	var filters []string
+	for _, s := range []string{f.language, f.tag} {
+		if s != "" {
+			filters = append(filters, s)
+		}
 	}
-	return feedTitle
+	if len(filters) > 0 {
+		return f.siteName + " (" + strings.Join(filters, ", ") + ")"
+	}
+	return f.siteName
 }
 
 // JSON Feed 1.1 (https://jsonfeed.org/version/1.1).
@@ -336,16 +375,16 @@ func (f feed) jsonFeed() jsonFeed {
 	out := jsonFeed{
 		Version:     "https://jsonfeed.org/version/1.1",
 		Title:       f.title(),
-		HomePageURL: f.url("/public/v1/articles"),
+		HomePageURL: f.homePage(),
 		FeedURL:     f.url("/public/v1/feeds/feed.json"),
 		Language:    f.language,
-		Authors:     []jsonFeedName{{Name: feedTitle}},
+		Authors:     []jsonFeedName{{Name: f.siteName}},
 		Items:       make([]jsonFeedItem, 0, len(f.items)),
 	}
 	for _, a := range f.items {
 		it := jsonFeedItem{
 			ID:            entryID(a),
-			URL:           f.articleURL(a),
+			URL:           f.pageURL(a),
 			Title:         a.Headline,
 			DatePublished: feedTime(a.PublishedAt),
 			DateModified:  feedTime(a.UpdatedAt),

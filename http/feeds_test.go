@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	nethttp "net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,10 +23,10 @@ type feedArticles struct {
 	newest int // Newest calls
 }
 
-func (f *feedArticles) matching(lang string) []projections.PublicArticle {
+func (f *feedArticles) matching(lang string, tag ...string) []projections.PublicArticle {
 	var out []projections.PublicArticle
 	for _, a := range f.items {
-		if lang == "" || a.Language == lang {
+		if (lang == "" || a.Language == lang) && (len(tag) == 0 || tag[0] == "" || slices.Contains(a.Tags, tag[0])) {
 			out = append(out, a)
 		}
 	}
@@ -35,7 +36,7 @@ func (f *feedArticles) matching(lang string) []projections.PublicArticle {
 func (f *feedArticles) List(_ context.Context, q projections.PublicQuery) (projections.PublicList, error) {
 	f.asked = q
 	f.lists++
-	out := f.matching(q.Language)
+	out := f.matching(q.Language, q.Tag)
 	return projections.PublicList{Items: out, Total: len(out)}, nil
 }
 
@@ -86,7 +87,9 @@ type testAtomFeed struct {
 		Categories []struct {
 			Term string `xml:"term,attr"`
 		} `xml:"category"`
-		Link struct {
+		Links []struct {
+			Rel  string `xml:"rel,attr"`
+			Type string `xml:"type,attr"`
 			Href string `xml:"href,attr"`
 		} `xml:"link"`
 		Content struct {
@@ -150,8 +153,13 @@ func TestAtomFeedEscapesAndLinks(t *testing.T) {
 	if len(e.Categories) != 2 || e.Categories[1].Term != `a"b` {
 		t.Errorf("entry 0 categories = %+v; want nato, a\"b", e.Categories)
 	}
-	if e.ID != "urn:uuid:0b8f0f8e-8a6e-4b0e-9a43-5b2f6c1d2e3f" || e.Link.Href != "https://news.example.org/public/v1/articles/ministers-meet" || e.Lang != "en" {
-		t.Errorf("entry 0 id %q link %q lang %q", e.ID, e.Link.Href, e.Lang)
+	if e.ID != "urn:uuid:0b8f0f8e-8a6e-4b0e-9a43-5b2f6c1d2e3f" || e.Lang != "en" {
+		t.Errorf("entry 0 id %q lang %q", e.ID, e.Lang)
+	}
+	// A reader following the entry lands on its page; the JSON API is the second alternate.
+	if links := fmt.Sprint(e.Links); links != "[{alternate text/html https://news.example.org/news/ministers-meet} "+
+		"{alternate application/json https://news.example.org/public/v1/articles/ministers-meet}]" {
+		t.Errorf("entry 0 links = %s; want its page (text/html), then its JSON", links)
 	}
 	if e.Published != "2025-12-07T11:00:00Z" || e.Updated != "2025-12-07T12:00:00Z" {
 		t.Errorf("entry 0 published %q updated %q", e.Published, e.Updated)
@@ -184,7 +192,7 @@ func TestFeedBaseFromRequest(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &f); err != nil {
 		t.Fatalf("feed.json: %v\n%s", err, rec.Body)
 	}
-	if f["feed_url"] != "http://ignored/public/v1/feeds/feed.json?lang=fr" || f["home_page_url"] != "http://ignored/public/v1/articles?lang=fr" || f["language"] != "fr" {
+	if f["feed_url"] != "http://ignored/public/v1/feeds/feed.json?lang=fr" || f["home_page_url"] != "http://ignored/news/language/fr" || f["language"] != "fr" {
 		t.Errorf("feed_url %v home_page_url %v language %v; want them from the request", f["feed_url"], f["home_page_url"], f["language"])
 	}
 	items, _ := f["items"].([]any)
@@ -307,6 +315,7 @@ func TestAtomLinksTranslations(t *testing.T) {
 
 	type link struct {
 		Rel      string `xml:"rel,attr"`
+		Type     string `xml:"type,attr"`
 		Hreflang string `xml:"hreflang,attr"`
 		Href     string `xml:"href,attr"`
 	}
@@ -329,7 +338,7 @@ func TestAtomLinksTranslations(t *testing.T) {
 	}
 	rec := getFeed(t, h, "/public/v1/feeds/atom.xml?lang=en")
 	before := rec.Header().Get("ETag")
-	if links := entries(rec)["urn:uuid:"+set]; len(links) != 1 {
+	if links := entries(rec)["urn:uuid:"+set]; len(links) != 2 {
 		t.Errorf("the original's links while its German version is retracted = %+v; want its own alone", links)
 	}
 
@@ -339,8 +348,10 @@ func TestAtomLinksTranslations(t *testing.T) {
 		t.Fatalf("the English feed once a French version is out = %d, ETag %s; want 200 and a new ETag", rec.Code, rec.Header().Get("ETag"))
 	}
 	want := []link{
-		{Rel: "alternate", Href: "https://news.example.org/public/v1/articles/ministers-meet"},
-		{Rel: "alternate", Hreflang: "fr", Href: "https://news.example.org/public/v1/articles/reunion-des-ministres"},
+		{Rel: "alternate", Type: "text/html", Href: "https://news.example.org/news/ministers-meet"},
+		{Rel: "alternate", Type: "application/json", Href: "https://news.example.org/public/v1/articles/ministers-meet"},
+		{Rel: "alternate", Type: "text/html", Hreflang: "fr", Href: "https://news.example.org/news/reunion-des-ministres"},
+		{Rel: "alternate", Type: "application/json", Hreflang: "fr", Href: "https://news.example.org/public/v1/articles/reunion-des-ministres"},
 	}
 	if got := entries(rec)["urn:uuid:"+set]; !slices.Equal(got, want) {
 		t.Errorf("the original's links = %+v; want %+v", got, want)
@@ -351,10 +362,53 @@ func TestAtomLinksTranslations(t *testing.T) {
 	}
 	rec = getFeed(t, h, "/public/v1/feeds/atom.xml")
 	wantFR := []link{
-		{Rel: "alternate", Href: "https://news.example.org/public/v1/articles/reunion-des-ministres"},
-		{Rel: "alternate", Hreflang: "en", Href: "https://news.example.org/public/v1/articles/ministers-meet"},
+		{Rel: "alternate", Type: "text/html", Href: "https://news.example.org/news/reunion-des-ministres"},
+		{Rel: "alternate", Type: "application/json", Href: "https://news.example.org/public/v1/articles/reunion-des-ministres"},
+		{Rel: "alternate", Type: "text/html", Hreflang: "en", Href: "https://news.example.org/news/ministers-meet"},
+		{Rel: "alternate", Type: "application/json", Hreflang: "en", Href: "https://news.example.org/public/v1/articles/ministers-meet"},
 	}
 	if got := entries(rec)["urn:uuid:"+fr.ID]; !slices.Equal(got, wantFR) {
 		t.Errorf("the French version's links = %+v; want %+v (never a second fr)", got, wantFR)
+	}
+}
+
+// TestFeedByTag: ?tag= filters both feeds to one tag's articles, names it in the title and the
+// self link, and links the tag's page as the feed's home.
+func TestFeedByTag(t *testing.T) {
+	articles := &feedArticles{items: feedItems}
+	h := New(Config{Public: articles, PublicURL: "https://news.example.org", SiteName: "Example"})
+	rec := getFeed(t, h, "/public/v1/feeds/atom.xml?tag=nato")
+	var f testAtomFeed
+	if err := xml.Unmarshal(rec.Body.Bytes(), &f); err != nil {
+		t.Fatalf("the feed does not parse: %v\n%s", err, rec.Body)
+	}
+	if articles.asked.Tag != "nato" || len(f.Entries) != 1 || f.Entries[0].Title != hostile || f.Title != "Example (nato)" ||
+		f.ID != "https://news.example.org/public/v1/feeds/atom.xml?tag=nato" {
+		t.Errorf("?tag=nato: asked %+v, %d entries, title %q, id %q; want the tagged article alone", articles.asked, len(f.Entries), f.Title, f.ID)
+	}
+	var home string
+	for _, l := range f.Links {
+		if l.Rel == "alternate" && strings.Contains(l.Href, "/news/") {
+			home = l.Href
+		}
+	}
+	if home != "https://news.example.org/news/tag/nato" {
+		t.Errorf("the tag feed's page = %q; want the tag's page", home)
+	}
+	rec = getFeed(t, h, "/public/v1/feeds/feed.json?tag=nato")
+	var jf map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &jf); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := jf["items"].([]any)
+	if len(items) != 1 || jf["home_page_url"] != "https://news.example.org/news/tag/nato" || items[0].(map[string]any)["url"] != "https://news.example.org/news/ministers-meet" {
+		t.Errorf("feed.json?tag=nato = %s; want the tagged article, linked to its page", rec.Body)
+	}
+	tag := rec.Header().Get("ETag")
+	if rec := getFeed(t, h, "/public/v1/feeds/feed.json?tag=nato", "If-None-Match", tag); rec.Code != 304 {
+		t.Errorf("the tag's feed If-None-Match its ETag = %d; want 304", rec.Code)
+	}
+	if rec := getFeed(t, h, "/public/v1/feeds/feed.json", "If-None-Match", tag); rec.Code != 200 {
+		t.Errorf("the whole feed If-None-Match the tag's ETag = %d; want 200", rec.Code)
 	}
 }

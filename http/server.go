@@ -111,6 +111,10 @@ type Config struct {
 	PublicURL string
 	// Images, if set, resolves articles' images (alt, credit, renditions) for readers.
 	Images MediaImages
+
+	// SiteName names the site on the public pages and feeds, and is the author of an article
+	// with no byline in its schema.org data. Empty: "newsroom".
+	SiteName string
 }
 
 // New returns the API as an http.Handler.
@@ -207,9 +211,21 @@ func newEcho(cfg Config) *echo.Echo {
 		searches := &publicSearchAPI{search: cfg.Search, cache: cfg.PublicCache}
 		e.Match(read, "/public/v1/search", searches.find, boundedRead, freshReads, readYourWrites(cfg.Positions, "search"))
 	}
-	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	if cfg.SiteName == "" {
+		cfg.SiteName = "newsroom"
+	}
+	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/"), siteName: cfg.SiteName}
 	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
 	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
+
+	// The public pages (pages.go): HTML for readers, beside the public API.
+	pages := &pagesAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/"), siteName: cfg.SiteName}
+	e.Match(read, "/news", pages.index, boundedRead, fresh)
+	e.Match(read, "/news/:slug", pages.article, boundedRead, fresh)
+	e.Match(read, "/news/tag/:tag", pages.tag, boundedRead, fresh)
+	e.Match(read, "/news/language/:lang", pages.language, boundedRead, fresh)
+	e.Match(read, "/sitemap.xml", pages.sitemap, boundedRead, fresh)
+	e.Match(read, "/robots.txt", pages.robots)
 	return e
 }
 

@@ -43,7 +43,7 @@ type benchConfig struct {
 }
 
 // benchPhases are the phases of a run, in order.
-var benchPhases = []string{"raw-publish", "raw-upsert", "raw-echo", "public-reads", "commands", "publish-latency", "replay"}
+var benchPhases = []string{"raw-publish", "raw-upsert", "raw-echo", "public-reads", "raw-echo-pages", "pages", "commands", "publish-latency", "replay"}
 
 // wants reports whether the run includes phase.
 func (c benchConfig) wants(phase string) bool {
@@ -115,6 +115,8 @@ type benchRun struct {
 	rawEcho      bench.LoadResult
 	commands     bench.LoadResult
 	reads        bench.LoadResult
+	rawPages     bench.LoadResult // raw Echo serving the pages' bytes
+	pages        bench.LoadResult // the public pages by slug (pages_bench.go)
 	steady       bench.LoadResult
 	publishLat   []time.Duration
 	publishFails int
@@ -211,7 +213,7 @@ func (b *benchRun) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if slices.ContainsFunc([]string{"raw-echo", "public-reads", "commands", "publish-latency"}, cfg.wants) {
+	if slices.ContainsFunc([]string{"raw-echo", "public-reads", "raw-echo-pages", "pages", "commands", "publish-latency"}, cfg.wants) {
 		if err := b.runApp(ctx); err != nil {
 			return err
 		}
@@ -295,6 +297,9 @@ func (b *benchRun) runApp(ctx context.Context) error {
 		b.reads, err = runLoadProcess(ctx, bench.LoadSpec{Addr: app.httpAddr, Connections: cfg.Connections, Duration: cfg.Duration, Paths: paths})
 		return err
 	}); err != nil {
+		return err
+	}
+	if err := b.runPages(ctx, app, published); err != nil {
 		return err
 	}
 	if err := b.phase("commands", cfg.Duration, func() (err error) {

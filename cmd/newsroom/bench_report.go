@@ -49,6 +49,9 @@ func (b *benchRun) report() {
 	readRatio := b.reads.PerSecond() / max(b.rawEcho.PerSecond(), 1)
 	fmt.Fprintf(w, "public reads/s by slug (%d slugs)\t%s req/s (Echo, JSON from memory)\t%s\t%.2f\t≥ 0.80\t%s\t\n",
 		cfg.ReadSlugs, bench.Humanize(b.rawEcho.PerSecond()), bench.Humanize(b.reads.PerSecond()), readRatio, met(readRatio >= 0.8))
+	pageRatio := b.pages.PerSecond() / max(b.rawPages.PerSecond(), 1)
+	fmt.Fprintf(w, "public pages/s by slug (%d slugs, HTML)\t%s req/s (Echo, the same HTML from memory)\t%s\t%.2f\t≥ 0.80\t%s\t\n",
+		cfg.ReadSlugs, bench.Humanize(b.rawPages.PerSecond()), bench.Humanize(b.pages.PerSecond()), pageRatio, met(pageRatio >= 0.8))
 	lat := slices.Clone(b.publishLat)
 	p50, p99 := bench.Percentile(lat, 0.50), bench.Percentile(lat, 0.99)
 	fmt.Fprintf(w, "publish → public p50 (%d publishes, %s commands/s steady)\t–\t%s\t–\t–\t\t\n",
@@ -84,7 +87,7 @@ func (b *benchRun) report() {
 	for _, r := range []struct {
 		name string
 		res  bench.LoadResult
-	}{{"raw Echo", b.rawEcho}, {"public reads", b.reads}, {"commands", b.commands}, {"steady commands", b.steady}} {
+	}{{"raw Echo", b.rawEcho}, {"public reads", b.reads}, {"raw Echo, pages", b.rawPages}, {"public pages", b.pages}, {"commands", b.commands}, {"steady commands", b.steady}} {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t\n", r.name, ms(r.res.P50), ms(r.res.P99), r.res.Requests, r.res.Errors)
 	}
 	fmt.Fprintf(w, "publishes (answer → readable)\t%s\t%s\t%d\t%d\t\n", ms(p50), ms(p99), len(lat), b.publishFails)

@@ -26,6 +26,7 @@ func TestBenchQuick(t *testing.T) {
 	rows := []struct{ prefix, figure string }{
 		{"commands/s", `\|([\d,]+) publish/s[^|]*\|([\d,]+)\s*\|`},
 		{"public reads/s by slug", `\|([\d,]+) req/s[^|]*\|([\d,]+)\s*\|`},
+		{"public pages/s by slug", `\|([\d,]+) req/s[^|]*\|([\d,]+)\s*\|`},
 		{"publish → public p99", `\|[^|]*\|([\d.]+) ms`},
 		{"publish → NATS subscriber p99", `\|[^|]*\|([\d.]+) ms`},
 		{"publish → SSE reader p99", `\((\d+) readers, \d+ failed; (\d+) deliveries, \d+ missed\)\s*\|[^|]*\|([\d.]+) ms`},
@@ -49,7 +50,7 @@ func TestBenchQuick(t *testing.T) {
 			}
 		}
 	}
-	for _, phase := range []string{"raw-publish", "raw-upsert", "raw-echo", "public-reads", "commands", "publish-latency", "replay"} {
+	for _, phase := range []string{"raw-publish", "raw-upsert", "raw-echo", "public-reads", "raw-echo-pages", "pages", "commands", "publish-latency", "replay"} {
 		if lineStarting(report, phase+" ") == "" {
 			t.Errorf("report has no memory row for phase %s:\n%s", phase, report)
 		}

@@ -22,6 +22,7 @@ type config struct {
 	NATSListen string // the embedded server's client address
 	NoSync     bool   // relax the embedded server's fsync-before-ack
 	PublicURL  string // the public base URL: article URIs, CloudEvents source, feeds
+	SiteName   string // the site's name on the public pages and feeds
 	// MetricsListen serves /metrics on an address of its own; empty: on HTTP.
 	MetricsListen string
 	Replicas      int // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
@@ -52,6 +53,12 @@ func (f flags) sseFlags(c *config) {
 	f.int(&c.SSERingMessages, "sse-ring-messages", events.DefaultRingMessages, "event streams: how many of the latest public messages each instance keeps in memory, so that a reader that reconnects resumes without reading NATS")
 	f.int(&c.SSERingBytes, "sse-ring-bytes", events.DefaultRingBytes, "event streams: the most bytes those kept messages may take")
 	f.int(&c.SSEClientQueue, "sse-client-queue", events.DefaultClientQueue, "event streams: messages queued for one reader; a reader that falls further behind is cut off, and resumes when it reconnects")
+}
+
+// siteFlags binds the settings of the public pages.
+func (f flags) siteFlags(c *config) {
+	f.string(&c.SiteName, "site-name", "newsroom", "the site's name on the public pages (/news) and in the feeds: their titles, Open Graph's site name, "+
+		"schema.org's publisher, and the author of an article without a byline")
 }
 
 // flags binds settings to fs, each with a NEWSROOM_* environment variable as its default.

@@ -44,6 +44,7 @@ type atomEntry struct {
 
 type atomLink struct {
 	Rel  string `xml:"rel,attr"`
+	Type string `xml:"type,attr"`
 	Href string `xml:"href,attr"`
 }
 
@@ -265,10 +266,15 @@ func TestFeedsEndToEnd(t *testing.T) {
 		*summit.Summary != "The summit opened." || fmt.Sprint(summit.Authors) != "[NATO Press Office]" || fmt.Sprint(terms) != "[summit nato]" || summit.Lang != "en" {
 		t.Errorf("entry = %+v; want the rendered body, summary, byline, tags, language en", summit)
 	}
-	if len(summit.Links) == 0 || summit.Links[0].Href != ta.base+"/public/v1/articles/"+enSlug {
-		t.Errorf("entry links = %v; want the article's public URL", summit.Links)
+	if len(summit.Links) < 2 || summit.Links[0] != (atomLink{"alternate", "text/html", ta.base + "/news/" + enSlug}) ||
+		summit.Links[1] != (atomLink{"alternate", "application/json", ta.base + "/public/v1/articles/" + enSlug}) {
+		t.Errorf("entry links = %v; want the article's page, then its public JSON", summit.Links)
 	}
-	expectStatus(t, call(t, "GET", summit.Links[0].Href, "", nil), 200, "the entry's link")
+	for _, l := range summit.Links[:2] {
+		if r := call(t, "GET", l.Href, "", nil); r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), l.Type) {
+			t.Errorf("GET the entry's %s link %s = %d %s", l.Type, l.Href, r.status, r.header.Get("Content-Type"))
+		}
+	}
 	if feed.Entries[2].Lang != "fr" {
 		t.Errorf("French entry xml:lang = %q; want fr", feed.Entries[2].Lang)
 	}
@@ -278,7 +284,7 @@ func TestFeedsEndToEnd(t *testing.T) {
 	if got := jsonTitles(jf); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("JSON Feed items = %q; want %q", got, want)
 	}
-	if jf.FeedURL != jsonURL || jf.HomePageURL != ta.base+"/public/v1/articles" {
+	if jf.FeedURL != jsonURL || jf.HomePageURL != ta.base+"/news" {
 		t.Errorf("feed_url %q, home_page_url %q", jf.FeedURL, jf.HomePageURL)
 	}
 	if bytes.Contains(jresp.body, []byte("Zanzibar")) || bytes.Contains(jresp.body, []byte("Quokka")) {
@@ -295,7 +301,7 @@ func TestFeedsEndToEnd(t *testing.T) {
 	if it := jf.Items[1]; it.DateModified == it.DatePublished || it.ContentHTML == nil || !strings.Contains(*it.ContentHTML, "2 million") {
 		t.Errorf("corrected item = %+v; want date_modified after date_published, the corrected HTML", it)
 	}
-	if it := jf.Items[3]; it.URL != ta.base+"/public/v1/articles/"+enSlug || it.Language != "en" || fmt.Sprint(it.Tags) != "[summit nato]" ||
+	if it := jf.Items[3]; it.URL != ta.base+"/news/"+enSlug || it.Language != "en" || fmt.Sprint(it.Tags) != "[summit nato]" ||
 		len(it.Authors) != 1 || it.Authors[0].Name != "NATO Press Office" || it.Summary != "The summit opened." {
 		t.Errorf("item = %+v; want url, language, tags, author, summary", it)
 	}

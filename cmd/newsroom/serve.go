@@ -60,6 +60,7 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 		"(off: such a correction is proposed and another editor confirms it; each one made alone says so in its event)")
 	f.string(&cfg.MetricsListen, "metrics-listen", "", "serve the Prometheus metrics (GET /metrics) on this address instead of on --http; keep either private")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
+	f.siteFlags(&cfg)
 	f.duration(&cfg.SessionTTL, "session-ttl", auth.DefaultSessionTTL, "how long a desk sign-in (the session cookie) lasts; at least 1s")
 	var logs logSettings
 	f.logFlags(&logs)
@@ -268,6 +269,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Sessions:    auth.NewSessions(tokens, cfg.SessionTTL),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
+		SiteName:    cfg.SiteName,
 		Instrument:  a.metrics.Middleware(),
 		Metrics:     metricsOnMain,
 		Version:     readBuildVersion().String(),

@@ -32,6 +32,7 @@ type run struct {
 	passed, failedTests int
 	skips               []skip
 	failed              bool // a test, a package or a build failed
+	requireBrowser      bool // a skipped browser test fails the run
 }
 
 func newRun(out io.Writer) *run {
@@ -169,7 +170,32 @@ func (r *run) summary() {
 		return
 	}
 	fmt.Fprintln(r.out, "skipped:")
+	var browser []skip
 	for _, s := range r.skips {
 		fmt.Fprintf(r.out, "  %s %s: %s\n", s.pkg, s.test, s.reason)
+		if browserSkip(s) {
+			browser = append(browser, s)
+		}
 	}
+	if r.requireBrowser && len(browser) > 0 {
+		r.failed = true
+		fmt.Fprintf(r.out, "FAIL: browser tests skipped (%d), and %s=1: they must run (install chromium, or set NEWSROOM_CHROMIUM)\n", len(browser), requireBrowserEnv)
+		for _, s := range browser {
+			fmt.Fprintf(r.out, "  %s %s\n", s.pkg, s.test)
+		}
+	}
+}
+
+// browserSkipMessage starts the reason of a test internal/browsertest skipped for want of a
+// browser (its SkipMessage; change both together).
+const browserSkipMessage = "no browser"
+
+// browserSkip says whether s is a browser test that did not run: one skipped for want of a
+// browser wherever it lives, or any skipped test of the browser tests' packages.
+func browserSkip(s skip) bool {
+	if strings.Contains(s.reason, browserSkipMessage+":") {
+		return true
+	}
+	last := s.pkg[strings.LastIndex(s.pkg, "/")+1:]
+	return last == "browser" || last == "browsertest"
 }
