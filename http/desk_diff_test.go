@@ -12,6 +12,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/newsroom/newsroom/internal/browsertest"
 )
 
 // diffRun is one run of the desk's diff (http/desk/diff.js).
@@ -21,25 +23,13 @@ type diffRun struct {
 	Text   string   `json:"text"`
 }
 
-// findBrowser returns a Chromium or Chrome on PATH, or "".
-func findBrowser() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
-
 // TestDeskDiffInBrowser runs the desk's diff (diff.js, as the desk serves it) in a real
 // headless browser on random token sequences and a few texts, and checks each answer here: the
 // runs give back both inputs, they are as few edits as can be (the longest common subsequence
 // is computed here, by dynamic programming), and deletions come before insertions.
 func TestDeskDiffInBrowser(t *testing.T) {
-	browser := findBrowser()
-	if browser == "" {
-		t.Skip("no chromium, chromium-browser or google-chrome on PATH: the desk's diff is not run (apt-get install chromium)")
-	}
+	// Skips without a browser, saying so, or fails when CI requires the browser tests.
+	browser := browsertest.RequireBrowser(t)
 	rng := rand.New(rand.NewPCG(16, 2026))
 	var tokens [][2][]string
 	for range 400 {

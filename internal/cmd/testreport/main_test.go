@@ -32,6 +32,8 @@ func TestReportOfARealRun(t *testing.T) {
 		"the widget broke",
 		"FAIL\tsample",
 		"tests: 3 passed, 1 failed, 2 skipped",
+		"slowest tests:\n",
+		"s sample TestFails\n",
 		"sample TestSkips: sample_test.go:13: no widget here",
 		"sample TestHalf/other: sample_test.go:22: WIDGET_URL not set: the other half is skipped",
 	} {
@@ -55,7 +57,7 @@ func TestReportOfARunThatPasses(t *testing.T) {
 		`{"Action":"run","Package":"p","Test":"TestA"}`,
 		`{"Action":"output","Package":"p","Test":"TestA","Output":"=== RUN   TestA\n"}`,
 		`{"Action":"output","Package":"p","Test":"TestA","Output":"--- PASS: TestA (0.00s)\n"}`,
-		`{"Action":"pass","Package":"p","Test":"TestA"}`,
+		`{"Action":"pass","Package":"p","Test":"TestA","Elapsed":1.25}`,
 		`{"Action":"output","Package":"p","Output":"PASS\n"}`,
 		`{"Action":"output","Package":"p","Output":"ok  \tp\t0.01s\n"}`,
 		`{"Action":"pass","Package":"p"}`,
@@ -65,7 +67,7 @@ func TestReportOfARunThatPasses(t *testing.T) {
 	if err != nil || failed {
 		t.Fatalf("report = %v, %v; want not failed", failed, err)
 	}
-	if want := "go: downloading example.com/x v1.0.0\nok  \tp\t0.01s\n\ntests: 1 passed, 0 failed, 0 skipped\n"; out.String() != want {
+	if want := "go: downloading example.com/x v1.0.0\nok  \tp\t0.01s\n\ntests: 1 passed, 0 failed, 0 skipped\nslowest tests:\n      1.2s p TestA\n"; out.String() != want {
 		t.Errorf("report:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
