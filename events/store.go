@@ -64,6 +64,7 @@ func subjectOf(env Envelope) string {
 	}
 	return Subject(env.ArticleID)
 }
+
 // StreamConfig is the configuration of the log.
 func StreamConfig(replicas int) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
