@@ -95,6 +95,11 @@ func (c Content) validate() error {
 			v.add("tags", "a tag %s", problem)
 		}
 	}
+	if !v.has("body") {
+		validateMedia(&v, c.Media, c.Body)
+	} else {
+		validateMedia(&v, c.Media, "")
+	}
 	return v.orNil()
 }
 
