@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,7 +111,7 @@ type state struct {
 	version int
 	lastSeq uint64
 	erased  bool
-	usable  bool // uploaded and not erased
+	desc    domain.MediaDescription
 }
 
 func (l *Library) load(ctx context.Context, id string) (state, error) {
@@ -123,56 +124,89 @@ func (l *Library) load(ctx context.Context, id string) (state, error) {
 	}
 	last := h.Events[len(h.Events)-1]
 	s := state{version: last.ArticleVersion, lastSeq: h.LastSequence, erased: last.Type == domain.TypeMediaErased}
-	s.usable = !s.erased
+	for _, env := range h.Events {
+		r, err := env.Recorded()
+		if err != nil {
+			return state{}, err
+		}
+		switch e := r.Event.(type) {
+		case domain.MediaUploaded:
+			s.desc = e.MediaDescription
+		case domain.MediaDescribed:
+			s.desc = e.MediaDescription
+		}
+	}
 	return s, nil
 }
 
-// Describe replaces an image's description; ifMatch, when not 0, is the version the caller
-// saw (ErrVersionMismatch if the image moved on). It returns the event's version and sequence.
-func (l *Library) Describe(ctx context.Context, id string, d domain.MediaDescription, ifMatch int, by domain.Actor, trace events.Trace, now time.Time) (int, uint64, error) {
-	if err := domain.ValidateMediaDescription(d); err != nil {
-		return 0, 0, err
+// Patch changes some fields of a description: nil leaves a field as it is.
+type Patch struct {
+	Caption   *string `json:"caption"`
+	Credit    *string `json:"credit"`
+	Alt       *string `json:"alt"`
+	Copyright *string `json:"copyright"`
+}
+
+func (p Patch) apply(d domain.MediaDescription) domain.MediaDescription {
+	for _, f := range []struct {
+		v   *string
+		dst *string
+	}{{p.Caption, &d.Caption}, {p.Credit, &d.Credit}, {p.Alt, &d.Alt}, {p.Copyright, &d.Copyright}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
 	}
+	return d
+}
+
+// Described is a description as recorded.
+type Described struct {
+	Description domain.MediaDescription
+	Version     int
+	Sequence    uint64
+}
+
+// Describe changes an image's description as the log holds it; ifMatch, when not nil, lists
+// the versions the caller may have seen (ErrVersionMismatch if the image is at none of them).
+func (l *Library) Describe(ctx context.Context, id string, p Patch, ifMatch []int, by domain.Actor, trace events.Trace, now time.Time) (Described, error) {
 	s, err := l.load(ctx, id)
 	if err != nil {
-		return 0, 0, err
+		return Described{}, err
 	}
 	if s.erased {
-		return 0, 0, fmt.Errorf("image %s: %w", id, ErrErased)
+		return Described{}, fmt.Errorf("image %s: %w", id, ErrErased)
 	}
-	if ifMatch != 0 && ifMatch != s.version {
-		return 0, 0, fmt.Errorf("image %s at version %d, not %d: %w", id, s.version, ifMatch, ErrVersionMismatch)
+	if ifMatch != nil && !slices.Contains(ifMatch, s.version) {
+		return Described{}, fmt.Errorf("the image is at version %d: %w", s.version, ErrVersionMismatch)
+	}
+	d := p.apply(s.desc)
+	if err := domain.ValidateMediaDescription(d); err != nil {
+		return Described{}, err
 	}
 	env, err := events.NewEnvelope(id, s.version+1, domain.MediaDescribed{MediaDescription: d}, by, now, trace)
 	if err != nil {
-		return 0, 0, err
+		return Described{}, err
 	}
 	seq, err := l.Log.Append(ctx, env, s.lastSeq)
 	if errors.Is(err, events.ErrConflict) {
-		return 0, 0, fmt.Errorf("image %s: %w", id, ErrVersionMismatch)
+		return Described{}, fmt.Errorf("another change was saved first: %w", ErrVersionMismatch)
 	}
-	return s.version + 1, seq, err
+	if err != nil {
+		return Described{}, err
+	}
+	return Described{Description: d, Version: s.version + 1, Sequence: seq}, nil
 }
 
-// Read returns the bytes of one rendition and its object info.
-func (l *Library) Read(ctx context.Context, id, rendition string) ([]byte, *jetstream.ObjectInfo, error) {
-	res, err := l.Objects.Get(ctx, ObjectName(id, rendition))
+// Read returns the bytes of one rendition (the object store checks them against their digest).
+func (l *Library) Read(ctx context.Context, id, rendition string) ([]byte, error) {
+	b, err := l.Objects.GetBytes(ctx, ObjectName(id, rendition))
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, nil, fmt.Errorf("image %s rendition %s: %w", id, rendition, ErrNotFound)
+		return nil, fmt.Errorf("image %s rendition %s: %w", id, rendition, ErrNotFound)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("image %s rendition %s: %w", id, rendition, err)
 	}
-	defer res.Close()
-	info, err := res.Info()
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := io.ReadAll(res)
-	if err != nil {
-		return nil, nil, err
-	}
-	return b, info, nil
+	return b, nil
 }
 
 // Erase deletes every rendition of an image from the object store, then records media.erased

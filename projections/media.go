@@ -20,6 +20,9 @@ import (
 // the object store, which a replay never touches.
 type Media struct {
 	db *sqldb.DB
+	// OnErase, if set, is told of the images a committed batch erased (the rendition cache
+	// forgets them).
+	OnErase func(id string)
 }
 
 var (
@@ -61,6 +64,18 @@ func (m MediaItem) Rendition(name string) (domain.Rendition, bool) {
 func NewMedia(db *sqldb.DB) *Media { return &Media{db: db} }
 
 func (*Media) ofMedia() {}
+
+// committed implements committer.
+func (m *Media) committed(batch []events.Envelope) {
+	if m.OnErase == nil {
+		return
+	}
+	for _, env := range batch {
+		if env.Type == domain.TypeMediaErased {
+			m.OnErase(env.ArticleID)
+		}
+	}
+}
 
 // Name implements View.
 func (*Media) Name() string { return "media" }
