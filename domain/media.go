@@ -192,14 +192,6 @@ type Image struct {
 	Erased     bool        // its bytes were deleted: it may not be attached again
 }
 
-// Rendition is one stored size of an image.
-type Rendition struct {
-	Name        string // "320", "800", "1600": the target width
-	Width       int
-	Height      int
-	ContentType string
-}
-
 // WithoutAlt lists the images of refs that images says have no alt text (or that images does
 // not know), in the order of refs: what keeps an article from publication.
 func WithoutAlt(refs []MediaRef, images map[string]Image) []string {

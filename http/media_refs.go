@@ -37,10 +37,10 @@ type publicImageJSON struct {
 	Alt        string          `json:"alt"`
 	Credit     string          `json:"credit"`
 	Copyright  string          `json:"copyright"`
-	Renditions []renditionJSON `json:"renditions"`
+	Renditions []publicRenditionJSON `json:"renditions"`
 }
 
-type renditionJSON struct {
+type publicRenditionJSON struct {
 	Href        string `json:"href"`
 	Width       int    `json:"width"`
 	Height      int    `json:"height"`
@@ -68,12 +68,12 @@ func publicImages(refs []domain.MediaRef, images map[string]domain.Image, base s
 			continue
 		}
 		p := publicImageJSON{ID: r.ID, Role: r.Role, Caption: r.Caption, Alt: img.Alt, Credit: img.Credit, Copyright: img.Copyright,
-			Renditions: make([]renditionJSON, len(img.Renditions))}
+			Renditions: make([]publicRenditionJSON, len(img.Renditions))}
 		if p.Caption == "" {
 			p.Caption = img.Caption
 		}
 		for i, rd := range img.Renditions {
-			p.Renditions[i] = renditionJSON{Href: href(r.ID, rd.Name), Width: rd.Width, Height: rd.Height, ContentType: rd.ContentType}
+			p.Renditions[i] = publicRenditionJSON{Href: href(r.ID, rd.Name), Width: rd.Width, Height: rd.Height, ContentType: rd.ContentType}
 		}
 		out = append(out, p)
 	}

@@ -80,7 +80,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 	}
 
-	e := newEcho(Config{Webhooks: noWebhooks{}, Search: noSearch{}, Sessions: noSessions{}, Metrics: nethttp.NotFoundHandler()})
+	e := newEcho(Config{Webhooks: noWebhooks{}, Search: noSearch{}, Sessions: noSessions{}, Metrics: nethttp.NotFoundHandler(), Media: &MediaConfig{}})
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	routed := map[string]bool{}
 	for _, r := range e.Routes() {

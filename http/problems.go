@@ -2,6 +2,7 @@ package http
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	nethttp "net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/media"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/search"
 	"github.com/newsroom/newsroom/sqldb"
@@ -63,6 +65,7 @@ var problemKinds = map[string]problemKind{
 	"invalid-article":        {nethttp.StatusUnprocessableEntity, "Invalid Article"},
 	"invalid-webhook":        {nethttp.StatusUnprocessableEntity, "Invalid Webhook"},
 	"missing-alt":            {nethttp.StatusUnprocessableEntity, "Image Without Alt Text"},
+	"image-too-large":        {nethttp.StatusUnprocessableEntity, "Image Too Large"},
 	"precondition-required":  {nethttp.StatusPreconditionRequired, "Precondition Required"},
 	"internal":               {nethttp.StatusInternalServerError, "Internal Server Error"},
 	"log-unavailable":        {nethttp.StatusServiceUnavailable, "Event Log Unavailable"},
@@ -159,6 +162,16 @@ func problemFor(err error) (Problem, bool) {
 		return problem("forbidden", ruleErr.Reason), true
 	case errors.Is(err, domain.ErrForbidden):
 		return problem("forbidden", "your role may not do this"), true
+	case errors.Is(err, media.ErrUnsupported):
+		return problem("unsupported-media-type", "the file is not a JPEG, PNG, GIF or WebP image (its bytes were decoded; its name and Content-Type do not count)"), true
+	case errors.Is(err, media.ErrTooManyPixels):
+		return problem("image-too-large", fmt.Sprintf("the image's dimensions are beyond %d pixels in all (width × height), or zero", media.MaxPixels)), true
+	case errors.Is(err, media.ErrErased), errors.Is(err, projections.ErrMediaErased):
+		return problem("gone", "the image at this address was erased and will not come back"), true
+	case errors.Is(err, media.ErrNotFound), errors.Is(err, projections.ErrMediaNotFound):
+		return problem("not-found", "no image at this address"), true
+	case errors.Is(err, media.ErrVersionMismatch):
+		return problem("stale-version", err.Error()+"; fetch the image again and reapply your change"), true
 	case errors.Is(err, projections.ErrKilled):
 		return problem("gone", "the article at this address was withdrawn and will not come back"), true
 	case errors.Is(err, domain.ErrNotFound), errors.Is(err, projections.ErrNotPublic):
@@ -195,6 +208,9 @@ func problemFor(err error) (Problem, bool) {
 func httpDetail(e *echo.HTTPError) string {
 	switch e.Code {
 	case nethttp.StatusRequestEntityTooLarge:
+		if m, ok := e.Message.(string); ok && m != nethttp.StatusText(e.Code) {
+			return m // an upload's own limit
+		}
 		return "the request body is larger than " + bodyLimitText
 	case nethttp.StatusNotFound:
 		if m, ok := e.Message.(string); ok && m != nethttp.StatusText(e.Code) {

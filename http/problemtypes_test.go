@@ -23,6 +23,7 @@ import (
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/media"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/webhooks"
 )
@@ -40,6 +41,7 @@ var problemSamples = []error{
 	&domain.RuleError{Kind: domain.ErrInvalidTransition, Reason: "cannot publish: article is draft, not approved"},
 	events.ErrConflict,
 	projections.ErrKilled,
+	media.ErrTooManyPixels, media.ErrUnsupported, media.ErrErased, media.ErrNotFound,
 	fmt.Errorf("%w: the article is at version 2, not 1", editorial.ErrVersionMismatch),
 	echo.ErrStatusRequestEntityTooLarge,
 	echo.NewHTTPError(nethttp.StatusUnsupportedMediaType, "send the body as application/json"),

@@ -105,6 +105,9 @@ type Config struct {
 	// deploy, which instance runs what).
 	Version string
 
+	// Media, if set, serves the images: /api/v1/media and /public/v1/media.
+	Media *MediaConfig
+
 	// PublicURL is the absolute base URL readers reach the public API at (for example
 	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
 	// scheme and Host.
@@ -136,7 +139,7 @@ func newEcho(cfg Config) *echo.Echo {
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: logPanic(cfg.Logger)}),
 		boundRequestID,
 		middleware.RequestID(),
-		middleware.BodyLimit(bodyLimit),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: bodyLimit, Skipper: skipsBodyLimit}),
 	)
 
 	// Probes, caches and link checkers send HEAD: the reads below answer it as GET without
@@ -184,6 +187,15 @@ func newEcho(cfg Config) *echo.Echo {
 	api.POST("/articles/:id/retract", editors.command(retract))
 	api.POST("/articles/:id/spike", editors.command(spike))
 	api.POST("/articles/:id/kill", editors.command(kill))
+
+	if cfg.Media != nil {
+		images := newMediaAPI(*cfg.Media)
+		api.POST("/media", images.upload, requireRole(domain.RoleReporter))
+		api.GET("/media/:id", images.get, boundedRead, readYourWrites(cfg.Positions, "media"))
+		api.PATCH("/media/:id", images.describe)
+		api.GET("/media/:id/renditions/:name", images.deskRendition, boundedRead, readYourWrites(cfg.Positions, "media"))
+		e.Match(read, "/public/v1/media/:id/:name", images.publicRendition, boundedRead)
+	}
 
 	admin := &adminAPI{projections: cfg.Projections, readiness: cfg.Readiness}
 	ops := api.Group("/projections", requireRole(domain.RoleAdmin))

@@ -13,7 +13,7 @@ import (
 // The images articles show, as the desk view (desk_media) and the published view (public_media)
 // hold them: one row per image of an article, in the article's order.
 
-type mediaRow struct {
+type mediaRefRow struct {
 	ArticleID string `db:"article_id"`
 	Position  int    `db:"position"`
 	MediaID   string `db:"media_id"`
@@ -23,7 +23,7 @@ type mediaRow struct {
 
 // loadMedia reads the images of articles ids from table (desk_media or public_media), by article.
 func loadMedia(ctx context.Context, tx *sqlx.Tx, t Tables, table string, ids []string) (map[string][]domain.MediaRef, error) {
-	var rows []mediaRow
+	var rows []mediaRefRow
 	if err := selectIn(ctx, tx, t, `SELECT article_id, position, media_id, role, caption FROM {`+table+`}
 		WHERE article_id IN (?) ORDER BY article_id, position`, ids, &rows); err != nil {
 		return nil, fmt.Errorf("%s: %w", table, err)

@@ -43,6 +43,9 @@ type config struct {
 	SSERingMessages int // messages kept for readers that resume
 	SSERingBytes    int // bytes kept for them
 	SSEClientQueue  int // messages queued for one reader before it is cut off
+
+	// MediaMaxBytes bounds an image upload (media.DefaultMaxBytes if 0).
+	MediaMaxBytes int
 }
 
 // sseFlags binds the settings of the event stream's fan-out.
