@@ -278,3 +278,24 @@ func (m *Media) IDs(ctx context.Context) (map[string]bool, error) {
 	}
 	return out, nil
 }
+
+// Images returns what the article side needs of the images among ids (editorial.MediaCatalog,
+// MediaImages): their words, size and renditions, erased ones included (marked); an id the view
+// does not hold is absent from the map.
+func (m *Media) Images(ctx context.Context, ids []string) (map[string]domain.Image, error) {
+	items, err := m.Lookup(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]domain.Image, len(items))
+	for id, it := range items {
+		out[id] = it.Image()
+	}
+	return out, nil
+}
+
+// Image is the item as an article's ref resolves to it.
+func (m MediaItem) Image() domain.Image {
+	return domain.Image{ID: m.ID, Caption: m.Caption, Credit: m.Credit, Alt: m.Alt, Copyright: m.Copyright,
+		Width: m.Width, Height: m.Height, Renditions: m.Renditions, Erased: m.Erased()}
+}

@@ -3,9 +3,21 @@ package main
 import (
 	"context"
 
+	"github.com/newsroom/newsroom/editorial"
 	newsroomhttp "github.com/newsroom/newsroom/http"
 	"github.com/newsroom/newsroom/media"
 	"github.com/newsroom/newsroom/projections"
+)
+
+// The views play these parts for images. Said here at compile time, not found by an interface
+// assertion at run time: an assertion that finds nothing (a method renamed, a signature
+// changed) would silently make no image public and erase none.
+var (
+	_ newsroomhttp.PublicMedia = (*projections.Published)(nil) // which images readers may fetch
+	_ media.Users              = (*projections.Desk)(nil)      // who uses an image (its erasure)
+	_ editorial.MediaCatalog   = (*projections.Media)(nil)     // images exist, have alt text
+	_ newsroomhttp.MediaImages = (*projections.Media)(nil)     // public JSON, pages, feeds
+	_ projections.MediaImages  = (*projections.Media)(nil)     // ninjs associations
 )
 
 // mediaOf is the media view among all.
@@ -18,25 +30,12 @@ func mediaOf(all []projections.View) *projections.Media {
 	return nil
 }
 
-// publicMediaOf is the published view as the judge of which images are public, once it can
-// say (articles with images); until then nil: no image is public.
-func publicMediaOf(published *projections.Published) newsroomhttp.PublicMedia {
-	if p, ok := any(published).(newsroomhttp.PublicMedia); ok {
-		return p
-	}
-	return nil
-}
-
 // imageEraser wires the housekeeper of images to the desk view, which says who uses each
-// image once articles can show them.
+// image.
 type imageEraser struct{ h *media.Housekeeper }
 
 func newImageEraser(library *media.Library, desk *projections.Desk, view *projections.Media) *imageEraser {
-	var users media.Users
-	if u, ok := any(desk).(media.Users); ok {
-		users = u
-	}
-	return &imageEraser{h: media.NewHousekeeper(library, users, view.IDs)}
+	return &imageEraser{h: media.NewHousekeeper(library, desk, view.IDs)}
 }
 
 func (e *imageEraser) kick() { e.h.Kick() }

@@ -218,7 +218,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		publicURL = "http://" + listener.Addr().String()
 	}
 	outboxes := projections.OutboxConfig{Connect: connect, Log: store, Eraser: a.eraser,
-		PublicURL: publicURL, Replicas: replicas, Logger: log}
+		PublicURL: publicURL, Replicas: replicas, Logger: log, Media: mediaView}
 	a.outbox = projections.NewOutbox(outboxes)
 	if err := a.outbox.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("public outbox: %w", err)
@@ -255,7 +255,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 	commands := editorial.NewDesk(store).Observed(a.metrics.CommandDone)
 	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
-	commands.Sets = desk // which languages a translation set holds
+	commands.Sets = desk       // which languages a translation set holds
+	commands.Media = mediaView // the images an article names exist and have their alt text
 	a.schedules = schedules.New(schedules.Config{Connect: connect, Replicas: replicas, Log: store, Commands: commands,
 		Desk: desk, Views: a.runner, Logger: log})
 	if err := a.schedules.Start(context.WithoutCancel(ctx)); err != nil {
@@ -285,8 +286,9 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Instrument:  a.metrics.Middleware(),
 		Metrics:     metricsOnMain,
 		Version:     readBuildVersion().String(),
-		Media: &newsroomhttp.MediaConfig{Library: library, Views: mediaView, Public: publicMediaOf(published),
+		Media: &newsroomhttp.MediaConfig{Library: library, Views: mediaView, Public: published,
 			MaxBytes: int64(cfg.MediaMaxBytes), Cache: mediaCache},
+		Images: mediaView,
 	})
 	images.start(context.WithoutCancel(ctx), a.closing)
 	a.httpAddr = listener.Addr().String()
