@@ -195,3 +195,11 @@ func EraseMediaEvents(ctx context.Context, js jetstream.JetStream, mediaID strin
 	}
 	return n, nil
 }
+
+// SecureDeleteSubject securely deletes every message on subject (wildcards allowed) from
+// stream, newest first, and returns how many it deleted. A purge or a plain delete only marks
+// messages deleted: their bytes stay in the stream's block files until the server compacts
+// them, which it may never do for a block still in use. Idempotent.
+func SecureDeleteSubject(ctx context.Context, stream jetstream.Stream, subject string) (int, error) {
+	return eraseSubject(ctx, stream, subject, func(uint64, string) bool { return false })
+}

@@ -245,15 +245,34 @@ func (l *Library) deleteObjects(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("list images: %w", err)
 	}
+	var stream jetstream.Stream
 	for _, o := range objects {
-		if strings.HasPrefix(o.Name, id+"/") {
-			if err := l.Objects.Delete(ctx, o.Name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
-				return fmt.Errorf("delete %s: %w", o.Name, err)
+		if !strings.HasPrefix(o.Name, id+"/") {
+			continue
+		}
+		// The object store's delete purges the chunks, which leaves their bytes in the
+		// stream's block files: overwrite them first.
+		if stream == nil {
+			if stream, err = l.JS.Stream(ctx, bucketStream); err != nil {
+				return fmt.Errorf("images' stream: %w", err)
 			}
+		}
+		if _, err := events.SecureDeleteSubject(ctx, stream, chunkSubject(o.NUID)); err != nil {
+			return fmt.Errorf("erase the bytes of %s: %w", o.Name, err)
+		}
+		if err := l.Objects.Delete(ctx, o.Name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+			return fmt.Errorf("delete %s: %w", o.Name, err)
 		}
 	}
 	return nil
 }
+
+// bucketStream is the stream behind Bucket, and chunkSubject the subject of an object's
+// chunks in it: how nats.go's object store lays a bucket out (ADR-20), which its API does not
+// expose.
+const bucketStream = "OBJ_" + Bucket
+
+func chunkSubject(nuid string) string { return "$O." + Bucket + ".C." + nuid }
 
 // Sweep deletes the objects of images the log has no upload of (a crash between the objects
 // and the event), once they are older than an upload could be in flight. It returns how many
