@@ -43,6 +43,10 @@ var killedText = []string{
 	"wombat paragraph stays secret",          // second article: body
 	"Wombat retraction reason",               // second article: retraction reason
 	"Numbat headline never confirmed",        // a correction still pending at the kill
+	"Quokka delegation at the signing",       // A's image: its caption
+	"Photo: quokka press pool",               // A's image: its credit
+	"Quokkas in a row of chairs",             // A's image: its alt text
+	"quokka minister in close-up",            // A's caption of the image
 }
 
 // killedWords are words of killedText that appear nowhere else: the search index holds them as
@@ -84,10 +88,21 @@ func TestKillErasesTheText(t *testing.T) {
 	control, controlSlug := publishedArticle(t, ta.base, rita, ed, map[string]any{
 		"headline": "Control article stays public", "body": "The " + survivingText + " often."})
 
+	// Article A's image: its words and its bytes must go with it. A distinctive window of a
+	// rendition's bytes is what is looked for on disk.
+	r = upload(t, ta.base, rita, "quokkas.png", noisePNG(t, 700, 400, 29), map[string]string{
+		"caption": killedText[12], "credit": killedText[13], "alt": killedText[14]})
+	expectStatus(t, r, 201, "upload A's image")
+	image := r.json(t)["id"].(string)
+	rendition := call(t, "GET", ta.base+"/api/v1/media/"+image+"/renditions/320?min_position="+r.header.Get("X-Newsroom-Position"), rita, nil)
+	expectStatus(t, rendition, 200, "A's image's rendition")
+	imageBytes := renditionNeedle(t, rendition.body)
+
 	// Article A: reviewed with a comment, published, corrected, then killed.
-	body := corpus(t)["body"].(string) + "\n\nThe quokka clause binds all signatories."
+	body := corpus(t)["body"].(string) + "\n\nThe quokka clause binds all signatories.\n\n![The delegation](media:" + image + ")"
 	r = call(t, "POST", api, rita, map[string]any{"headline": killedText[0], "summary": killedText[2],
-		"body": body, "tags": []string{"quokkatag"}, "byline": "NATO Press Office", "dateline": "Brussels"})
+		"body": body, "tags": []string{"quokkatag"}, "byline": "NATO Press Office", "dateline": "Brussels",
+		"media": []map[string]any{{"id": image, "role": "main", "caption": killedText[15]}}})
 	expectStatus(t, r, 201, "draft A")
 	a := r.json(t)["id"].(string)
 	expectStatus(t, call(t, "POST", api+"/"+a+"/submit", rita, nil), 200, "submit A")
@@ -126,6 +141,7 @@ func TestKillErasesTheText(t *testing.T) {
 	draft := call(t, "POST", api, rita, map[string]any{"headline": "Only a draft", "body": "x"}).json(t)["id"].(string)
 	expectStatus(t, call(t, "POST", api+"/"+draft+"/kill", ed, map[string]any{"reason": "r"}), 409, "kill a draft")
 
+	before := filesUnder(t, dir)
 	var killedAt string // the position of the last kill
 	for _, id := range []string{a, b} {
 		r := call(t, "POST", api+"/"+id+"/kill", ed, map[string]any{"reason": "Court order 12/2026"})
@@ -253,7 +269,14 @@ func TestKillErasesTheText(t *testing.T) {
 			t.Errorf("search %s after the kill = %s; want %d items", u, r.body, want)
 		}
 	}
+	eventually(t, "A's image erased", func() bool {
+		return call(t, "GET", ta.base+"/api/v1/media/"+image, ed, nil).status == 410
+	})
+	if !bytes.Contains(before, imageBytes) {
+		t.Fatalf("the data directory did not hold A's image's bytes before the kill: the search for them cannot work")
+	}
 	checkNoText(t, "the data directory while serving", filesUnder(t, dir))
+	checkNoBytes(t, "the data directory while serving", filesUnder(t, dir), imageBytes)
 
 	// Replay every view from what the log holds now: the text does not come back.
 	ta.Close()
@@ -261,6 +284,7 @@ func TestKillErasesTheText(t *testing.T) {
 	runReplay(t, dir)
 	files := filesUnder(t, dir)
 	checkNoText(t, "the data directory after a replay", files)
+	checkNoBytes(t, "the data directory after a replay", files, imageBytes)
 	if !bytes.Contains(files, []byte(survivingText)) {
 		t.Fatalf("the data directory does not hold the surviving article's text either: the search finds nothing")
 	}
@@ -486,4 +510,11 @@ func TestKillErasureFinishesAtStart(t *testing.T) {
 	}
 	ta.Close()
 	checkNoText(t, "the data directory after the restart", filesUnder(t, dir))
+}
+
+func checkNoBytes(t *testing.T, where string, b, image []byte) {
+	t.Helper()
+	if bytes.Contains(b, image) {
+		t.Errorf("%s still hold the bytes of the killed article's image", where)
+	}
 }
