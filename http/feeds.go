@@ -37,13 +37,15 @@ type feedsAPI struct {
 	cache     *PublicCache // nil: every read renders from the view
 	publicURL string       // absolute, no trailing slash; empty: from each request
 	siteName  string       // the feeds' title and author
+	media     MediaImages  // nil: entries show no images
 }
 
 // feedRenderVersion names how the feeds are rendered; it is part of their ETags. Bump it with
 // any change to what a feed shows of the same articles.
 // 2: Atom links each entry to its other published language versions.
 // 3: entries link their public page (text/html) first, the JSON API second; the site's name.
-const feedRenderVersion = "3"
+// 4: entries carry their main image (Atom enclosure, JSON Feed image) and their inline images.
+const feedRenderVersion = "4"
 
 // feed is what both formats render: the newest public articles and the URLs they need.
 type feed struct {
@@ -53,6 +55,7 @@ type feed struct {
 	base     string // the public base URL, no trailing slash
 	items    []projections.PublicArticle
 	sets     map[string][]projections.Translation // the published members of the items' translation sets
+	images   map[string]domain.Image              // the items' images, by id
 	updated  time.Time                            // the newest entry's updated_at, or emptyFeedUpdated
 }
 
@@ -116,6 +119,13 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 			}
 		}
 		if f.sets, err = api.articles.Translations(ctx, setIDs(stamps)); err != nil {
+			return renderedAnswer{}, err
+		}
+		var shown []domain.MediaRef
+		for _, a := range list.Items {
+			shown = append(shown, a.Media...)
+		}
+		if f.images, err = lookupImages(ctx, api.media, shown); err != nil {
 			return renderedAnswer{}, err
 		}
 		body, err := format.render(f)
@@ -258,6 +268,7 @@ type (
 		Type     string `xml:"type,attr,omitempty"`
 		Hreflang string `xml:"hreflang,attr,omitempty"`
 		Href     string `xml:"href,attr"`
+		Length   int64  `xml:"length,attr,omitempty"`
 	}
 	atomPerson struct {
 		Name string `xml:"name"`
@@ -294,6 +305,10 @@ func (f feed) atom() atomFeed {
 				{Rel: "alternate", Type: "application/json", Href: f.articleURL(a)},
 			}, f.alternates(a)...),
 		}
+		if img, r, ok := f.mainImage(a); ok {
+			// What feed readers show as the entry's picture (RFC 4287 §4.2.7.2).
+			e.Links = append(e.Links, atomLink{Rel: "enclosure", Type: r.ContentType, Href: f.mediaHref(img.ID, r.Name), Length: r.Size})
+		}
 		if a.Byline != "" {
 			e.Authors = []atomPerson{{Name: a.Byline}}
 		}
@@ -306,7 +321,7 @@ func (f feed) atom() atomFeed {
 			if a.Summary != "" {
 				e.Summary = &atomText{Type: "text", Text: a.Summary}
 			}
-			e.Content = atomText{Type: "html", Text: a.BodyHTML}
+			e.Content = atomText{Type: "html", Text: f.bodyHTML(a)}
 		}
 		out.Entries = append(out.Entries, e)
 	}
@@ -327,6 +342,27 @@ func (f feed) alternates(a projections.PublicArticle) []atomLink {
 		}
 	}
 	return links
+}
+
+// mainImage is an entry's main image, and the rendition a feed shows of it (the one an <img>'s
+// src names); none for an article without one, or whose image is erased.
+func (f feed) mainImage(a projections.PublicArticle) (domain.Image, domain.Rendition, bool) {
+	ref, ok := domain.MainMedia(a.Media)
+	if !ok || a.Status == projections.VisibilityRetracted {
+		return domain.Image{}, domain.Rendition{}, false
+	}
+	img, ok := f.images[ref.ID]
+	if !ok || img.Erased || len(img.Renditions) == 0 {
+		return domain.Image{}, domain.Rendition{}, false
+	}
+	return img, projections.SrcRendition(img), true
+}
+
+func (f feed) mediaHref(id, name string) string { return publicMediaHref(f.base)(id, name) }
+
+// bodyHTML is an entry's body with its inline images at their public renditions.
+func (f feed) bodyHTML(a projections.PublicArticle) string {
+	return projections.ResolveImages(a.BodyHTML, a.Media, f.images, publicMediaHref(f.base))
 }
 
 func (f feed) title() string {
@@ -365,6 +401,7 @@ type (
 		Authors       []jsonFeedName `json:"authors,omitempty"`
 		Tags          []string       `json:"tags,omitempty"`
 		Language      string         `json:"language,omitempty"`
+		Image         string         `json:"image,omitempty"` // the main image
 	}
 	jsonFeedName struct {
 		Name string `json:"name"`
@@ -398,8 +435,11 @@ func (f feed) jsonFeed() jsonFeed {
 			notice := retractionNotice(a)
 			it.ContentText = &notice
 		} else {
-			html := a.BodyHTML
+			html := f.bodyHTML(a)
 			it.ContentHTML, it.Summary = &html, a.Summary
+			if img, r, ok := f.mainImage(a); ok {
+				it.Image = f.mediaHref(img.ID, r.Name)
+			}
 		}
 		out.Items = append(out.Items, it)
 	}

@@ -226,7 +226,8 @@ func newEcho(cfg Config) *echo.Echo {
 	if cfg.SiteName == "" {
 		cfg.SiteName = "newsroom"
 	}
-	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/"), siteName: cfg.SiteName}
+	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/"), siteName: cfg.SiteName,
+		media: cfg.Images}
 	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
 	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
 

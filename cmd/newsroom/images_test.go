@@ -165,7 +165,8 @@ func testImagesEndToEnd(t *testing.T, db string) {
 	if main["id"] != id || main["role"] != "main" || main["alt"] != "Ministers around a table" || main["caption"] != "Ministers at the table" {
 		t.Fatalf("public image = %v", main)
 	}
-	public := map[string]string{} // rendition width → public href
+	public := map[string]string{} // rendition name → public href
+	var types []string             // the renditions' content types
 	for _, x := range main["renditions"].([]any) {
 		rd := x.(map[string]any)
 		href := rd["href"].(string)
@@ -173,6 +174,7 @@ func testImagesEndToEnd(t *testing.T, db string) {
 			t.Fatalf("public rendition href %q; want an absolute URL under %s/public/v1/media/%s/", href, ta.base, id)
 		}
 		public[href[strings.LastIndex(href, "/")+1:]] = href
+		types = append(types, rd["contenttype"].(string))
 	}
 	if len(public) != len(desk) {
 		t.Fatalf("public renditions %v; want as many as the desk's (%d)", public, len(desk))
@@ -215,8 +217,11 @@ func testImagesEndToEnd(t *testing.T, db string) {
 	// Feeds carry the main image.
 	atom := call(t, "GET", ta.base+"/public/v1/feeds/atom.xml", "", nil)
 	expectStatus(t, atom, 200, "Atom feed")
-	if !strings.Contains(string(atom.body), `rel="enclosure" type="image/png" href="`+public["800"]+`"`) {
+	if !strings.Contains(string(atom.body), `rel="enclosure" type="`+types[1]+`" href="`+public["800"]+`"`) {
 		t.Errorf("Atom feed has no enclosure of the main image (%s):\n%s", public["800"], atom.body)
+	}
+	if !strings.Contains(string(atom.body), `src=&#34;`+public["800"]) || strings.Contains(string(atom.body), "newsroom.invalid") {
+		t.Errorf("Atom feed does not show the inline image at its public rendition:\n%s", atom.body)
 	}
 	feed := call(t, "GET", ta.base+"/public/v1/feeds/feed.json", "", nil)
 	expectStatus(t, feed, 200, "JSON Feed")
