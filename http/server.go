@@ -162,7 +162,7 @@ func newEcho(cfg Config) *echo.Echo {
 	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens, guard))
 	// Who the caller is, sessions (the desk's sign-in) and the Markdown preview: issue 16.
 	api.GET("/me", me)
-	api.POST("/preview", preview)
+	api.POST("/preview", previewAPI{media: cfg.Images}.preview)
 	if guard != nil {
 		sessions := &sessionAPI{guard: guard}
 		e.POST("/api/v1/session", sessions.signIn)
