@@ -23,6 +23,11 @@ type Media struct {
 	// OnErase, if set, is told of the images a committed batch erased (the rendition cache
 	// forgets them).
 	OnErase func(id string)
+	// OnDescribe, if set, is told of the images whose words (caption, credit, alt, copyright) a
+	// committed batch changed or erased: what readers see of the articles showing them changed
+	// without an event of theirs. Called on the view's goroutine after the commit: it must not
+	// block.
+	OnDescribe func(ids []string)
 }
 
 var (
@@ -67,13 +72,20 @@ func (*Media) ofMedia() {}
 
 // committed implements committer.
 func (m *Media) committed(batch []events.Envelope) {
-	if m.OnErase == nil {
-		return
-	}
+	var described []string
 	for _, env := range batch {
-		if env.Type == domain.TypeMediaErased {
-			m.OnErase(env.ArticleID)
+		switch env.Type {
+		case domain.TypeMediaErased:
+			if m.OnErase != nil {
+				m.OnErase(env.ArticleID)
+			}
+			described = append(described, env.ArticleID)
+		case domain.TypeMediaDescribed:
+			described = append(described, env.ArticleID)
 		}
+	}
+	if m.OnDescribe != nil && len(described) > 0 {
+		m.OnDescribe(dedupe(described))
 	}
 }
 

@@ -73,6 +73,24 @@ func (d *Desk) MediaUsers(ctx context.Context, mediaID string) ([]domain.Article
 	return out, nil
 }
 
+// ArticlesShowing returns the ids of the articles the published view shows any of the images
+// mediaIDs in: those whose public answers change when an image's words do.
+func (p *Published) ArticlesShowing(ctx context.Context, mediaIDs []string) ([]string, error) {
+	if len(mediaIDs) == 0 {
+		return nil, nil
+	}
+	db := p.db.Read
+	query, args, err := sqlx.In(`SELECT DISTINCT article_id FROM public_media WHERE media_id IN (?) ORDER BY article_id`, mediaIDs)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	if err := db.SelectContext(ctx, &ids, db.Rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("articles showing images: %w", err)
+	}
+	return ids, nil
+}
+
 // IsPublicMedia reports whether image mediaID is shown by an article readers may read now: a
 // published one (not retracted, killed, under embargo or unpublished).
 func (p *Published) IsPublicMedia(ctx context.Context, mediaID string) (bool, error) {

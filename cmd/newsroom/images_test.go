@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -91,6 +92,9 @@ func TestImagesEndToEnd(t *testing.T) {
 }
 
 func testImagesEndToEnd(t *testing.T, db string) {
+	// Only invalidation can make a public answer current (an image described anew, a kill).
+	defer func(was time.Duration) { publicCacheMaxAge = was }(publicCacheMaxAge)
+	publicCacheMaxAge = time.Hour
 	dir := t.TempDir()
 	token := func(name, role string) string {
 		if db != "" {
@@ -98,7 +102,7 @@ func testImagesEndToEnd(t *testing.T, db string) {
 		}
 		return createToken(t, dir, name, role)
 	}
-	rita, ed, eva := token("rita", "reporter"), token("ed", "editor"), token("eva", "editor")
+	rita, ed, eva, admin := token("rita", "reporter"), token("ed", "editor"), token("eva", "editor"), token("ada", "admin")
 	ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, DB: db, NATSListen: "127.0.0.1:0", NoSync: true})
 	api := ta.base + "/api/v1/articles"
 
@@ -205,6 +209,18 @@ func testImagesEndToEnd(t *testing.T, db string) {
 			t.Fatalf("public rendition %s: %d bytes, not the %d the desk serves", name, len(rr.body), len(desk[name]))
 		}
 	}
+
+	// A new caption of the image changes no article's events, yet readers see it at once: the
+	// media view's commit invalidates the public answers of the articles showing the image.
+	// Once every view has committed what it will, a read is kept in the cache.
+	waitCaughtUp(t, ta.base, admin)
+	expectStatus(t, call(t, "GET", ta.base+"/public/v1/articles/"+slug, "", nil), 200, "the public article, cached")
+	r = call(t, "PATCH", ta.base+"/api/v1/media/"+id, rita, map[string]any{"caption": "Ministers at the NAC table"}, "If-Match", `"2"`)
+	expectStatus(t, r, nethttp.StatusOK, "PATCH the image's caption")
+	eventually(t, "the public article shows the new caption", func() bool {
+		r := call(t, "GET", ta.base+"/public/v1/articles/"+slug, "", nil)
+		return r.status == 200 && strings.Contains(string(r.body), `"caption":"Ministers at the NAC table"`)
+	})
 
 	// Subscribers: the ninjs carries the image as an association, valid against the schema.
 	msgs := publicMessages(t, ta.natsURL, 1)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
@@ -35,8 +37,10 @@ type publicChange struct {
 // instance's public cache at once (before a kill's text is scrubbed), and announces it to the
 // other instances; their announcements invalidate this cache too. Between a commit on one
 // instance and a read on another, the window is the announcement's trip through NATS; a lost
-// one is bounded by the cache's maximum age. It must run before the views start.
-func sharePublicChanges(nc *nats.Conn, published *projections.Published, cache *newsroomhttp.PublicCache, log *slog.Logger) error {
+// one is bounded by the cache's maximum age. It must run before the views start. It returns
+// what the published view's commits call, for changes of what readers see that the view does
+// not commit (an image described anew): it invalidates here and announces, and never blocks.
+func sharePublicChanges(nc *nats.Conn, published *projections.Published, cache *newsroomhttp.PublicCache, log *slog.Logger) (func(ids []string), error) {
 	instance := uuid.NewString()
 	_, err := nc.Subscribe(publicChangesSubject, func(m *nats.Msg) {
 		var c publicChange
@@ -52,13 +56,13 @@ func sharePublicChanges(nc *nats.Conn, published *projections.Published, cache *
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("subscribe to %s: %w", publicChangesSubject, err)
+		return nil, fmt.Errorf("subscribe to %s: %w", publicChangesSubject, err)
 	}
 	// The server knows of the subscription before this instance serves a read.
 	if err := nc.Flush(); err != nil {
-		return fmt.Errorf("subscribe to %s: %w", publicChangesSubject, err)
+		return nil, fmt.Errorf("subscribe to %s: %w", publicChangesSubject, err)
 	}
-	published.OnCommit = func(ids []string, _ uint64) {
+	changed := func(ids []string) {
 		cache.Invalidate(ids)
 		c := publicChange{Instance: instance, IDs: ids, All: ids == nil}
 		data, _ := json.Marshal(c)
@@ -70,5 +74,28 @@ func sharePublicChanges(nc *nats.Conn, published *projections.Published, cache *
 			log.Warn("announce a change of the published view", "error", err)
 		}
 	}
-	return nil
+	published.OnCommit = func(ids []string, _ uint64) { changed(ids) }
+	return changed, nil
+}
+
+// imagesDescribed makes a new description (or the erasure) of images invalidate the public
+// answers of the articles showing them, here and on the other instances: their JSON, pages
+// and feeds show the images' words. The articles are looked up off the view's goroutine.
+func imagesDescribed(view *projections.Media, published *projections.Published, changed func(ids []string), log *slog.Logger) {
+	view.OnDescribe = func(images []string) {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			ids, err := published.ArticlesShowing(ctx, images)
+			if err != nil {
+				// Not knowing which: every answer goes (a description is a rare change).
+				log.Warn("articles showing described images; the whole public cache is dropped", "error", err)
+				changed(nil)
+				return
+			}
+			if len(ids) > 0 {
+				changed(ids)
+			}
+		}()
+	}
 }

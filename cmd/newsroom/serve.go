@@ -170,7 +170,8 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 
 	published, desk, history, all := views(a.db)
 	publicCache := newsroomhttp.NewPublicCache(publicCacheMaxAge)
-	if err := sharePublicChanges(a.nc, published, publicCache, log); err != nil {
+	publicChanged, err := sharePublicChanges(a.nc, published, publicCache, log)
+	if err != nil {
 		return nil, err
 	}
 	// Public searches are cached as public lists are: the search view's commits invalidate
@@ -189,6 +190,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	library := &media.Library{Objects: objects, Log: store, JS: js, Logger: log}
 	mediaView, mediaCache := mediaOf(all), newsroomhttp.NewMediaCache(0)
 	mediaView.OnErase = mediaCache.Evict
+	imagesDescribed(mediaView, published, publicChanged, log)
 	images := newImageEraser(library, desk, mediaView)
 	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Log: store, Connect: connect, Logger: log,
 		AfterBatch: func(batch []events.Envelope) {
