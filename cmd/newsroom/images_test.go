@@ -185,7 +185,7 @@ func testImagesEndToEnd(t *testing.T, db string) {
 		t.Fatalf("public image = %v", main)
 	}
 	public := map[string]string{} // rendition name → public href
-	var types []string             // the renditions' content types
+	var types []string            // the renditions' content types
 	for _, x := range main["renditions"].([]any) {
 		rd := x.(map[string]any)
 		href := rd["href"].(string)
