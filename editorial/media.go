@@ -30,8 +30,9 @@ func (e *MissingAltError) Error() string {
 
 // checkMedia checks what a command asks of the article's images that its events cannot tell:
 // that the images a draft, revision or correction names exist and are not erased, and that
-// every image of an article to be published or scheduled has its alt text. Without a catalog it
-// checks nothing. It returns a *domain.ValidationError naming media, a *MissingAltError, or the
+// every image of an article to be published or scheduled has its alt text — and still has it
+// when the scheduler publishes it (the alt text may have been removed since the schedule). Without
+// a catalog it checks nothing. It returns a *domain.ValidationError naming media, a *MissingAltError, or the
 // catalog's error.
 func (d *Desk) checkMedia(ctx context.Context, a domain.Article, cmd domain.Command) error {
 	if d.Media == nil {
@@ -45,7 +46,7 @@ func (d *Desk) checkMedia(ctx context.Context, a domain.Article, cmd domain.Comm
 		named = c.Changes.Media
 	case domain.Correct:
 		named = c.Changes.Media
-	case domain.Publish, domain.Schedule:
+	case domain.Publish, domain.Schedule, domain.PublishOnSchedule:
 		if len(a.Media) == 0 {
 			return nil
 		}

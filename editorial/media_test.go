@@ -93,6 +93,8 @@ func TestCheckMedia(t *testing.T) {
 		{"publish with an image the view does not hold", shows(unknown, noAlt), domain.Publish{}, nil, []string{unknown, noAlt}, []string{unknown, noAlt}},
 		{"publish without images", shows(), domain.Publish{}, nil, nil, nil},
 		{"schedule with an image without alt", shows(noAlt), domain.Schedule{PublishAt: time.Now().Add(time.Hour)}, nil, []string{noAlt}, []string{noAlt}},
+		{"scheduled publication with an image whose alt was removed", shows(described, noAlt), domain.PublishOnSchedule{PublishAt: time.Now()},
+			nil, []string{noAlt}, []string{described, noAlt}},
 		{"submit asks nothing", shows(noAlt, erased), domain.Submit{}, nil, nil, nil},
 	} {
 		c := testCatalog()

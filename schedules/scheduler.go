@@ -62,6 +62,9 @@ type Config struct {
 	// LateWarning is the lateness above which a publication on schedule is logged as a
 	// warning; DefaultLateWarning if 0.
 	LateWarning time.Duration
+	// MissingAltRetry is how long a publication on schedule refused for an image without alt
+	// text waits before it is tried again; DefaultMissingAltRetry if 0.
+	MissingAltRetry time.Duration
 }
 
 // DefaultTriggerAckWait bounds, with the pin's TTL, how late a trigger comes when the instance
@@ -75,6 +78,10 @@ const DefaultTriggerAckWait = 10 * time.Second
 // trigger's AckWait (10 s each by default) and a pull; anything later means newsroom or NATS
 // was down at the time.
 const DefaultLateWarning = 30 * time.Second
+
+// DefaultMissingAltRetry: a scheduled publication held back by an image without alt text is
+// tried again this often (the desk describes the image in the meantime).
+const DefaultMissingAltRetry = time.Minute
 
 // writerBatch is how many log events the writer takes at once.
 const writerBatch = 500
@@ -102,6 +109,9 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.TriggerAckWait <= 0 {
 		cfg.TriggerAckWait = DefaultTriggerAckWait
+	}
+	if cfg.MissingAltRetry <= 0 {
+		cfg.MissingAltRetry = DefaultMissingAltRetry
 	}
 	if cfg.LateWarning <= 0 {
 		cfg.LateWarning = DefaultLateWarning

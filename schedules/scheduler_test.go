@@ -61,6 +61,8 @@ type instance struct {
 
 type options struct {
 	pinnedTTL, ackWait time.Duration
+	media              editorial.MediaCatalog
+	missingAltRetry    time.Duration
 }
 
 func (n *newsroom) start(opts options) *instance {
@@ -81,6 +83,7 @@ func (n *newsroom) start(opts options) *instance {
 		t.Fatal(err)
 	}
 	in := &instance{desk: editorial.NewDesk(store), runner: runner, logs: logs}
+	in.desk.Media = opts.media
 	in.sched = schedules.New(schedules.Config{
 		Connect: func() (*nats.Conn, error) {
 			nc, err := connect()
@@ -88,7 +91,7 @@ func (n *newsroom) start(opts options) *instance {
 			return nc, err
 		},
 		Log: store, Commands: in.desk, Desk: desk, Views: runner, Logger: log,
-		PinnedTTL: opts.pinnedTTL, TriggerAckWait: opts.ackWait,
+		PinnedTTL: opts.pinnedTTL, TriggerAckWait: opts.ackWait, MissingAltRetry: opts.missingAltRetry,
 	})
 	if err := in.sched.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -489,4 +492,55 @@ func TestEmbargoLiftedOnSchedule(t *testing.T) {
 	if strings.Contains(in.logs.String(), "article="+broken+" kind=lift") {
 		t.Errorf("a trigger fired for the embargo broken early:\n%s", in.logs.String())
 	}
+}
+
+// images is a media catalog whose one image's alt text a test changes.
+type images struct {
+	mu  sync.Mutex
+	alt string
+}
+
+const imageID = "11111111-1111-4111-8111-111111111111"
+
+func (c *images) Images(context.Context, []string) (map[string]domain.Image, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return map[string]domain.Image{imageID: {ID: imageID, Alt: c.alt}}, nil
+}
+
+func (c *images) describe(alt string) {
+	c.mu.Lock()
+	c.alt = alt
+	c.mu.Unlock()
+}
+
+// TestScheduledPublicationWaitsForAltText: an image's alt text removed after its article was
+// scheduled holds the publication back at its time (nothing public without it), and the
+// publication goes out once the image is described again.
+func TestScheduledPublicationWaitsForAltText(t *testing.T) {
+	n := newNewsroom(t, sqldbtest.Open(t, sqldb.SQLite))
+	catalog := &images{alt: "Ministers around a table"}
+	in := n.start(options{media: catalog, missingAltRetry: 200 * time.Millisecond})
+	id := editorial.NewArticleID()
+	for _, step := range []struct {
+		cmd domain.Command
+		by  domain.Actor
+	}{
+		{domain.Draft{Content: domain.Content{Headline: "Pictured", Body: "Text.", Media: []domain.MediaRef{{ID: imageID, Role: domain.MediaMain}}}}, reporter},
+		{domain.Submit{}, reporter}, {domain.Approve{}, editorA},
+	} {
+		execute(t, in.desk, id, step.cmd, step.by)
+	}
+	due := ahead(time.Second)
+	execute(t, in.desk, id, domain.Schedule{PublishAt: due}, editorB)
+	catalog.describe("")
+	waitFor(t, "the publication held back", func() bool {
+		return strings.Count(in.logs.String(), "an image has no alt text") >= 2 // tried again, still held
+	})
+	if pubs := n.publications(t, id); len(pubs) != 0 {
+		t.Fatalf("article published %d times with an image without alt text", len(pubs))
+	}
+	catalog.describe("Ministers around a table")
+	late := n.publishedOnce(t, id, due, editorB.ID)
+	t.Logf("published %v after its time, once the image was described", late)
 }

@@ -37,6 +37,7 @@ func (s *Scheduler) fire(ctx context.Context, batch []jetstream.Msg) error {
 		return nil
 	}
 	log = log.With("article", due.ArticleID, "kind", string(due.Kind), "due_at", due.At)
+	var missingAlt *editorial.MissingAltError
 	res, err := s.cfg.Commands.Execute(ctx, due.ArticleID, due.Command(), editorial.Request{
 		By:    domain.Scheduler,
 		Trace: events.Trace{CorrelationID: fmt.Sprintf("schedule-%d", md.Sequence.Stream), CausationID: due.Cause},
@@ -53,6 +54,12 @@ func (s *Scheduler) fire(ctx context.Context, batch []jetstream.Msg) error {
 		wait := time.Until(due.At) + earlyMargin
 		log.Info("schedules: the trigger came before its time by this instance's clock; handed back until then", "wait", wait)
 		return &events.Later{After: max(wait, earlyMargin)}
+	case errors.As(err, &missingAlt):
+		// Published without it, the image says nothing to a screen reader; dropped, the article
+		// would stay scheduled for ever. It waits, and goes out once the image is described.
+		log.Warn("schedules: the publication waits: an image has no alt text (PATCH /api/v1/media/{id}); trying again",
+			"media_ids", missingAlt.IDs, "retry", s.cfg.MissingAltRetry)
+		return &events.Later{After: s.cfg.MissingAltRetry}
 	case errors.Is(err, domain.ErrInvalidTransition), errors.Is(err, domain.ErrNotFound):
 		log.Info("schedules: the schedule no longer applies; trigger dropped", "reason", err.Error())
 	default:
