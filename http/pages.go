@@ -155,6 +155,9 @@ func sendPage(c echo.Context, a renderedAnswer) error {
 	if etagListMatches(c.Request().Header.Values("If-None-Match"), a.etag) {
 		return c.NoContent(nethttp.StatusNotModified)
 	}
+	// With its length, a page goes out in one piece rather than chunked (a write and a final
+	// empty chunk).
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(a.body)))
 	return c.Blob(nethttp.StatusOK, htmlMediaType, a.body)
 }
 
