@@ -307,6 +307,16 @@ func TestPagesConditionalAndCache(t *testing.T) {
 			t.Errorf("GET %s If-None-Match its ETag = %d with %d bytes; want 304, empty", target, rec.Code, rec.Body.Len())
 		}
 	}
+	// HEAD: the headers of GET, its length among them, no body.
+	get := getPage(t, cfg, "/news/ministers-meet")
+	head := httptest.NewRecorder()
+	New(cfg).ServeHTTP(head, httptest.NewRequest("HEAD", "/news/ministers-meet", nil))
+	if head.Code != 200 || head.Header().Get("ETag") != get.Header().Get("ETag") || get.Header().Get("Content-Length") != strconv.Itoa(get.Body.Len()) ||
+		head.Header().Get("Content-Length") != get.Header().Get("Content-Length") {
+		t.Errorf("HEAD = %d, ETag %q, Content-Length %q; want GET's (%q, %q)", head.Code, head.Header().Get("ETag"),
+			head.Header().Get("Content-Length"), get.Header().Get("ETag"), get.Header().Get("Content-Length"))
+	}
+
 	lists := articles.lists
 	getPage(t, cfg, "/news")
 	if articles.lists != lists {
