@@ -119,6 +119,8 @@ type Tokens struct {
 	// dbDown is set by the first failed database call of an outage and cleared by the next one
 	// that succeeds, so that an outage is logged once, not once per request.
 	dbDown bool
+	// sessions are the Sessions made on these Tokens: a revocation forgets their sessions too.
+	sessions []*Sessions
 }
 
 // verifiedToken is a principal and when the database last confirmed its secret.
@@ -341,14 +343,18 @@ func (t *Tokens) forget(hash string) {
 	delete(t.verified, hash)
 }
 
-// forgetTokens drops the remembered secrets of these tokens.
+// forgetTokens drops the remembered secrets of these tokens, and their sessions.
 func (t *Tokens) forgetTokens(ids []string) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	for h, v := range t.verified {
 		if slices.Contains(ids, v.p.TokenID) {
 			delete(t.verified, h)
 		}
+	}
+	sessions := slices.Clone(t.sessions)
+	t.mu.Unlock()
+	for _, s := range sessions {
+		s.forgetTokens(ids)
 	}
 }
 

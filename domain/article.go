@@ -89,6 +89,8 @@ type Content struct {
 	Dateline string
 	Tags     []string
 	Slug     string // requested slug; empty means "derive from the headline at publish"
+	// Media are the article's images, the main one and those its body places (media.go).
+	Media []MediaRef
 }
 
 // Article is the state of one communiqué, folded from its events by Evolve.

@@ -49,7 +49,7 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 			TranslationOf: c.TranslationOf,
 			Headline:      content.Headline, Summary: content.Summary, Body: content.Body,
 			Language: content.Language, Byline: content.Byline, Dateline: content.Dateline,
-			Tags: content.Tags, Slug: content.Slug,
+			Tags: content.Tags, Slug: content.Slug, Media: content.Media,
 		}, nil
 
 	case Revise:
@@ -140,6 +140,7 @@ func Decide(a Article, c Command, d Decision) (Event, error) {
 			Reason:    c.Reason, SlugDigest: SlugDigest(a.Slug), Language: a.Language,
 			CreatedBy: a.CreatedBy, CreatedAt: a.CreatedAt, LastRevisedBy: a.LastRevisedBy,
 			PublishedAt: a.PublishedAt, Timeline: a.Timeline, TranslationOf: a.TranslationOf,
+			Media: withoutCaptions(a.Media),
 		}, nil
 	}
 	return nil, refuse(ErrInvalidTransition, "unknown command %T", c)
@@ -180,7 +181,8 @@ func corrected(a Article, content Content, note, proposedBy string) Corrected {
 		Embargoed:  a.Embargoed(),
 		ProposedBy: proposedBy, Note: note, Slug: a.Slug, PublishedAt: a.PublishedAt,
 		Headline: content.Headline, Summary: content.Summary, Body: content.Body, Language: content.Language,
-		Byline: content.Byline, Dateline: content.Dateline, Tags: content.Tags, TranslationOf: a.TranslationOf,
+		Byline: content.Byline, Dateline: content.Dateline, Tags: content.Tags, Media: content.Media,
+		TranslationOf: a.TranslationOf,
 	}
 }
 
@@ -316,6 +318,9 @@ func (c Changes) differences(content Content) Changes {
 	if c.Tags != nil && slices.Equal(*c.Tags, content.Tags) {
 		out.Tags = nil
 	}
+	if c.Media != nil && !SameMedia(*c.Media, content.Media) {
+		out.Media = c.Media
+	}
 	return out
 }
 
@@ -335,6 +340,12 @@ func (c Changes) apply(to Content) Content {
 	set(&to.Slug, c.Slug)
 	if c.Tags != nil {
 		to.Tags = *c.Tags
+	}
+	if c.Media != nil {
+		to.Media = *c.Media
+		if len(to.Media) == 0 {
+			to.Media = nil // none, as an article drafted without images has
+		}
 	}
 	return to
 }

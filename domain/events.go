@@ -40,6 +40,8 @@ type Drafted struct {
 	Dateline string   `json:"dateline,omitempty"`
 	Tags     []string `json:"tags,omitempty"`
 	Slug     string   `json:"slug,omitempty"`
+
+	Media []MediaRef `json:"media,omitempty"`
 }
 
 // Revised changes the fields that are set and leaves the others as they were.
@@ -58,6 +60,8 @@ type Changes struct {
 	Dateline *string   `json:"dateline,omitempty"`
 	Tags     *[]string `json:"tags,omitempty"`
 	Slug     *string   `json:"slug,omitempty"`
+	// Media replaces the article's images; an empty list removes them all.
+	Media *[]MediaRef `json:"media,omitempty"`
 }
 
 // Empty reports whether the changes set no field.
@@ -77,15 +81,16 @@ type Published struct {
 	ScheduledBy  string    `json:"scheduled_by,omitempty"`
 	EmbargoUntil time.Time `json:"embargo_until,omitzero"`
 
-	Slug        string    `json:"slug"`
-	PublishedAt time.Time `json:"published_at"` // the first publication
-	Headline    string    `json:"headline"`
-	Summary     string    `json:"summary,omitempty"`
-	Body        string    `json:"body"`
-	Language    string    `json:"language"`
-	Byline      string    `json:"byline,omitempty"`
-	Dateline    string    `json:"dateline,omitempty"`
-	Tags        []string  `json:"tags,omitempty"`
+	Slug        string     `json:"slug"`
+	PublishedAt time.Time  `json:"published_at"` // the first publication
+	Headline    string     `json:"headline"`
+	Summary     string     `json:"summary,omitempty"`
+	Body        string     `json:"body"`
+	Language    string     `json:"language"`
+	Byline      string     `json:"byline,omitempty"`
+	Dateline    string     `json:"dateline,omitempty"`
+	Tags        []string   `json:"tags,omitempty"`
+	Media       []MediaRef `json:"media,omitempty"`
 
 	// TranslationOf names the article's translation set (see TranslationSetOf): the original's
 	// id for a translation, empty for an original.
@@ -119,16 +124,17 @@ type Corrected struct {
 	// Embargoed: the article is under embargo; the correction reaches trusted subscribers only.
 	Embargoed bool `json:"embargoed,omitempty"`
 
-	Note        string    `json:"note"`
-	Slug        string    `json:"slug"`
-	PublishedAt time.Time `json:"published_at"`
-	Headline    string    `json:"headline"`
-	Summary     string    `json:"summary,omitempty"`
-	Body        string    `json:"body"`
-	Language    string    `json:"language"`
-	Byline      string    `json:"byline,omitempty"`
-	Dateline    string    `json:"dateline,omitempty"`
-	Tags        []string  `json:"tags,omitempty"`
+	Note        string     `json:"note"`
+	Slug        string     `json:"slug"`
+	PublishedAt time.Time  `json:"published_at"`
+	Headline    string     `json:"headline"`
+	Summary     string     `json:"summary,omitempty"`
+	Body        string     `json:"body"`
+	Language    string     `json:"language"`
+	Byline      string     `json:"byline,omitempty"`
+	Dateline    string     `json:"dateline,omitempty"`
+	Tags        []string   `json:"tags,omitempty"`
+	Media       []MediaRef `json:"media,omitempty"`
 
 	// TranslationOf names the article's translation set (see TranslationSetOf): the original's
 	// id for a translation, empty for an original.
@@ -177,6 +183,9 @@ type Killed struct {
 	LastRevisedBy string    `json:"last_revised_by"`
 	PublishedAt   time.Time `json:"published_at"`
 	Timeline      []Step    `json:"timeline"` // the steps before the kill
+	// Media are the ids and roles of the images the article showed, without their captions:
+	// they say which images no live article uses any more (an id is not erasable text).
+	Media []MediaRef `json:"media,omitempty"`
 
 	// TranslationOf names the article's translation set (see TranslationSetOf): the original's
 	// id for a translation, empty for an original.

@@ -15,7 +15,7 @@ func Evolve(a Article, r Recorded) Article {
 		a.Status = StatusDraft
 		a.Content = Content{
 			Headline: e.Headline, Summary: e.Summary, Body: e.Body, Language: e.Language,
-			Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, Slug: e.Slug,
+			Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, Slug: e.Slug, Media: e.Media,
 		}
 		a.CreatedBy, a.LastRevisedBy = r.By.ID, r.By.ID
 		a.Writers = []string{r.By.ID}
@@ -58,7 +58,7 @@ func Evolve(a Article, r Recorded) Article {
 	case Corrected:
 		after := Content{
 			Headline: e.Headline, Summary: e.Summary, Body: e.Body, Language: e.Language,
-			Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, Slug: e.Slug,
+			Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, Slug: e.Slug, Media: e.Media,
 		}
 		switch {
 		case e.ProposedBy != "":
@@ -84,7 +84,7 @@ func Evolve(a Article, r Recorded) Article {
 		// Everything the article held is dropped: the event alone makes the killed article,
 		// as it must once the earlier events are erased.
 		a = Article{ID: a.ID, Version: r.Version, Status: StatusKilled, UpdatedAt: r.At,
-			Content:   Content{Language: e.Language},
+			Content:   Content{Language: e.Language, Media: e.Media},
 			CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt, LastRevisedBy: e.LastRevisedBy,
 			PublishedAt: e.PublishedAt, Timeline: e.Timeline, TranslationOf: e.TranslationOf}
 	}
@@ -111,7 +111,7 @@ func (a Article) writtenBy(id string) Article {
 func sameContent(x, y Content) bool {
 	return x.Headline == y.Headline && x.Summary == y.Summary && x.Body == y.Body &&
 		x.Language == y.Language && x.Byline == y.Byline && x.Dateline == y.Dateline &&
-		x.Slug == y.Slug && slices.Equal(x.Tags, y.Tags)
+		x.Slug == y.Slug && slices.Equal(x.Tags, y.Tags) && SameMedia(x.Media, y.Media)
 }
 
 // Fold rebuilds an article from its events, oldest first.

@@ -84,16 +84,17 @@ type Unscheduled struct{}
 // text, so that readers' views need no earlier event; PublishedAt is the public first
 // publication: the lift. Early marks an embargo an editor broke before its end.
 type EmbargoLifted struct {
-	Early       bool      `json:"early,omitempty"`
-	Slug        string    `json:"slug"`
-	PublishedAt time.Time `json:"published_at"`
-	Headline    string    `json:"headline"`
-	Summary     string    `json:"summary,omitempty"`
-	Body        string    `json:"body"`
-	Language    string    `json:"language"`
-	Byline      string    `json:"byline,omitempty"`
-	Dateline    string    `json:"dateline,omitempty"`
-	Tags        []string  `json:"tags,omitempty"`
+	Early       bool       `json:"early,omitempty"`
+	Slug        string     `json:"slug"`
+	PublishedAt time.Time  `json:"published_at"`
+	Headline    string     `json:"headline"`
+	Summary     string     `json:"summary,omitempty"`
+	Body        string     `json:"body"`
+	Language    string     `json:"language"`
+	Byline      string     `json:"byline,omitempty"`
+	Dateline    string     `json:"dateline,omitempty"`
+	Tags        []string   `json:"tags,omitempty"`
+	Media       []MediaRef `json:"media,omitempty"`
 
 	// TranslationOf names the article's translation set (see TranslationSetOf): the original's
 	// id for a translation, empty for an original.
@@ -240,7 +241,7 @@ func published(a Article, slug string, now time.Time) Published {
 	return Published{
 		Slug: slug, PublishedAt: publishedAt,
 		Headline: a.Headline, Summary: a.Summary, Body: a.Body, Language: a.Language,
-		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags, TranslationOf: a.TranslationOf,
+		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags, Media: a.Media, TranslationOf: a.TranslationOf,
 	}
 }
 
@@ -248,6 +249,6 @@ func embargoLifted(a Article, at time.Time) EmbargoLifted {
 	return EmbargoLifted{
 		Slug: a.Slug, PublishedAt: at,
 		Headline: a.Headline, Summary: a.Summary, Body: a.Body, Language: a.Language,
-		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags, TranslationOf: a.TranslationOf,
+		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags, Media: a.Media, TranslationOf: a.TranslationOf,
 	}
 }

@@ -41,6 +41,7 @@ func (c Content) normalized() Content {
 	c.Headline = norm.NFC.String(c.Headline)
 	c.Slug = norm.NFC.String(c.Slug)
 	c.Tags = nfcAll(c.Tags)
+	c.Media = normalizedMedia(c.Media)
 	return c
 }
 
@@ -58,6 +59,10 @@ func (c Changes) normalized() Changes {
 	if c.Tags != nil {
 		tags := nfcAll(*c.Tags)
 		c.Tags = &tags
+	}
+	if c.Media != nil {
+		media := normalizedMedia(*c.Media)
+		c.Media = &media
 	}
 	return c
 }

@@ -95,6 +95,23 @@ func (c Content) validate() error {
 			v.add("tags", "a tag %s", problem)
 		}
 	}
+	if !v.has("body") {
+		validateMedia(&v, c.Media, c.Body)
+	} else {
+		validateMedia(&v, c.Media, "")
+	}
+	return v.orNil()
+}
+
+// ValidateBody checks a Markdown body on its own, by the rules a draft's body is checked by
+// (at most MaxBody bytes, text only): a preview's. The error is a *ValidationError or nil.
+func ValidateBody(body string) error {
+	var v ValidationError
+	if len(body) > MaxBody {
+		v.add("body", "is %d bytes long; at most %d are allowed", len(body), MaxBody)
+	} else if problem := checkText(body, true, markdownText); problem != "" {
+		v.add("body", "%s", problem)
+	}
 	return v.orNil()
 }
 

@@ -54,6 +54,9 @@ type Desk struct {
 	// drafted, nor an article revised, into a language another version of it holds. Set it
 	// before the first command; nil checks only the original a translation names.
 	Sets TranslationSets
+	// Media tells whether the images an article names exist and have their alt text. Set it
+	// before the first command; nil checks nothing of the images but their form.
+	Media MediaCatalog
 
 	log    Log
 	now    func() time.Time
@@ -163,6 +166,40 @@ func (d *Desk) Get(ctx context.Context, id string) (Result, error) {
 	return Result{Article: a, Position: h.LastSequence}, nil
 }
 
+// GetVersion returns the article as it was at version, folded from its events up to that one:
+// what the desk compares when it shows the difference between two revisions. A version the
+// article never reached, or whose events a kill erased, is domain.ErrNotFound; the log's
+// errors are events.ErrUnavailable.
+func (d *Desk) GetVersion(ctx context.Context, id string, version int) (Result, error) {
+	if !ValidID(id) || version < 1 {
+		return Result{}, domain.ErrNotFound
+	}
+	h, err := d.log.Load(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	all := make([]domain.Recorded, len(h.Events))
+	var upTo []domain.Recorded
+	for i, env := range h.Events {
+		if all[i], err = env.Recorded(); err != nil {
+			return Result{}, fmt.Errorf("load article %s: %w", id, err)
+		}
+		if all[i].Version <= version {
+			upTo = append(upTo, all[i])
+		}
+	}
+	if now := domain.Fold(id, all); now.Status == domain.StatusKilled && version != now.Version {
+		// The eraser may not have reached the earlier events yet: a killed text is not
+		// served, whatever the log still holds.
+		return Result{}, domain.ErrNotFound
+	}
+	a := domain.Fold(id, upTo)
+	if !a.Exists() || a.Version != version {
+		return Result{}, domain.ErrNotFound
+	}
+	return Result{Article: a, Position: h.LastSequence}, nil
+}
+
 // Execute decides cmd on article id and appends the resulting event. Errors: those of
 // domain.Decide, ErrVersionMismatch, events.ErrConflict (lost the race too often),
 // events.ErrUnavailable.
@@ -228,6 +265,9 @@ func (d *Desk) decide(ctx context.Context, id string, a domain.Article, lastSeq 
 		return Result{}, err
 	}
 	if err := d.checkTranslationSet(ctx, id, a, cmd); err != nil {
+		return Result{}, err
+	}
+	if err := d.checkMedia(ctx, a, cmd); err != nil {
 		return Result{}, err
 	}
 	env, err := events.NewEnvelope(id, a.Version+1, event, req.By, decision.Now, req.Trace)

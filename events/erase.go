@@ -180,3 +180,18 @@ func KillOf(ctx context.Context, js jetstream.JetStream, articleID string) (uint
 	}
 	return msg.Sequence, env.Type == domain.TypeKilled, nil
 }
+
+// EraseMediaEvents securely deletes an image's events before its erasure at log sequence
+// erasedSeq: its caption, credit and alt text may name people, and the erasure carries none of
+// it. The erasure event stays, so the log still folds to an erased image. Idempotent.
+func EraseMediaEvents(ctx context.Context, js jetstream.JetStream, mediaID string, erasedSeq uint64) (int, error) {
+	log, err := js.Stream(ctx, StreamName)
+	if err != nil {
+		return 0, fmt.Errorf("erase image %s: %w", mediaID, unavailable(err))
+	}
+	n, err := eraseSubject(ctx, log, MediaSubject(mediaID), func(seq uint64, _ string) bool { return seq >= erasedSeq })
+	if err != nil {
+		return n, fmt.Errorf("erase image %s from the log: %w", mediaID, err)
+	}
+	return n, nil
+}

@@ -281,7 +281,7 @@ func (h *PublicHub) backlog(ctx context.Context, pos, upTo uint64) (batch []*Pub
 	}
 	defer func() { <-h.pastReads }()
 	read, last := 0, pos
-	err = readOnce(ctx, h.stream, PublicSubjectAll, pos+1, pastReadBatch, func(msg jetstream.Msg, seq uint64) error {
+	err = readOnce(ctx, h.stream, []string{PublicSubjectAll}, pos+1, pastReadBatch, func(msg jetstream.Msg, seq uint64) error {
 		read, last = read+1, seq
 		if seq <= upTo {
 			m := PublicMessageOf(seq, msg.Subject(), msg.Headers(), msg.Data())

@@ -77,6 +77,40 @@ type Ninjs struct {
 
 	// AltIDs names the article's translation set (AltIDTranslationSet).
 	AltIDs []ninjsAltID `json:"altids,omitempty"`
+	// Associations are the article's images, each a ninjs picture with its renditions.
+	Associations []ninjsPicture `json:"associations,omitempty"`
+}
+
+// ninjsPicture is an image of an article as a ninjs association: named "main" for the main
+// image and "inline-<n>" for the others, in the article's order.
+type ninjsPicture struct {
+	Name            string           `json:"name"`
+	URI             string           `json:"uri"`
+	Type            string           `json:"type"`
+	Descriptions    []ninjsText      `json:"descriptions,omitempty"` // roles "caption" and "alt"
+	By              string           `json:"by,omitempty"`           // the credit
+	CopyrightNotice string           `json:"copyrightnotice,omitempty"`
+	Renditions      []ninjsRendition `json:"renditions"`
+}
+
+type ninjsRendition struct {
+	Name        string `json:"name"`
+	Href        string `json:"href"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	ContentType string `json:"contenttype"`
+}
+
+// PublicImage is an image of a published article as subscribers see it.
+type PublicImage struct {
+	ID, Role, Caption, Alt, Credit, Copyright string
+	Renditions                                []PublicRendition
+}
+
+// PublicRendition is one size of a PublicImage, at an absolute address.
+type PublicRendition struct {
+	Name, Href, ContentType string
+	Width, Height           int
 }
 
 // ninjsAltID is an alternative identifier of the item: a role and a value.
@@ -122,6 +156,8 @@ type PublicText struct {
 
 	// TranslationSet is the id of the article's translation set (domain.TranslationSetOf).
 	TranslationSet string
+	// Images are the article's images, resolved (a published or corrected article only).
+	Images []PublicImage
 }
 
 // PublicEvent is one message of the public stream.
@@ -180,6 +216,7 @@ func (p PublicEvent) Msg() (*nats.Msg, error) {
 			doc.Subjects = append(doc.Subjects, ninjsName{Name: t})
 		}
 		doc.By, doc.Located = p.Text.Byline, p.Text.Dateline
+		doc.Associations = ninjsPictures(p.Text.Images)
 		if p.Action == ActionCorrected {
 			doc.EdNote = p.Text.Note
 		}
@@ -208,6 +245,31 @@ func (p PublicEvent) Msg() (*nats.Msg, error) {
 	}
 	msg.Header.Set(SourceSeqHeader, strconv.FormatUint(p.Source.Sequence, 10))
 	return msg, nil
+}
+
+func ninjsPictures(images []PublicImage) []ninjsPicture {
+	var out []ninjsPicture
+	inline := 0
+	for _, img := range images {
+		name := "main"
+		if img.Role != domain.MediaMain {
+			inline++
+			name = "inline-" + strconv.Itoa(inline)
+		}
+		p := ninjsPicture{Name: name, URI: "urn:uuid:" + img.ID, Type: "picture", By: img.Credit, CopyrightNotice: img.Copyright,
+			Renditions: make([]ninjsRendition, len(img.Renditions))}
+		if img.Caption != "" {
+			p.Descriptions = append(p.Descriptions, ninjsText{Role: "caption", Value: img.Caption})
+		}
+		if img.Alt != "" {
+			p.Descriptions = append(p.Descriptions, ninjsText{Role: "alt", Value: img.Alt})
+		}
+		for i, r := range img.Renditions {
+			p.Renditions[i] = ninjsRendition{Name: r.Name, Href: r.Href, Width: r.Width, Height: r.Height, ContentType: r.ContentType}
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // percentEncode encodes a CloudEvents header value for the NATS binding: every byte outside

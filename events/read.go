@@ -33,7 +33,7 @@ func (s *Store) ReadLog(ctx context.Context, from, until uint64, batchSize int, 
 		return nil
 	}
 	consumer, err := s.js.OrderedConsumer(ctx, StreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{SubjectAll},
+		FilterSubjects: LogSubjects,
 		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:    from,
 	})
@@ -103,7 +103,7 @@ func (s *Store) ReadRange(ctx context.Context, from, until uint64, limit int) ([
 	}
 	want := int(min(uint64(limit), until-from+1))
 	out := make([]Envelope, 0, want)
-	err := readOnce(ctx, s.stream, SubjectAll, from, want, func(msg jetstream.Msg, seq uint64) error {
+	err := readOnce(ctx, s.stream, LogSubjects, from, want, func(msg jetstream.Msg, seq uint64) error {
 		if seq > until {
 			return nil
 		}
@@ -125,9 +125,9 @@ func (s *Store) ReadRange(ctx context.Context, from, until uint64, limit int) ([
 // does not wait for more than is there, and the consumer is deleted at once, where an ordered
 // consumer would linger on the server for minutes, woken by every message: short reads that
 // happen often (a view catching up, a reader resuming) leave nothing behind.
-func readOnce(ctx context.Context, stream jetstream.Stream, subject string, from uint64, n int, fn func(msg jetstream.Msg, seq uint64) error) error {
+func readOnce(ctx context.Context, stream jetstream.Stream, subjects []string, from uint64, n int, fn func(msg jetstream.Msg, seq uint64) error) error {
 	consumer, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		FilterSubject:     subject,
+		FilterSubjects:    subjects,
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       from,
 		AckPolicy:         jetstream.AckNonePolicy,

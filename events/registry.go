@@ -40,6 +40,10 @@ var registry = map[string]kind{
 	domain.TypeUnscheduled:   current[domain.Unscheduled](),
 	domain.TypeEmbargoLifted: current[domain.EmbargoLifted](),
 	domain.TypeEmbargoMoved:  current[domain.EmbargoMoved](),
+
+	domain.TypeMediaUploaded:  current[domain.MediaUploaded](),
+	domain.TypeMediaDescribed: current[domain.MediaDescribed](),
+	domain.TypeMediaErased:    current[domain.MediaErased](),
 }
 
 // then records that the schema moved on by one version, with the upcaster from the previous one.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/newsroom/newsroom/domain"
 )
 
 // Permanent names. Renaming any of them orphans the history stored under the old one: it means
@@ -20,7 +23,17 @@ const (
 	SubjectPrefix = "newsroom.article."
 	// SubjectAll matches every article's events.
 	SubjectAll = SubjectPrefix + "*"
+	// MediaSubjectPrefix + media id is the subject of one image's events (domain.IsMediaEvent);
+	// their envelopes carry the media id as their article_id (the aggregate's id: the field's
+	// name is permanent) and the image's version as their article_version.
+	MediaSubjectPrefix = "newsroom.media."
+	// MediaSubjectAll matches every image's events.
+	MediaSubjectAll = MediaSubjectPrefix + "*"
 )
+
+// LogSubjects are the subjects of the log: what the views read. Consumers of articles alone
+// (the outboxes, the scheduler) filter on SubjectAll and never see an image's events.
+var LogSubjects = []string{SubjectAll, MediaSubjectAll}
 
 // JetStream error codes that mean "the expected last sequence did not match". 10164 is what a
 // clustered stream answers when another write to the subject is in flight.
@@ -41,12 +54,23 @@ var (
 // Subject is the subject of one article's events.
 func Subject(articleID string) string { return SubjectPrefix + articleID }
 
+// MediaSubject is the subject of one image's events.
+func MediaSubject(mediaID string) string { return MediaSubjectPrefix + mediaID }
+
+// subjectOf is the subject an envelope is appended on: its image's for a media event.
+func subjectOf(env Envelope) string {
+	if domain.IsMediaEvent(env.Type) {
+		return MediaSubject(env.ArticleID)
+	}
+	return Subject(env.ArticleID)
+}
+
 // StreamConfig is the configuration of the log.
 func StreamConfig(replicas int) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        StreamName,
 		Description: "newsroom event log: the only source of truth for articles",
-		Subjects:    []string{SubjectAll},
+		Subjects:    LogSubjects,
 		Storage:     jetstream.FileStorage,
 		Retention:   jetstream.LimitsPolicy,
 		Replicas:    replicas,
@@ -75,6 +99,9 @@ func Open(ctx context.Context, js jetstream.JetStream, replicas int) (*Store, er
 	if err != nil {
 		return nil, err
 	}
+	if stream, err = ensureSubjects(ctx, js, stream); err != nil {
+		return nil, err
+	}
 	slugs, err := js.CreateKeyValue(ctx, SlugBucketConfig(replicas))
 	if errors.Is(err, jetstream.ErrBucketExists) {
 		slugs, err = js.KeyValue(ctx, SlugBucket)
@@ -97,6 +124,26 @@ func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.Str
 	return stream, nil
 }
 
+// ensureSubjects adds to an existing log the subjects this release writes (an image's events
+// came after the first deployments), leaving the rest of its configuration as the operator has it.
+func ensureSubjects(ctx context.Context, js jetstream.JetStream, stream jetstream.Stream) (jetstream.Stream, error) {
+	cfg := stream.CachedInfo().Config
+	missing := false
+	for _, s := range LogSubjects {
+		if !slices.Contains(cfg.Subjects, s) {
+			cfg.Subjects, missing = append(cfg.Subjects, s), true
+		}
+	}
+	if !missing {
+		return stream, nil
+	}
+	updated, err := js.UpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: add subjects %v: %w", StreamName, LogSubjects, unavailable(err))
+	}
+	return updated, nil
+}
+
 // Append writes env as the next event of its article, provided the last event on the article's
 // subject is at stream sequence expected (0 for a new article). It returns the event's stream
 // sequence. It returns ErrConflict when another event came first, and ErrUnavailable when the
@@ -106,7 +153,7 @@ func (s *Store) Append(ctx context.Context, env Envelope, expected uint64) (uint
 	if err != nil {
 		return 0, fmt.Errorf("append article %s: %w", env.ArticleID, err)
 	}
-	subject := Subject(env.ArticleID)
+	subject := subjectOf(env)
 	var lastErr error
 	for attempt := 0; attempt < s.attempts; attempt++ {
 		if attempt > 0 {
@@ -171,7 +218,15 @@ type History struct {
 // Load reads every event of one article. An article with no events has an empty History and
 // no error. It returns ErrUnavailable when the log does not answer.
 func (s *Store) Load(ctx context.Context, articleID string) (History, error) {
-	subject := Subject(articleID)
+	return s.load(ctx, Subject(articleID), articleID)
+}
+
+// LoadMedia reads every event of one image, as Load does an article's.
+func (s *Store) LoadMedia(ctx context.Context, mediaID string) (History, error) {
+	return s.load(ctx, MediaSubject(mediaID), mediaID)
+}
+
+func (s *Store) load(ctx context.Context, subject, articleID string) (History, error) {
 	var h History
 	for seq := uint64(1); ; {
 		msg, err := s.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subject))
@@ -195,14 +250,18 @@ func (s *Store) Load(ctx context.Context, articleID string) (History, error) {
 // the newest event that exists: a deleted last message does not count, or a read up to it
 // would wait for it forever.
 func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
-	msg, err := s.stream.GetLastMsgForSubject(ctx, SubjectAll)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, nil
+	last := uint64(0)
+	for _, subject := range LogSubjects {
+		msg, err := s.stream.GetLastMsgForSubject(ctx, subject)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, fmt.Errorf("last event: %w", unavailable(err))
+		}
+		last = max(last, msg.Sequence)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("last event: %w", unavailable(err))
-	}
-	return msg.Sequence, nil
+	return last, nil
 }
 
 // IsWrongLastSequence reports whether err is JetStream refusing a message whose expected last

@@ -130,11 +130,15 @@ func (w *Worker) Ensure(ctx context.Context) error {
 	want := w.config(0)
 	have := info.Config
 	if have.PriorityPolicy == want.PriorityPolicy && slices.Equal(have.PriorityGroups, want.PriorityGroups) &&
-		have.PinnedTTL == want.PinnedTTL && have.AckWait == want.AckWait && have.MaxAckPending == want.MaxAckPending {
+		have.PinnedTTL == want.PinnedTTL && have.AckWait == want.AckWait && have.MaxAckPending == want.MaxAckPending &&
+		sameFilter(have, want) {
 		return nil
 	}
 	have.PriorityPolicy, have.PriorityGroups, have.PinnedTTL = want.PriorityPolicy, want.PriorityGroups, want.PinnedTTL
 	have.AckWait, have.MaxAckPending = want.AckWait, want.MaxAckPending
+	// A release that reads more of the log (the images' subjects) widens its durable's filter;
+	// what it did not see before is read by the views that need it from their own checkpoints.
+	have.FilterSubject, have.FilterSubjects = want.FilterSubject, want.FilterSubjects
 	if _, err := stream.UpdateConsumer(ctx, have); err != nil {
 		return fmt.Errorf("%s: update to the pinned priority group: %w", w.Consumer.Durable, unavailable(err))
 	}
@@ -486,4 +490,16 @@ func (p *pinned) release(w *Worker) {
 			}
 		}
 	}
+}
+
+// sameFilter reports whether two consumer configurations filter the same subjects.
+func sameFilter(a, b jetstream.ConsumerConfig) bool {
+	fa, fb := a.FilterSubjects, b.FilterSubjects
+	if a.FilterSubject != "" {
+		fa = []string{a.FilterSubject}
+	}
+	if b.FilterSubject != "" {
+		fb = []string{b.FilterSubject}
+	}
+	return slices.Equal(fa, fb)
 }

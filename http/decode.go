@@ -363,6 +363,8 @@ type draftRequest struct {
 	Dateline string   `json:"dateline"`
 	Tags     []string `json:"tags"`
 	Slug     string   `json:"slug"`
+	// Media are the article's images: [{id, role: "main"|"inline", caption}].
+	Media []domain.MediaRef `json:"media"`
 
 	// TranslationOf is the id of the article this one translates (its original).
 	TranslationOf string `json:"translation_of"`
@@ -371,7 +373,7 @@ type draftRequest struct {
 func (r draftRequest) command() domain.Draft {
 	return domain.Draft{Content: domain.Content{
 		Headline: r.Headline, Summary: r.Summary, Body: r.Body, Language: r.Language,
-		Byline: r.Byline, Dateline: r.Dateline, Tags: r.Tags, Slug: r.Slug,
+		Byline: r.Byline, Dateline: r.Dateline, Tags: r.Tags, Slug: r.Slug, Media: r.Media,
 	}, TranslationOf: r.TranslationOf}
 }
 
@@ -395,7 +397,16 @@ func takeString(fields map[string]json.RawMessage, name string) (string, error) 
 // decodeDraft reads the body of POST /api/v1/articles.
 func decodeDraft(body []byte) (draftRequest, error) {
 	var req draftRequest
-	return req, decodeInto(body, &req)
+	if err := decodeInto(body, &req); err != nil {
+		return req, err
+	}
+	var media struct {
+		Media json.RawMessage `json:"media"`
+	}
+	if err := json.Unmarshal(body, &media); err == nil && len(media.Media) > 0 && string(media.Media) != "null" {
+		return req, checkMediaKeys(media.Media)
+	}
+	return req, nil
 }
 
 // decodeRevision reads the body of PATCH /api/v1/articles/{id}: a merge patch of the editable
@@ -431,7 +442,7 @@ func decodeCorrection(body []byte) (domain.Changes, string, error) {
 }
 
 // editableNames are the fields a revision or a correction may change.
-var editableNames = []string{"headline", "summary", "body", "language", "byline", "dateline", "tags", "slug"}
+var editableNames = []string{"headline", "summary", "body", "language", "byline", "dateline", "tags", "slug", "media"}
 
 // decodeChanges reads a JSON merge patch (RFC 7396) of the editable fields: a field that is
 // present is set, null clears it, an absent one is left alone. Any other field is refused.
@@ -469,9 +480,53 @@ func decodeChanges(fields map[string]json.RawMessage) (domain.Changes, error) {
 			ch.Tags = &tags
 			continue
 		}
+		if name == "media" {
+			media, err := decodeMedia(raw, null)
+			if err != nil {
+				return domain.Changes{}, err
+			}
+			ch.Media = &media
+			continue
+		}
 		return domain.Changes{}, malformed("unknown field %q; editable fields are %s", name, strings.Join(editableNames, ", "))
 	}
 	return ch, nil
+}
+
+// decodeMedia reads a revision's or a correction's media: an array of {id, role, caption}
+// objects, each field named exactly; null is none.
+func decodeMedia(raw json.RawMessage, null bool) ([]domain.MediaRef, error) {
+	media := []domain.MediaRef{}
+	if null {
+		return media, nil
+	}
+	if err := checkMediaKeys(raw); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, &media); err != nil {
+		return nil, malformed("field \"media\" must be an array of objects {\"id\", \"role\", \"caption\"}")
+	}
+	return media, nil
+}
+
+// mediaRefNames are the fields of one of an article's images in a request.
+var mediaRefNames = []string{"id", "role", "caption"}
+
+// checkMediaKeys refuses a media array whose objects name a field other than id, role and
+// caption, exactly (encoding/json alone would take "ID" for "id").
+func checkMediaKeys(raw json.RawMessage) error {
+	var items []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return malformed("field \"media\" must be an array of objects {\"id\", \"role\", \"caption\"}")
+	}
+	for i, item := range items {
+		for k := range item {
+			if !contains(mediaRefNames, k) {
+				return malformed("field \"media\", image %d: unknown field %q; an image takes id, role and caption (case-sensitive)", i+1, k)
+			}
+		}
+	}
+	return nil
 }
 
 // decodeText reads the body of request-changes, retract, spike and kill: one text field,

@@ -60,6 +60,8 @@ type articleJSON struct {
 	// GET /api/v1/articles/{id} only (the desk view holds them; a command's answer and the
 	// desk's list leave them out, and so does a GET while the database does not answer).
 	Translations *[]translationJSON `json:"translations,omitempty"`
+	// Media are the article's images ([] when none); the desk's list leaves them out.
+	Media *[]mediaRefJSON `json:"media,omitempty"`
 }
 
 // translationJSON is another language version of an article, as the desk shows it.
@@ -86,7 +88,7 @@ func articleFrom(a domain.Article) articleJSON {
 		ID: a.ID, Slug: a.Slug, Status: string(a.Status), Version: a.Version,
 		Headline: a.Headline, Summary: a.Summary, Body: &a.Body, Language: a.Language,
 		Byline: a.Byline, Dateline: a.Dateline, Tags: a.Tags,
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Media: mediaRefsJSON(a.Media),
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}
@@ -166,6 +168,9 @@ const setReadTimeout = 2 * time.Second
 // it. The article comes from the log: it is served while the database is down (or silent for
 // setReadTimeout), without the set.
 func (api *editorsAPI) get(c echo.Context) error {
+	if c.QueryParam("version") != "" {
+		return api.getVersion(c)
+	}
 	res, err := api.desk.Get(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return err
@@ -178,6 +183,22 @@ func (api *editorsAPI) get(c echo.Context) error {
 	}
 	setArticleHeaders(c, res)
 	return c.JSON(nethttp.StatusOK, out)
+}
+
+// getVersion serves an article as it was at ?version=N, for comparing revisions. It carries no
+// ETag (a past version is nothing to make a change against) and no translations.
+func (api *editorsAPI) getVersion(c echo.Context) error {
+	raw := c.QueryParam("version")
+	v, err := strconv.Atoi(raw)
+	if err != nil || v < 1 || strconv.Itoa(v) != raw {
+		return malformed("query parameter version=%q must be an article version, a whole number from 1", raw)
+	}
+	res, err := api.desk.GetVersion(c.Request().Context(), c.Param("id"), v)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store") // a kill erases it
+	return c.JSON(nethttp.StatusOK, articleFrom(res.Article))
 }
 
 func (api *editorsAPI) revise(c echo.Context) error {
@@ -227,7 +248,7 @@ func (api *editorsAPI) list(c echo.Context) error {
 	out := pageJSON[articleJSON]{Items: make([]articleJSON, len(list.Items)), Page: page.Number, PerPage: page.PerPage, Total: list.Total}
 	for i, a := range list.Items {
 		out.Items[i] = articleFrom(a)
-		out.Items[i].Body = nil
+		out.Items[i].Body, out.Items[i].Media = nil, nil
 	}
 	out.Next, out.NextCursor = nextPage("/api/v1/articles", list.Next, page.PerPage, "status", string(q.Status))
 	c.Response().Header().Set("Cache-Control", "no-store")

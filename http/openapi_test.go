@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/newsroom/newsroom/auth"
 	"github.com/newsroom/newsroom/internal/apitest"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/webhooks"
@@ -43,6 +44,16 @@ func (noSearch) Public(context.Context, projections.PublicSearch) (projections.P
 	return projections.PublicHits{}, nil
 }
 
+type noSessions struct{}
+
+func (noSessions) Create(context.Context, string) (string, auth.Session, error) {
+	return "", auth.Session{}, auth.ErrUnauthenticated
+}
+func (noSessions) Authenticate(context.Context, string) (auth.Session, error) {
+	return auth.Session{}, auth.ErrUnauthenticated
+}
+func (noSessions) End(context.Context, string) error { return nil }
+
 // TestOpenAPIDescribesEveryRoute checks that the document conforms to OpenAPI 3.1 and names
 // every route the server has, and that every operation it describes is routed.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
@@ -69,7 +80,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		}
 	}
 
-	e := newEcho(Config{Webhooks: noWebhooks{}, Search: noSearch{}, Metrics: nethttp.NotFoundHandler()})
+	e := newEcho(Config{Webhooks: noWebhooks{}, Search: noSearch{}, Sessions: noSessions{}, Metrics: nethttp.NotFoundHandler(), Media: &MediaConfig{}})
 	param := regexp.MustCompile(`:([a-z_]+)`)
 	routed := map[string]bool{}
 	for _, r := range e.Routes() {

@@ -2,6 +2,7 @@ package http
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	nethttp "net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/media"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/search"
 	"github.com/newsroom/newsroom/sqldb"
@@ -27,6 +29,8 @@ type Problem struct {
 	Detail   string              `json:"detail,omitempty"`
 	Instance string              `json:"instance,omitempty"`
 	Errors   []domain.FieldError `json:"errors,omitempty"`
+	// MediaIDs names the images a missing-alt problem is about.
+	MediaIDs []string `json:"media_ids,omitempty"`
 }
 
 // problemType names a kind of problem; the README lists them.
@@ -48,6 +52,7 @@ var problemKinds = map[string]problemKind{
 	"malformed-request":      {nethttp.StatusBadRequest, "Malformed Request"},
 	"unauthenticated":        {nethttp.StatusUnauthorized, "Unauthenticated"},
 	"forbidden":              {nethttp.StatusForbidden, "Forbidden"},
+	"csrf":                   {nethttp.StatusForbidden, "CSRF Check Failed"},
 	"not-found":              {nethttp.StatusNotFound, "Not Found"},
 	"method-not-allowed":     {nethttp.StatusMethodNotAllowed, "Method Not Allowed"},
 	"request-timeout":        {nethttp.StatusRequestTimeout, "Request Timeout"},
@@ -59,6 +64,8 @@ var problemKinds = map[string]problemKind{
 	"unsupported-media-type": {nethttp.StatusUnsupportedMediaType, "Unsupported Media Type"},
 	"invalid-article":        {nethttp.StatusUnprocessableEntity, "Invalid Article"},
 	"invalid-webhook":        {nethttp.StatusUnprocessableEntity, "Invalid Webhook"},
+	"missing-alt":            {nethttp.StatusUnprocessableEntity, "Image Without Alt Text"},
+	"image-too-large":        {nethttp.StatusUnprocessableEntity, "Image Too Large"},
 	"precondition-required":  {nethttp.StatusPreconditionRequired, "Precondition Required"},
 	"internal":               {nethttp.StatusInternalServerError, "Internal Server Error"},
 	"log-unavailable":        {nethttp.StatusServiceUnavailable, "Event Log Unavailable"},
@@ -115,6 +122,8 @@ func problemFor(err error) (Problem, bool) {
 		invalidErr *domain.ValidationError
 		webhookErr *webhooks.InvalidError
 		queryErr   *search.QueryError
+		csrfErr    *csrfError
+		altErr     *editorial.MissingAltError
 	)
 	switch {
 	case errors.As(err, &bodyErr) && bodyErr.timedOut():
@@ -130,6 +139,10 @@ func problemFor(err error) (Problem, bool) {
 		p := problem("invalid-article", "some fields are invalid; see errors")
 		p.Errors = invalidErr.Fields
 		return p, true
+	case errors.As(err, &altErr):
+		p := problem("missing-alt", altErr.Error())
+		p.MediaIDs = altErr.IDs
+		return p, true
 	case errors.As(err, &webhookErr):
 		p := problem("invalid-webhook", "some fields are invalid; see errors")
 		p.Errors = webhookErr.Fields
@@ -138,12 +151,27 @@ func problemFor(err error) (Problem, bool) {
 		return problem("not-found", "no webhook with this id"), true
 	case errors.Is(err, webhooks.ErrUnavailable):
 		return problem("nats-unavailable", "NATS did not answer, so the webhook was not registered; retry shortly"), true
+	case errors.Is(err, errSignInRefused):
+		return problem("unauthenticated", "the token is malformed, unknown or revoked; an admin creates one with 'newsroom token create'"), true
 	case errors.Is(err, errUnauthenticated), errors.Is(err, auth.ErrUnauthenticated):
-		return problem("unauthenticated", "send a valid token as 'Authorization: Bearer <token>'; an admin creates one with 'newsroom token create'"), true
+		return problem("unauthenticated", "send a valid token as 'Authorization: Bearer <token>', or the session cookie of a sign-in (POST /api/v1/session), which may have ended; an admin creates tokens with 'newsroom token create'"), true
+	case errors.As(err, &csrfErr):
+		// session.go writes this text for the client.
+		return problem("csrf", csrfErr.Error()), true
 	case errors.As(err, &ruleErr) && errors.Is(err, domain.ErrForbidden):
 		return problem("forbidden", ruleErr.Reason), true
 	case errors.Is(err, domain.ErrForbidden):
 		return problem("forbidden", "your role may not do this"), true
+	case errors.Is(err, media.ErrUnsupported):
+		return problem("unsupported-media-type", "the file is not a JPEG, PNG, GIF or WebP image (its bytes were decoded; its name and Content-Type do not count)"), true
+	case errors.Is(err, media.ErrTooManyPixels):
+		return problem("image-too-large", fmt.Sprintf("the image's dimensions are beyond %d pixels in all (width × height), or zero", media.MaxPixels)), true
+	case errors.Is(err, media.ErrErased), errors.Is(err, projections.ErrMediaErased):
+		return problem("gone", "the image at this address was erased and will not come back"), true
+	case errors.Is(err, media.ErrNotFound), errors.Is(err, projections.ErrMediaNotFound):
+		return problem("not-found", "no image at this address"), true
+	case errors.Is(err, media.ErrVersionMismatch):
+		return problem("stale-version", err.Error()+"; fetch the image again and reapply your change"), true
 	case errors.Is(err, projections.ErrKilled):
 		return problem("gone", "the article at this address was withdrawn and will not come back"), true
 	case errors.Is(err, domain.ErrNotFound), errors.Is(err, projections.ErrNotPublic):
@@ -180,6 +208,9 @@ func problemFor(err error) (Problem, bool) {
 func httpDetail(e *echo.HTTPError) string {
 	switch e.Code {
 	case nethttp.StatusRequestEntityTooLarge:
+		if m, ok := e.Message.(string); ok && m != nethttp.StatusText(e.Code) {
+			return m // an upload's own limit
+		}
 		return "the request body is larger than " + bodyLimitText
 	case nethttp.StatusNotFound:
 		if m, ok := e.Message.(string); ok && m != nethttp.StatusText(e.Code) {

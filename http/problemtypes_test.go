@@ -23,6 +23,7 @@ import (
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/media"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/webhooks"
 )
@@ -40,11 +41,13 @@ var problemSamples = []error{
 	&domain.RuleError{Kind: domain.ErrInvalidTransition, Reason: "cannot publish: article is draft, not approved"},
 	events.ErrConflict,
 	projections.ErrKilled,
+	media.ErrTooManyPixels, media.ErrUnsupported, media.ErrErased, media.ErrNotFound,
 	fmt.Errorf("%w: the article is at version 2, not 1", editorial.ErrVersionMismatch),
 	echo.ErrStatusRequestEntityTooLarge,
 	echo.NewHTTPError(nethttp.StatusUnsupportedMediaType, "send the body as application/json"),
 	&domain.ValidationError{Fields: []domain.FieldError{{Field: "headline", Detail: "required"}}},
 	&webhooks.InvalidError{Fields: []domain.FieldError{{Field: "url", Detail: "not absolute"}}},
+	&editorial.MissingAltError{IDs: []string{"0b7f3c2e-5d1a-4c8e-9f00-1a2b3c4d5e6f"}},
 	errPreconditionRequired,
 	errors.New("an unexpected failure"),
 	events.ErrUnavailable,
@@ -52,6 +55,7 @@ var problemSamples = []error{
 	errNotYetVisible,
 	fmt.Errorf("list articles: %w", context.DeadlineExceeded),
 	webhooks.ErrUnavailable,
+	&csrfError{"send X-CSRF-Token"}, errSignInRefused,
 }
 
 // reasonPhraseForm reports whether a title is written as HTTP's reason phrases are ("Not Found",

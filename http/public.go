@@ -31,6 +31,7 @@ type publicAPI struct {
 	articles     PublicArticles
 	cache        *PublicCache // nil: every read renders from the view
 	publicURL    string       // absolute, no trailing slash; empty: from each request
+	media        MediaImages  // nil: images without renditions are left out
 }
 
 // publicArticleJSON is a published article as readers see it.
@@ -59,6 +60,9 @@ type publicArticleJSON struct {
 	// Translations are the other published language versions of the article, on every article
 	// read by its slug (an empty list when it has none); a list page leaves them out.
 	Translations *[]publicTranslationJSON `json:"translations,omitempty"`
+	// Media are the article's images with their renditions, on every article read by its slug
+	// (an empty list when it has none, and once it is retracted); a list page leaves them out.
+	Media *[]publicImageJSON `json:"media,omitempty"`
 }
 
 // publicTranslationJSON is another published language version of an article.
@@ -206,6 +210,11 @@ func (api *publicAPI) render(ctx context.Context, base, slug string) (renderedAn
 		translations[i] = publicTranslationJSON{Language: t.Language, Slug: t.Slug, URL: articleURL(base, t.Slug)}
 	}
 	out.Translations = &translations
+	images, err := lookupImages(ctx, api.media, a.Media)
+	if err != nil {
+		return renderedAnswer{}, err
+	}
+	withImages(&out, a, images, base)
 	body, err := renderJSON(out)
 	return renderedAnswer{body: body, etag: publicETag(a.Version, body), articleID: a.ID, setID: a.SetID}, err
 }

@@ -22,6 +22,9 @@ import (
 // Desk runs editorial commands; *editorial.Desk implements it.
 type Desk interface {
 	Get(ctx context.Context, id string) (editorial.Result, error)
+	// GetVersion returns the article as it was at that version (domain.ErrNotFound if it
+	// never was, or a kill erased it).
+	GetVersion(ctx context.Context, id string, version int) (editorial.Result, error)
 	Execute(ctx context.Context, id string, cmd domain.Command, req editorial.Request) (editorial.Result, error)
 }
 
@@ -88,7 +91,10 @@ type Config struct {
 	// shutdown does not wait for them.
 	Closing <-chan struct{}
 	Tokens  Authenticator
-	Logger  *slog.Logger
+	// Sessions, if set, lets browsers sign in (POST /api/v1/session) and use /api/v1 with the
+	// session cookie instead of a bearer token, under CSRF checks.
+	Sessions Sessions
+	Logger   *slog.Logger
 
 	// Instrument, if set, wraps every request outermost, after routing: it sees the route
 	// template (c.Path()) and, once it has let the error handler answer, the final status.
@@ -99,10 +105,16 @@ type Config struct {
 	// deploy, which instance runs what).
 	Version string
 
+	// Media, if set, serves the images: /api/v1/media and /public/v1/media.
+	Media *MediaConfig
+
 	// PublicURL is the absolute base URL readers reach the public API at (for example
 	// https://news.example.org), for the absolute links of the feeds. Empty: each request's
 	// scheme and Host.
 	PublicURL string
+	// Images, if set, resolves articles' images (alt, credit, renditions) for readers.
+	Images MediaImages
+
 	// SiteName names the site on the public pages and feeds, and is the author of an article
 	// with no byline in its schema.org data. Empty: "newsroom".
 	SiteName string
@@ -127,7 +139,7 @@ func newEcho(cfg Config) *echo.Echo {
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: logPanic(cfg.Logger)}),
 		boundRequestID,
 		middleware.RequestID(),
-		middleware.BodyLimit(bodyLimit),
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: bodyLimit, Skipper: skipsBodyLimit}),
 	)
 
 	// Probes, caches and link checkers send HEAD: the reads below answer it as GET without
@@ -140,9 +152,22 @@ func newEcho(cfg Config) *echo.Echo {
 	if cfg.Metrics != nil {
 		e.Match(read, "/metrics", echo.WrapHandler(cfg.Metrics))
 	}
+	routeDesk(e, read) // the editors' browser client (http/desk.go)
 
 	editors := &editorsAPI{desk: cfg.Desk, views: cfg.DeskViews, search: cfg.Search}
-	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens))
+	var guard *browserGuard
+	if cfg.Sessions != nil {
+		guard = newBrowserGuard(cfg.Sessions, cfg.PublicURL)
+	}
+	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens, guard))
+	// Who the caller is, sessions (the desk's sign-in) and the Markdown preview: issue 16.
+	api.GET("/me", me)
+	api.POST("/preview", preview)
+	if guard != nil {
+		sessions := &sessionAPI{guard: guard}
+		e.POST("/api/v1/session", sessions.signIn)
+		e.DELETE("/api/v1/session", sessions.signOut)
+	}
 	api.POST("/articles", editors.draft)
 	api.GET("/articles", editors.list, boundedRead, deskOrSearch(readYourWrites(cfg.Positions, "desk"), readYourWrites(cfg.Positions, "search")))
 	api.GET("/articles/:id", editors.get)
@@ -163,6 +188,15 @@ func newEcho(cfg Config) *echo.Echo {
 	api.POST("/articles/:id/spike", editors.command(spike))
 	api.POST("/articles/:id/kill", editors.command(kill))
 
+	if cfg.Media != nil {
+		images := newMediaAPI(*cfg.Media)
+		api.POST("/media", images.upload, requireRole(domain.RoleReporter))
+		api.GET("/media/:id", images.get, boundedRead, readYourWrites(cfg.Positions, "media"))
+		api.PATCH("/media/:id", images.describe)
+		api.GET("/media/:id/renditions/:name", images.deskRendition, boundedRead, readYourWrites(cfg.Positions, "media"))
+		e.Match(read, "/public/v1/media/:id/:name", images.publicRendition, boundedRead)
+	}
+
 	admin := &adminAPI{projections: cfg.Projections, readiness: cfg.Readiness}
 	ops := api.Group("/projections", requireRole(domain.RoleAdmin))
 	ops.GET("", admin.list, boundedRead)
@@ -178,7 +212,7 @@ func newEcho(cfg Config) *echo.Echo {
 	}
 
 	public := &publicAPI{log: cfg.Logger, publicStream: cfg.Stream, frames: newSSEFrames(), closing: cfg.Closing, articles: cfg.Public, cache: cfg.PublicCache,
-		publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+		publicURL: strings.TrimRight(cfg.PublicURL, "/"), media: cfg.Images}
 	fresh := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return freshReads(readYourWrites(cfg.Positions, "published")(next))
 	}
@@ -264,25 +298,6 @@ func fixed(cmd domain.Command) func(echo.Context) (domain.Command, error) {
 
 // principalKey is where authenticate leaves the caller in the Echo context.
 const principalKey = "newsroom.principal"
-
-// authenticate requires a valid bearer token and records who the caller is.
-func authenticate(tokens Authenticator) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			const prefix = "Bearer "
-			h := c.Request().Header.Get(echo.HeaderAuthorization)
-			if len(h) <= len(prefix) || !equalFold(h[:len(prefix)], prefix) {
-				return errUnauthenticated
-			}
-			p, err := tokens.Authenticate(c.Request().Context(), h[len(prefix):])
-			if err != nil {
-				return err
-			}
-			c.Set(principalKey, p)
-			return next(c)
-		}
-	}
-}
 
 func principal(c echo.Context) auth.Principal {
 	p, _ := c.Get(principalKey).(auth.Principal)

@@ -150,14 +150,17 @@ func applyBatchTo(ctx context.Context, log *slog.Logger, db *sqldb.DB, v View, n
 	if mustFollow && batch[0].Sequence != cp.Seq+1 {
 		return 0, fmt.Errorf("view %s: checkpoint %d, batch from %d: %w", v.Name(), cp.Seq, batch[0].Sequence, errBehind)
 	}
-	if err := v.Apply(ctx, tx, t, batch); err != nil {
-		first, last := batch[0], batch[len(batch)-1]
-		if len(batch) == 1 {
-			return 0, fmt.Errorf("view %s: apply %s %s (seq %d): %w", v.Name(), first.Type, first.ID, first.Sequence, err)
-		}
-		return 0, fmt.Errorf("view %s: apply seq %d to %d: %w", v.Name(), first.Sequence, last.Sequence, err)
-	}
+	// The checkpoint passes every event of the batch, the view applies those it is about.
 	last := batch[len(batch)-1].Sequence
+	if mine := eventsOf(v, batch); len(mine) > 0 {
+		if err := v.Apply(ctx, tx, t, mine); err != nil {
+			first, last := mine[0], mine[len(mine)-1]
+			if len(mine) == 1 {
+				return 0, fmt.Errorf("view %s: apply %s %s (seq %d): %w", v.Name(), first.Type, first.ID, first.Sequence, err)
+			}
+			return 0, fmt.Errorf("view %s: apply seq %d to %d: %w", v.Name(), first.Sequence, last.Sequence, err)
+		}
+	}
 	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE checkpoints SET seq = ?, updated_at = ? WHERE name = ? AND seq = ?`),
 		last, sqldb.FormatTime(time.Now()), name, cp.Seq)
 	if err != nil {
@@ -172,7 +175,9 @@ func applyBatchTo(ctx context.Context, log *slog.Logger, db *sqldb.DB, v View, n
 	// Readers' caches learn of the commit first: a kill must not be served from memory while
 	// the scrub below waits for readers.
 	if c, ok := v.(committer); ok && t == Live {
-		c.committed(batch)
+		if mine := eventsOf(v, batch); len(mine) > 0 {
+			c.committed(mine)
+		}
 	}
 	if holdsKill(batch) {
 		// The killed text left the tables; make it leave the files too. Not fatal: the next
@@ -184,9 +189,31 @@ func applyBatchTo(ctx context.Context, log *slog.Logger, db *sqldb.DB, v View, n
 	return len(batch), nil
 }
 
+// mediaView is a view of images: it is given their events and no article's. Every other view
+// is given the articles' events only (the log holds both: events.LogSubjects).
+type mediaView interface{ ofMedia() }
+
+// eventsOf is what of batch view v is about (batch itself when that is all of it).
+func eventsOf(v View, batch []events.Envelope) []events.Envelope {
+	_, media := v.(mediaView)
+	for i, env := range batch {
+		if domain.IsMediaEvent(env.Type) != media {
+			// At least one to leave out: copy those to keep.
+			mine := append(make([]events.Envelope, 0, len(batch)), batch[:i]...)
+			for _, env := range batch[i+1:] {
+				if domain.IsMediaEvent(env.Type) == media {
+					mine = append(mine, env)
+				}
+			}
+			return mine
+		}
+	}
+	return batch
+}
+
 func holdsKill(batch []events.Envelope) bool {
 	for _, env := range batch {
-		if env.Type == domain.TypeKilled {
+		if env.Type == domain.TypeKilled || env.Type == domain.TypeMediaErased {
 			return true
 		}
 	}

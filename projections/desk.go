@@ -29,11 +29,11 @@ func (*Desk) Name() string { return "desk" }
 // (updated_at DESC, id) and its totals from desk_counts. 3: the pending correction. 4: the
 // schedule (when, under which slug, by whom, with which embargo) and the embargo of a
 // published article.
-// 5: its translation set (translation_of, indexed).
-func (*Desk) Version() int { return 5 }
+// 5: its translation set (translation_of, indexed). 6: its images (desk_media).
+func (*Desk) Version() int { return 6 }
 
 // Tables implements View.
-func (*Desk) Tables() []string { return []string{"desk_articles", deskCounts.table} }
+func (*Desk) Tables() []string { return []string{"desk_articles", deskCounts.table, "desk_media"} }
 
 // Schema implements View.
 func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
@@ -71,6 +71,17 @@ func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
 		// A translation set's members: the original by its id, the others by this.
 		`CREATE INDEX ` + t.Index("desk_articles_translation") + ` ON ` + t.Name("desk_articles") + ` (translation_of)`,
 		deskCounts.schema(d, t),
+		// The images of each article, in its order; by image too, for MediaUsers. A table of
+		// its own rather than a column of desk_articles: the search view reuses that row.
+		`CREATE TABLE ` + t.Name("desk_media") + ` (
+			article_id TEXT    NOT NULL,
+			position   INTEGER NOT NULL,
+			media_id   TEXT    NOT NULL,
+			role       TEXT    NOT NULL,
+			caption    TEXT    NOT NULL DEFAULT '',
+			PRIMARY KEY (article_id, position)
+		)` + strict(d),
+		`CREATE INDEX ` + t.Index("desk_media_media") + ` ON ` + t.Name("desk_media") + ` (media_id)`,
 	}
 }
 
@@ -124,6 +135,10 @@ func (d *Desk) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.
 	if err := selectIn(ctx, tx, t, `SELECT `+deskColumns+` FROM {desk_articles} WHERE id IN (?)`, ids, &rows); err != nil {
 		return err
 	}
+	media, err := loadMedia(ctx, tx, t, "desk_media", ids)
+	if err != nil {
+		return err
+	}
 	state := make(map[string]domain.Article, len(ids))
 	counts := countDeltas{}
 	for _, r := range rows {
@@ -131,6 +146,7 @@ func (d *Desk) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.
 		if err != nil {
 			return err
 		}
+		a.Media = media[a.ID]
 		state[a.ID] = a
 		counts.move(deskCountKeys(r.Status), -1)
 	}
@@ -155,8 +171,15 @@ func (d *Desk) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.
 		return err
 	}
 	rows = rows[:0]
+	changed := map[string][]domain.MediaRef{}
 	for _, id := range ids {
 		rows = append(rows, deskRowFrom(state[id]))
+		if !domain.SameMedia(media[id], state[id].Media) {
+			changed[id] = state[id].Media
+		}
+	}
+	if err := writeMedia(ctx, tx, t, "desk_media", changed); err != nil {
+		return err
 	}
 	return d.write(ctx, tx, t, rows)
 }

@@ -91,7 +91,7 @@ type PublicList struct {
 
 // The columns a listing shows: no Markdown, no corrections, no HTML unless asked for.
 const publicListColumns = `a.id, a.status, a.version, a.slug, a.headline, a.summary, a.language, a.byline,
-	a.dateline, a.tags, a.created_at, a.updated_at, a.published_at, a.retracted_reason, a.retracted_at, a.set_id`
+	a.dateline, a.tags, a.created_at, a.updated_at, a.published_at, a.retracted_reason, a.retracted_at, a.set_id, a.media`
 
 // List returns one page of public articles — published ones, and retracted ones as notices —
 // newest first (id breaks ties), and how many match in all. Corrections are not loaded, nor

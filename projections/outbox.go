@@ -49,6 +49,9 @@ type OutboxConfig struct {
 	// Eraser erases killed articles' text; the outbox feeds it each kill it has published (the
 	// second pass). Nil: the outbox runs one of its own, on its connection.
 	Eraser *Eraser
+	// Media resolves the images of published articles (ninjs associations, inline images);
+	// nil: messages carry no images.
+	Media MediaImages
 }
 
 // DefaultOutboxWindow is how many public messages the outbox keeps in flight: enough that the
@@ -428,24 +431,25 @@ func (o *Outbox) outgoing(ctx context.Context, batch []events.Envelope) ([]outgo
 // retraction shows the headline it withdraws, which it carries (an older one: see olderRetraction).
 func (o *Outbox) publicText(ctx context.Context, env events.Envelope, e domain.Event) (events.PublicText, error) {
 	var t events.PublicText
+	var media []domain.MediaRef
 	switch e := e.(type) {
 	case domain.Killed:
 		return t, nil // no text at all
 	case domain.Published:
 		t = events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Summary: e.Summary,
 			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, EmbargoUntil: e.EmbargoUntil}
-		t.BodyHTML = e.Body
+		t.BodyHTML, media = e.Body, e.Media
 	case domain.EmbargoLifted:
 		// The public's first publication: firstcreated is the lift.
 		t = events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Summary: e.Summary,
 			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags}
-		t.BodyHTML = e.Body
+		t.BodyHTML, media = e.Body, e.Media
 	case domain.EmbargoMoved:
 		return t, nil // the embargoed outbox folds the article for it (embargoedText)
 	case domain.Corrected:
 		t = events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Summary: e.Summary,
 			Language: e.Language, Byline: e.Byline, Dateline: e.Dateline, Tags: e.Tags, Note: e.Note}
-		t.BodyHTML = e.Body
+		t.BodyHTML, media = e.Body, e.Media
 	case domain.Retracted:
 		if e.Complete() {
 			return events.PublicText{Slug: e.Slug, PublishedAt: e.PublishedAt, Headline: e.Headline, Note: e.Reason}, nil
@@ -453,8 +457,21 @@ func (o *Outbox) publicText(ctx context.Context, env events.Envelope, e domain.E
 		return o.olderRetraction(ctx, env, e)
 	}
 	html, err := RenderMarkdown(t.BodyHTML)
+	if err != nil {
+		return t, err
+	}
 	t.BodyHTML = html
-	return t, err
+	if o.cfg.Media == nil || len(media) == 0 {
+		return t, nil
+	}
+	images, err := o.cfg.Media.Images(ctx, domain.MediaIDs(media))
+	if err != nil {
+		return t, fmt.Errorf("images of article %s: %w", env.ArticleID, err)
+	}
+	href := PublicMediaHref(o.cfg.PublicURL)
+	t.BodyHTML = ResolveImages(t.BodyHTML, media, images, href)
+	t.Images = PublicImages(media, images, href)
+	return t, nil
 }
 
 // olderRetraction is the notice of a retraction recorded before Retracted carried it: the

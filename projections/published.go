@@ -100,11 +100,12 @@ func (*Published) Name() string { return "published" }
 // never does.
 // 6: each article's translation set (set_id), in the listings' indexes too, so that a feed's
 // ETag covers its entries' translations.
-func (*Published) Version() int { return 6 }
+// 7: each article's images (media, and public_media while it is published).
+func (*Published) Version() int { return 7 }
 
 // Tables implements View.
 func (*Published) Tables() []string {
-	return []string{"public_articles", "public_corrections", "public_tags", publicCounts.table}
+	return []string{"public_articles", "public_corrections", "public_tags", publicCounts.table, "public_media"}
 }
 
 // Schema implements View.
@@ -129,6 +130,8 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 			retracted_at     TEXT    NOT NULL DEFAULT '',
 			slug_sha256      TEXT    NOT NULL DEFAULT '',
 			set_id           TEXT    NOT NULL DEFAULT '',
+			-- The article's images as JSON ([{id, role, caption}]): empty unless published.
+			media            TEXT    NOT NULL DEFAULT '[]',
 			-- In the public list and the feeds (see listed): one equality, so that a listing
 			-- walks one index range in its own order. Computed, so that no write path can
 			-- forget it.
@@ -165,6 +168,17 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 		`CREATE INDEX ` + t.Index("public_tags_article") + ` ON ` + tags + ` (article_id)`,
 		`CREATE INDEX ` + t.Index("public_tags_list") + ` ON ` + tags + ` (tag, published_at DESC, article_id)`,
 		publicCounts.schema(d, t),
+		// The images of the articles readers may read now (published: not retracted, killed or
+		// under embargo), by image: whether an image is public (IsPublicMedia).
+		`CREATE TABLE ` + t.Name("public_media") + ` (
+			article_id TEXT    NOT NULL,
+			position   INTEGER NOT NULL,
+			media_id   TEXT    NOT NULL,
+			role       TEXT    NOT NULL,
+			caption    TEXT    NOT NULL DEFAULT '',
+			PRIMARY KEY (article_id, position)
+		)` + strict(d),
+		`CREATE INDEX ` + t.Index("public_media_media") + ` ON ` + t.Name("public_media") + ` (media_id)`,
 	}
 }
 
@@ -176,7 +190,8 @@ type publicState struct {
 	tags        []string // the public tags, when textChanged
 	textChanged bool     // body_html and the tags need writing
 	corrections []correctionRow
-	killed      bool // earlier corrections are to be deleted
+	killed      bool              // earlier corrections are to be deleted
+	oldMedia    []domain.MediaRef // its rows in public_media before the batch
 }
 
 type correctionRow struct {
@@ -193,10 +208,14 @@ func (p *Published) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []ev
 	if err := selectIn(ctx, tx, t, `SELECT `+publicColumns+` FROM {public_articles} WHERE id IN (?)`, ids, &rows); err != nil {
 		return err
 	}
+	media, err := loadMedia(ctx, tx, t, "public_media", ids)
+	if err != nil {
+		return err
+	}
 	state := make(map[string]*publicState, len(ids))
 	counts := countDeltas{}
 	for _, r := range rows {
-		s := &publicState{row: r, exists: true}
+		s := &publicState{row: r, exists: true, oldMedia: media[r.ID]}
 		// public_tags holds exactly the deduplicated tags of the row's tags column: both are
 		// written together, from the same event.
 		if err := json.Unmarshal([]byte(r.Tags), &s.oldTags); err != nil {
@@ -215,7 +234,7 @@ func (p *Published) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []ev
 		}
 		s := state[env.ArticleID]
 		if s == nil {
-			s = &publicState{row: publicRow{ID: env.ArticleID, Tags: "[]"}}
+			s = &publicState{row: publicRow{ID: env.ArticleID, Tags: "[]", Media: "[]"}}
 			state[env.ArticleID] = s
 		}
 		if err := nextVersion(s.row.Version, env); err != nil {
@@ -239,8 +258,9 @@ func (s *publicState) apply(env events.Envelope, r domain.Recorded) {
 	at := sqldb.FormatTime(r.At)
 	row := &s.row
 	row.Version = env.ArticleVersion
-	show := func(slug string, publishedAt time.Time, headline, summary, body, language, byline, dateline string, tags []string) {
+	show := func(slug string, publishedAt time.Time, headline, summary, body, language, byline, dateline string, tags []string, media []domain.MediaRef) {
 		row.Status, row.Slug, row.PublishedAt = VisibilityPublished, slug, sqldb.FormatTime(publishedAt)
+		row.Media = encodeMedia(media)
 		row.Headline, row.Summary, row.Body, row.Language = headline, summary, body, language
 		row.Byline, row.Dateline, row.UpdatedAt = byline, dateline, at
 		encoded, _ := json.Marshal(nonNil(tags))
@@ -265,20 +285,20 @@ func (s *publicState) apply(env events.Envelope, r domain.Recorded) {
 	case domain.EmbargoLifted:
 		// The public's first news of it: published_at is the lift. Corrections made under
 		// embargo are not the public's to see; the text is the corrected one.
-		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags)
+		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags, e.Media)
 	case domain.Published:
-		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags)
+		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags, e.Media)
 	case domain.Corrected:
-		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags)
+		show(e.Slug, e.PublishedAt, e.Headline, e.Summary, e.Body, e.Language, e.Byline, e.Dateline, e.Tags, e.Media)
 		s.corrections = append(s.corrections, correctionRow{version: env.ArticleVersion, note: e.Note, at: at})
 	case domain.Retracted:
 		// The notice keeps the headline and says why; the text leaves the public model.
-		row.Status, row.Summary, row.Body, row.BodyHTML = VisibilityRetracted, "", "", ""
+		row.Status, row.Summary, row.Body, row.BodyHTML, row.Media = VisibilityRetracted, "", "", "", "[]"
 		row.Retracted, row.RetractedAt, row.UpdatedAt = e.Reason, at, at
 		// A pending textChanged stays: its tags are still to be written (the body renders empty).
 	case domain.Killed:
 		// Nothing of the text stays: not the headline, not the slug, not the notes.
-		*row = publicRow{ID: row.ID, Version: row.Version, Status: VisibilityKilled, Tags: "[]",
+		*row = publicRow{ID: row.ID, Version: row.Version, Status: VisibilityKilled, Tags: "[]", Media: "[]",
 			CreatedAt: row.CreatedAt, UpdatedAt: at, SlugDigest: e.SlugDigest, SetID: row.SetID}
 		if row.CreatedAt == "" { // the earlier events were erased before this view saw them
 			row.CreatedAt = sqldb.FormatTime(e.CreatedAt)
@@ -294,9 +314,22 @@ func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []stri
 	articles := make([]any, 0, len(ids)*len(publicUpsert.Columns))
 	var corrections, addTags []any
 	var err error
+	changedMedia := map[string][]domain.MediaRef{}
 	for _, id := range ids {
 		s := state[id]
 		r := &s.row
+		if r.Media == "" {
+			r.Media = "[]" // a row written before the view had images
+		}
+		var shown []domain.MediaRef
+		if r.Status == VisibilityPublished {
+			if shown, err = decodeMedia(r.ID, r.Media); err != nil {
+				return err
+			}
+		}
+		if !domain.SameMedia(s.oldMedia, shown) {
+			changedMedia[id] = shown
+		}
 		if s.textChanged {
 			if r.BodyHTML, err = RenderMarkdown(r.Body); err != nil {
 				return err
@@ -304,7 +337,7 @@ func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []stri
 		}
 		articles = append(articles, r.ID, r.Status, r.Version, r.Slug, r.Headline, r.Summary, r.Body,
 			r.BodyHTML, r.Language, r.Byline, r.Dateline, r.Tags, r.CreatedAt, r.UpdatedAt, r.PublishedAt,
-			r.Retracted, r.RetractedAt, r.SlugDigest, r.SetID)
+			r.Retracted, r.RetractedAt, r.SlugDigest, r.SetID, r.Media)
 		if s.killed && s.exists {
 			if _, err := tx.ExecContext(ctx, t.SQL(tx, `DELETE FROM {public_corrections} WHERE article_id = ?`), id); err != nil {
 				return err
@@ -333,6 +366,9 @@ func (p *Published) write(ctx context.Context, tx *sqlx.Tx, t Tables, ids []stri
 	if err := t.bulk(correctionInsert).Exec(ctx, tx, corrections); err != nil {
 		return err
 	}
+	if err := writeMedia(ctx, tx, t, "public_media", changedMedia); err != nil {
+		return err
+	}
 	return t.bulk(tagInsert).Exec(ctx, tx, addTags)
 }
 
@@ -343,7 +379,8 @@ var (
 		body_html = excluded.body_html, language = excluded.language, byline = excluded.byline,
 		dateline = excluded.dateline, tags = excluded.tags, updated_at = excluded.updated_at,
 		published_at = excluded.published_at, retracted_reason = excluded.retracted_reason,
-		retracted_at = excluded.retracted_at, slug_sha256 = excluded.slug_sha256, set_id = excluded.set_id`}
+		retracted_at = excluded.retracted_at, slug_sha256 = excluded.slug_sha256, set_id = excluded.set_id,
+		media = excluded.media`}
 	correctionInsert = sqldb.Bulk{Table: "{public_corrections}", Columns: []string{"article_id", "version", "note", "corrected_at"}}
 	tagInsert        = sqldb.Bulk{Table: "{public_tags}", Columns: []string{"tag", "article_id", "published_at"}}
 )
@@ -402,6 +439,8 @@ type PublicArticle struct {
 	// Translations are the other published language versions of the article: BySlug reads
 	// them; listings leave them out (see Translations).
 	Translations []Translation
+	// Media are the images of a published article (none once retracted or killed).
+	Media []domain.MediaRef
 }
 
 type publicRow struct {
@@ -424,11 +463,12 @@ type publicRow struct {
 	PublishedAt string `db:"published_at"`
 	SlugDigest  string `db:"slug_sha256"`
 	SetID       string `db:"set_id"`
+	Media       string `db:"media"`
 }
 
 // Columns are named, never *: a cached prepared statement must not depend on column order.
 const publicColumns = `id, status, version, slug, headline, summary, body, body_html, language, byline,
-	dateline, tags, created_at, updated_at, published_at, retracted_reason, retracted_at, slug_sha256, set_id`
+	dateline, tags, created_at, updated_at, published_at, retracted_reason, retracted_at, slug_sha256, set_id, media`
 
 func (r publicRow) article() (PublicArticle, error) {
 	a := PublicArticle{ID: r.ID, Status: r.Status, RetractedReason: r.Retracted, Version: r.Version, Slug: r.Slug, Headline: r.Headline,
@@ -436,6 +476,10 @@ func (r publicRow) article() (PublicArticle, error) {
 		Byline: r.Byline, Dateline: r.Dateline, SetID: r.SetID}
 	if err := json.Unmarshal([]byte(r.Tags), &a.Tags); err != nil {
 		return PublicArticle{}, fmt.Errorf("article %s: tags: %w", r.ID, err)
+	}
+	var err error
+	if a.Media, err = decodeMedia(r.ID, r.Media); err != nil {
+		return PublicArticle{}, err
 	}
 	return a, parseTimes(r.ID, []*time.Time{&a.CreatedAt, &a.UpdatedAt, &a.PublishedAt, &a.RetractedAt},
 		[]string{r.CreatedAt, r.UpdatedAt, r.PublishedAt, r.RetractedAt})
@@ -488,6 +532,25 @@ func (p *Published) BySlug(ctx context.Context, slug string) (PublicArticle, err
 	}
 	a.Translations = a.OtherVersions(sets)
 	return a, nil
+}
+
+func encodeMedia(refs []domain.MediaRef) string {
+	if len(refs) == 0 {
+		return "[]"
+	}
+	encoded, _ := json.Marshal(refs)
+	return string(encoded)
+}
+
+func decodeMedia(id, encoded string) ([]domain.MediaRef, error) {
+	if encoded == "" || encoded == "[]" {
+		return nil, nil
+	}
+	var refs []domain.MediaRef
+	if err := json.Unmarshal([]byte(encoded), &refs); err != nil {
+		return nil, fmt.Errorf("article %s: media: %w", id, err)
+	}
+	return refs, nil
 }
 
 func nonNil(tags []string) []string {

@@ -81,12 +81,12 @@ func (rd *reader) start(ctx context.Context) error {
 	}
 	w := &events.Worker{JS: js, Stream: events.StreamName, MaxBatch: readerBatch, Resume: rd.resume,
 		Logger: r.cfg.Logger, Consumer: jetstream.ConsumerConfig{
-			Durable:       ReaderDurable,
-			Description:   "newsroom views: one reader of the log per instance",
-			FilterSubject: events.SubjectAll,
-			AckPolicy:     jetstream.AckAllPolicy,
-			MaxAckPending: 4 * readerBatch,
-			PinnedTTL:     r.cfg.PinnedTTL,
+			Durable:        ReaderDurable,
+			Description:    "newsroom views: one reader of the log per instance",
+			FilterSubjects: events.LogSubjects,
+			AckPolicy:      jetstream.AckAllPolicy,
+			MaxAckPending:  4 * readerBatch,
+			PinnedTTL:      r.cfg.PinnedTTL,
 		}}
 	if err := whileTransient(ctx, func() error { return w.Ensure(ctx) }); err != nil {
 		rd.stopFeeds()

@@ -301,8 +301,8 @@ func TestClientAdmin(t *testing.T) {
 	for _, v := range views {
 		names = append(names, v.Name)
 	}
-	if !slices.Equal(names, []string{"published", "desk", "history", "search"}) {
-		t.Errorf("projections = %v; want published, desk, history, search", names)
+	if !slices.Equal(names, []string{"published", "desk", "history", "search", "media"}) {
+		t.Errorf("projections = %v; want published, desk, history, search, media", names)
 	}
 	if _, err := s.editor.Projections(ctx); !errors.Is(err, apiclient.ErrForbidden) {
 		t.Errorf("projections for an editor: %v; want ErrForbidden", err)
@@ -391,8 +391,8 @@ func TestClientAdmin(t *testing.T) {
 
 	// The probes.
 	ready, err := s.public.Ready(ctx)
-	if err != nil || ready.Status != "ok" || ready.Log.Status != "ok" || ready.Log.Position == 0 || len(ready.Views) != 4 {
-		t.Errorf("readiness = %+v, %v; want ok with the log's position and four views", ready, err)
+	if err != nil || ready.Status != "ok" || ready.Log.Status != "ok" || ready.Log.Position == 0 || len(ready.Views) != 5 {
+		t.Errorf("readiness = %+v, %v; want ok with the log's position and five views", ready, err)
 	}
 	if err := s.public.Healthy(ctx); err != nil {
 		t.Errorf("healthy: %v", err)
@@ -422,7 +422,7 @@ func TestReplayBesideServeUsesTheAPI(t *testing.T) {
 	if err := run(context.Background(), []string{"replay", "--data-dir", dir, "--token", st.admin}, &out, &errOut); err != nil {
 		t.Fatalf("replay beside serve: %v\n%s", err, errOut.String())
 	}
-	if !strings.Contains(errOut.String(), "serve is running: asking it to rebuild published, desk, history, search blue/green") {
+	if !strings.Contains(errOut.String(), "serve is running: asking it to rebuild published, desk, history, search, media blue/green") {
 		t.Errorf("replay beside serve said %q; want it to ask serve", errOut.String())
 	}
 	for view, r := range replayed(t, out.String()) {

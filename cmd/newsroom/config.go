@@ -26,6 +26,8 @@ type config struct {
 	// MetricsListen serves /metrics on an address of its own; empty: on HTTP.
 	MetricsListen string
 	Replicas      int // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
+	// SessionTTL is how long a desk sign-in (a session cookie) lasts; 0: auth.DefaultSessionTTL.
+	SessionTTL time.Duration
 
 	// SingleEditorCorrections lets one editor publish a correction that changes the text
 	// without a second editor's confirmation (domain.Policy). Off by default.
@@ -41,6 +43,9 @@ type config struct {
 	SSERingMessages int // messages kept for readers that resume
 	SSERingBytes    int // bytes kept for them
 	SSEClientQueue  int // messages queued for one reader before it is cut off
+
+	// MediaMaxBytes bounds an image upload (media.DefaultMaxBytes if 0).
+	MediaMaxBytes int
 }
 
 // sseFlags binds the settings of the event stream's fan-out.

@@ -72,7 +72,7 @@ func readURLFile(dir, name string) (string, error) {
 // views are every view newsroom maintains, in the order they are reported.
 func views(db *sqldb.DB) (*projections.Published, *projections.Desk, *projections.History, []projections.View) {
 	published, desk, history := projections.NewPublished(db), projections.NewDesk(db), projections.NewHistory(db)
-	return published, desk, history, []projections.View{published, desk, history, projections.NewSearch(db)}
+	return published, desk, history, []projections.View{published, desk, history, projections.NewSearch(db), projections.NewMedia(db)}
 }
 
 // searchOf is the search view among all.

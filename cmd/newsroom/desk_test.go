@@ -302,8 +302,11 @@ func TestSingleEditorCorrectionsIsAnExplicitSetting(t *testing.T) {
 			if env.Type != wantEvent || strings.Contains(string(env.Data), `"single_editor":true`) != allowed {
 				t.Errorf("the log's last event of the article = %s %s; want %s, single_editor %v", env.Type, env.Data, wantEvent, allowed)
 			}
-			public := call(t, "GET", ta.base+"/public/v1/articles/"+slug+"?min_position="+r.header.Get("X-Newsroom-Position"), "", nil).json(t)
-			if got := strings.Contains(public["body_html"].(string), "Corrected text."); got != allowed {
+			read := call(t, "GET", ta.base+"/public/v1/articles/"+slug+"?min_position="+r.header.Get("X-Newsroom-Position"), "", nil)
+			expectStatus(t, read, 200, "public read of the article")
+			public := read.json(t)
+			body, _ := public["body_html"].(string)
+			if got := strings.Contains(body, "Corrected text."); got != allowed {
 				t.Errorf("public body %q; corrected = %v, want %v", public["body_html"], got, allowed)
 			}
 		})

@@ -383,17 +383,16 @@ func waitCaughtUp(tb testing.TB, base, admin string) uint64 {
 		var last uint64
 		caughtUp := true
 		for _, v := range reports {
-			if v.LastError != "" {
-				tb.Fatalf("view %s failed: %s", v.Name, v.LastError)
-			}
-			caughtUp = caughtUp && v.State == "live" && v.Checkpoint == v.LogPosition
+			// A view that failed an attempt (a transaction that could not begin in time on a
+			// loaded machine) retries by itself: only one still failing at the deadline fails.
+			caughtUp = caughtUp && v.LastError == "" && v.State == "live" && v.Checkpoint == v.LogPosition
 			last = v.LogPosition
 		}
 		if caughtUp {
 			return last
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for every view to be live at the log's last position: %+v", reports)
+			tb.Fatalf("timed out waiting for every view to be live, without error, at the log's last position: %+v", reports)
 		}
 		time.Sleep(20 * time.Millisecond) // polling, with a deadline
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/newsroom/newsroom/embeddednats"
 	"github.com/newsroom/newsroom/events"
 	newsroomhttp "github.com/newsroom/newsroom/http"
+	"github.com/newsroom/newsroom/media"
 	"github.com/newsroom/newsroom/metrics"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/schedules"
@@ -61,10 +62,15 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.string(&cfg.MetricsListen, "metrics-listen", "", "serve the Prometheus metrics (GET /metrics) on this address instead of on --http; keep either private")
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	f.siteFlags(&cfg)
+	f.duration(&cfg.SessionTTL, "session-ttl", auth.DefaultSessionTTL, "how long a desk sign-in (the session cookie) lasts; at least 1s")
+	f.int(&cfg.MediaMaxBytes, "media-max-bytes", media.DefaultMaxBytes, "images: the largest upload accepted, in bytes (POST /api/v1/media answers 413 beyond it)")
 	var logs logSettings
 	f.logFlags(&logs)
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if cfg.SessionTTL < time.Second {
+		return fmt.Errorf("serve: --session-ttl %s: want at least 1s (a cookie's Max-Age counts seconds)", cfg.SessionTTL)
 	}
 	log, err := logs.logger(stderr)
 	if err != nil {
@@ -175,11 +181,21 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	// kill as soon as the views have seen it, however far behind the outbox is.
 	a.eraser = projections.NewEraser(js, log)
 	a.eraser.Start()
+	// Images: renditions in the object store beside the log, facts in the log (media.Library).
+	objects, err := media.OpenBucket(ctx, js, replicas)
+	if err != nil {
+		return nil, err
+	}
+	library := &media.Library{Objects: objects, Log: store, JS: js, Logger: log}
+	mediaView, mediaCache := mediaOf(all), newsroomhttp.NewMediaCache(0)
+	mediaView.OnErase = mediaCache.Evict
+	images := newImageEraser(library, desk, mediaView)
 	a.runner = projections.NewRunner(projections.RunnerConfig{DB: a.db, Log: store, Connect: connect, Logger: log,
 		AfterBatch: func(batch []events.Envelope) {
 			for _, env := range batch {
 				if env.Type == domain.TypeKilled {
 					a.eraser.Enqueue(env.ArticleID, env.Sequence)
+					images.kick()
 				}
 			}
 		}}, all...)
@@ -245,6 +261,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	if err := a.schedules.Start(context.WithoutCancel(ctx)); err != nil {
 		return nil, err
 	}
+	tokens := auth.NewTokens(a.db).UseLogger(log)
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: commands,
 		DeskViews: struct {
@@ -260,14 +277,18 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		Stream:      a.hub,
 		Webhooks:    a.webhooks,
 		Closing:     a.closing,
-		Tokens:      auth.NewTokens(a.db).UseLogger(log),
+		Tokens:      tokens,
+		Sessions:    auth.NewSessions(tokens, cfg.SessionTTL),
 		Logger:      log,
 		PublicURL:   cfg.PublicURL,
 		SiteName:    cfg.SiteName,
 		Instrument:  a.metrics.Middleware(),
 		Metrics:     metricsOnMain,
 		Version:     readBuildVersion().String(),
+		Media: &newsroomhttp.MediaConfig{Library: library, Views: mediaView, Public: publicMediaOf(published),
+			MaxBytes: int64(cfg.MediaMaxBytes), Cache: mediaCache},
 	})
+	images.start(context.WithoutCancel(ctx), a.closing)
 	a.httpAddr = listener.Addr().String()
 	// `newsroom replay` finds a running serve here.
 	if err := os.WriteFile(filepath.Join(cfg.DataDir, httpURLFile), []byte("http://"+a.httpAddr+"\n"), 0o640); err != nil {

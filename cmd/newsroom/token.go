@@ -115,7 +115,7 @@ func tokenRevoke(ctx context.Context, args []string, stderr io.Writer) error {
 	// Running servers remember a verified token for up to 30 s (auth.Tokens.Authenticate).
 	err = tokens.Revoke(ctx, which)
 	if err == nil {
-		_, err = fmt.Fprintf(stderr, "revoked token %s; running servers refuse it within 30 s\n", which)
+		_, err = fmt.Fprintf(stderr, "revoked token %s; running servers refuse it within 30 s, and its desk sessions at once\n", which)
 		return err
 	}
 	if !errors.Is(err, auth.ErrNotFound) {
@@ -130,7 +130,7 @@ func tokenRevoke(ctx context.Context, args []string, stderr io.Writer) error {
 	case len(revoked) == 0:
 		_, err = fmt.Fprintf(stderr, "%s holds no token that is not revoked already: nothing to revoke\n", which)
 	default:
-		_, err = fmt.Fprintf(stderr, "revoked every token of %s (%d: %s); running servers refuse them within 30 s\n",
+		_, err = fmt.Fprintf(stderr, "revoked every token of %s (%d: %s); running servers refuse them within 30 s, and their desk sessions at once\n",
 			which, len(revoked), strings.Join(revoked, ", "))
 	}
 	return err

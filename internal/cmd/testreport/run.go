@@ -15,8 +15,19 @@ type event struct {
 	Package    string
 	Test       string
 	Output     string
-	ImportPath string // of build-output and build-fail
+	ImportPath string  // of build-output and build-fail
+	Elapsed    float64 // seconds, on pass, fail and skip
 }
+
+// timing is how long a top-level test took.
+type timing struct {
+	pkg, test string
+	seconds   float64
+}
+
+// slowestShown is how many of the slowest tests the summary lists: where the suite's time goes,
+// on every CI run, for whoever keeps it short.
+const slowestShown = 10
 
 // skip is a skipped test and why.
 type skip struct {
@@ -31,7 +42,9 @@ type run struct {
 	pending             map[string][]string
 	passed, failedTests int
 	skips               []skip
-	failed              bool // a test, a package or a build failed
+	timings             []timing // top-level tests that passed or failed
+	failed              bool     // a test, a package or a build failed
+	requireBrowser      bool     // a skipped browser test fails the run
 }
 
 func newRun(out io.Writer) *run {
@@ -95,6 +108,9 @@ func (r *run) packageEvent(e event) {
 
 func (r *run) testEvent(e event) {
 	k := key(e.Package, e.Test)
+	if (e.Action == "pass" || e.Action == "fail") && !strings.Contains(e.Test, "/") {
+		r.timings = append(r.timings, timing{pkg: e.Package, test: e.Test, seconds: e.Elapsed})
+	}
 	switch e.Action {
 	case "output":
 		r.pending[k] = append(r.pending[k], e.Output)
@@ -165,11 +181,49 @@ func reason(output []string) string {
 // summary counts the tests and lists the skipped ones.
 func (r *run) summary() {
 	fmt.Fprintf(r.out, "\ntests: %d passed, %d failed, %d skipped\n", r.passed, r.failedTests, len(r.skips))
+	r.slowest()
 	if len(r.skips) == 0 {
 		return
 	}
 	fmt.Fprintln(r.out, "skipped:")
+	var browser []skip
 	for _, s := range r.skips {
 		fmt.Fprintf(r.out, "  %s %s: %s\n", s.pkg, s.test, s.reason)
+		if browserSkip(s) {
+			browser = append(browser, s)
+		}
+	}
+	if r.requireBrowser && len(browser) > 0 {
+		r.failed = true
+		fmt.Fprintf(r.out, "FAIL: browser tests skipped (%d), and %s=1: they must run (install chromium, or set NEWSROOM_CHROMIUM)\n", len(browser), requireBrowserEnv)
+		for _, s := range browser {
+			fmt.Fprintf(r.out, "  %s %s\n", s.pkg, s.test)
+		}
+	}
+}
+
+// browserSkipMessage starts the reason of a test internal/browsertest skipped for want of a
+// browser (its SkipMessage; change both together).
+const browserSkipMessage = "no browser"
+
+// browserSkip says whether s is a browser test that did not run: one skipped for want of a
+// browser wherever it lives, or any skipped test of the browser tests' packages.
+func browserSkip(s skip) bool {
+	if strings.Contains(s.reason, browserSkipMessage+":") {
+		return true
+	}
+	last := s.pkg[strings.LastIndex(s.pkg, "/")+1:]
+	return last == "browser" || last == "browsertest"
+}
+
+// slowest lists the slowest top-level tests, slowest first.
+func (r *run) slowest() {
+	if len(r.timings) == 0 {
+		return
+	}
+	sort.SliceStable(r.timings, func(i, j int) bool { return r.timings[i].seconds > r.timings[j].seconds })
+	fmt.Fprintln(r.out, "slowest tests:")
+	for _, t := range r.timings[:min(slowestShown, len(r.timings))] {
+		fmt.Fprintf(r.out, "  %7.1fs %s %s\n", t.seconds, t.pkg, t.test)
 	}
 }

@@ -1,0 +1,4 @@
+package media
+
+// Orient is orient, for the tests.
+var Orient = orient
