@@ -34,6 +34,7 @@ type pagesAPI struct {
 	cache     *PublicCache // nil: every read renders from the view
 	publicURL string       // absolute, no trailing slash; empty: from each request
 	siteName  string
+	media     MediaImages // nil: pages show no images
 }
 
 // base is the public base URL pages link under.
@@ -54,7 +55,11 @@ func (api *pagesAPI) article(c echo.Context) error {
 		if err != nil {
 			return renderedAnswer{}, err
 		}
-		body, err := renderPage(api.articlePage(base, art))
+		images, err := lookupImages(ctx, api.media, art.Media)
+		if err != nil {
+			return renderedAnswer{}, err
+		}
+		body, err := renderPage(api.articlePage(base, art, images))
 		return renderedAnswer{body: body, etag: publicETag(art.Version, body), articleID: art.ID, setID: art.SetID}, err
 	})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/projections"
 )
 
@@ -85,6 +86,43 @@ type articleView struct {
 	Tags                                []tagLink
 	Translations                        []hreflangLink
 	UILang                              template.HTMLAttr
+	MainImage                           *mainImageView // nil: none (or a retraction)
+}
+
+// mainImageView is the article's lead picture: its <img> (renditions in srcset, its size, its
+// alt text), and its caption and credit.
+type mainImageView struct {
+	Img             template.HTML
+	Caption, Credit string
+}
+
+// mainImageSizes is the sizes attribute of the main image: the page's text column (42rem at
+// most, in a 1rem padding).
+const mainImageSizes = "(max-width: 44rem) calc(100vw - 2rem), 42rem"
+
+// mainImage is the article's main image as the page shows it, with its widest rendition (what
+// og:image and schema.org name); ok is false when it has none to show.
+func mainImage(a projections.PublicArticle, images map[string]domain.Image) (domain.Image, domain.MediaRef, bool) {
+	ref, ok := domain.MainMedia(a.Media)
+	if !ok || a.Status == projections.VisibilityRetracted {
+		return domain.Image{}, ref, false
+	}
+	img, ok := images[ref.ID]
+	if !ok || img.Erased || len(img.Renditions) == 0 {
+		return domain.Image{}, ref, false
+	}
+	return img, ref, true
+}
+
+// widest is an image's widest rendition.
+func widest(img domain.Image) domain.Rendition {
+	w := img.Renditions[0]
+	for _, r := range img.Renditions {
+		if r.Width > w.Width {
+			w = r
+		}
+	}
+	return w
 }
 
 type correctionView struct {
@@ -202,13 +240,27 @@ func (api *pagesAPI) view(base, lang string) pageView {
 }
 
 // articlePage is the page of a published or retracted article.
-func (api *pagesAPI) articlePage(base string, a projections.PublicArticle) pageView {
+func (api *pagesAPI) articlePage(base string, a projections.PublicArticle, images map[string]domain.Image) pageView {
 	v := api.view(base, a.Language)
 	canonical := pageURL(base, a.Slug)
 	v.Title, v.Description, v.Canonical = a.Headline+" – "+api.siteName, a.Summary, canonical
 	v.Feeds = api.feeds(base, listing{language: a.Language})
 	art := &articleView{Headline: a.Headline, Summary: a.Summary, Byline: a.Byline, Dateline: a.Dateline,
-		Body: template.HTML(a.BodyHTML), Published: timeOf(a.PublishedAt), UILang: v.UILang}
+		Body: template.HTML(projections.ResolveImages(a.BodyHTML, a.Media, images, publicMediaHref(base))),
+		Published: timeOf(a.PublishedAt), UILang: v.UILang}
+	img, ref, hasImage := mainImage(a, images)
+	var lead domain.Rendition
+	if hasImage {
+		caption := ref.Caption
+		if caption == "" {
+			caption = img.Caption
+		}
+		// ImgTag escapes every value it writes: its output is HTML as it stands. The lead
+		// picture is what a reader sees first: it is not loaded lazily.
+		tag := strings.Replace(projections.ImgTag(img, img.Alt, mainImageSizes, publicMediaHref(base)), ` loading="lazy"`, ` fetchpriority="high"`, 1)
+		art.MainImage = &mainImageView{Img: template.HTML(tag), Caption: caption, Credit: img.Credit}
+		lead = widest(img)
+	}
 	if a.UpdatedAt.After(a.PublishedAt) {
 		t := timeOf(a.UpdatedAt)
 		art.Updated = &t
@@ -257,11 +309,29 @@ func (api *pagesAPI) articlePage(base string, a projections.PublicArticle) pageV
 	for _, t := range a.Tags {
 		v.Meta = append(v.Meta, metaTag{Property: "article:tag", Content: t})
 	}
-	v.Meta = append(v.Meta, metaTag{Name: "twitter:card", Content: "summary"}, metaTag{Name: "twitter:title", Content: a.Headline})
+	card := "summary"
+	if hasImage {
+		card = "summary_large_image"
+		href := publicMediaHref(base)(img.ID, lead.Name)
+		v.Meta = append(v.Meta,
+			metaTag{Property: "og:image", Content: href},
+			metaTag{Property: "og:image:type", Content: lead.ContentType},
+			metaTag{Property: "og:image:width", Content: strconv.Itoa(lead.Width)},
+			metaTag{Property: "og:image:height", Content: strconv.Itoa(lead.Height)},
+			metaTag{Property: "og:image:alt", Content: img.Alt})
+	}
+	v.Meta = append(v.Meta, metaTag{Name: "twitter:card", Content: card}, metaTag{Name: "twitter:title", Content: a.Headline})
 	if v.Description != "" {
 		v.Meta = append(v.Meta, metaTag{Name: "twitter:description", Content: v.Description})
 	}
-	v.JSONLD = api.jsonLD(a, canonical, published, modified, v.Description)
+	var ldImage *imageLD
+	if hasImage {
+		href := publicMediaHref(base)(img.ID, lead.Name)
+		v.Meta = append(v.Meta, metaTag{Name: "twitter:image", Content: href}, metaTag{Name: "twitter:image:alt", Content: img.Alt})
+		ldImage = &imageLD{Type: "ImageObject", URL: href, ContentURL: href, Width: lead.Width, Height: lead.Height,
+			Caption: art.MainImage.Caption, CreditText: img.Credit, CopyrightNotice: img.Copyright}
+	}
+	v.JSONLD = api.jsonLD(a, canonical, published, modified, v.Description, ldImage)
 	return v
 }
 
@@ -281,6 +351,19 @@ type newsArticleLD struct {
 	Publisher        thingLD  `json:"publisher"`
 	Dateline         string   `json:"dateline,omitempty"`
 	Correction       []string `json:"correction,omitempty"`
+	Image            *imageLD `json:"image,omitempty"`
+}
+
+// imageLD is schema.org's ImageObject: the main image, at its widest rendition.
+type imageLD struct {
+	Type            string `json:"@type"`
+	URL             string `json:"url"`
+	ContentURL      string `json:"contentUrl"`
+	Width           int    `json:"width"`
+	Height          int    `json:"height"`
+	Caption         string `json:"caption,omitempty"`
+	CreditText      string `json:"creditText,omitempty"`
+	CopyrightNotice string `json:"copyrightNotice,omitempty"`
 }
 
 type thingLD struct {
@@ -291,11 +374,11 @@ type thingLD struct {
 // jsonLD is the article's schema.org NewsArticle as a <script> block's text. encoding/json
 // escapes <, > and & (and U+2028, U+2029), so no headline can close the script or open a
 // comment; the result is JSON, which html/template writes as it is (template.JS).
-func (api *pagesAPI) jsonLD(a projections.PublicArticle, canonical, published, modified, description string) template.JS {
+func (api *pagesAPI) jsonLD(a projections.PublicArticle, canonical, published, modified, description string, image *imageLD) template.JS {
 	ld := newsArticleLD{Context: "https://schema.org", Type: "NewsArticle", Headline: a.Headline, Description: description,
 		DatePublished: published, DateModified: modified, InLanguage: a.Language, URL: canonical, MainEntityOfPage: canonical,
 		Keywords: a.Tags, Author: thingLD{Type: "Organization", Name: api.siteName},
-		Publisher: thingLD{Type: "Organization", Name: api.siteName}, Dateline: a.Dateline}
+		Publisher: thingLD{Type: "Organization", Name: api.siteName}, Dateline: a.Dateline, Image: image}
 	if a.Byline != "" {
 		ld.Author = thingLD{Type: "Person", Name: a.Byline}
 	}

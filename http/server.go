@@ -232,7 +232,8 @@ func newEcho(cfg Config) *echo.Echo {
 	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
 
 	// The public pages (pages.go): HTML for readers, beside the public API.
-	pages := &pagesAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/"), siteName: cfg.SiteName}
+	pages := &pagesAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/"), siteName: cfg.SiteName,
+		media: cfg.Images}
 	e.Match(read, "/news", pages.index, boundedRead, fresh)
 	e.Match(read, "/news/:slug", pages.article, boundedRead, fresh)
 	e.Match(read, "/news/tag/:tag", pages.tag, boundedRead, fresh)

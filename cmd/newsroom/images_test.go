@@ -210,6 +210,40 @@ func testImagesEndToEnd(t *testing.T, db string) {
 		}
 	}
 
+	// The public page: the main image with its renditions and size, og:image, twitter:image
+	// and schema.org's image at the widest rendition; the inline image resolved.
+	page := getHTMLPage(t, ta.base+"/news/"+slug)
+	wantFigure := `<figure class="main-image"><img src="` + public["800"] + `" srcset="` + public["320"] + ` 320w, ` + public["800"] +
+		` 800w, ` + public["1600"] + ` 900w" sizes="`
+	if !strings.Contains(page, wantFigure) || !strings.Contains(page, `width="800" height="533" alt="Ministers around a table"`) ||
+		!strings.Contains(page, `<figcaption>Ministers at the table <span class="credit">Photo: NATO</span></figcaption>`) {
+		t.Fatalf("the page's main image is not %s… with its size, alt and caption:\n%s", wantFigure, page)
+	}
+	for _, meta := range []string{
+		`<meta property="og:image" content="` + public["1600"] + `">`,
+		`<meta property="og:image:width" content="900">`,
+		`<meta property="og:image:height" content="600">`,
+		`<meta property="og:image:alt" content="Ministers around a table">`,
+		`<meta name="twitter:card" content="summary_large_image">`,
+		`<meta name="twitter:image" content="` + public["1600"] + `">`,
+		`<img src="` + public["800"] + `" srcset=`, // the inline one
+	} {
+		if !strings.Contains(page, meta) {
+			t.Errorf("the page lacks %s:\n%s", meta, page)
+		}
+	}
+	var ld struct {
+		Image struct {
+			Type          string `json:"@type"`
+			URL           string `json:"url"`
+			Width, Height int
+		} `json:"image"`
+	}
+	if err := json.Unmarshal([]byte(scriptText(t, page)), &ld); err != nil || ld.Image.Type != "ImageObject" || ld.Image.URL != public["1600"] ||
+		ld.Image.Width != 900 || ld.Image.Height != 600 {
+		t.Errorf("the page's JSON-LD image = %+v (%v); want an ImageObject at %s, 900×600", ld.Image, err, public["1600"])
+	}
+
 	// A new caption of the image changes no article's events, yet readers see it at once: the
 	// media view's commit invalidates the public answers of the articles showing the image.
 	// Once every view has committed what it will, a read is kept in the cache.
@@ -220,6 +254,9 @@ func testImagesEndToEnd(t *testing.T, db string) {
 	eventually(t, "the public article shows the new caption", func() bool {
 		r := call(t, "GET", ta.base+"/public/v1/articles/"+slug, "", nil)
 		return r.status == 200 && strings.Contains(string(r.body), `"caption":"Ministers at the NAC table"`)
+	})
+	eventually(t, "the page shows the new caption", func() bool {
+		return strings.Contains(getHTMLPage(t, ta.base+"/news/"+slug), "<figcaption>Ministers at the NAC table")
 	})
 
 	// Subscribers: the ninjs carries the image as an association, valid against the schema.
@@ -291,6 +328,7 @@ func testImagesEndToEnd(t *testing.T, db string) {
 	for name := range desk {
 		expectStatus(t, call(t, "GET", ta.base+"/api/v1/media/"+id+"/renditions/"+name, rita, nil), nethttp.StatusGone, "the desk's rendition after the erasure")
 	}
+	expectStatus(t, call(t, "GET", ta.base+"/news/"+slug, "", nil), nethttp.StatusGone, "the killed article's page")
 	for _, path := range []string{"/public/v1/feeds/atom.xml", "/public/v1/feeds/feed.json"} {
 		if r := call(t, "GET", ta.base+path, "", nil); strings.Contains(string(r.body), id) {
 			t.Errorf("%s still names the image after the kill:\n%s", path, r.body)
