@@ -246,7 +246,7 @@ func (api *pagesAPI) articlePage(base string, a projections.PublicArticle, image
 	v.Title, v.Description, v.Canonical = a.Headline+" – "+api.siteName, a.Summary, canonical
 	v.Feeds = api.feeds(base, listing{language: a.Language})
 	art := &articleView{Headline: a.Headline, Summary: a.Summary, Byline: a.Byline, Dateline: a.Dateline,
-		Body: template.HTML(projections.ResolveImages(a.BodyHTML, a.Media, images, publicMediaHref(base))),
+		Body:      template.HTML(projections.ResolveImages(a.BodyHTML, a.Media, images, publicMediaHref(base))),
 		Published: timeOf(a.PublishedAt), UILang: v.UILang}
 	img, ref, hasImage := mainImage(a, images)
 	var lead domain.Rendition
