@@ -317,10 +317,20 @@ func copyRows(ctx context.Context, db *sqldb.DB, from, to string, rowsPerTx int,
 // RawEcho serves, for each path in bodies, its JSON from memory with Echo, nothing else in
 // between: the bound of any public read. It returns the address and a function that stops it.
 func RawEcho(bodies map[string][]byte) (string, func(), error) {
-	return RawEchoAs(bodies, echo.MIMEApplicationJSON)
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.GET("/*", func(c echo.Context) error {
+		body, ok := bodies[c.Request().URL.Path]
+		if !ok {
+			return echo.ErrNotFound
+		}
+		return c.JSONBlob(nethttp.StatusOK, body)
+	})
+	return serveRaw(e)
 }
 
-// RawEchoAs is RawEcho for bodies of another media type (the public pages' HTML).
+// RawEchoAs serves bodies as RawEcho does, of another media type and with their length, as
+// the public pages go out (one piece, not chunked): the bound of a page.
 func RawEchoAs(bodies map[string][]byte, contentType string) (string, func(), error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -329,8 +339,13 @@ func RawEchoAs(bodies map[string][]byte, contentType string) (string, func(), er
 		if !ok {
 			return echo.ErrNotFound
 		}
+		c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
 		return c.Blob(nethttp.StatusOK, contentType, body)
 	})
+	return serveRaw(e)
+}
+
+func serveRaw(e *echo.Echo) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err

@@ -31,12 +31,12 @@ func mediaRefsJSON(refs []domain.MediaRef) *[]mediaRefJSON {
 // publicImageJSON is an image of a published article as readers see it: its words (the
 // article's caption, or the image's own), and its renditions at absolute addresses.
 type publicImageJSON struct {
-	ID         string          `json:"id"`
-	Role       string          `json:"role"`
-	Caption    string          `json:"caption"`
-	Alt        string          `json:"alt"`
-	Credit     string          `json:"credit"`
-	Copyright  string          `json:"copyright"`
+	ID         string                `json:"id"`
+	Role       string                `json:"role"`
+	Caption    string                `json:"caption"`
+	Alt        string                `json:"alt"`
+	Credit     string                `json:"credit"`
+	Copyright  string                `json:"copyright"`
 	Renditions []publicRenditionJSON `json:"renditions"`
 }
 

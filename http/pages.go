@@ -26,9 +26,8 @@ const pagesPerPage = 20
 // htmlMediaType is the media type of every page.
 const htmlMediaType = "text/html; charset=utf-8"
 
-// pagesRenderVersion names how pages are rendered; it is part of the ETags of the pages whose
-// ETag is not a digest of their bytes already. Bump it with any change to what a page shows.
-const pagesRenderVersion = "1"
+// Every page's ETag holds a digest of its bytes: a change in how pages render is a new ETag
+// without a version to bump.
 
 type pagesAPI struct {
 	articles  PublicArticles
@@ -155,6 +154,9 @@ func sendPage(c echo.Context, a renderedAnswer) error {
 	if etagListMatches(c.Request().Header.Values("If-None-Match"), a.etag) {
 		return c.NoContent(nethttp.StatusNotModified)
 	}
+	// With its length, a page goes out in one piece rather than chunked (a write and a final
+	// empty chunk).
+	h.Set(echo.HeaderContentLength, strconv.Itoa(len(a.body)))
 	return c.Blob(nethttp.StatusOK, htmlMediaType, a.body)
 }
 

@@ -47,6 +47,9 @@ type pageView struct {
 	Meta        []metaTag
 	JSONLD      template.JS
 	Style       template.CSS
+	// UILang marks the pages' own words (English: "Published", the dates, the footer) on a
+	// page in another language, so that a screen reader reads them as English.
+	UILang template.HTMLAttr
 
 	Article *articleView
 	List    *listView
@@ -81,6 +84,7 @@ type articleView struct {
 	Retraction                          *retractionView
 	Tags                                []tagLink
 	Translations                        []hreflangLink
+	UILang                              template.HTMLAttr
 }
 
 type correctionView struct {
@@ -100,12 +104,14 @@ type listView struct {
 	Items      []listItem
 	Page       int
 	Prev, Next string
+	UILang     template.HTMLAttr
 }
 
 type listItem struct {
 	Headline, Summary, Byline, Lang, Dir, Href string
 	Retracted                                  bool
 	Published                                  pageTime
+	UILang                                     template.HTMLAttr // an item is in its own language
 }
 
 // renderPage renders v with the layout.
@@ -158,6 +164,14 @@ func pageLanguage(lang string) string {
 	return lang
 }
 
+// uiLang is the attribute that marks the pages' own (English) words on a page in lang.
+func uiLang(lang string) template.HTMLAttr {
+	if primary, _, _ := strings.Cut(strings.ToLower(lang), "-"); primary == "en" {
+		return ""
+	}
+	return ` lang="en"`
+}
+
 // ogLocale is a language tag as Open Graph writes locales (pt_BR).
 func ogLocale(lang string) string { return strings.ReplaceAll(lang, "-", "_") }
 
@@ -184,7 +198,7 @@ func (api *pagesAPI) feeds(base string, l listing) []feedLink {
 
 func (api *pagesAPI) view(base, lang string) pageView {
 	lang = pageLanguage(lang)
-	return pageView{Lang: lang, Dir: textDirection(lang), SiteName: api.siteName, Home: base + "/news"}
+	return pageView{Lang: lang, Dir: textDirection(lang), SiteName: api.siteName, Home: base + "/news", UILang: uiLang(lang)}
 }
 
 // articlePage is the page of a published or retracted article.
@@ -194,7 +208,7 @@ func (api *pagesAPI) articlePage(base string, a projections.PublicArticle) pageV
 	v.Title, v.Description, v.Canonical = a.Headline+" – "+api.siteName, a.Summary, canonical
 	v.Feeds = api.feeds(base, listing{language: a.Language})
 	art := &articleView{Headline: a.Headline, Summary: a.Summary, Byline: a.Byline, Dateline: a.Dateline,
-		Body: template.HTML(a.BodyHTML), Published: timeOf(a.PublishedAt)}
+		Body: template.HTML(a.BodyHTML), Published: timeOf(a.PublishedAt), UILang: v.UILang}
 	if a.UpdatedAt.After(a.PublishedAt) {
 		t := timeOf(a.UpdatedAt)
 		art.Updated = &t
@@ -305,12 +319,12 @@ func (api *pagesAPI) listPage(base string, l listing, page int, items []projecti
 	self := base + l.path
 	v.Canonical = pageNumberURL(self, page)
 	v.Feeds = api.feeds(base, l)
-	lv := &listView{Heading: l.heading, Page: page, Items: make([]listItem, 0, len(items))}
+	lv := &listView{Heading: l.heading, Page: page, Items: make([]listItem, 0, len(items)), UILang: v.UILang}
 	for _, a := range items {
 		lang := pageLanguage(a.Language)
 		lv.Items = append(lv.Items, listItem{Headline: a.Headline, Summary: a.Summary, Byline: a.Byline, Lang: lang,
 			Dir: textDirection(lang), Href: pageURL(base, a.Slug), Retracted: a.Status == projections.VisibilityRetracted,
-			Published: timeOf(a.PublishedAt)})
+			Published: timeOf(a.PublishedAt), UILang: uiLang(lang)})
 	}
 	if page > 1 {
 		lv.Prev = pageNumberURL(self, page-1)

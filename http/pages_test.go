@@ -144,7 +144,7 @@ func TestArticlePage(t *testing.T) {
 		`<h1>Ministers &lt;/script&gt;&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;!-- meet</h1>`,
 		`<div class="body"><p>Leaders <strong>met</strong>.</p></div>`,
 		`<span class="byline">NATO Press Office</span>`, `<span class="dateline">BRUSSELS</span>`,
-		`Published <time datetime="2026-12-06T07:00:00Z">6 December 2026, 07:00 UTC</time>`,
+		`<span class="published">Published <time datetime="2026-12-06T07:00:00Z">6 December 2026, 07:00 UTC</time>`,
 		`Updated <time datetime="2026-12-06T08:59:00Z">`,
 		`<li class="correction"><time datetime="2026-12-06T08:59:00Z">6 December 2026, 08:59 UTC</time>: The date was wrong.</li>`,
 		`<a href="https://news.example.org/news/tag/a%20b%2Fc" rel="tag">a b/c</a>`,
@@ -178,6 +178,10 @@ func TestArticlePage(t *testing.T) {
 	page = rec.Body.String()
 	if !strings.Contains(page, `<html lang="ar" dir="rtl">`) || !strings.Contains(page, `<a href="https://news.example.org/news/ministers-meet" hreflang="en" lang="en">`) {
 		t.Errorf("the Arabic page lacks lang/dir or its link to the English version:\n%s", page)
+	}
+	// The pages' own words are English, marked so on a page in another language.
+	if !strings.Contains(page, `<span class="published" lang="en">Published <time`) || !strings.Contains(page, `<footer class="site" lang="en">`) {
+		t.Errorf("the Arabic page does not mark its English words lang=\"en\":\n%s", page)
 	}
 	if err := json.Unmarshal([]byte(jsonLDOf(t, page)), &ld); err != nil {
 		t.Fatal(err)
@@ -303,6 +307,16 @@ func TestPagesConditionalAndCache(t *testing.T) {
 			t.Errorf("GET %s If-None-Match its ETag = %d with %d bytes; want 304, empty", target, rec.Code, rec.Body.Len())
 		}
 	}
+	// HEAD: the headers of GET, its length among them, no body.
+	get := getPage(t, cfg, "/news/ministers-meet")
+	head := httptest.NewRecorder()
+	New(cfg).ServeHTTP(head, httptest.NewRequest("HEAD", "/news/ministers-meet", nil))
+	if head.Code != 200 || head.Header().Get("ETag") != get.Header().Get("ETag") || get.Header().Get("Content-Length") != strconv.Itoa(get.Body.Len()) ||
+		head.Header().Get("Content-Length") != get.Header().Get("Content-Length") {
+		t.Errorf("HEAD = %d, ETag %q, Content-Length %q; want GET's (%q, %q)", head.Code, head.Header().Get("ETag"),
+			head.Header().Get("Content-Length"), get.Header().Get("ETag"), get.Header().Get("Content-Length"))
+	}
+
 	lists := articles.lists
 	getPage(t, cfg, "/news")
 	if articles.lists != lists {

@@ -49,12 +49,12 @@ const (
 	// publicArticle is a published article as GET /public/v1/articles/{slug} answers it.
 	publicArticle = `{"id":"` + articleID + `","slug":"ministers-meet","status":"published","version":4,
 		"headline":"Ministers meet","summary":"They met.","body":"They met.","body_html":"<p>They met.</p>\n",
-		"language":"en","byline":"Rita","dateline":"Brussels","tags":["nato"],
+		"language":"en","byline":"Rita","dateline":"Brussels","tags":["nato"],"media":[],
 		"created_at":"2026-12-01T10:00:00Z","updated_at":"2026-12-01T11:00:00.5Z","published_at":"2026-12-01T11:00:00.5Z",
 		"corrections":[],"translations":[]}`
 	// editorsArticle is an article as the editors' API answers it.
 	editorsArticle = `{"id":"` + articleID + `","slug":"","status":"draft","version":1,"headline":"Ministers meet",
-		"summary":"","body":"They met.","language":"en","byline":"","dateline":"","tags":[],
+		"summary":"","body":"They met.","language":"en","byline":"","dateline":"","tags":[],"media":[],
 		"created_at":"2026-12-01T10:00:00Z","updated_at":"2026-12-01T10:00:00Z","published_at":null,"pending_correction":null,
 		"publish_at":null,"embargo_until":null,"translation_of":null}`
 	notFound = `{"type":"/problems/not-found","title":"Not Found","status":404,"detail":"no article at this address","instance":"/x"}`
