@@ -122,23 +122,21 @@ func Process(r io.ReadSeeker) (Image, error) {
 	// Scaled from the largest down, each from the one before once the source is: the later
 	// ones cost a fraction of the first, at a quality a good kernel keeps. Each is encoded as
 	// soon as it is scaled, beside the scaling of the next (an encoder uses one processor).
-	var prev *image.RGBA
 	errs := make([]error, len(plan))
 	var encoding sync.WaitGroup
-	for i := len(plan) - 1; i >= 0; i-- {
-		w, h := plan[i].Width, plan[i].Height
-		var upright *image.RGBA
-		if prev != nil {
-			upright = scale(prev, w, h)
-		} else {
-			// Scaled as stored, then the small image turned upright: turning the source
-			// would copy it whole.
-			sw, sh := w, h
-			if transposes(orientation) {
-				sw, sh = h, w
-			}
-			upright = orient(scale(src, sw, sh), orientation)
-			src = nil // the decoded upload, the largest thing held: the collector may take it
+	// The largest first, from the source: scaled as stored, then the small image turned
+	// upright (turning the source would copy it whole). The source is not read after this
+	// call, so the collector may take it (the largest thing held) while the rest is done.
+	last := len(plan) - 1
+	sw, sh := plan[last].Width, plan[last].Height
+	if transposes(orientation) {
+		sw, sh = sh, sw
+	}
+	prev := orient(scale(src, sw, sh), orientation)
+	for i := last; i >= 0; i-- {
+		upright := prev
+		if i < last {
+			upright = scale(prev, plan[i].Width, plan[i].Height)
 		}
 		prev = upright
 		encoding.Go(func() {
