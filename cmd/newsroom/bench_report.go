@@ -73,7 +73,9 @@ func (b *benchRun) report() {
 		float64(im.photoBytes)/1e6, benchPhotoWidth, benchPhotoHeight, len(im.uploads), ms(median), ms(fastest), ms(slowest),
 		met(median > 0 && median <= time.Second))
 	if i := slices.IndexFunc(b.phases, func(p phaseFigures) bool { return p.name == "upload" }); i >= 0 {
-		fmt.Fprintf(w, "upload peak RSS (VmHWM of this process: server, client and the photo)\t–\t%s\t–\tbounded\t\t\n", mb(b.phases[i].mem.PeakRSS))
+		m := b.phases[i].mem
+		fmt.Fprintf(w, "upload peak RSS (VmHWM of this process: server, client and the photo)\t–\t%s (%s at the start)\t–\tbounded\t\t\n",
+			mb(m.PeakRSS), mb(m.StartRSS))
 	}
 	lat := slices.Clone(b.publishLat)
 	p50, p99 := bench.Percentile(lat, 0.50), bench.Percentile(lat, 0.99)
