@@ -401,3 +401,17 @@ func TestTextDirection(t *testing.T) {
 		}
 	}
 }
+
+// The site's root and the index with a slash send a reader to the index, not to a JSON 404.
+func TestRootAndSlashLeadToTheIndex(t *testing.T) {
+	cfg := Config{Public: pageFixture()}
+	for _, target := range []string{"/", "/news/"} {
+		r := getPage(t, cfg, target)
+		if r.Code != 301 || r.Header().Get("Location") != "/news" {
+			t.Errorf("GET %s = %d, Location %q; want 301 to /news", target, r.Code, r.Header().Get("Location"))
+		}
+	}
+	if r := getPage(t, cfg, "/news"); r.Code != 200 {
+		t.Errorf("GET /news = %d; want 200", r.Code)
+	}
+}

@@ -178,7 +178,7 @@ func (api *editorsAPI) deskSearch(c echo.Context) error {
 	out := pageJSON[deskHitJSON]{Items: make([]deskHitJSON, len(hits.Items)), Page: q.Page.Number, PerPage: q.Page.PerPage, Total: hits.Total}
 	for i, h := range hits.Items {
 		item := articleFrom(h.Article)
-		item.Body = nil
+		item.Body, item.Media = nil, nil // as the desk's list: GET the article for them
 		out.Items[i] = deskHitJSON{articleJSON: item, Highlights: highlightsJSON{Headline: h.Highlights.Headline, Snippet: h.Highlights.Snippet}}
 	}
 	out.Next = nextSearchPage(c, "/api/v1/articles", q.Page, hits.Total)

@@ -241,6 +241,10 @@ func newEcho(cfg Config) *echo.Echo {
 	e.Match(read, "/news/language/:lang", pages.language, boundedRead, fresh)
 	e.Match(read, "/sitemap.xml", pages.sitemap, boundedRead, fresh)
 	e.Match(read, "/robots.txt", pages.robots)
+	// A reader who types the site's address, or the index's with a slash, lands on the index.
+	toIndex := func(c echo.Context) error { return c.Redirect(nethttp.StatusMovedPermanently, "/news") }
+	e.Match(read, "/", toIndex)
+	e.Match(read, "/news/", toIndex)
 	return e
 }
 
