@@ -75,6 +75,13 @@ func reduceYCbCr(dst *image.RGBA, s *image.YCbCr, k, y0, y1 int) {
 	}
 }
 
+// premultiply is c·a/255 as color.NRGBA.RGBA computes it, in 8 bits.
+func premultiply(c uint8, a uint32) uint32 {
+	c16 := uint32(c) | uint32(c)<<8
+	a16 := a | a<<8
+	return (c16 * a16 / 0xffff) >> 8
+}
+
 // chromaDivisors are how many luma samples, across and down, share one chroma sample.
 func chromaDivisors(r image.YCbCrSubsampleRatio) (x, y int) {
 	switch r {
@@ -104,6 +111,18 @@ func addRow(sums []uint32, src image.Image, x0, y, w, k int) {
 				o[1] += uint32(p[i+1])
 				o[2] += uint32(p[i+2])
 				o[3] += uint32(p[i+3])
+			}
+		}
+	case *image.NRGBA: // a PNG with transparency: premultiplied here, as At would, without its interface call
+		p := s.Pix[s.PixOffset(x0, y):]
+		for ox := 0; ox < w; ox++ {
+			o := sums[4*ox : 4*ox+4]
+			for i := ox * k * 4; i < (ox+1)*k*4; i += 4 {
+				a := uint32(p[i+3])
+				o[0] += premultiply(p[i], a)
+				o[1] += premultiply(p[i+1], a)
+				o[2] += premultiply(p[i+2], a)
+				o[3] += a
 			}
 		}
 	default:

@@ -114,3 +114,20 @@ func TestReduceYCbCrMatchesRGB(t *testing.T) {
 		}
 	}
 }
+
+// TestReduceNRGBAMatchesAt checks reduce's own reading of a PNG with transparency against the
+// colours image.Image's At gives (premultiplied).
+func TestReduceNRGBAMatchesAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	src := image.NewNRGBA(image.Rect(0, 0, 301, 203))
+	for i := range src.Pix {
+		src.Pix[i] = uint8(rng.IntN(256))
+	}
+	for _, k := range []int{1, 2, 3} {
+		got := reduce(src, k)
+		want := reduce(struct{ image.Image }{src}, k)
+		if largest, _ := differences(got, want, 0); largest != 0 {
+			t.Errorf("k %d: differs from the colours At gives by up to %d; want 0", k, largest)
+		}
+	}
+}
