@@ -242,9 +242,8 @@ func newEcho(cfg Config) *echo.Echo {
 	e.Match(read, "/sitemap.xml", pages.sitemap, boundedRead, fresh)
 	e.Match(read, "/robots.txt", pages.robots)
 	// A reader who types the site's address, or the index's with a slash, lands on the index.
-	toIndex := func(c echo.Context) error { return c.Redirect(nethttp.StatusMovedPermanently, "/news") }
-	e.Match(read, "/", toIndex)
-	e.Match(read, "/news/", toIndex)
+	e.Match(read, "/", toNewsIndex)
+	e.Pre(newsIndexWithSlash)
 	return e
 }
 
