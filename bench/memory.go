@@ -20,6 +20,7 @@ type MemoryProfile struct {
 	QuarterHeap   [4]uint64 // largest HeapInuse sampled in each quarter of the run's progress
 	QuarterRSS    [4]uint64 // largest VmRSS sampled in each quarter
 	PeakRSS       uint64    // VmHWM at the end: the kernel's peak RSS since the sampler reset it
+	StartRSS      uint64    // VmRSS when the sampler started: what the peak grew from
 	HWMReset      bool      // whether the peak could be reset at start; if not, it covers the whole process
 	Samples       int
 }
@@ -40,6 +41,7 @@ func StartMemorySampler(every time.Duration, progress func() float64) *MemorySam
 	s := &MemorySampler{progress: progress, every: every, stop: make(chan struct{})}
 	// Writing 5 to clear_refs resets VmHWM to the current RSS (Linux ≥ 4.0).
 	s.profile.HWMReset = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+	s.profile.StartRSS, _ = procStatus("VmRSS:")
 	s.done.Add(1)
 	go s.loop()
 	return s

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	nethttp "net/http"
+	"net/textproto"
 	"os"
 	"strconv"
 	"strings"
@@ -60,16 +61,18 @@ const multipartOverhead = 64 << 10
 type mediaAPI struct {
 	cfg   MediaConfig
 	cache *MediaCache
+	// publicCache remembers which images are public; nil: the view is asked every time.
+	publicCache *PublicCache
 }
 
-func newMediaAPI(cfg MediaConfig) *mediaAPI {
+func newMediaAPI(cfg MediaConfig, publicCache *PublicCache) *mediaAPI {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = media.DefaultMaxBytes
 	}
 	if cfg.Cache == nil {
 		cfg.Cache = NewMediaCache(0)
 	}
-	return &mediaAPI{cfg: cfg, cache: cfg.Cache}
+	return &mediaAPI{cfg: cfg, cache: cfg.Cache, publicCache: publicCache}
 }
 
 // skipsBodyLimit reports whether a request is an upload, which has its own, larger, limit.
@@ -269,58 +272,106 @@ func (api *mediaAPI) describe(c echo.Context) error {
 
 // deskRendition serves a rendition to editors, whether or not any published article shows it.
 func (api *mediaAPI) deskRendition(c echo.Context) error {
-	return api.serve(c, c.Param("id"), c.Param("name"), "private, max-age=3600")
+	return api.serve(c, c.Param("id"), c.Param("name"), deskRenditionCache, false)
 }
 
 // publicRendition serves a rendition to readers once an article they may read shows it. The
 // same address serves the same bytes for as long as it serves any; answers are kept briefly
 // by shared caches, so that a kill takes the image off them soon, unless the address names its
 // content (?v= with the start of the ETag), which may be kept a year.
+//
+// It is the hottest read there is (every picture of every page), so a read of a rendition in
+// memory touches neither the views nor the object store: whether the image is public comes
+// from the PublicCache (which the published view's commits invalidate), its bytes and headers
+// from the MediaCache. Only a miss reads, under readTimeout (the route has no boundedRead,
+// whose context and request copy every read would pay).
 func (api *mediaAPI) publicRendition(c echo.Context) error {
 	id := c.Param("id")
 	ok := false
 	if api.cfg.Public != nil {
 		var err error
-		if ok, err = api.cfg.Public.IsPublicMedia(c.Request().Context(), id); err != nil {
+		if ok, err = api.publicCache.isPublicMedia(c.Request().Context(), id, api.askPublic); err != nil {
 			return err
 		}
 	}
 	if !ok {
 		return echo.NewHTTPError(nethttp.StatusNotFound, "no public image at this address")
 	}
-	return api.serve(c, id, c.Param("name"), "public, max-age=60")
+	return api.serve(c, id, c.Param("name"), publicRenditionCache, true)
 }
 
-// immutable is the Cache-Control of an answer whose address names its content.
-const immutable = "public, max-age=31536000, immutable"
+func (api *mediaAPI) askPublic(ctx context.Context, id string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	return api.cfg.Public.IsPublicMedia(ctx, id)
+}
 
-func (api *mediaAPI) serve(c echo.Context, id, name, cacheControl string) error {
+// Header values shared by every answer: net/http only reads them, and a slice of capacity one
+// is copied, not changed, by anything that appends to it.
+var (
+	deskRenditionCache   = []string{"private, max-age=3600"}
+	publicRenditionCache = []string{"public, max-age=60"}
+	immutableCache       = []string{"public, max-age=31536000, immutable"} // the address names the content
+	noSniff              = []string{"nosniff"}
+)
+
+// Canonical header keys, for setting the header map directly.
+var (
+	keyETag          = textproto.CanonicalMIMEHeaderKey(headerETag)
+	keyCacheControl  = textproto.CanonicalMIMEHeaderKey("Cache-Control")
+	keyNoSniff       = textproto.CanonicalMIMEHeaderKey("X-Content-Type-Options")
+	keyContentType   = textproto.CanonicalMIMEHeaderKey(echo.HeaderContentType)
+	keyContentLength = textproto.CanonicalMIMEHeaderKey(echo.HeaderContentLength)
+)
+
+// serve answers a rendition from the MediaCache, reading it from the view and the object store
+// on a miss. A rendition's headers are built once, when it enters the cache; its bytes are
+// written as they are kept, without a copy.
+func (api *mediaAPI) serve(c echo.Context, id, name string, cacheControl []string, public bool) error {
 	r, ok := api.cache.get(id, name)
 	if !ok {
-		it, err := api.item(c.Request().Context(), id)
-		if err != nil {
+		var err error
+		if r, err = api.load(c.Request().Context(), id, name); err != nil {
 			return err
 		}
-		rend, found := it.Rendition(name)
-		if !found {
-			return echo.NewHTTPError(nethttp.StatusNotFound, "this image has no rendition "+strconv.Quote(name))
-		}
-		b, err := api.cfg.Library.Read(c.Request().Context(), id, name)
-		if err != nil {
-			return err
-		}
-		r = &cachedRendition{body: b, contentType: rend.ContentType, etag: `"` + rend.Digest + `"`}
 		api.cache.put(id, name, r)
 	}
-	h := c.Response().Header()
-	h.Set(headerETag, r.etag)
-	if v := c.QueryParam("v"); v != "" && len(v) >= 8 && strings.HasPrefix(strings.Trim(r.etag, `"`), "SHA-256="+v) && strings.HasPrefix(cacheControl, "public") {
-		cacheControl = immutable
+	req := c.Request()
+	if public && req.URL.RawQuery != "" && r.namedBy(c.QueryParam("v")) {
+		cacheControl = immutableCache
 	}
-	h.Set("Cache-Control", cacheControl)
-	h.Set("X-Content-Type-Options", "nosniff")
-	if etagListMatches(c.Request().Header.Values("If-None-Match"), r.etag) {
+	res := c.Response()
+	h := res.Header()
+	h[keyETag] = r.etagHeader
+	h[keyCacheControl] = cacheControl
+	h[keyNoSniff] = noSniff
+	if inm := req.Header[ifNoneMatch]; len(inm) > 0 && etagListMatches(inm, r.etag) {
 		return c.NoContent(nethttp.StatusNotModified)
 	}
-	return c.Blob(nethttp.StatusOK, r.contentType, r.body)
+	h[keyContentType] = r.contentTypeHeader
+	h[keyContentLength] = r.lengthHeader
+	res.WriteHeader(nethttp.StatusOK)
+	_, err := res.Write(r.body) // HEAD: net/http writes no body, and says its length
+	return err
+}
+
+var ifNoneMatch = textproto.CanonicalMIMEHeaderKey("If-None-Match")
+
+// load reads a rendition from the media view and the object store, under readTimeout.
+func (api *mediaAPI) load(ctx context.Context, id, name string) (*cachedRendition, error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	it, err := api.item(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rend, found := it.Rendition(name)
+	if !found {
+		return nil, echo.NewHTTPError(nethttp.StatusNotFound, "this image has no rendition "+strconv.Quote(name))
+	}
+	b, err := api.cfg.Library.Read(ctx, id, name)
+	if err != nil {
+		return nil, err
+	}
+	return newCachedRendition(b, rend.ContentType, rend.Digest), nil
 }

@@ -2,7 +2,11 @@ package http
 
 import (
 	"container/list"
+	"context"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 )
 
 // DefaultMediaCacheBytes bounds the renditions an instance keeps in memory.
@@ -17,16 +21,32 @@ type MediaCache struct {
 	max    int64
 	size   int64
 	order  *list.List // of *cachedRendition, most recent first
-	byKey  map[string]*list.Element
+	byKey  map[renditionKey]*list.Element
 	erased map[string]bool
 }
 
+// renditionKey names a rendition in the cache (a struct, so that a lookup builds no string).
+type renditionKey struct{ id, name string }
+
 type cachedRendition struct {
-	key         string
-	id          string
-	body        []byte
-	contentType string
-	etag        string
+	key  renditionKey
+	id   string
+	body []byte
+	etag string // the digest, quoted
+	// The answer's header values, built once and shared by every answer (read-only).
+	etagHeader, contentTypeHeader, lengthHeader []string
+}
+
+func newCachedRendition(body []byte, contentType, digest string) *cachedRendition {
+	etag := `"` + digest + `"`
+	return &cachedRendition{body: body, etag: etag, etagHeader: []string{etag},
+		contentTypeHeader: []string{contentType}, lengthHeader: []string{strconv.Itoa(len(body))}}
+}
+
+// namedBy reports whether v, the ?v= of an address, names this rendition's content: the start
+// (8 characters at least) of its digest's base64.
+func (r *cachedRendition) namedBy(v string) bool {
+	return len(v) >= 8 && strings.HasPrefix(strings.Trim(r.etag, `"`), "SHA-256="+v)
 }
 
 // NewMediaCache returns a cache of renditions holding at most max bytes
@@ -35,13 +55,13 @@ func NewMediaCache(max int64) *MediaCache {
 	if max <= 0 {
 		max = DefaultMediaCacheBytes
 	}
-	return &MediaCache{max: max, order: list.New(), byKey: map[string]*list.Element{}, erased: map[string]bool{}}
+	return &MediaCache{max: max, order: list.New(), byKey: map[renditionKey]*list.Element{}, erased: map[string]bool{}}
 }
 
 func (c *MediaCache) get(id, name string) (*cachedRendition, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	el, ok := c.byKey[id+"/"+name]
+	el, ok := c.byKey[renditionKey{id, name}]
 	if !ok {
 		return nil, false
 	}
@@ -55,7 +75,7 @@ func (c *MediaCache) put(id, name string, r *cachedRendition) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r.key, r.id = id+"/"+name, id
+	r.key, r.id = renditionKey{id, name}, id
 	if c.erased[id] {
 		return
 	}
@@ -88,4 +108,61 @@ func (c *MediaCache) Evict(id string) {
 		}
 		el = next
 	}
+}
+
+// maxPublicMedia bounds the images whose publicity is remembered; past it, it starts again.
+const maxPublicMedia = 10_000
+
+// publicMedia remembers whether images are public, as the published view last said: the
+// question is asked by every public rendition read, and answering it from SQL cost more than
+// serving the bytes. It belongs to the PublicCache and follows its rules: every invalidation
+// (a commit of the published view, here or on another instance) forgets every answer, since a
+// commit's article ids do not say which images it shows or stops showing; an answer is served
+// for at most the cache's maxAge; an answer read while an invalidation happened is not kept.
+type publicMedia struct {
+	mu   sync.RWMutex
+	gen  uint64
+	byID map[string]publicity
+}
+
+type publicity struct {
+	public bool
+	readAt time.Time
+}
+
+// invalidate forgets every answer (the PublicCache's lock is not held).
+func (m *publicMedia) invalidate() {
+	m.mu.Lock()
+	m.gen++
+	m.byID = nil
+	m.mu.Unlock()
+}
+
+// isPublicMedia answers from memory when it can, else asks the view and remembers.
+func (c *PublicCache) isPublicMedia(ctx context.Context, id string, ask func(context.Context, string) (bool, error)) (bool, error) {
+	if c == nil {
+		return ask(ctx, id)
+	}
+	now := c.now()
+	m := &c.media
+	m.mu.RLock()
+	p, ok := m.byID[id]
+	gen := m.gen
+	m.mu.RUnlock()
+	if ok && now.Sub(p.readAt) < c.maxAge {
+		return p.public, nil
+	}
+	public, err := ask(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gen == gen {
+		if m.byID == nil || len(m.byID) >= maxPublicMedia {
+			m.byID = map[string]publicity{}
+		}
+		m.byID[id] = publicity{public: public, readAt: now}
+	}
+	return public, nil
 }

@@ -46,6 +46,20 @@ func (api *pagesAPI) base(c echo.Context) string {
 }
 
 // article serves GET /news/{slug}.
+// toNewsIndex sends a reader to the index of the public pages.
+func toNewsIndex(c echo.Context) error { return c.Redirect(nethttp.StatusMovedPermanently, "/news") }
+
+// newsIndexWithSlash sends /news/ to the index before routing: a route of its own would be one
+// the OpenAPI document's validator takes /news for.
+func newsIndexWithSlash(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if r := c.Request(); r.URL.Path == "/news/" && (r.Method == nethttp.MethodGet || r.Method == nethttp.MethodHead) {
+			return toNewsIndex(c)
+		}
+		return next(c)
+	}
+}
+
 func (api *pagesAPI) article(c echo.Context) error {
 	slug, base := c.Param("slug"), api.base(c)
 	// Kept apart from the JSON answer for the same slug (whose key is base, slug).

@@ -39,6 +39,8 @@ type PublicCache struct {
 	byArticle map[string][]string       // article id, or translation set id → the keys of its answers
 	lists     map[string]renderedAnswer // by listing key: they show many articles
 	flights   map[flightKey]*flight     // reads of the view under way
+
+	media publicMedia // whether images are public (mediacache.go)
 }
 
 // A read of the view under way, which readers of the same key and generation wait for rather
@@ -83,6 +85,7 @@ func (c *PublicCache) Invalidate(ids []string) {
 	if c == nil {
 		return
 	}
+	c.media.invalidate()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++

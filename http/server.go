@@ -5,9 +5,13 @@ package http
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	nethttp "net/http"
+	"net/textproto"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -137,8 +141,7 @@ func newEcho(cfg Config) *echo.Echo {
 	}
 	e.Use(
 		middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, LogErrorFunc: logPanic(cfg.Logger)}),
-		boundRequestID,
-		middleware.RequestID(),
+		requestID(newRequestIDs()),
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: bodyLimit, Skipper: skipsBodyLimit}),
 	)
 
@@ -189,12 +192,12 @@ func newEcho(cfg Config) *echo.Echo {
 	api.POST("/articles/:id/kill", editors.command(kill))
 
 	if cfg.Media != nil {
-		images := newMediaAPI(*cfg.Media)
+		images := newMediaAPI(*cfg.Media, cfg.PublicCache)
 		api.POST("/media", images.upload, requireRole(domain.RoleReporter))
 		api.GET("/media/:id", images.get, boundedRead, readYourWrites(cfg.Positions, "media"))
 		api.PATCH("/media/:id", images.describe)
 		api.GET("/media/:id/renditions/:name", images.deskRendition, boundedRead, readYourWrites(cfg.Positions, "media"))
-		e.Match(read, "/public/v1/media/:id/:name", images.publicRendition, boundedRead)
+		e.Match(read, "/public/v1/media/:id/:name", images.publicRendition) // bounds its own reads
 	}
 
 	admin := &adminAPI{projections: cfg.Projections, readiness: cfg.Readiness}
@@ -241,9 +244,8 @@ func newEcho(cfg Config) *echo.Echo {
 	e.Match(read, "/sitemap.xml", pages.sitemap, boundedRead, fresh)
 	e.Match(read, "/robots.txt", pages.robots)
 	// A reader who types the site's address, or the index's with a slash, lands on the index.
-	toIndex := func(c echo.Context) error { return c.Redirect(nethttp.StatusMovedPermanently, "/news") }
-	e.Match(read, "/", toIndex)
-	e.Match(read, "/news/", toIndex)
+	e.Match(read, "/", toNewsIndex)
+	e.Pre(newsIndexWithSlash)
 	return e
 }
 
@@ -270,17 +272,45 @@ func boundedRead(next echo.HandlerFunc) echo.HandlerFunc {
 // maxRequestID bounds a client's own X-Request-Id.
 const maxRequestID = 128
 
-// boundRequestID drops a client's X-Request-Id that is long or holds more than letters, digits
-// and ._:- before RequestID reads it, so that a fresh one is generated instead. The request id
-// becomes the correlation id of the event a command records: unbounded, it would write past
-// every limit the body and its fields have.
-func boundRequestID(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		h := c.Request().Header
-		if id := h.Get(echo.HeaderXRequestID); id != "" && !plainID(id) {
-			h.Del(echo.HeaderXRequestID)
+// requestID gives every request an id, the answer's X-Request-Id: the client's own if it is
+// plain (plainID), else a fresh one. The request id becomes the correlation id of the event a
+// command records: a client's unbounded one would write past every limit the body and its
+// fields have. (It is Echo's RequestID and a bound on the client's id in one: Echo's draws 32
+// bytes from crypto/rand for every request, more than a cached image read costs otherwise.)
+func requestID(next func() string) echo.MiddlewareFunc {
+	return func(h echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			id := c.Request().Header.Get(echo.HeaderXRequestID)
+			if id == "" || !plainID(id) {
+				id = next()
+			}
+			c.Response().Header()[keyRequestID] = []string{id}
+			return h(c)
 		}
-		return next(c)
+	}
+}
+
+var keyRequestID = textproto.CanonicalMIMEHeaderKey(echo.HeaderXRequestID)
+
+// newRequestIDs returns a generator of request ids, 32 letters and digits as Echo's are: a
+// random prefix drawn once, so that instances do not share ids, and a counter. Ids need to be
+// unique, not secret: the client sees its own.
+func newRequestIDs() func() string {
+	var seed [10]byte
+	if _, err := rand.Read(seed[:]); err != nil {
+		panic(err) // crypto/rand does not fail on Linux
+	}
+	prefix := hex.EncodeToString(seed[:])
+	var n atomic.Uint64
+	return func() string {
+		var b [32]byte
+		copy(b[:], prefix)
+		v := n.Add(1)
+		for i := len(b) - 1; i >= len(prefix); i-- {
+			b[i] = "0123456789abcdef"[v&15]
+			v >>= 4
+		}
+		return string(b[:])
 	}
 }
 

@@ -32,6 +32,7 @@ type benchConfig struct {
 	PublishRate  float64       // publishes/s whose latency to the public API is measured
 	LatencyTime  time.Duration // how long the latency phase lasts
 	SSEClients   int           // event-stream readers held open (in a second process) during the latency phase
+	Uploads      int           // uploads of a 4000×3000 JPEG timed one after another
 	ReplayEvents int           // size of the generated log replayed
 	ReplayBatch  int
 	DataDir      string // where everything is written; a temporary directory if empty
@@ -43,7 +44,8 @@ type benchConfig struct {
 }
 
 // benchPhases are the phases of a run, in order.
-var benchPhases = []string{"raw-publish", "raw-upsert", "raw-echo", "public-reads", "raw-echo-pages", "pages", "commands", "publish-latency", "replay"}
+var benchPhases = []string{"raw-publish", "raw-upsert", "raw-echo", "public-reads", "raw-echo-pages", "pages",
+	"upload", "raw-echo-images", "images", "commands", "publish-latency", "replay"}
 
 // wants reports whether the run includes phase.
 func (c benchConfig) wants(phase string) bool {
@@ -62,6 +64,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	f.fs.Float64Var(&cfg.PublishRate, "publish-rate", 50, "publishes/s whose latency to the public API and to a NATS subscriber is measured (50 for 20 s: the 1,000 publishes the issue asks)")
 	f.fs.DurationVar(&cfg.LatencyTime, "latency-duration", 20*time.Second, "length of the publish → public latency phase")
 	f.fs.IntVar(&cfg.SSEClients, "sse-clients", 0, "event-stream readers connected (from a second process) during the latency phase, each timing every publication (the issue's row: --sse-clients 1000 --publish-rate 10)")
+	f.fs.IntVar(&cfg.Uploads, "uploads", 5, "uploads of a 12-megapixel JPEG (about 4.6 MB) timed one after another, end to end")
 	f.fs.IntVar(&cfg.ReplayEvents, "replay-events", 100_000, "events in the generated log that is replayed (1000000 for the issue's figure)")
 	f.fs.IntVar(&cfg.ReplayBatch, "replay-batch", projections.DefaultBatchSize, "events per transaction of the replay")
 	f.fs.StringVar(&cfg.DataDir, "data-dir", "", "directory for the benchmark's NATS files and databases (default: a temporary directory, removed after)")
@@ -83,7 +86,7 @@ func benchCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		cfg.Duration, cfg.LatencyTime = 700*time.Millisecond, 1500*time.Millisecond
 		cfg.Connections, cfg.Articles, cfg.ReadSlugs = 4, 16, 4
 		cfg.SteadyRate, cfg.PublishRate, cfg.SSEClients = 40, 4, 8
-		cfg.ReplayEvents = 2000
+		cfg.ReplayEvents, cfg.Uploads = 2000, 1
 	}
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "newsroom-bench-")
@@ -117,6 +120,7 @@ type benchRun struct {
 	reads        bench.LoadResult
 	rawPages     bench.LoadResult // raw Echo serving the pages' bytes
 	pages        bench.LoadResult // the public pages by slug (pages_bench.go)
+	images       imageFigures     // an upload, and the renditions' reads (bench_images.go)
 	steady       bench.LoadResult
 	publishLat   []time.Duration
 	publishFails int
@@ -213,7 +217,7 @@ func (b *benchRun) run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	if slices.ContainsFunc([]string{"raw-echo", "public-reads", "raw-echo-pages", "pages", "commands", "publish-latency"}, cfg.wants) {
+	if slices.ContainsFunc([]string{"raw-echo", "public-reads", "raw-echo-pages", "pages", "upload", "raw-echo-images", "images", "commands", "publish-latency"}, cfg.wants) {
 		if err := b.runApp(ctx); err != nil {
 			return err
 		}
@@ -300,6 +304,9 @@ func (b *benchRun) runApp(ctx context.Context) error {
 		return err
 	}
 	if err := b.runPages(ctx, app, published); err != nil {
+		return err
+	}
+	if err := b.runImages(ctx, c); err != nil {
 		return err
 	}
 	if err := b.phase("commands", cfg.Duration, func() (err error) {

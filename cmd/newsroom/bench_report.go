@@ -22,6 +22,18 @@ func ratio(a, b float64) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
+// sizes lists byte counts: "9,000 / 60,000".
+func sizes(ns []int) string {
+	var out []string
+	for _, n := range ns {
+		out = append(out, bench.Humanize(float64(n)))
+	}
+	if len(out) == 0 {
+		return "no"
+	}
+	return strings.Join(out, " / ")
+}
+
 func mb(n uint64) string { return fmt.Sprintf("%d MB", n>>20) }
 
 func met(ok bool) string {
@@ -52,6 +64,19 @@ func (b *benchRun) report() {
 	pageRatio := b.pages.PerSecond() / max(b.rawPages.PerSecond(), 1)
 	fmt.Fprintf(w, "public pages/s by slug (%d slugs, HTML)\t%s req/s (Echo, the same HTML from memory)\t%s\t%.2f\t≥ 0.80\t%s\t\n",
 		cfg.ReadSlugs, bench.Humanize(b.rawPages.PerSecond()), bench.Humanize(b.pages.PerSecond()), pageRatio, met(pageRatio >= 0.8))
+	im := b.images
+	imageRatio := im.reads.PerSecond() / max(im.rawEcho.PerSecond(), 1)
+	fmt.Fprintf(w, "image reads/s (public renditions of %s bytes)\t%s req/s (Echo, the same bytes from memory)\t%s\t%.2f\t≥ 0.80\t%s\t\n",
+		sizes(im.sizes), bench.Humanize(im.rawEcho.PerSecond()), bench.Humanize(im.reads.PerSecond()), imageRatio, met(imageRatio >= 0.8))
+	median, fastest, slowest := im.uploadSpread()
+	fmt.Fprintf(w, "upload of a %.1f MB %d×%d JPEG, wall median (fastest–slowest of %d)\t–\t%s (%s–%s)\t–\t≤ 1 s\t%s\t\n",
+		float64(im.photoBytes)/1e6, benchPhotoWidth, benchPhotoHeight, len(im.uploads), ms(median), ms(fastest), ms(slowest),
+		met(median > 0 && median <= time.Second))
+	if i := slices.IndexFunc(b.phases, func(p phaseFigures) bool { return p.name == "upload" }); i >= 0 {
+		m := b.phases[i].mem
+		fmt.Fprintf(w, "upload peak RSS (VmHWM of this process: server, client and the photo)\t–\t%s (%s at the start)\t–\tbounded\t\t\n",
+			mb(m.PeakRSS), mb(m.StartRSS))
+	}
 	lat := slices.Clone(b.publishLat)
 	p50, p99 := bench.Percentile(lat, 0.50), bench.Percentile(lat, 0.99)
 	fmt.Fprintf(w, "publish → public p50 (%d publishes, %s commands/s steady)\t–\t%s\t–\t–\t\t\n",
@@ -87,7 +112,8 @@ func (b *benchRun) report() {
 	for _, r := range []struct {
 		name string
 		res  bench.LoadResult
-	}{{"raw Echo", b.rawEcho}, {"public reads", b.reads}, {"raw Echo, pages", b.rawPages}, {"public pages", b.pages}, {"commands", b.commands}, {"steady commands", b.steady}} {
+	}{{"raw Echo", b.rawEcho}, {"public reads", b.reads}, {"raw Echo, pages", b.rawPages}, {"public pages", b.pages},
+		{"raw Echo, images", im.rawEcho}, {"image reads", im.reads}, {"commands", b.commands}, {"steady commands", b.steady}} {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t\n", r.name, ms(r.res.P50), ms(r.res.P99), r.res.Requests, r.res.Errors)
 	}
 	fmt.Fprintf(w, "publishes (answer → readable)\t%s\t%s\t%d\t%d\t\n", ms(p50), ms(p99), len(lat), b.publishFails)

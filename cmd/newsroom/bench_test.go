@@ -27,6 +27,9 @@ func TestBenchQuick(t *testing.T) {
 		{"commands/s", `\|([\d,]+) publish/s[^|]*\|([\d,]+)\s*\|`},
 		{"public reads/s by slug", `\|([\d,]+) req/s[^|]*\|([\d,]+)\s*\|`},
 		{"public pages/s by slug", `\|([\d,]+) req/s[^|]*\|([\d,]+)\s*\|`},
+		{"image reads/s", `renditions of ([\d,]+) / ([\d,]+) / ([\d,]+) bytes\)\s*\|([\d,]+) req/s[^|]*\|([\d,]+)\s*\|`},
+		{"upload of a ", `\|[^|]*\|([\d.]+) ms \(([\d.]+) ms–([\d.]+) ms\)`},
+		{"upload peak RSS", `\|[^|]*\|(\d+) MB`},
 		{"publish → public p99", `\|[^|]*\|([\d.]+) ms`},
 		{"publish → NATS subscriber p99", `\|[^|]*\|([\d.]+) ms`},
 		{"publish → SSE reader p99", `\((\d+) readers, \d+ failed; (\d+) deliveries, \d+ missed\)\s*\|[^|]*\|([\d.]+) ms`},
@@ -50,7 +53,7 @@ func TestBenchQuick(t *testing.T) {
 			}
 		}
 	}
-	for _, phase := range []string{"raw-publish", "raw-upsert", "raw-echo", "public-reads", "raw-echo-pages", "pages", "commands", "publish-latency", "replay"} {
+	for _, phase := range []string{"raw-publish", "raw-upsert", "raw-echo", "public-reads", "raw-echo-pages", "pages", "upload", "raw-echo-images", "images", "commands", "publish-latency", "replay"} {
 		if lineStarting(report, phase+" ") == "" {
 			t.Errorf("report has no memory row for phase %s:\n%s", phase, report)
 		}
