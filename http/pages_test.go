@@ -154,7 +154,7 @@ func TestArticlePage(t *testing.T) {
 			t.Errorf("the page lacks %s\n%s", want, page)
 		}
 	}
-	if strings.Contains(page, "<script>") || strings.Contains(page, `class="notice retraction"`) || strings.Contains(page, "main-image") {
+	if strings.Contains(page, "<script>") || strings.Contains(page, `class="notice retraction"`) || strings.Contains(page, `class="main-image"`) {
 		t.Errorf("the page holds a script tag, a retraction notice or an empty image slot:\n%s", page)
 	}
 	if n := strings.Count(page, "<script"); n != 1 {
