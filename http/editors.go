@@ -202,14 +202,7 @@ func (api *editorsAPI) getVersion(c echo.Context) error {
 }
 
 func (api *editorsAPI) revise(c echo.Context) error {
-	ifMatch, err := parseIfMatch(c)
-	if err != nil {
-		return err
-	}
-	if ifMatch == nil {
-		return errPreconditionRequired
-	}
-	body, err := readJSONBody(c, echo.MIMEApplicationJSON, "application/merge-patch+json")
+	ifMatch, body, err := mergePatch(c)
 	if err != nil {
 		return err
 	}

@@ -128,3 +128,20 @@ func etagListMatches(lines []string, tag string) bool {
 	}
 	return false
 }
+
+// mergePatch reads what every PATCH under If-Match starts with: the versions the client saw
+// (required: 428 without, so that no edit lands blind) and the body, a JSON merge patch.
+func mergePatch(c echo.Context) (*editorial.IfMatch, []byte, error) {
+	ifMatch, err := parseIfMatch(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ifMatch == nil {
+		return nil, nil, errPreconditionRequired
+	}
+	body, err := readJSONBody(c, echo.MIMEApplicationJSON, "application/merge-patch+json")
+	if err != nil {
+		return nil, nil, err
+	}
+	return ifMatch, body, nil
+}

@@ -228,14 +228,7 @@ func (api *mediaAPI) item(ctx context.Context, id string) (projections.MediaItem
 // describe changes an image's caption, credit, alt text or copyright (a merge patch: fields
 // left out stay as they are), under If-Match as articles are.
 func (api *mediaAPI) describe(c echo.Context) error {
-	ifMatch, err := parseIfMatch(c)
-	if err != nil {
-		return err
-	}
-	if ifMatch == nil {
-		return errPreconditionRequired
-	}
-	body, err := readJSONBody(c, echo.MIMEApplicationJSON, "application/merge-patch+json")
+	ifMatch, body, err := mergePatch(c)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func (*Desk) Tables() []string { return []string{"desk_articles", deskCounts.tab
 
 // Schema implements View.
 func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
-	return []string{
+	return append([]string{
 		`CREATE TABLE ` + t.Name("desk_articles") + ` (
 			id              TEXT    PRIMARY KEY,
 			version         ` + bigint(d) + ` NOT NULL,
@@ -73,7 +73,15 @@ func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
 		deskCounts.schema(d, t),
 		// The images of each article, in its order; by image too, for MediaUsers. A table of
 		// its own rather than a column of desk_articles: the search view reuses that row.
-		`CREATE TABLE ` + t.Name("desk_media") + ` (
+	}, mediaRefsSchema(d, t, "desk_media")...)
+}
+
+// mediaRefsSchema is a table of articles' images (domain.MediaRef), in each article's order, and
+// its index by image: the desk view's (every article) and the published view's (what readers
+// may see now) have the same shape.
+func mediaRefsSchema(d sqldb.Dialect, t Tables, name string) []string {
+	return []string{
+		`CREATE TABLE ` + t.Name(name) + ` (
 			article_id TEXT    NOT NULL,
 			position   INTEGER NOT NULL,
 			media_id   TEXT    NOT NULL,
@@ -81,7 +89,7 @@ func (*Desk) Schema(d sqldb.Dialect, t Tables) []string {
 			caption    TEXT    NOT NULL DEFAULT '',
 			PRIMARY KEY (article_id, position)
 		)` + strict(d),
-		`CREATE INDEX ` + t.Index("desk_media_media") + ` ON ` + t.Name("desk_media") + ` (media_id)`,
+		`CREATE INDEX ` + t.Index(name+"_media") + ` ON ` + t.Name(name) + ` (media_id)`,
 	}
 }
 

@@ -111,7 +111,7 @@ func (*Published) Tables() []string {
 // Schema implements View.
 func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 	articles, corrections, tags := t.Name("public_articles"), t.Name("public_corrections"), t.Name("public_tags")
-	return []string{
+	return append([]string{
 		`CREATE TABLE ` + articles + ` (
 			id               TEXT    PRIMARY KEY,
 			version          ` + bigint(d) + ` NOT NULL,
@@ -170,16 +170,7 @@ func (*Published) Schema(d sqldb.Dialect, t Tables) []string {
 		publicCounts.schema(d, t),
 		// The images of the articles readers may read now (published: not retracted, killed or
 		// under embargo), by image: whether an image is public (IsPublicMedia).
-		`CREATE TABLE ` + t.Name("public_media") + ` (
-			article_id TEXT    NOT NULL,
-			position   INTEGER NOT NULL,
-			media_id   TEXT    NOT NULL,
-			role       TEXT    NOT NULL,
-			caption    TEXT    NOT NULL DEFAULT '',
-			PRIMARY KEY (article_id, position)
-		)` + strict(d),
-		`CREATE INDEX ` + t.Index("public_media_media") + ` ON ` + t.Name("public_media") + ` (media_id)`,
-	}
+	}, mediaRefsSchema(d, t, "public_media")...)
 }
 
 // publicState is one article of a batch as the published view folds it in memory.
