@@ -1,8 +1,6 @@
 package events
 
 import (
-	"time"
-
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newsroom/newsroom/domain"
@@ -41,16 +39,11 @@ const EmbargoedIDSuffix = ":embargoed"
 
 // EmbargoedStreamConfig is the configuration of the embargoed stream: as the public stream's.
 func EmbargoedStreamConfig(replicas int) jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:        EmbargoedStreamName,
-		Description: "newsroom embargoed events: what trusted subscribers may see before an embargo ends, as CloudEvents with IPTC ninjs bodies",
-		Subjects:    []string{EmbargoedSubjectAll},
-		Storage:     jetstream.FileStorage,
-		Retention:   jetstream.LimitsPolicy,
-		Replicas:    replicas,
-		Duplicates:  2 * time.Minute,
-		AllowDirect: replicas <= 1,
-	}
+	cfg := PublicStreamConfig(replicas)
+	cfg.Name = EmbargoedStreamName
+	cfg.Description = "newsroom embargoed events: what trusted subscribers may see before an embargo ends, as CloudEvents with IPTC ninjs bodies"
+	cfg.Subjects = []string{EmbargoedSubjectAll}
+	return cfg
 }
 
 // EmbargoedActionOf says which message of the embargoed stream an internal event makes, if

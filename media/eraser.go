@@ -2,14 +2,18 @@ package media
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"time"
 )
 
 // SweepEvery is how often an instance sweeps the object store for objects without an upload.
 const SweepEvery = time.Hour
 
-// Housekeeper erases the images only killed articles use, after every kill the views have
-// applied (Kick), and sweeps the object store of orphaned objects at start and every hour.
+// Housekeeper erases the images only killed articles use: those of each kill the views have
+// applied (Kick), and every image once an hour (a kill whose pass failed, or that a stopped
+// instance never looked at); and sweeps the object store of orphaned objects at start and every
+// hour.
 // Both are idempotent: instances sharing a log may run them at once.
 type Housekeeper struct {
 	Library *Library
@@ -19,16 +23,26 @@ type Housekeeper struct {
 	// Candidates lists the images not erased yet (the media view's IDs).
 	Candidates func(ctx context.Context) (map[string]bool, error)
 
-	kicks chan struct{}
+	kicks   chan struct{}
+	mu      sync.Mutex
+	pending map[string]bool // images of the kills since the last pass
 }
 
 // NewHousekeeper returns a housekeeper; users may be nil (no image is ever erased).
 func NewHousekeeper(l *Library, users Users, candidates func(ctx context.Context) (map[string]bool, error)) *Housekeeper {
-	return &Housekeeper{Library: l, Users: users, Candidates: candidates, kicks: make(chan struct{}, 1)}
+	return &Housekeeper{Library: l, Users: users, Candidates: candidates, kicks: make(chan struct{}, 1), pending: map[string]bool{}}
 }
 
-// Kick asks for an erasure pass soon; it never blocks.
-func (h *Housekeeper) Kick() {
+// Kick asks for an erasure pass over the images of a killed article soon; it never blocks.
+func (h *Housekeeper) Kick(mediaIDs ...string) {
+	if len(mediaIDs) == 0 {
+		return
+	}
+	h.mu.Lock()
+	for _, id := range mediaIDs {
+		h.pending[id] = true
+	}
+	h.mu.Unlock()
 	select {
 	case h.kicks <- struct{}{}:
 	default:
@@ -49,9 +63,9 @@ func (h *Housekeeper) Start(ctx context.Context, stop <-chan struct{}) {
 				return
 			case <-tick.C:
 				h.sweep(ctx)
-				h.erase(ctx)
+				h.eraseAll(ctx)
 			case <-h.kicks:
-				h.erase(ctx)
+				h.erase(ctx, h.takePending())
 			}
 		}
 	}()
@@ -63,10 +77,23 @@ func (h *Housekeeper) sweep(ctx context.Context) {
 	}
 }
 
-// erase looks at every image not erased yet: an image used by one killed article is usually
-// used by few, and a kill is rare, so the pass reads the usage of each rather than keep an
-// index of its own.
-func (h *Housekeeper) erase(ctx context.Context) {
+// takePending returns the images kicked since the last pass, and forgets them.
+func (h *Housekeeper) takePending() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := make([]string, 0, len(h.pending))
+	for id := range h.pending {
+		ids = append(ids, id)
+	}
+	clear(h.pending)
+	slices.Sort(ids)
+	return ids
+}
+
+// eraseAll looks at every image not erased yet: an image used by one killed article is usually
+// used by few, and the pass is hourly, so it reads the usage of each rather than keep an index
+// of its own.
+func (h *Housekeeper) eraseAll(ctx context.Context) {
 	if h.Users == nil || h.Candidates == nil {
 		return
 	}
@@ -79,9 +106,17 @@ func (h *Housekeeper) erase(ctx context.Context) {
 	for id := range ids {
 		list = append(list, id)
 	}
-	erased, err := h.Library.EraseUnused(ctx, h.Users, list, time.Now())
+	h.erase(ctx, list)
+}
+
+// erase erases those of ids that only killed articles use.
+func (h *Housekeeper) erase(ctx context.Context, ids []string) {
+	if h.Users == nil || len(ids) == 0 {
+		return
+	}
+	erased, err := h.Library.EraseUnused(ctx, h.Users, ids, time.Now())
 	if err != nil {
-		h.Library.logger().Warn("images: erasure failed; the next kill or the hourly pass retries", "error", err)
+		h.Library.logger().Warn("images: erasure failed; the hourly pass retries", "error", err)
 	}
 	if len(erased) > 0 {
 		h.Library.logger().Info("images erased: only killed articles used them", "media_ids", erased)

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 
+	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
+	"github.com/newsroom/newsroom/events"
 	newsroomhttp "github.com/newsroom/newsroom/http"
 	"github.com/newsroom/newsroom/media"
 	"github.com/newsroom/newsroom/projections"
@@ -38,6 +40,15 @@ func newImageEraser(library *media.Library, desk *projections.Desk, view *projec
 	return &imageEraser{h: media.NewHousekeeper(library, desk, view.IDs)}
 }
 
-func (e *imageEraser) kick() { e.h.Kick() }
+// kick asks for the erasure of the images a kill's event names, if no live article uses them.
+func (e *imageEraser) kick(killed events.Envelope) {
+	r, err := killed.Recorded()
+	if err != nil {
+		return // the hourly pass looks at every image
+	}
+	if k, ok := r.Event.(domain.Killed); ok {
+		e.h.Kick(domain.MediaIDs(k.Media)...)
+	}
+}
 
 func (e *imageEraser) start(ctx context.Context, stop <-chan struct{}) { e.h.Start(ctx, stop) }

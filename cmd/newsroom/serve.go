@@ -197,7 +197,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 			for _, env := range batch {
 				if env.Type == domain.TypeKilled {
 					a.eraser.Enqueue(env.ArticleID, env.Sequence)
-					images.kick()
+					images.kick(env)
 				}
 			}
 		}}, all...)
