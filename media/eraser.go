@@ -26,6 +26,7 @@ type Housekeeper struct {
 	kicks   chan struct{}
 	mu      sync.Mutex
 	pending map[string]bool // images of the kills since the last pass
+	all     bool            // look at every image in the next pass
 }
 
 // NewHousekeeper returns a housekeeper; users may be nil (no image is ever erased).
@@ -49,6 +50,18 @@ func (h *Housekeeper) Kick(mediaIDs ...string) {
 	}
 }
 
+// KickAll asks for an erasure pass over every image soon (the kills a rebuilt view holds were
+// never told one by one); it never blocks.
+func (h *Housekeeper) KickAll() {
+	h.mu.Lock()
+	h.all = true
+	h.mu.Unlock()
+	select {
+	case h.kicks <- struct{}{}:
+	default:
+	}
+}
+
 // Start runs the sweep and the erasures in the background until ctx ends or stop is closed.
 func (h *Housekeeper) Start(ctx context.Context, stop <-chan struct{}) {
 	go func() {
@@ -65,7 +78,11 @@ func (h *Housekeeper) Start(ctx context.Context, stop <-chan struct{}) {
 				h.sweep(ctx)
 				h.eraseAll(ctx)
 			case <-h.kicks:
-				h.erase(ctx, h.takePending())
+				if ids, all := h.takePending(); all {
+					h.eraseAll(ctx)
+				} else {
+					h.erase(ctx, ids)
+				}
 			}
 		}
 	}()
@@ -77,17 +94,19 @@ func (h *Housekeeper) sweep(ctx context.Context) {
 	}
 }
 
-// takePending returns the images kicked since the last pass, and forgets them.
-func (h *Housekeeper) takePending() []string {
+// takePending returns the images kicked since the last pass, and whether every image was asked
+// for, and forgets them.
+func (h *Housekeeper) takePending() (ids []string, all bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ids := make([]string, 0, len(h.pending))
+	ids = make([]string, 0, len(h.pending))
 	for id := range h.pending {
 		ids = append(ids, id)
 	}
 	clear(h.pending)
 	slices.Sort(ids)
-	return ids
+	all, h.all = h.all, false
+	return ids, all
 }
 
 // eraseAll looks at every image not erased yet: an image used by one killed article is usually

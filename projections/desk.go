@@ -17,6 +17,32 @@ import (
 // rows are exactly what the write side would rebuild.
 type Desk struct {
 	db *sqldb.DB
+
+	// OnKill, if set, is told of the kills this process committed to the live tables, after
+	// the commit (so that who uses an image, MediaUsers, already says the article was killed),
+	// and with nil after a rebuild swapped new tables in (they may hold kills it was never
+	// told of). It runs on the view's own goroutine: it must not block. Set it before the
+	// view runs.
+	OnKill func(killed []events.Envelope)
+}
+
+func (d *Desk) committed(batch []events.Envelope) {
+	if d.OnKill == nil {
+		return
+	}
+	if batch == nil {
+		d.OnKill(nil)
+		return
+	}
+	var killed []events.Envelope
+	for _, env := range batch {
+		if env.Type == domain.TypeKilled {
+			killed = append(killed, env)
+		}
+	}
+	if len(killed) > 0 {
+		d.OnKill(killed)
+	}
 }
 
 // NewDesk returns the desk view on db.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
@@ -32,22 +33,76 @@ func mediaOf(all []projections.View) *projections.Media {
 	return nil
 }
 
+// imagesCatchUp bounds how long a command waits for the media view before it is refused for an
+// image the view does not know (yet): as long as a read under min_position waits.
+const imagesCatchUp = 5 * time.Second
+
+// freshImages is the media view as the editorial desk asks it: an answer that would refuse the
+// command (an image it does not know, or without alt text) is given only once the view has
+// applied the log as far as it went when asked. A client that uploads an image (201) or
+// describes it, then at once names it in a draft or publishes, is not refused because the view
+// had not caught up; a view that does not catch up within imagesCatchUp answers from what it
+// holds.
+type freshImages struct {
+	view  *projections.Media
+	log   *events.Store
+	views *projections.Runner
+}
+
+func (f freshImages) Images(ctx context.Context, ids []string) (map[string]domain.Image, error) {
+	images, err := f.view.Images(ctx, ids)
+	if err != nil || allDescribed(ids, images) {
+		return images, err
+	}
+	last, err := f.log.LastSequence(ctx)
+	if err != nil {
+		return images, nil
+	}
+	wait, cancel := context.WithTimeout(ctx, imagesCatchUp)
+	defer cancel()
+	if err := f.views.WaitFor(wait, last, f.view.Name()); err != nil {
+		return images, nil
+	}
+	return f.view.Images(ctx, ids)
+}
+
+// allDescribed tells whether images holds every one of ids, with its alt text.
+func allDescribed(ids []string, images map[string]domain.Image) bool {
+	for _, id := range ids {
+		if img, ok := images[id]; !ok || img.Alt == "" {
+			return false
+		}
+	}
+	return true
+}
+
 // imageEraser wires the housekeeper of images to the desk view, which says who uses each
-// image.
+// image: the desk's commits of kills kick the erasure, so that the pass reads a desk that knows
+// of them (a kick as the log's reader handed the kill out would find the desk behind, when it
+// catches up on its own, and leave the images to the hourly pass).
 type imageEraser struct{ h *media.Housekeeper }
 
 func newImageEraser(library *media.Library, desk *projections.Desk, view *projections.Media) *imageEraser {
-	return &imageEraser{h: media.NewHousekeeper(library, desk, view.IDs)}
+	e := &imageEraser{h: media.NewHousekeeper(library, desk, view.IDs)}
+	desk.OnKill = e.kick
+	return e
 }
 
-// kick asks for the erasure of the images a kill's event names, if no live article uses them.
-func (e *imageEraser) kick(killed events.Envelope) {
-	r, err := killed.Recorded()
-	if err != nil {
-		return // the hourly pass looks at every image
+// kick asks for the erasure of the images the kills name, if no live article uses them; after a
+// rebuild of the desk (nil), of every image.
+func (e *imageEraser) kick(kills []events.Envelope) {
+	if kills == nil {
+		e.h.KickAll()
+		return
 	}
-	if k, ok := r.Event.(domain.Killed); ok {
-		e.h.Kick(domain.MediaIDs(k.Media)...)
+	for _, killed := range kills {
+		r, err := killed.Recorded()
+		if err != nil {
+			continue // the hourly pass looks at every image
+		}
+		if k, ok := r.Event.(domain.Killed); ok {
+			e.h.Kick(domain.MediaIDs(k.Media)...)
+		}
 	}
 }
 

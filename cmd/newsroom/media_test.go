@@ -218,3 +218,35 @@ func (ta *testApp) mustPosition(tb testing.TB) uint64 {
 	}
 	return seq
 }
+
+// A client that names an image in a command right after uploading or describing it (201, 200)
+// is not refused because the media view had not applied the upload yet: the desk's check waits
+// for the view before it says an image does not exist or has no alt text.
+func TestCommandsRightAfterAnUploadSeeTheImage(t *testing.T) {
+	dir := t.TempDir()
+	ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true})
+	rita, ed, eva := createToken(t, dir, "rita", "reporter"), createToken(t, dir, "ed", "editor"), createToken(t, dir, "eva", "editor")
+	api := ta.base + "/api/v1/articles"
+	for i := range 8 {
+		r := upload(t, ta.base, rita, "ministers.png", noisePNG(t, 400, 300, uint64(i)), map[string]string{
+			"caption": "Ministers at the table", "credit": "Photo: NATO"})
+		expectStatus(t, r, nethttp.StatusCreated, "upload")
+		id := r.json(t)["id"].(string)
+		r = call(t, "POST", api, rita, map[string]any{"headline": fmt.Sprintf("Ministers meet, take %d", i),
+			"body": "The ministers met.", "media": []map[string]any{{"id": id, "role": "main"}}})
+		expectStatus(t, r, nethttp.StatusCreated, "draft naming the image just uploaded")
+		article := r.json(t)["id"].(string)
+		expectStatus(t, call(t, "POST", api+"/"+article+"/submit", rita, nil), 200, "submit")
+		expectStatus(t, call(t, "POST", api+"/"+article+"/approve", ed, nil), 200, "approve")
+		r = call(t, "PATCH", ta.base+"/api/v1/media/"+id, rita, map[string]any{"alt": "Ministers around a table"}, "If-Match", `"1"`)
+		expectStatus(t, r, nethttp.StatusOK, "PATCH the image's alt")
+		expectStatus(t, call(t, "POST", api+"/"+article+"/publish", eva, nil), 200, "publish right after the alt text was given")
+	}
+	// An image that does not exist is still refused, once the view has caught up.
+	r := call(t, "POST", api, rita, map[string]any{"headline": "No such picture", "body": "Text.",
+		"media": []map[string]any{{"id": "00000000-0000-4000-8000-000000000000", "role": "main"}}})
+	expectStatus(t, r, nethttp.StatusUnprocessableEntity, "draft naming no image")
+	if !strings.Contains(string(r.body), "upload it first") {
+		t.Errorf("refusal = %s; want it to say the image does not exist", r.body)
+	}
+}

@@ -197,7 +197,6 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 			for _, env := range batch {
 				if env.Type == domain.TypeKilled {
 					a.eraser.Enqueue(env.ArticleID, env.Sequence)
-					images.kick(env)
 				}
 			}
 		}}, all...)
@@ -257,8 +256,9 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 	commands := editorial.NewDesk(store).Observed(a.metrics.CommandDone)
 	commands.Policy = domain.Policy{SingleEditorCorrections: cfg.SingleEditorCorrections}
-	commands.Sets = desk       // which languages a translation set holds
-	commands.Media = mediaView // the images an article names exist and have their alt text
+	commands.Sets = desk // which languages a translation set holds
+	// The images an article names exist and have their alt text.
+	commands.Media = freshImages{view: mediaView, log: store, views: a.runner}
 	a.schedules = schedules.New(schedules.Config{Connect: connect, Replicas: replicas, Log: store, Commands: commands,
 		Desk: desk, Views: a.runner, Logger: log})
 	if err := a.schedules.Start(context.WithoutCancel(ctx)); err != nil {
