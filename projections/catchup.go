@@ -45,7 +45,7 @@ func (r *Runner) catchUp(v View, rejoined slog.Level) {
 	}
 	// step applies the next batch the view lacks, up to until; it reports whether there was one.
 	step := func(until uint64) (bool, error) {
-		ctx, cancel := context.WithTimeout(r.ctx, applyTimeout)
+		ctx, cancel := context.WithTimeout(r.ctx, applyTimeout(r.cfg.DB.Dialect))
 		defer cancel()
 		cp, err := Checkpoint(ctx, r.cfg.DB, v.Name())
 		if err != nil {

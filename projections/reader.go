@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/sqldb"
 )
 
 // ReaderDurable is the durable consumer of the log that feeds every view: one for all views,
@@ -27,7 +28,15 @@ const readerBatch = 500
 
 // applyTimeout bounds one attempt at applying one batch. A database behind a network that drops
 // packets never answers: without a bound, the view would wait on a dead connection forever.
-const applyTimeout = 4 * time.Second
+// SQLite is a local file with one writer connection that every view, outbox and token write
+// queues for: on a loaded machine a batch can wait seconds for its turn, and giving up would only
+// put it back in the queue, so its bound is that of a disk that stopped answering.
+func applyTimeout(d sqldb.Dialect) time.Duration {
+	if d == sqldb.SQLite {
+		return 30 * time.Second
+	}
+	return 4 * time.Second
+}
 
 // Durable is the name of the durable consumer that fed view name, one per view, before one
 // reader fed them all. The first start of a release with the reader deletes them.
@@ -221,7 +230,7 @@ func (rd *reader) applier(v View) func(context.Context, []events.Envelope) error
 	return func(ctx context.Context, batch []events.Envelope) error {
 		st.apply.Lock()
 		defer st.apply.Unlock()
-		ctx, cancel := context.WithTimeout(ctx, applyTimeout)
+		ctx, cancel := context.WithTimeout(ctx, applyTimeout(rd.r.cfg.DB.Dialect))
 		defer cancel()
 		if _, err := applyFollowing(ctx, rd.r.cfg.Logger, rd.r.cfg.DB, v, batch); err != nil {
 			return err
