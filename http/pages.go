@@ -49,15 +49,17 @@ func (api *pagesAPI) base(c echo.Context) string {
 // toNewsIndex sends a reader to the index of the public pages.
 func toNewsIndex(c echo.Context) error { return c.Redirect(nethttp.StatusMovedPermanently, "/news") }
 
-// newsIndexWithSlash sends /news/ to the index before routing: a route of its own would be one
-// the OpenAPI document's validator takes /news for.
-func newsIndexWithSlash(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if r := c.Request(); r.URL.Path == "/news/" && (r.Method == nethttp.MethodGet || r.Method == nethttp.MethodHead) {
-			return toNewsIndex(c)
+// newsIndexWithSlash sends /news/ to the index before Echo routes it: as a route of its own it
+// would be one the OpenAPI document's validator takes /news for, and as Echo middleware before
+// routing (Pre) it would cost every request a closure.
+func newsIndexWithSlash(next nethttp.Handler) nethttp.Handler {
+	return nethttp.HandlerFunc(func(w nethttp.ResponseWriter, r *nethttp.Request) {
+		if r.URL.Path == "/news/" && (r.Method == nethttp.MethodGet || r.Method == nethttp.MethodHead) {
+			nethttp.Redirect(w, r, "/news", nethttp.StatusMovedPermanently)
+			return
 		}
-		return next(c)
-	}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (api *pagesAPI) article(c echo.Context) error {
@@ -168,16 +170,25 @@ func digestETag(body []byte) string {
 // sendPage answers with a page, or 304 when the client holds it already.
 func sendPage(c echo.Context, a renderedAnswer) error {
 	h := c.Response().Header()
-	h.Set(headerETag, a.etag)
-	h.Set("Cache-Control", "public, max-age=10")
-	if etagListMatches(c.Request().Header.Values("If-None-Match"), a.etag) {
+	h[keyETag] = []string{a.etag}
+	h[keyCacheControl] = publicAnswerCache
+	if inm := c.Request().Header[ifNoneMatch]; len(inm) > 0 && etagListMatches(inm, a.etag) {
 		return c.NoContent(nethttp.StatusNotModified)
 	}
 	// With its length, a page goes out in one piece rather than chunked (a write and a final
 	// empty chunk).
-	h.Set(echo.HeaderContentLength, strconv.Itoa(len(a.body)))
-	return c.Blob(nethttp.StatusOK, htmlMediaType, a.body)
+	h[keyContentLength] = []string{strconv.Itoa(len(a.body))}
+	h[keyContentType] = htmlContentType
+	c.Response().WriteHeader(nethttp.StatusOK)
+	_, err := c.Response().Write(a.body)
+	return err
 }
+
+// Header values of every page (see http/media.go's): net/http only reads them.
+var (
+	publicAnswerCache = []string{"public, max-age=10"}
+	htmlContentType   = []string{htmlMediaType}
+)
 
 // failed answers a page's refusal as a page: a reader's browser shows it. Not found, gone
 // (a killed article: no-store, as its JSON) and a malformed address are pages; anything else

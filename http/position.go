@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"errors"
+	"net/textproto"
 	"strconv"
 	"time"
 
@@ -24,14 +25,29 @@ const maxPositionWait = 5 * time.Second
 
 var errNotYetVisible = errors.New("not yet visible")
 
+var keyMinPosition = textproto.CanonicalMIMEHeaderKey(minPositionHeader)
+
+// askedPosition is the position a request asks its read to reflect, "" for none: its
+// min_position parameter, else its X-Newsroom-Min-Position header. (A request without a query
+// parses none: most public reads have none.)
+func askedPosition(c echo.Context) string {
+	req := c.Request()
+	if req.URL.RawQuery != "" {
+		if p := c.QueryParam("min_position"); p != "" {
+			return p
+		}
+	}
+	if v := req.Header[keyMinPosition]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // readYourWrites makes a read wait until views have reached the position the caller asks for.
 func readYourWrites(positions Positions, views ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			raw := c.QueryParam("min_position")
-			if raw == "" {
-				raw = c.Request().Header.Get(minPositionHeader)
-			}
+			raw := askedPosition(c)
 			if raw == "" {
 				return next(c)
 			}

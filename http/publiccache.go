@@ -123,8 +123,13 @@ func (c *PublicCache) fresh(ctx context.Context, key string) (renderedAnswer, bo
 	return a, ok && c.now().Sub(a.readAt) < c.maxAge
 }
 
+// get returns the answer under key, from memory when one is fresh, else through load, whose
+// read (or the wait for another reader's) it bounds by readTimeout: a route whose reads all go
+// through the cache needs no boundedRead, and an answer from memory sets no timer.
 func (c *PublicCache) get(ctx context.Context, key string, isList bool, load func(context.Context) (renderedAnswer, error)) (renderedAnswer, error) {
 	if c == nil || freshRead(ctx) {
+		ctx, cancel := context.WithTimeout(ctx, readTimeout)
+		defer cancel()
 		return load(ctx)
 	}
 	now := c.now()
@@ -134,6 +139,8 @@ func (c *PublicCache) get(ctx context.Context, key string, isList bool, load fun
 	if ok && now.Sub(a.readAt) < c.maxAge {
 		return a, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
 
 	c.mu.Lock()
 	if a, ok := c.lookup(key, isList); ok && now.Sub(a.readAt) < c.maxAge {
@@ -211,7 +218,7 @@ type freshReadKey struct{}
 // may still be on its way.
 func freshReads(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if c.QueryParam("min_position") != "" || c.Request().Header.Get(minPositionHeader) != "" {
+		if askedPosition(c) != "" {
 			c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), freshReadKey{}, true)))
 		}
 		return next(c)

@@ -125,7 +125,9 @@ type Config struct {
 }
 
 // New returns the API as an http.Handler.
-func New(cfg Config) nethttp.Handler { return closeAfterChunkedRequest(newEcho(cfg)) }
+func New(cfg Config) nethttp.Handler {
+	return closeAfterChunkedRequest(newsIndexWithSlash(newEcho(cfg)))
+}
 
 // newEcho routes the API; http/openapi.json describes every route.
 func newEcho(cfg Config) *echo.Echo {
@@ -220,33 +222,42 @@ func newEcho(cfg Config) *echo.Echo {
 		return freshReads(readYourWrites(cfg.Positions, "published")(next))
 	}
 	e.GET("/public/v1/stream", public.events)
-	e.Match(read, "/public/v1/articles", public.list, boundedRead, fresh)
-	e.Match(read, "/public/v1/articles/:slug", public.get, boundedRead, fresh)
+	e.Match(read, "/public/v1/articles", composed(public.list, boundedRead, fresh))
+	e.Match(read, "/public/v1/articles/:slug", composed(public.get, fresh)) // bounds its reads (PublicCache)
 	if cfg.Search != nil {
 		searches := &publicSearchAPI{search: cfg.Search, cache: cfg.PublicCache}
-		e.Match(read, "/public/v1/search", searches.find, boundedRead, freshReads, readYourWrites(cfg.Positions, "search"))
+		e.Match(read, "/public/v1/search", composed(searches.find, boundedRead, freshReads, readYourWrites(cfg.Positions, "search")))
 	}
 	if cfg.SiteName == "" {
 		cfg.SiteName = "newsroom"
 	}
 	feeds := &feedsAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/"), siteName: cfg.SiteName,
 		media: cfg.Images}
-	e.Match(read, "/public/v1/feeds/atom.xml", feeds.atom, boundedRead, fresh)
-	e.Match(read, "/public/v1/feeds/feed.json", feeds.json, boundedRead, fresh)
+	e.Match(read, "/public/v1/feeds/atom.xml", composed(feeds.atom, boundedRead, fresh))
+	e.Match(read, "/public/v1/feeds/feed.json", composed(feeds.json, boundedRead, fresh))
 
 	// The public pages (pages.go): HTML for readers, beside the public API.
 	pages := &pagesAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/"), siteName: cfg.SiteName,
 		media: cfg.Images}
-	e.Match(read, "/news", pages.index, boundedRead, fresh)
-	e.Match(read, "/news/:slug", pages.article, boundedRead, fresh)
-	e.Match(read, "/news/tag/:tag", pages.tag, boundedRead, fresh)
-	e.Match(read, "/news/language/:lang", pages.language, boundedRead, fresh)
-	e.Match(read, "/sitemap.xml", pages.sitemap, boundedRead, fresh)
+	e.Match(read, "/news", composed(pages.index, boundedRead, fresh))
+	e.Match(read, "/news/:slug", composed(pages.article, fresh)) // bounds its reads (PublicCache)
+	e.Match(read, "/news/tag/:tag", composed(pages.tag, boundedRead, fresh))
+	e.Match(read, "/news/language/:lang", composed(pages.language, boundedRead, fresh))
+	e.Match(read, "/sitemap.xml", composed(pages.sitemap, boundedRead, fresh))
 	e.Match(read, "/robots.txt", pages.robots)
-	// A reader who types the site's address, or the index's with a slash, lands on the index.
+	// A reader who types the site's address lands on the index (/news/ does too: New).
 	e.Match(read, "/", toNewsIndex)
-	e.Pre(newsIndexWithSlash)
 	return e
+}
+
+// composed applies a route's middleware once, when the route is registered: Echo applies the
+// middleware given with a route anew on every request (a closure each), which a public read
+// answered from memory notices. The first of mw runs first, as with Echo's.
+func composed(h echo.HandlerFunc, mw ...echo.MiddlewareFunc) echo.HandlerFunc {
+	for i := len(mw) - 1; i >= 0; i-- {
+		h = mw[i](h)
+	}
+	return h
 }
 
 // readTimeout bounds a read from the views. A database behind a network that drops packets
