@@ -3,6 +3,7 @@ package browsertest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -73,4 +74,21 @@ func (p *Page) Dialogs() []Dialog {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]Dialog(nil), p.dialogs...)
+}
+
+// WaitDialogs waits until the page has opened n dialogs since AnswerDialogs was first called,
+// and returns them.
+func (p *Page) WaitDialogs(n int) []Dialog {
+	p.tb.Helper()
+	deadline := time.Now().Add(ActionTimeout)
+	for {
+		d := p.Dialogs()
+		if len(d) >= n {
+			return d
+		}
+		if time.Now().After(deadline) {
+			p.tb.Fatalf("browser: timed out after %s waiting for %d dialogs; the page opened %v", ActionTimeout, n, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
