@@ -150,6 +150,18 @@ func TestDeskPictures(t *testing.T) {
 	if got, want := fmt.Sprint(a["media"]), fmt.Sprintf("[map[caption: id:%s role:main] map[caption:Tonnage this year id:%s role:inline]]", craneID, chartID); got != want {
 		t.Errorf("after re-applying the media are %s; want mine, %s", got, want)
 	}
+	// The history compares the pictures of two versions as it compares their text.
+	rita.WaitUntil("the history to offer version 3", `document.querySelector('#compare-to').value === '3'`)
+	rita.Click(`#compare button[type="submit"]`)
+	if got := rita.WaitText(`#diff [data-field="media"]`, "Tonnage"); !strings.Contains(got, "Pictures") || !strings.Contains(got, "year") {
+		t.Errorf("the difference of versions 2 and 3 shows %q for the pictures; want them labelled Pictures, with my caption", got)
+	}
+
+	// On a 375 px phone the pictures fit the screen.
+	rita.SetPhone()
+	rita.NoHorizontalScroll()
+	rita.SetDesktop()
+
 	rita.Click(`[data-action="submit"]`)
 	waitStatus(t, rita, "in_review")
 

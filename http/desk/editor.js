@@ -4,16 +4,11 @@
 import * as api from './api.js';
 import { $, $$, h, show, statusBadge, timeEl, fromLocalInput, STATUS_LABELS } from './dom.js';
 import { showProblem, clearProblem, notify, currentUser } from './feedback.js';
-import { diffWords } from './diff.js';
+import { FIELDS, FIELD_LABELS, fieldText, diffView } from './fields.js';
 import { renderHistory } from './history.js';
 import { ACTIONS, REVISABLE, availableActions } from './actions.js';
-import { initPictures, setPictures, setPicturesEditable, pictureRefs, sameRefs, refsText, flagMissingAlt } from './pictures.js';
+import { initPictures, setPictures, setPicturesEditable, pictureRefs, sameRefs, flagMissingAlt } from './pictures.js';
 
-/** The fields an editor edits, in the order of the form; media is the list of pictures. */
-export const FIELDS = ['headline', 'summary', 'body', 'tags', 'language', 'byline', 'dateline', 'media'];
-export const FIELD_LABELS = {
-  headline: 'Headline', summary: 'Summary', body: 'Body', tags: 'Tags', language: 'Language', byline: 'Byline', dateline: 'Dateline', media: 'Pictures',
-};
 /** The fields that are form controls of their own (media is the pictures' list). */
 const TEXT_FIELDS = FIELDS.filter((f) => f !== 'media');
 const BLANK = { headline: '', summary: '', body: '', tags: [], language: '', byline: '', dateline: '', media: [] };
@@ -353,23 +348,8 @@ function discardMine() {
   $('#headline').focus();
 }
 
-/** A field's value as text: tags joined, pictures one a line. */
-function fieldText(field, v) {
-  if (field === 'tags') return (v || []).join(', ');
-  if (field === 'media') return refsText(v);
-  return v || '';
-}
-
 function display(field, v) {
   return fieldText(field, v) || (field === 'tags' || field === 'media' ? '(none)' : '(empty)');
-}
-
-/** A word diff of one field, as <del>/<ins> in a block. */
-export function diffView(before, after, field) {
-  const a = fieldText(field, before);
-  const b = fieldText(field, after);
-  return h('div', { class: 'diff-text' }, diffWords(a, b).map((r) =>
-    r.op === '=' ? r.text : h(r.op === '-' ? 'del' : 'ins', {}, r.text)));
 }
 
 // Workflow -------------------------------------------------------------------------------
