@@ -1,10 +1,13 @@
 package browser
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
+	"mime/multipart"
 	nethttp "net/http"
 	"os"
 	"path/filepath"
@@ -37,6 +40,73 @@ func writePNG(t *testing.T, dir, name string, w, h int) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// harbourPNG draws a harbour at dusk, 1200 × 675: a sky, a low sun, the sea and a quay.
+func harbourPNG(t *testing.T) []byte {
+	t.Helper()
+	const w, h = 1200, 675
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			f := float64(y) / h
+			c := color.RGBA{R: uint8(250 - 120*f), G: uint8(170 - 60*f), B: uint8(110 + 80*f), A: 255} // sky
+			if d := math.Hypot(float64(x-820), float64(y-330)); d < 70 {
+				c = color.RGBA{R: 255, G: 226, B: 150, A: 255} // sun
+			}
+			if y > 400 { // sea, with the sun's glitter
+				c = color.RGBA{R: uint8(30 + 40*(1-f)), G: uint8(70 + 30*(1-f)), B: uint8(120 + 20*(1-f)), A: 255}
+				if x > 760 && x < 880 && (y/6)%3 == 0 {
+					c = color.RGBA{R: 240, G: 200, B: 140, A: 255}
+				}
+			}
+			if y > 560 && x < 520 { // the quay
+				c = color.RGBA{R: 60, G: 58, B: 64, A: 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// uploadImage uploads an image (POST /api/v1/media) as user with the description fields and
+// returns its id once the media view holds it (an article may name it then).
+func (n *newsroom) uploadImage(t *testing.T, user string, file []byte, fields map[string]string) string {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	part, err := w.CreateFormFile("file", "picture.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	part.Write(file)
+	for k, v := range fields {
+		w.WriteField(k, v)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, err := nethttp.NewRequest("POST", n.base+"/api/v1/media", &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+n.tokens[user])
+	resp, err := nethttp.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != nethttp.StatusCreated {
+		t.Fatalf("upload an image as %s: %d; want 201", user, resp.StatusCode)
+	}
+	id := strings.TrimPrefix(resp.Header.Get("Location"), "/api/v1/media/")
+	n.must(t, nethttp.StatusOK, "GET", "/api/v1/media/"+id+"?min_position="+resp.Header.Get("X-Newsroom-Position"), user, nil)
+	return id
 }
 
 // uploadInDesk uploads the file at path with the desk's form, with alt text and caption, and
