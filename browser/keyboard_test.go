@@ -2,7 +2,6 @@ package browser
 
 import (
 	"fmt"
-	nethttp "net/http"
 	"strings"
 	"testing"
 
@@ -62,8 +61,7 @@ func tabTo(t *testing.T, p *browsertest.Page, sel string, back bool, max int) {
 func TestDeskKeyboardOnly(t *testing.T) {
 	b := browsertest.Start(t)
 	srv := server(t)
-	a := srv.must(t, nethttp.StatusCreated, "POST", "/api/v1/articles", "rita",
-		map[string]any{"headline": "Ferry timetable changes", "body": "The ferry leaves earlier."}).json(t)
+	a := srv.draft(t, "rita", map[string]any{"headline": "Ferry timetable changes", "body": "The ferry leaves earlier."})
 	id := a["id"].(string)
 
 	p := b.NewPage(t)
@@ -110,8 +108,7 @@ func TestDeskKeyboardOnly(t *testing.T) {
 func TestDeskUnsavedChanges(t *testing.T) {
 	b := browsertest.Start(t)
 	srv := server(t)
-	a := srv.must(t, nethttp.StatusCreated, "POST", "/api/v1/articles", "rita",
-		map[string]any{"headline": "Library extends its hours", "body": "Open until nine."}).json(t)
+	a := srv.draft(t, "rita", map[string]any{"headline": "Library extends its hours", "body": "Open until nine."})
 	id := a["id"].(string)
 
 	p := b.NewPage(t)
