@@ -256,6 +256,7 @@ func TestDeskPictures(t *testing.T) {
 	}
 	eva.Click("#pic-describe-1")
 	eva.WaitVisible("#describe-form")
+	eva.Accessible("the editor describing a picture, after a refused publish")
 	eva.Fill("#describe-alt", "A bar chart of tonnage by month")
 	eva.Click("#describe-submit")
 	eva.WaitHidden("#describe-form")
@@ -287,29 +288,40 @@ func TestDeskPictures(t *testing.T) {
 	}
 }
 
-// TestDeskUploadRefused: a text file given as a picture is refused, and the desk shows the
-// problem's detail beside the form (role=alert); nothing is attached.
+// TestDeskUploadRefused: a file the server refuses as a picture (a text file: 415; one past
+// --media-max-bytes, 20 MiB by default: 413) shows the problem's title and detail beside the
+// form (role=alert), and nothing is attached.
 func TestDeskUploadRefused(t *testing.T) {
 	b := browsertest.Start(t)
 	srv := server(t)
-	notImage := filepath.Join(t.TempDir(), "notes.png")
+	dir := t.TempDir()
+	notImage := filepath.Join(dir, "notes.png")
 	if err := os.WriteFile(notImage, []byte("minutes of the meeting, not a picture\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tooBig := filepath.Join(dir, "huge.png")
+	if err := os.WriteFile(tooBig, make([]byte, 21<<20), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	rita := b.NewPage(t)
 	signIn(t, rita, srv, "rita", "#/articles/new")
-	rita.WaitVisible("#upload-file")
-	rita.SetUploadFiles("#upload-file", notImage)
-	rita.Fill("#upload-alt", "Notes")
-	rita.Click("#upload-submit")
-	rita.WaitVisible("#pictures-problem")
-	if got := rita.Text("#pictures-problem"); !strings.Contains(got, "Unsupported Media Type") || !strings.Contains(got, "not a JPEG, PNG, GIF or WebP image") {
-		t.Errorf("the refused upload shows %q; want the 415 problem's title and detail", got)
-	}
-	if got := rita.Attr("#pictures-problem", "role"); got != "alert" {
-		t.Errorf("the upload's problem has role %q; want alert", got)
-	}
-	if n := rita.Count("#pictures-list [data-media-id]"); n != 0 {
-		t.Errorf("after a refused upload the article lists %d pictures; want none", n)
+	for _, c := range []struct{ file, title, detail string }{
+		{notImage, "Unsupported Media Type", "not a JPEG, PNG, GIF or WebP image"},
+		{tooBig, "Content Too Large", "at most 20971520 bytes"},
+	} {
+		rita.WaitVisible("#upload-file")
+		rita.SetUploadFiles("#upload-file", c.file)
+		rita.Fill("#upload-alt", "Notes")
+		rita.Click("#upload-submit")
+		got := rita.WaitText("#pictures-problem", c.title)
+		if !strings.Contains(got, c.detail) {
+			t.Errorf("the refused upload of %s shows %q; want the problem's title %q and detail %q", filepath.Base(c.file), got, c.title, c.detail)
+		}
+		if got := rita.Attr("#pictures-problem", "role"); got != "alert" {
+			t.Errorf("the upload's problem has role %q; want alert", got)
+		}
+		if n := rita.Count("#pictures-list [data-media-id]"); n != 0 {
+			t.Errorf("after a refused upload of %s the article lists %d pictures; want none", filepath.Base(c.file), n)
+		}
 	}
 }

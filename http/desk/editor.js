@@ -7,7 +7,7 @@ import { showProblem, clearProblem, notify, currentUser } from './feedback.js';
 import { FIELDS, FIELD_LABELS, fieldText, diffView } from './fields.js';
 import { renderHistory } from './history.js';
 import { ACTIONS, REVISABLE, availableActions } from './actions.js';
-import { initPictures, setPictures, setPicturesEditable, pictureRefs, sameRefs, flagMissingAlt } from './pictures.js';
+import { initPictures, forgetPictures, setPictures, setPicturesEditable, pictureRefs, sameRefs, flagMissingAlt } from './pictures.js';
 
 /** The fields that are form controls of their own (media is the pictures' list). */
 const TEXT_FIELDS = FIELDS.filter((f) => f !== 'media');
@@ -72,6 +72,7 @@ export async function showEditor(id, params) {
   Object.assign(ed, { id, base: null, author: '', correcting: false, conflict: null, action: null, translationOf: '', open: true, handedOff: false });
   show($('#conflict'), false);
   show($('#pending'), false);
+  forgetPictures();
   closeAction();
   $('#diff').replaceChildren();
   if (!id) {

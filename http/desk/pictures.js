@@ -31,6 +31,10 @@ export function initPictures({ onChange, onDescribed }) {
 
 function problem(err) { showProblem(err, $('#pictures-problem')); }
 
+/** Forgets what the desk read of images: another article is opened, and descriptions may have
+ * changed since they were read. */
+export function forgetPictures() { pics.images.clear(); }
+
 /** Shows refs (an article's `media`) as the form's value; editable says whether they may change. */
 export function setPictures(refs, editable) {
   pics.refs = (refs || []).map((r) => ({ id: r.id, role: r.role, caption: r.caption || '' }));
