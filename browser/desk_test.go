@@ -164,8 +164,7 @@ func articleIDFromURL(t *testing.T, u string) string {
 func TestStaleSaveShowsTheConflict(t *testing.T) {
 	b := browsertest.Start(t)
 	srv := server(t)
-	a := srv.must(t, nethttp.StatusCreated, "POST", "/api/v1/articles", "rita",
-		map[string]any{"headline": "Council meets on the budget", "body": "The council met."}).json(t)
+	a := srv.draft(t, "rita", map[string]any{"headline": "Council meets on the budget", "body": "The council met."})
 	id := a["id"].(string)
 
 	rita := b.NewPage(t)

@@ -256,6 +256,12 @@ func (n *newsroom) must(t *testing.T, want int, method, path, user string, body 
 	return r
 }
 
+// draft drafts an article as user (POST /api/v1/articles) and returns it as the API answered.
+func (n *newsroom) draft(t *testing.T, user string, fields map[string]any) map[string]any {
+	t.Helper()
+	return n.must(t, nethttp.StatusCreated, "POST", "/api/v1/articles", user, fields).json(t)
+}
+
 // article reads an article as ed, waiting for the desk's view to reach position (0: any).
 func (n *newsroom) article(t *testing.T, id string) map[string]any {
 	t.Helper()

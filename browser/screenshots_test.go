@@ -12,9 +12,11 @@ import (
 )
 
 // TestScreenshots takes the README's pictures, at the desktop size (1280 × 800): desk.png, the
-// editor as an editor sees a press release in review (its Markdown beside the preview), and
-// article.png, its public page once published. The article is the corpus press release
-// (testdata/nato-russia-council-ministers-meet.txt), read as `newsroom import` reads it.
+// editor as an editor sees a press release in review (its Markdown beside the preview),
+// desk-pictures.png, the same editor at its pictures, and article.png, its
+// public page once published. The article is the corpus press release
+// (testdata/nato-russia-council-ministers-meet.txt), read as `newsroom import` reads it, with a
+// drawn picture of a harbour as its main image.
 // Regenerate the committed pictures with
 //
 //	NEWSROOM_SCREENSHOTS=docs/screenshots go test ./browser -run TestScreenshots
@@ -26,8 +28,12 @@ func TestScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := editorial.ParsePlainText(string(raw))
+	picture := srv.uploadImage(t, "rita", harbourPNG(t), map[string]string{
+		"alt": "A harbour at dusk: a low sun over the sea", "caption": "The harbour at dusk", "credit": "Drawing: Newsroom", "copyright": "Newsroom",
+	})
 	a := srv.must(t, nethttp.StatusCreated, "POST", "/api/v1/articles", "rita", map[string]any{
 		"headline": c.Headline, "body": c.Body, "language": "en", "dateline": "BRUSSELS", "tags": []string{"nato", "russia"},
+		"media": []map[string]any{{"id": picture, "role": "main"}},
 	}).json(t)
 	id := a["id"].(string)
 	srv.must(t, nethttp.StatusOK, "POST", "/api/v1/articles/"+id+"/submit", "rita", nil)
@@ -38,6 +44,9 @@ func TestScreenshots(t *testing.T) {
 	ed.WaitUntil("the preview to show the body", fmt.Sprintf(`document.querySelector('#preview h2')?.textContent === %q`, "Progress in practical cooperation"))
 	ed.Eval(`document.activeElement?.blur(); window.scrollTo(0, 0)`, nil)
 	checkPNG(t, ed.Screenshot("desk"))
+	ed.WaitUntil("the picture's thumbnail to load", `[...document.querySelectorAll('#pictures-list img.thumb')].some(i => i.complete && i.naturalWidth > 0)`)
+	ed.Eval(`document.querySelector('#pictures').scrollIntoView({block: 'center'})`, nil)
+	checkPNG(t, ed.Screenshot("desk-pictures"))
 
 	srv.must(t, nethttp.StatusOK, "POST", "/api/v1/articles/"+id+"/approve", "ed", nil)
 	r := srv.must(t, nethttp.StatusOK, "POST", "/api/v1/articles/"+id+"/publish", "eva", nil)

@@ -156,7 +156,7 @@ func TestDeskAssets(t *testing.T) {
 			todo = append(todo, prefix+m[1])
 		}
 	}
-	for _, module := range []string{"app.js", "api.js", "editor.js", "actions.js", "list.js", "history.js", "diff.js"} {
+	for _, module := range []string{"app.js", "api.js", "editor.js", "actions.js", "list.js", "history.js", "diff.js", "fields.js", "pictures.js"} {
 		if !seen[prefix+module] {
 			t.Errorf("%s is not reached from the page", module)
 		}

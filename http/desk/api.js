@@ -23,7 +23,8 @@ function notePosition(headers) {
   if (Number.isSafeInteger(p) && p > state.position) state.position = p;
 }
 
-async function call(method, path, { body, headers = {}, fresh = false } = {}) {
+// body is sent as JSON; form (a FormData) as multipart/form-data, its boundary set by fetch.
+async function call(method, path, { body, form, headers = {}, fresh = false } = {}) {
   const h = { Accept: 'application/json', ...headers };
   if (body !== undefined) h['Content-Type'] = 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && state.csrf) h['X-CSRF-Token'] = state.csrf;
@@ -35,7 +36,7 @@ async function call(method, path, { body, headers = {}, fresh = false } = {}) {
   try {
     res = await fetch(url, {
       method, headers: h, credentials: 'same-origin', cache: 'no-store',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: form || (body === undefined ? undefined : JSON.stringify(body)),
     });
   } catch (err) {
     throw new ApiError(0, { title: 'Network error', detail: 'The server could not be reached. Check your connection and try again.' }, new Headers());
@@ -101,4 +102,20 @@ export async function command(id, version, name, body) {
 }
 export async function preview(markdown) {
   return (await call('POST', '/preview', { body: { body: markdown } })).data.body_html;
+}
+
+// Images.
+/** Uploads an image: form holds file, and caption, credit, alt and copyright. */
+export async function uploadMedia(form) {
+  return (await call('POST', '/media', { form })).data;
+}
+/** An image's description and renditions, once the media view has this desk's writes. */
+export async function getMedia(id) {
+  return (await call('GET', `/media/${encodeURIComponent(id)}`, { fresh: true })).data;
+}
+/** Describes an image at version (If-Match): 412 when someone else described it first. */
+export async function describeMedia(id, version, changes) {
+  return (await call('PATCH', `/media/${encodeURIComponent(id)}`, {
+    body: changes, headers: { 'If-Match': `"${version}"` },
+  })).data;
 }

@@ -3,7 +3,7 @@
 import * as api from './api.js';
 import { $, show } from './dom.js';
 import { showList } from './list.js';
-import { showEditor, leaveEditor } from './editor.js';
+import { showEditor, leaveEditor, hasUnsavedChanges } from './editor.js';
 import { showProblem, clearProblem, notify, currentUser, setUser } from './feedback.js';
 
 const views = ['signin-view', 'list-view', 'editor-view'];
@@ -91,7 +91,22 @@ async function start() {
     try { await api.signOut(); } catch (err) { /* the cookie is cleared or gone either way */ }
     signedOut('Signed out.');
   });
-  window.addEventListener('hashchange', () => { route().catch(showProblem); });
+  // Edits not saved are never lost silently: leaving the editor inside the desk asks first (a
+  // refusal puts the address back, without a route), leaving the page has the browser ask.
+  let shown = location.hash;
+  window.addEventListener('hashchange', () => {
+    if (hasUnsavedChanges() && !window.confirm('You have unsaved changes. Leave this article and lose them?')) {
+      history.replaceState(null, '', shown || '#/');
+      return;
+    }
+    shown = location.hash;
+    route().catch(showProblem);
+  });
+  window.addEventListener('beforeunload', (e) => {
+    if (!hasUnsavedChanges()) return;
+    e.preventDefault();
+    e.returnValue = ''; // browsers that predate preventDefault here
+  });
   window.addEventListener('desk:signed-out', () => signedOut('Your session has ended. Sign in again.'));
 
   try {

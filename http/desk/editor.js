@@ -1,18 +1,17 @@
-// The article editor: fields, live preview, save (draft, then revisions with If-Match), the
-// workflow actions the role and status allow, conflicts on a stale save, a pending
-// correction, translations and the history.
+// The article editor: fields and pictures, live preview, save (draft, then revisions with
+// If-Match), the workflow actions the role and status allow, conflicts on a stale save, a
+// pending correction, translations and the history.
 import * as api from './api.js';
 import { $, $$, h, show, statusBadge, timeEl, fromLocalInput, STATUS_LABELS } from './dom.js';
 import { showProblem, clearProblem, notify, currentUser } from './feedback.js';
-import { diffWords } from './diff.js';
+import { FIELDS, FIELD_LABELS, fieldText, diffView } from './fields.js';
 import { renderHistory } from './history.js';
 import { ACTIONS, REVISABLE, availableActions } from './actions.js';
+import { initPictures, forgetPictures, setPictures, setPicturesEditable, pictureRefs, sameRefs, flagMissingAlt } from './pictures.js';
 
-/** The fields an editor edits, in the order of the form. */
-export const FIELDS = ['headline', 'summary', 'body', 'tags', 'language', 'byline', 'dateline'];
-export const FIELD_LABELS = {
-  headline: 'Headline', summary: 'Summary', body: 'Body', tags: 'Tags', language: 'Language', byline: 'Byline', dateline: 'Dateline',
-};
+/** The fields that are form controls of their own (media is the pictures' list). */
+const TEXT_FIELDS = FIELDS.filter((f) => f !== 'media');
+const BLANK = { headline: '', summary: '', body: '', tags: [], language: '', byline: '', dateline: '', media: [] };
 
 const ed = {
   id: null,          // null: a new article
@@ -26,6 +25,8 @@ const ed = {
   previewSeq: 0,
   previewTimer: 0,
   generation: 0,     // bumped on every load: late answers for an earlier article are dropped
+  open: false,       // the editor is the view shown
+  handedOff: false,  // a new article was drafted and the editor is moving to it: nothing is unsaved
 };
 let wired = false;
 
@@ -39,6 +40,7 @@ function wire() {
   $('#action-form').addEventListener('submit', (e) => { e.preventDefault(); submitAction().catch(showProblem); });
   $('#action-cancel').addEventListener('click', closeAction);
   $('#action-form').addEventListener('keydown', (e) => { if (e.key === 'Escape') closeAction(); });
+  initPictures({ onChange: updateSaveState, onDescribed: () => preview(true) });
   $('#translate').addEventListener('click', () => {
     const original = ed.base.translation_of || ed.base.id;
     location.hash = `#/articles/new?translation_of=${encodeURIComponent(original)}`;
@@ -54,27 +56,34 @@ function randomKey() {
 /** Leaves the editor: drops timers and late answers. */
 export function leaveEditor() {
   ed.generation++;
+  ed.open = false;
   clearTimeout(ed.previewTimer);
+}
+
+/** Whether leaving now would lose edits: the editor is open on edits not saved. */
+export function hasUnsavedChanges() {
+  return ed.open && !ed.handedOff && (canRevise() || ed.correcting) && dirty();
 }
 
 /** Opens article id (null: a new one; params may name translation_of). */
 export async function showEditor(id, params) {
   wire();
   const gen = ++ed.generation;
-  Object.assign(ed, { id, base: null, author: '', correcting: false, conflict: null, action: null, translationOf: '' });
+  Object.assign(ed, { id, base: null, author: '', correcting: false, conflict: null, action: null, translationOf: '', open: true, handedOff: false });
   show($('#conflict'), false);
   show($('#pending'), false);
+  forgetPictures();
   closeAction();
   $('#diff').replaceChildren();
   if (!id) {
     ed.draftKey = randomKey();
     ed.translationOf = params.get('translation_of') || '';
-    let start = { headline: '', summary: '', body: '', tags: [], language: '', byline: '', dateline: '' };
+    let start = BLANK;
     if (ed.translationOf) {
       try {
         const o = await api.getArticle(ed.translationOf);
         if (gen !== ed.generation) return;
-        start = { ...o, language: '' }; // the original's text, to translate in place
+        start = { ...o, language: '', media: o.media || [] }; // the original's text and pictures, to translate in place
       } catch (err) { showProblem(err); }
     }
     fill(start);
@@ -92,7 +101,7 @@ export async function showEditor(id, params) {
     if (gen !== ed.generation) return;
     ed.base = null;
     renderHead();
-    fill({ headline: '', summary: '', body: '', tags: [], language: '', byline: '', dateline: '' });
+    fill(BLANK);
     setEditable(false);
     for (const s of ['#workflow', '#translations-panel', '#history-panel']) show($(s), false);
     showProblem(err);
@@ -157,6 +166,7 @@ function fill(a) {
   $('#language').value = a.language || '';
   $('#byline').value = a.byline || '';
   $('#dateline').value = a.dateline || '';
+  setPictures(a.media, canRevise() || ed.correcting);
   updateSaveState();
   preview(true); // never a preview of text the article no longer holds (a kill erases it)
 }
@@ -171,11 +181,13 @@ function formValues() {
     language: $('#language').value.trim(),
     byline: $('#byline').value,
     dateline: $('#dateline').value,
+    media: pictureRefs(),
   };
 }
 
 function same(field, x, y) {
   if (field === 'tags') return (x || []).join('\u0000') === (y || []).join('\u0000');
+  if (field === 'media') return sameRefs(x, y);
   return (x || '') === (y || '');
 }
 
@@ -187,12 +199,13 @@ export function changedFields(a, values) {
 }
 
 function dirty() {
-  if (!ed.base) return !ed.id && FIELDS.some((f) => !same(f, f === 'tags' ? [] : '', formValues()[f]));
+  if (!ed.base) return !ed.id && FIELDS.some((f) => !same(f, BLANK[f], formValues()[f]));
   return Object.keys(changedFields(ed.base, formValues())).length > 0;
 }
 
 function setEditable(on) {
-  for (const f of FIELDS) $('#' + f).readOnly = !on;
+  for (const f of TEXT_FIELDS) $('#' + f).readOnly = !on;
+  setPicturesEditable(on);
   show($('#save'), on && !ed.correcting);
   $('#editor').classList.toggle('is-readonly', !on);
   updateSaveState();
@@ -249,10 +262,11 @@ async function save() {
   try {
     if (!ed.id) {
       const fields = {};
-      for (const f of FIELDS) if (!same(f, f === 'tags' ? [] : '', values[f])) fields[f] = values[f];
+      for (const f of FIELDS) if (!same(f, BLANK[f], values[f])) fields[f] = values[f];
       if (ed.translationOf) fields.translation_of = ed.translationOf;
       const a = await api.draft(fields, ed.draftKey);
       notify('Draft saved.');
+      ed.handedOff = true;
       location.replace(`#/articles/${encodeURIComponent(a.id)}`); // the editor reloads it from the log
       return;
     }
@@ -336,16 +350,7 @@ function discardMine() {
 }
 
 function display(field, v) {
-  if (field === 'tags') return (v || []).join(', ') || '(none)';
-  return v || '(empty)';
-}
-
-/** A word diff of one field, as <del>/<ins> in a block. */
-export function diffView(before, after, field) {
-  const a = field === 'tags' ? (before || []).join(', ') : (before || '');
-  const b = field === 'tags' ? (after || []).join(', ') : (after || '');
-  return h('div', { class: 'diff-text' }, diffWords(a, b).map((r) =>
-    r.op === '=' ? r.text : h(r.op === '-' ? 'del' : 'ins', {}, r.text)));
+  return fieldText(field, v) || (field === 'tags' || field === 'media' ? '(none)' : '(empty)');
 }
 
 // Workflow -------------------------------------------------------------------------------
@@ -469,10 +474,20 @@ async function runAction(name, body, path = ACTIONS[name].path, done = ACTIONS[n
       showProblem(err);
       return;
     }
-    showProblem(err);
+    showProblem(missingAlt(err));
   } finally {
     buttons.forEach((b) => { b.disabled = false; });
   }
+}
+
+/** A missing-alt refusal names its images by id: the desk names them as the editor knows them,
+ * and marks them in the pictures' list. */
+function missingAlt(err) {
+  const ids = err.problem?.media_ids;
+  if (!Array.isArray(ids) || !ids.length) return err;
+  const names = flagMissingAlt(ids);
+  const errors = names.map((name) => ({ field: `Picture ${name}`, detail: 'needs alt text: give it with Describe… under Pictures' }));
+  return { status: err.status, problem: { ...err.problem, errors } };
 }
 
 async function reload() {

@@ -7,9 +7,9 @@ let user = null;
 export function currentUser() { return user; }
 export function setUser(u) { user = u; }
 
-/** Shows a refusal: the problem's title and detail (and its invalid fields) in #problem. */
-export function showProblem(err) {
-  const box = $('#problem');
+/** Shows a refusal: the problem's title and detail (and its invalid fields) in #problem, or
+ * in box (another role=alert element, beside the form that was refused). */
+export function showProblem(err, box = $('#problem')) {
   box.replaceChildren();
   if (!err) { box.hidden = true; return; }
   const p = err.problem || { title: 'Something went wrong', detail: String(err.message || err) };

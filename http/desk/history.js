@@ -3,10 +3,7 @@
 import * as api from './api.js';
 import { $, h, statusBadge, timeEl } from './dom.js';
 import { showProblem } from './feedback.js';
-import { diffWords } from './diff.js';
-
-const FIELDS = ['headline', 'summary', 'body', 'tags', 'language', 'byline', 'dateline'];
-const LABELS = { headline: 'Headline', summary: 'Summary', body: 'Body', tags: 'Tags', language: 'Language', byline: 'Byline', dateline: 'Dateline' };
+import { FIELDS, FIELD_LABELS, fieldText, diffView } from './fields.js';
 
 // Events that change the text: the versions worth comparing.
 const TEXT_EVENTS = ['article.drafted', 'article.revised', 'article.corrected'];
@@ -82,13 +79,11 @@ async function compare(from, to) {
   out.replaceChildren(h('h3', { class: 'diff-title' }, `Version ${from} → version ${to}`));
   if (!diffs.length) { out.append(h('p', { class: 'hint' }, 'The text is the same in both versions.')); return; }
   for (const d of diffs) {
-    out.append(h('div', { class: 'change', dataset: { field: d.field } }, h('h4', {}, LABELS[d.field]),
-      h('div', { class: 'diff-text' }, d.runs.map((r) => (r.op === '=' ? r.text : h(r.op === '-' ? 'del' : 'ins', {}, r.text))))));
+    out.append(h('div', { class: 'change', dataset: { field: d } }, h('h4', {}, FIELD_LABELS[d]), diffView(a[d], b[d], d)));
   }
 }
 
-/** The fields that differ between articles a and b, each with its word diff. */
+/** The fields that differ between articles a and b. */
 export function fieldDiffs(a, b) {
-  const text = (f, x) => (f === 'tags' ? (x[f] || []).join(', ') : (x[f] || ''));
-  return FIELDS.filter((f) => text(f, a) !== text(f, b)).map((f) => ({ field: f, runs: diffWords(text(f, a), text(f, b)) }));
+  return FIELDS.filter((f) => fieldText(f, a[f]) !== fieldText(f, b[f]));
 }

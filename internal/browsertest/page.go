@@ -22,8 +22,11 @@ type Page struct {
 	cancel context.CancelFunc
 	phone  bool // the viewport is a phone's (see SetPhone)
 
-	mu      sync.Mutex
-	console []string // what the page logged as errors, shown when the test fails
+	mu            sync.Mutex
+	console       []string // what the page logged as errors, shown when the test fails
+	dialogs       []Dialog // the dialogs it opened, once AnswerDialogs was called
+	dialogsOn     bool     // AnswerDialogs listens
+	acceptDialogs bool     // how it answers them
 }
 
 // NewPage opens a page at about:blank, in a desktop-sized viewport, closed when tb ends. If tb
