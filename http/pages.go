@@ -169,7 +169,7 @@ func digestETag(body []byte) string {
 func sendPage(c echo.Context, a renderedAnswer) error {
 	h := c.Response().Header()
 	h.Set(headerETag, a.etag)
-	h.Set("Cache-Control", "public, max-age=10")
+	h.Set("Cache-Control", publicCacheControl)
 	if etagListMatches(c.Request().Header.Values("If-None-Match"), a.etag) {
 		return c.NoContent(nethttp.StatusNotModified)
 	}

@@ -41,6 +41,9 @@ type PublicArticles interface {
 	// Newest returns the id and version of the n newest listed articles (of that language,
 	// unless empty), newest first.
 	Newest(ctx context.Context, language string, n int) ([]projections.Stamp, error)
+	// ImagesShown returns the ids of the images each of these articles shows, by article id,
+	// in the article's order.
+	ImagesShown(ctx context.Context, articleIDs []string) (map[string][]string, error)
 }
 
 // DeskViews reads the editors' views; *projections.Desk and *projections.History implement it

@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	nethttp "net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,11 +203,26 @@ func testImagesEndToEnd(t *testing.T, db string) {
 		!strings.Contains(body, "srcset=") {
 		t.Fatalf("public body_html does not show the inline image at its public renditions: %s", body)
 	}
+	// Caches keep a public image no longer than the article showing it, so that a kill takes
+	// both off them within the same bound; an address naming the content earns nothing more.
+	articleCache := r.header.Get("Cache-Control")
+	if !strings.HasPrefix(articleCache, "public, max-age=") {
+		t.Fatalf("the public article's Cache-Control = %q; want public, max-age", articleCache)
+	}
 	for name, href := range public {
 		rr := call(t, "GET", href, "", nil)
 		expectStatus(t, rr, nethttp.StatusOK, "GET "+href)
 		if !bytes.Equal(rr.body, desk[name]) {
 			t.Fatalf("public rendition %s: %d bytes, not the %d the desk serves", name, len(rr.body), len(desk[name]))
+		}
+		digest := strings.TrimPrefix(strings.Trim(rr.header.Get("ETag"), `"`), "SHA-256=")
+		for _, addr := range []string{href, href + "?v=" + url.QueryEscape(digest[:12])} {
+			if got := call(t, "GET", addr, "", nil).header.Get("Cache-Control"); got != articleCache {
+				t.Errorf("GET %s: Cache-Control = %q; want the article's, %q", addr, got, articleCache)
+			}
+		}
+		if rr := call(t, "GET", href, "", nil, "If-None-Match", rr.header.Get("ETag")); rr.status != nethttp.StatusNotModified {
+			t.Errorf("GET %s with its ETag = %d; want 304", href, rr.status)
 		}
 	}
 
