@@ -233,7 +233,7 @@ func (api *mediaAPI) describe(c echo.Context) error {
 		return err
 	}
 	var patch media.Patch
-	if err := decodeStrict(body, &patch); err != nil {
+	if err := decodeInto(body, &patch); err != nil {
 		return err
 	}
 	var versions []int

@@ -63,6 +63,7 @@ var problemKinds = map[string]problemKind{
 	"body-too-large":         {nethttp.StatusRequestEntityTooLarge, "Content Too Large"},
 	"unsupported-media-type": {nethttp.StatusUnsupportedMediaType, "Unsupported Media Type"},
 	"invalid-article":        {nethttp.StatusUnprocessableEntity, "Invalid Article"},
+	"invalid-image":          {nethttp.StatusUnprocessableEntity, "Invalid Image"},
 	"invalid-webhook":        {nethttp.StatusUnprocessableEntity, "Invalid Webhook"},
 	"missing-alt":            {nethttp.StatusUnprocessableEntity, "Image Without Alt Text"},
 	"image-too-large":        {nethttp.StatusUnprocessableEntity, "Image Too Large"},
@@ -109,6 +110,24 @@ func (e *bodyReadError) timedOut() bool {
 	return errors.Is(e.err, os.ErrDeadlineExceeded) || errors.As(e.err, &netErr) && netErr.Timeout()
 }
 
+// imageRequestError is what an image route (/api/v1/media…) failed with: the same errors as an
+// article's route, told of an image (an invalid description is invalid-image, not
+// invalid-article).
+type imageRequestError struct{ err error }
+
+func (e *imageRequestError) Error() string { return e.err.Error() }
+func (e *imageRequestError) Unwrap() error { return e.err }
+
+// aboutImage marks the errors of an image route's handler as imageRequestErrors.
+func aboutImage(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := next(c); err != nil {
+			return &imageRequestError{err: err}
+		}
+		return nil
+	}
+}
+
 // problemFor maps an error to what the client is told. It is the one place that does. A detail
 // is never an error's own text unless newsroom wrote that text for the client (a rule's reason,
 // a malformed request's explanation): errors from the network, the database or a library name
@@ -135,6 +154,10 @@ func problemFor(err error) (Problem, bool) {
 	case errors.As(err, &queryErr):
 		// search writes this text for the person who typed the query.
 		return problem("malformed-request", "query parameter q: "+queryErr.Error()), true
+	case errors.As(err, &invalidErr) && errors.As(err, new(*imageRequestError)):
+		p := problem("invalid-image", "some fields of the image's description are invalid; see errors")
+		p.Errors = invalidErr.Fields
+		return p, true
 	case errors.As(err, &invalidErr):
 		p := problem("invalid-article", "some fields are invalid; see errors")
 		p.Errors = invalidErr.Fields
@@ -185,6 +208,8 @@ func problemFor(err error) (Problem, bool) {
 		return problem("precondition-required", `send If-Match with the ETag of the version you edited, e.g. If-Match: "3"`), true
 	case errors.Is(err, events.ErrConflict):
 		return problem("conflict", "the article kept changing while this command was decided; fetch it and try again"), true
+	case errors.Is(err, events.ErrUnavailable) && errors.As(err, new(*imageRequestError)):
+		return problem("log-unavailable", "the event log did not answer, so the image or its change may or may not have been recorded; retry shortly (a change sent with If-Match answers 412 if it was recorded)"), true
 	case errors.Is(err, events.ErrUnavailable):
 		return problem("log-unavailable", "the event log did not answer, so the change may or may not have been recorded; retry shortly (a draft retried with the same Idempotency-Key is never made twice; a change sent with If-Match answers 412 if it was recorded)"), true
 	case errors.Is(err, auth.ErrUnavailable):

@@ -196,10 +196,10 @@ func newEcho(cfg Config) *echo.Echo {
 
 	if cfg.Media != nil {
 		images := newMediaAPI(*cfg.Media, cfg.PublicCache)
-		api.POST("/media", images.upload, requireRole(domain.RoleReporter))
-		api.GET("/media/:id", images.get, boundedRead, readYourWrites(cfg.Positions, "media"))
-		api.PATCH("/media/:id", images.describe)
-		api.GET("/media/:id/renditions/:name", images.deskRendition, boundedRead, readYourWrites(cfg.Positions, "media"))
+		api.POST("/media", aboutImage(images.upload), requireRole(domain.RoleReporter))
+		api.GET("/media/:id", aboutImage(images.get), boundedRead, readYourWrites(cfg.Positions, "media"))
+		api.PATCH("/media/:id", aboutImage(images.describe))
+		api.GET("/media/:id/renditions/:name", aboutImage(images.deskRendition), boundedRead, readYourWrites(cfg.Positions, "media"))
 		e.Match(read, "/public/v1/media/:id/:name", images.publicRendition) // bounds its own reads
 	}
 
