@@ -7,6 +7,7 @@ import (
 	"net"
 	nethttp "net/http"
 	"os"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -68,6 +69,7 @@ var problemKinds = map[string]problemKind{
 	"missing-alt":            {nethttp.StatusUnprocessableEntity, "Image Without Alt Text"},
 	"image-too-large":        {nethttp.StatusUnprocessableEntity, "Image Too Large"},
 	"precondition-required":  {nethttp.StatusPreconditionRequired, "Precondition Required"},
+	"too-many-failures":      {nethttp.StatusTooManyRequests, "Too Many Failures"},
 	"internal":               {nethttp.StatusInternalServerError, "Internal Server Error"},
 	"log-unavailable":        {nethttp.StatusServiceUnavailable, "Event Log Unavailable"},
 	"auth-unavailable":       {nethttp.StatusServiceUnavailable, "Token Check Unavailable"},
@@ -143,6 +145,7 @@ func problemFor(err error) (Problem, bool) {
 		queryErr   *search.QueryError
 		csrfErr    *csrfError
 		altErr     *editorial.MissingAltError
+		tooMany    *tooManyFailuresError
 	)
 	switch {
 	case errors.As(err, &bodyErr) && bodyErr.timedOut():
@@ -174,6 +177,9 @@ func problemFor(err error) (Problem, bool) {
 		return problem("not-found", "no webhook with this id"), true
 	case errors.Is(err, webhooks.ErrUnavailable):
 		return problem("nats-unavailable", "NATS did not answer, so the webhook was not registered; retry shortly"), true
+	case errors.As(err, &tooMany):
+		// failures.go writes this text for the client.
+		return problem("too-many-failures", tooMany.Error()), true
 	case errors.Is(err, errSignInRefused):
 		return problem("unauthenticated", "the token is malformed, unknown or revoked; an admin creates one with 'newsroom token create'"), true
 	case errors.Is(err, errUnauthenticated), errors.Is(err, auth.ErrUnauthenticated):
@@ -286,6 +292,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			// The rest of a body that came too slowly may still arrive: it must not be read
 			// as the next request (RFC 9110 §15.5.9).
 			h.Set(echo.HeaderConnection, "close")
+		case nethttp.StatusTooManyRequests:
+			var tooMany *tooManyFailuresError
+			if errors.As(err, &tooMany) {
+				h.Set("Retry-After", strconv.Itoa(tooMany.retryAfterSeconds()))
+			}
 		case nethttp.StatusGone:
 			// A killed article: no cache or proxy may keep even this answer.
 			h.Set("Cache-Control", "no-store")

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -57,6 +58,7 @@ var problemSamples = []error{
 	fmt.Errorf("list articles: %w", context.DeadlineExceeded),
 	webhooks.ErrUnavailable,
 	&csrfError{"send X-CSRF-Token"}, errSignInRefused,
+	&tooManyFailuresError{limit: 10, window: FailureWindow, retryAfter: time.Second},
 }
 
 // reasonPhraseForm reports whether a title is written as HTTP's reason phrases are ("Not Found",
