@@ -112,7 +112,7 @@ type Config struct {
 	// X-Forwarded-For (the nearest it does not trust). Empty: every request comes from its
 	// connection's address, and X-Forwarded-For is ignored (anyone can send it).
 	TrustedProxies []netip.Prefix
-	Logger   *slog.Logger
+	Logger         *slog.Logger
 
 	// Instrument, if set, wraps every request outermost, after routing: it sees the route
 	// template (c.Path()) and, once it has let the error handler answer, the final status.
