@@ -98,7 +98,11 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 			if err != nil {
 				return err
 			}
-			if etag := api.feedETag(format.name, base, lang, tag, stamps, sets); etagListMatches(conditional, etag) {
+			shown, images, err := api.imagesShown(ctx, stamps)
+			if err != nil {
+				return err
+			}
+			if etag := api.feedETag(format.name, base, lang, tag, stamps, sets, shown, images); etagListMatches(conditional, etag) {
 				return sendFeed(c, format.mediaType, etag, nil)
 			}
 		}
@@ -121,15 +125,22 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 		if f.sets, err = api.articles.Translations(ctx, setIDs(stamps)); err != nil {
 			return renderedAnswer{}, err
 		}
-		var shown []domain.MediaRef
-		for _, a := range list.Items {
-			shown = append(shown, a.Media...)
+		var refs []domain.MediaRef
+		var shown map[string][]string
+		if api.media != nil {
+			shown = map[string][]string{}
+			for _, a := range list.Items {
+				refs = append(refs, a.Media...)
+				for _, r := range a.Media {
+					shown[a.ID] = append(shown[a.ID], r.ID)
+				}
+			}
 		}
-		if f.images, err = lookupImages(ctx, api.media, shown); err != nil {
+		if f.images, err = lookupImages(ctx, api.media, refs); err != nil {
 			return renderedAnswer{}, err
 		}
 		body, err := format.render(f)
-		return renderedAnswer{body: body, etag: api.feedETag(format.name, base, lang, tag, stamps, f.sets)}, err
+		return renderedAnswer{body: body, etag: api.feedETag(format.name, base, lang, tag, stamps, f.sets, shown, f.images)}, err
 	})
 	if err != nil {
 		return err
@@ -141,10 +152,13 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 }
 
 // feedETag names a feed: its format, base URL, language and tag, the site's name, how feeds
-// and the published view render, the id and version of each entry, and the other published language versions each
-// links to. Whatever an entry shows of itself changes its version; its translations change
-// without it (another article is published, retracted or killed), so they are named apart.
-func (api *feedsAPI) feedETag(format, base, lang, tag string, stamps []projections.Stamp, sets map[string][]projections.Translation) string {
+// and the published view render, the id and version of each entry, the other published language
+// versions each links to, and the words of the images each shows (shown: image ids by article).
+// Whatever an entry shows of itself changes its version; its translations change without it
+// (another article is published, retracted or killed), and so do its images' caption, credit,
+// alt text and copyright (PATCH /api/v1/media/{id}), so they are named apart.
+func (api *feedsAPI) feedETag(format, base, lang, tag string, stamps []projections.Stamp, sets map[string][]projections.Translation,
+	shown map[string][]string, images map[string]domain.Image) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s\x00%s\x00%d", format, base, lang, tag, api.siteName, feedRenderVersion, publishedVersion)
 	for _, s := range stamps {
@@ -154,8 +168,35 @@ func (api *feedsAPI) feedETag(format, base, lang, tag string, stamps []projectio
 				fmt.Fprintf(h, "\x01%s:%s:%s", t.ID, t.Language, t.Slug)
 			}
 		}
+		for _, id := range shown[s.ID] {
+			img, ok := images[id]
+			fmt.Fprintf(h, "\x02%s:%t:%q:%q:%q:%q:%t:%d", id, ok, img.Caption, img.Credit, img.Alt, img.Copyright, img.Erased, len(img.Renditions))
+		}
 	}
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
+
+// imagesShown reads what the feed's ETag names of the images the entries of stamps show,
+// without reading the entries: their image ids from the published view's index of images, their
+// words from the media view. Nothing without a media view (the feed shows no image then).
+func (api *feedsAPI) imagesShown(ctx context.Context, stamps []projections.Stamp) (map[string][]string, map[string]domain.Image, error) {
+	if api.media == nil || len(stamps) == 0 {
+		return nil, nil, nil
+	}
+	ids := make([]string, len(stamps))
+	for i, s := range stamps {
+		ids[i] = s.ID
+	}
+	shown, err := api.articles.ImagesShown(ctx, ids)
+	if err != nil || len(shown) == 0 {
+		return shown, nil, err
+	}
+	var all []string
+	for _, imgs := range shown {
+		all = append(all, imgs...)
+	}
+	images, err := api.media.Images(ctx, all)
+	return shown, images, err
 }
 
 // setIDs lists the translation sets of stamps.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/projections"
 )
 
@@ -55,6 +56,32 @@ func (f *feedArticles) Translations(_ context.Context, setIDs []string) (map[str
 	for _, a := range f.items {
 		if a.Status == projections.VisibilityPublished && slices.Contains(setIDs, a.SetID) {
 			out[a.SetID] = append(out[a.SetID], projections.Translation{ID: a.ID, SetID: a.SetID, Language: a.Language, Slug: a.Slug})
+		}
+	}
+	return out, nil
+}
+
+// ImagesShown lists the images of the published items, as the published view's public_media.
+func (f *feedArticles) ImagesShown(_ context.Context, ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, a := range f.items {
+		if a.Status == projections.VisibilityPublished && slices.Contains(ids, a.ID) {
+			for _, r := range a.Media {
+				out[a.ID] = append(out[a.ID], r.ID)
+			}
+		}
+	}
+	return out, nil
+}
+
+// feedImages is a media view of fixed images.
+type feedImages map[string]domain.Image
+
+func (m feedImages) Images(_ context.Context, ids []string) (map[string]domain.Image, error) {
+	out := map[string]domain.Image{}
+	for _, id := range ids {
+		if img, ok := m[id]; ok {
+			out[id] = img
 		}
 	}
 	return out, nil
@@ -293,6 +320,50 @@ func TestFeedETagFromTheNewestVersions(t *testing.T) {
 	cache.Invalidate([]string{items[0].ID})
 	if again := getFeed(t, h, "/public/v1/feeds/feed.json").Body.String(); again == first || articles.lists != 2 {
 		t.Errorf("after Invalidate, the feed was read %d times and is the same: %v; want read again, changed", articles.lists, again == first)
+	}
+}
+
+// TestFeedETagCoversImages: an image's words change no article's version, yet the feeds show
+// them (an inline image's alt text): a new description is a new ETag, from the rendered feed and
+// from the index alone alike, so that a client holding the feed is not answered 304.
+func TestFeedETagCoversImages(t *testing.T) {
+	const imageID = "5d9c6a7e-1b7e-4d1a-9c39-0c8f6f1f2a10"
+	items := append([]projections.PublicArticle(nil), feedItems...)
+	items[0].Media = []domain.MediaRef{{ID: imageID, Role: "main"}}
+	items[0].BodyHTML = `<p>Text</p><img src="https://newsroom.invalid/media/` + imageID + `" alt="">` // as the view renders ![](media:id)
+	images := feedImages{imageID: {ID: imageID, Alt: "Ministers around a table", Caption: "Ministers",
+		Renditions: []domain.Rendition{{Name: "800", Width: 800, Height: 533, ContentType: "image/jpeg", Size: 1000}}}}
+	articles := &feedArticles{items: items}
+	h := New(Config{Public: articles, PublicURL: "http://x", Images: images})
+	for _, path := range []string{"/public/v1/feeds/atom.xml", "/public/v1/feeds/feed.json"} {
+		first := getFeed(t, h, path)
+		old := first.Header().Get("ETag")
+		if rec := getFeed(t, h, path, "If-None-Match", old); rec.Code != 304 {
+			t.Fatalf("%s with its own ETag = %d; want 304 (the index's ETag is the rendered feed's)", path, rec.Code)
+		}
+		for _, change := range []func(*domain.Image){
+			func(img *domain.Image) { img.Alt = "Ministers around the table" },
+			func(img *domain.Image) { img.Caption = "Ministers in Brussels" },
+			func(img *domain.Image) { img.Credit = "Photo: NATO" },
+		} {
+			img := images[imageID]
+			change(&img)
+			images[imageID] = img
+			rec := getFeed(t, h, path, "If-None-Match", old)
+			now := rec.Header().Get("ETag")
+			if rec.Code != 200 || now == old {
+				t.Fatalf("%s after the image is described anew, with the old ETag = %d, ETag %s; want 200 and a new ETag", path, rec.Code, now)
+			}
+			if again := getFeed(t, h, path, "If-None-Match", now); again.Code != 304 {
+				t.Errorf("%s with the new ETag = %d; want 304 from the index", path, again.Code)
+			}
+			old = now
+		}
+		if body := getFeed(t, h, path).Body.String(); !strings.Contains(body, "Ministers around the table") {
+			t.Errorf("%s does not show the image's new alt text:\n%s", path, body)
+		}
+		images[imageID] = domain.Image{ID: imageID, Alt: "Ministers around a table", Caption: "Ministers",
+			Renditions: images[imageID].Renditions}
 	}
 }
 

@@ -233,7 +233,7 @@ func (api *mediaAPI) describe(c echo.Context) error {
 		return err
 	}
 	var patch media.Patch
-	if err := decodeStrict(body, &patch); err != nil {
+	if err := decodeInto(body, &patch); err != nil {
 		return err
 	}
 	var versions []int
@@ -265,13 +265,16 @@ func (api *mediaAPI) describe(c echo.Context) error {
 
 // deskRendition serves a rendition to editors, whether or not any published article shows it.
 func (api *mediaAPI) deskRendition(c echo.Context) error {
-	return api.serve(c, c.Param("id"), c.Param("name"), deskRenditionCache, false)
+	return api.serve(c, c.Param("id"), c.Param("name"), deskRenditionCache)
 }
 
 // publicRendition serves a rendition to readers once an article they may read shows it. The
-// same address serves the same bytes for as long as it serves any; answers are kept briefly
-// by shared caches, so that a kill takes the image off them soon, unless the address names its
-// content (?v= with the start of the ETag), which may be kept a year.
+// same address serves the same bytes for as long as it serves any. Shared caches and browsers
+// may keep an answer as long as a public article (publicCacheControl), never longer: a legal
+// kill must take the image off them within the bound it takes the article's text off them. A
+// cache that kept it revalidates with its ETag, which costs a 304 and no bytes. No address is
+// kept longer: a ?v= naming the content used to earn a year (immutable), which outlived a
+// kill; it is ignored now, as any other query.
 //
 // It is the hottest read there is (every picture of every page), so a read of a rendition in
 // memory touches neither the views nor the object store: whether the image is public comes
@@ -290,7 +293,7 @@ func (api *mediaAPI) publicRendition(c echo.Context) error {
 	if !ok {
 		return echo.NewHTTPError(nethttp.StatusNotFound, "no public image at this address")
 	}
-	return api.serve(c, id, c.Param("name"), publicRenditionCache, true)
+	return api.serve(c, id, c.Param("name"), publicRenditionCache)
 }
 
 func (api *mediaAPI) askPublic(ctx context.Context, id string) (bool, error) {
@@ -303,8 +306,7 @@ func (api *mediaAPI) askPublic(ctx context.Context, id string) (bool, error) {
 // is copied, not changed, by anything that appends to it.
 var (
 	deskRenditionCache   = []string{"private, max-age=3600"}
-	publicRenditionCache = []string{"public, max-age=60"}
-	immutableCache       = []string{"public, max-age=31536000, immutable"} // the address names the content
+	publicRenditionCache = []string{publicCacheControl}
 	noSniff              = []string{"nosniff"}
 )
 
@@ -320,7 +322,7 @@ var (
 // serve answers a rendition from the MediaCache, reading it from the view and the object store
 // on a miss. A rendition's headers are built once, when it enters the cache; its bytes are
 // written as they are kept, without a copy.
-func (api *mediaAPI) serve(c echo.Context, id, name string, cacheControl []string, public bool) error {
+func (api *mediaAPI) serve(c echo.Context, id, name string, cacheControl []string) error {
 	r, ok := api.cache.get(id, name)
 	if !ok {
 		var err error
@@ -330,9 +332,6 @@ func (api *mediaAPI) serve(c echo.Context, id, name string, cacheControl []strin
 		api.cache.put(id, name, r)
 	}
 	req := c.Request()
-	if public && req.URL.RawQuery != "" && r.namedBy(c.QueryParam("v")) {
-		cacheControl = immutableCache
-	}
 	res := c.Response()
 	h := res.Header()
 	h[keyETag] = r.etagHeader

@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -41,12 +40,6 @@ func newCachedRendition(body []byte, contentType, digest string) *cachedRenditio
 	etag := `"` + digest + `"`
 	return &cachedRendition{body: body, etag: etag, etagHeader: []string{etag},
 		contentTypeHeader: []string{contentType}, lengthHeader: []string{strconv.Itoa(len(body))}}
-}
-
-// namedBy reports whether v, the ?v= of an address, names this rendition's content: the start
-// (8 characters at least) of its digest's base64.
-func (r *cachedRendition) namedBy(v string) bool {
-	return len(v) >= 8 && strings.HasPrefix(strings.Trim(r.etag, `"`), "SHA-256="+v)
 }
 
 // NewMediaCache returns a cache of renditions holding at most max bytes

@@ -186,7 +186,7 @@ func sendPage(c echo.Context, a renderedAnswer) error {
 
 // Header values of every page (see http/media.go's): net/http only reads them.
 var (
-	publicAnswerCache = []string{"public, max-age=10"}
+	publicAnswerCache = []string{publicCacheControl}
 	htmlContentType   = []string{htmlMediaType}
 )
 

@@ -80,6 +80,10 @@ func (p *pageArticles) Newest(context.Context, string, int) ([]projections.Stamp
 	return nil, nil
 }
 
+func (p *pageArticles) ImagesShown(context.Context, []string) (map[string][]string, error) {
+	return nil, nil
+}
+
 const hostileHeadline = `Ministers </script><script>alert("x")</script> & <!-- meet`
 
 func pageFixture() *pageArticles {

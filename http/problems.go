@@ -7,6 +7,7 @@ import (
 	"net"
 	nethttp "net/http"
 	"os"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -63,10 +64,12 @@ var problemKinds = map[string]problemKind{
 	"body-too-large":         {nethttp.StatusRequestEntityTooLarge, "Content Too Large"},
 	"unsupported-media-type": {nethttp.StatusUnsupportedMediaType, "Unsupported Media Type"},
 	"invalid-article":        {nethttp.StatusUnprocessableEntity, "Invalid Article"},
+	"invalid-image":          {nethttp.StatusUnprocessableEntity, "Invalid Image"},
 	"invalid-webhook":        {nethttp.StatusUnprocessableEntity, "Invalid Webhook"},
 	"missing-alt":            {nethttp.StatusUnprocessableEntity, "Image Without Alt Text"},
 	"image-too-large":        {nethttp.StatusUnprocessableEntity, "Image Too Large"},
 	"precondition-required":  {nethttp.StatusPreconditionRequired, "Precondition Required"},
+	"too-many-failures":      {nethttp.StatusTooManyRequests, "Too Many Failures"},
 	"internal":               {nethttp.StatusInternalServerError, "Internal Server Error"},
 	"log-unavailable":        {nethttp.StatusServiceUnavailable, "Event Log Unavailable"},
 	"auth-unavailable":       {nethttp.StatusServiceUnavailable, "Token Check Unavailable"},
@@ -109,6 +112,24 @@ func (e *bodyReadError) timedOut() bool {
 	return errors.Is(e.err, os.ErrDeadlineExceeded) || errors.As(e.err, &netErr) && netErr.Timeout()
 }
 
+// imageRequestError is what an image route (/api/v1/media…) failed with: the same errors as an
+// article's route, told of an image (an invalid description is invalid-image, not
+// invalid-article).
+type imageRequestError struct{ err error }
+
+func (e *imageRequestError) Error() string { return e.err.Error() }
+func (e *imageRequestError) Unwrap() error { return e.err }
+
+// aboutImage marks the errors of an image route's handler as imageRequestErrors.
+func aboutImage(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := next(c); err != nil {
+			return &imageRequestError{err: err}
+		}
+		return nil
+	}
+}
+
 // problemFor maps an error to what the client is told. It is the one place that does. A detail
 // is never an error's own text unless newsroom wrote that text for the client (a rule's reason,
 // a malformed request's explanation): errors from the network, the database or a library name
@@ -124,6 +145,7 @@ func problemFor(err error) (Problem, bool) {
 		queryErr   *search.QueryError
 		csrfErr    *csrfError
 		altErr     *editorial.MissingAltError
+		tooMany    *tooManyFailuresError
 	)
 	switch {
 	case errors.As(err, &bodyErr) && bodyErr.timedOut():
@@ -135,6 +157,10 @@ func problemFor(err error) (Problem, bool) {
 	case errors.As(err, &queryErr):
 		// search writes this text for the person who typed the query.
 		return problem("malformed-request", "query parameter q: "+queryErr.Error()), true
+	case errors.As(err, &invalidErr) && errors.As(err, new(*imageRequestError)):
+		p := problem("invalid-image", "some fields of the image's description are invalid; see errors")
+		p.Errors = invalidErr.Fields
+		return p, true
 	case errors.As(err, &invalidErr):
 		p := problem("invalid-article", "some fields are invalid; see errors")
 		p.Errors = invalidErr.Fields
@@ -151,6 +177,9 @@ func problemFor(err error) (Problem, bool) {
 		return problem("not-found", "no webhook with this id"), true
 	case errors.Is(err, webhooks.ErrUnavailable):
 		return problem("nats-unavailable", "NATS did not answer, so the webhook was not registered; retry shortly"), true
+	case errors.As(err, &tooMany):
+		// failures.go writes this text for the client.
+		return problem("too-many-failures", tooMany.Error()), true
 	case errors.Is(err, errSignInRefused):
 		return problem("unauthenticated", "the token is malformed, unknown or revoked; an admin creates one with 'newsroom token create'"), true
 	case errors.Is(err, errUnauthenticated), errors.Is(err, auth.ErrUnauthenticated):
@@ -185,6 +214,8 @@ func problemFor(err error) (Problem, bool) {
 		return problem("precondition-required", `send If-Match with the ETag of the version you edited, e.g. If-Match: "3"`), true
 	case errors.Is(err, events.ErrConflict):
 		return problem("conflict", "the article kept changing while this command was decided; fetch it and try again"), true
+	case errors.Is(err, events.ErrUnavailable) && errors.As(err, new(*imageRequestError)):
+		return problem("log-unavailable", "the event log did not answer, so the image or its change may or may not have been recorded; retry shortly (a change sent with If-Match answers 412 if it was recorded)"), true
 	case errors.Is(err, events.ErrUnavailable):
 		return problem("log-unavailable", "the event log did not answer, so the change may or may not have been recorded; retry shortly (a draft retried with the same Idempotency-Key is never made twice; a change sent with If-Match answers 412 if it was recorded)"), true
 	case errors.Is(err, auth.ErrUnavailable):
@@ -261,6 +292,11 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			// The rest of a body that came too slowly may still arrive: it must not be read
 			// as the next request (RFC 9110 §15.5.9).
 			h.Set(echo.HeaderConnection, "close")
+		case nethttp.StatusTooManyRequests:
+			var tooMany *tooManyFailuresError
+			if errors.As(err, &tooMany) {
+				h.Set("Retry-After", strconv.Itoa(tooMany.retryAfterSeconds()))
+			}
 		case nethttp.StatusGone:
 			// A killed article: no cache or proxy may keep even this answer.
 			h.Set("Cache-Control", "no-store")

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -46,6 +47,7 @@ var problemSamples = []error{
 	echo.ErrStatusRequestEntityTooLarge,
 	echo.NewHTTPError(nethttp.StatusUnsupportedMediaType, "send the body as application/json"),
 	&domain.ValidationError{Fields: []domain.FieldError{{Field: "headline", Detail: "required"}}},
+	&imageRequestError{err: &domain.ValidationError{Fields: []domain.FieldError{{Field: "alt", Detail: "too long"}}}},
 	&webhooks.InvalidError{Fields: []domain.FieldError{{Field: "url", Detail: "not absolute"}}},
 	&editorial.MissingAltError{IDs: []string{"0b7f3c2e-5d1a-4c8e-9f00-1a2b3c4d5e6f"}},
 	errPreconditionRequired,
@@ -56,6 +58,7 @@ var problemSamples = []error{
 	fmt.Errorf("list articles: %w", context.DeadlineExceeded),
 	webhooks.ErrUnavailable,
 	&csrfError{"send X-CSRF-Token"}, errSignInRefused,
+	&tooManyFailuresError{limit: 10, window: FailureWindow, retryAfter: time.Second},
 }
 
 // reasonPhraseForm reports whether a title is written as HTTP's reason phrases are ("Not Found",

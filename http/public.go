@@ -23,6 +23,12 @@ const (
 	maxPerPage     = 100
 )
 
+// publicCacheControl is how long shared caches and browsers may keep a public article, its
+// page, the lists, and the images they show: a kill or retraction reaches every cache within
+// it. Public renditions share it (media.go), so that a killed article's images do not outlive
+// its text in caches.
+const publicCacheControl = "public, max-age=10"
+
 type publicAPI struct {
 	log          *slog.Logger
 	publicStream PublicStream
@@ -153,7 +159,7 @@ func (api *publicAPI) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "public, max-age=10")
+	c.Response().Header().Set("Cache-Control", publicCacheControl)
 	return c.JSONBlob(nethttp.StatusOK, a.body)
 }
 
@@ -190,7 +196,7 @@ func (api *publicAPI) get(c echo.Context) error {
 	}
 	h := c.Response().Header()
 	h.Set(headerETag, a.etag)
-	h.Set("Cache-Control", "public, max-age=10")
+	h.Set("Cache-Control", publicCacheControl)
 	if etagListMatches(c.Request().Header.Values("If-None-Match"), a.etag) {
 		return c.NoContent(nethttp.StatusNotModified)
 	}

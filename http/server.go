@@ -8,7 +8,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	nethttp "net/http"
+	"net/netip"
 	"net/textproto"
 	"strings"
 	"sync/atomic"
@@ -41,6 +43,9 @@ type PublicArticles interface {
 	// Newest returns the id and version of the n newest listed articles (of that language,
 	// unless empty), newest first.
 	Newest(ctx context.Context, language string, n int) ([]projections.Stamp, error)
+	// ImagesShown returns the ids of the images each of these articles shows, by article id,
+	// in the article's order.
+	ImagesShown(ctx context.Context, articleIDs []string) (map[string][]string, error)
 }
 
 // DeskViews reads the editors' views; *projections.Desk and *projections.History implement it
@@ -98,7 +103,16 @@ type Config struct {
 	// Sessions, if set, lets browsers sign in (POST /api/v1/session) and use /api/v1 with the
 	// session cookie instead of a bearer token, under CSRF checks.
 	Sessions Sessions
-	Logger   *slog.Logger
+	// FailureLimit is how many failed sign-ins and wrong bearer tokens a client address may
+	// send within FailureWindow before it is refused (429) for the rest of it;
+	// DefaultFailureLimit if 0.
+	FailureLimit int
+	// TrustedProxies are the addresses of the reverse proxies in front of this server: a
+	// request from one of them is taken to come from the address it names in
+	// X-Forwarded-For (the nearest it does not trust). Empty: every request comes from its
+	// connection's address, and X-Forwarded-For is ignored (anyone can send it).
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger
 
 	// Instrument, if set, wraps every request outermost, after routing: it sees the route
 	// template (c.Path()) and, once it has let the error handler answer, the final status.
@@ -137,6 +151,7 @@ func newEcho(cfg Config) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.IPExtractor = clientAddress(cfg.TrustedProxies)
 	e.Logger = newEchoLogger(e.Logger, cfg.Logger)
 	if cfg.Instrument != nil {
 		e.Use(cfg.Instrument)
@@ -164,12 +179,13 @@ func newEcho(cfg Config) *echo.Echo {
 	if cfg.Sessions != nil {
 		guard = newBrowserGuard(cfg.Sessions, cfg.PublicURL)
 	}
-	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens, guard))
+	failures := newFailureLimiter(cfg.FailureLimit, FailureWindow)
+	api := newRoutes(e, "/api/v1", authenticate(cfg.Tokens, guard, failures))
 	// Who the caller is, sessions (the desk's sign-in) and the Markdown preview: issue 16.
 	api.GET("/me", me)
 	api.POST("/preview", previewAPI{media: cfg.Images}.preview)
 	if guard != nil {
-		sessions := &sessionAPI{guard: guard}
+		sessions := &sessionAPI{guard: guard, failures: failures}
 		e.POST("/api/v1/session", sessions.signIn)
 		e.DELETE("/api/v1/session", sessions.signOut)
 	}
@@ -195,10 +211,10 @@ func newEcho(cfg Config) *echo.Echo {
 
 	if cfg.Media != nil {
 		images := newMediaAPI(*cfg.Media, cfg.PublicCache)
-		api.POST("/media", images.upload, requireRole(domain.RoleReporter))
-		api.GET("/media/:id", images.get, boundedRead, readYourWrites(cfg.Positions, "media"))
-		api.PATCH("/media/:id", images.describe)
-		api.GET("/media/:id/renditions/:name", images.deskRendition, boundedRead, readYourWrites(cfg.Positions, "media"))
+		api.POST("/media", aboutImage(images.upload), requireRole(domain.RoleReporter))
+		api.GET("/media/:id", aboutImage(images.get), boundedRead, readYourWrites(cfg.Positions, "media"))
+		api.PATCH("/media/:id", aboutImage(images.describe))
+		api.GET("/media/:id/renditions/:name", aboutImage(images.deskRendition), boundedRead, readYourWrites(cfg.Positions, "media"))
 		e.Match(read, "/public/v1/media/:id/:name", images.publicRendition) // bounds its own reads
 	}
 
@@ -258,6 +274,22 @@ func composed(h echo.HandlerFunc, mw ...echo.MiddlewareFunc) echo.HandlerFunc {
 		h = mw[i](h)
 	}
 	return h
+}
+
+// clientAddress is how a request's client address is found (Echo's RealIP): the connection's,
+// unless it comes from one of trusted, whose X-Forwarded-For then names it. Echo without an
+// extractor believes X-Forwarded-For and X-Real-IP from anyone, which would let a client pick
+// the address its failed sign-ins are counted against.
+func clientAddress(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		p = p.Masked()
+		opts = append(opts, echo.TrustIPRange(&net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // readTimeout bounds a read from the views. A database behind a network that drops packets

@@ -123,7 +123,12 @@ func quoteShort(s string) string {
 // authenticate requires a valid bearer token or, when g is not nil, a valid session cookie
 // (with its CSRF checks), and records who the caller is. A bearer token wins over the cookie:
 // a request with an Authorization header is judged by it alone.
-func authenticate(tokens Authenticator, g *browserGuard) echo.MiddlewareFunc {
+//
+// A bearer token from an address past its limit of failures is refused before it is checked
+// (a right one too: answering it would tell a guesser when it found one); a wrong one counts.
+// Cookies neither count nor are refused: a session's id is not guessed, and a newsroom behind
+// one address keeps its desk while someone there is throttled.
+func authenticate(tokens Authenticator, g *browserGuard, failures *failureLimiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			h := c.Request().Header.Get(echo.HeaderAuthorization)
@@ -149,7 +154,14 @@ func authenticate(tokens Authenticator, g *browserGuard) echo.MiddlewareFunc {
 			if len(h) <= len(prefix) || !equalFold(h[:len(prefix)], prefix) {
 				return errUnauthenticated
 			}
+			ip := c.RealIP()
+			if err := failures.allow(ip); err != nil {
+				return err
+			}
 			p, err := tokens.Authenticate(c.Request().Context(), h[len(prefix):])
+			if errors.Is(err, auth.ErrUnauthenticated) {
+				failures.failed(ip)
+			}
 			if err != nil {
 				return err
 			}
@@ -166,7 +178,8 @@ func session(c echo.Context) (auth.Session, bool) {
 }
 
 type sessionAPI struct {
-	guard *browserGuard
+	guard    *browserGuard
+	failures *failureLimiter
 }
 
 // sessionJSON is what signing in answers.
@@ -205,8 +218,13 @@ func (api *sessionAPI) signIn(c echo.Context) error {
 	if err := decodeInto(body, &req); err != nil {
 		return err
 	}
+	ip := c.RealIP()
+	if err := api.failures.allow(ip); err != nil {
+		return err
+	}
 	id, s, err := api.guard.sessions.Create(c.Request().Context(), req.Token)
 	if errors.Is(err, auth.ErrUnauthenticated) {
+		api.failures.failed(ip)
 		return errSignInRefused
 	} else if err != nil {
 		return err

@@ -91,6 +91,29 @@ func (p *Published) ArticlesShowing(ctx context.Context, mediaIDs []string) ([]s
 	return ids, nil
 }
 
+// ImagesShown returns the ids of the images each of articleIDs shows (those published now), in
+// the article's order: what a feed's ETag must cover besides its entries' versions, read without
+// their rows (an image's words change without any article's version).
+func (p *Published) ImagesShown(ctx context.Context, articleIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(articleIDs) == 0 {
+		return out, nil
+	}
+	db := p.db.Read
+	query, args, err := sqlx.In(`SELECT article_id, media_id FROM public_media WHERE article_id IN (?) ORDER BY article_id, position`, articleIDs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []mediaRefRow
+	if err := db.SelectContext(ctx, &rows, db.Rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("images shown by articles: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ArticleID] = append(out[r.ArticleID], r.MediaID)
+	}
+	return out, nil
+}
+
 // IsPublicMedia reports whether image mediaID is shown by an article readers may read now: a
 // published one (not retracted, killed, under embargo or unpublished).
 func (p *Published) IsPublicMedia(ctx context.Context, mediaID string) (bool, error) {

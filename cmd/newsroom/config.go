@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -28,6 +29,12 @@ type config struct {
 	Replicas      int // replicas of the streams newsroom creates; 0: 3 on a cluster, else 1
 	// SessionTTL is how long a desk sign-in (a session cookie) lasts; 0: auth.DefaultSessionTTL.
 	SessionTTL time.Duration
+	// TrustedProxies names the reverse proxies whose X-Forwarded-For says who the client is
+	// (comma-separated addresses or CIDR ranges); empty: the connection's address.
+	TrustedProxies string
+	// FailureLimit is how many failed sign-ins and wrong bearer tokens an address may send in a
+	// minute; 0: newsroomhttp.DefaultFailureLimit.
+	FailureLimit int
 
 	// SingleEditorCorrections lets one editor publish a correction that changes the text
 	// without a second editor's confirmation (domain.Policy). Off by default.
@@ -148,4 +155,26 @@ func (f flags) parseArgs(args []string) error {
 		return fmt.Errorf("%s: %w (see 'newsroom %s --help')", f.fs.Name(), err, f.fs.Name())
 	}
 	return nil
+}
+
+// trustedProxies parses --trusted-proxies: addresses (a /32 or /128 each) and CIDR ranges,
+// separated by commas.
+func trustedProxies(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(item); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR range", item)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

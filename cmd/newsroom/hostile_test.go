@@ -177,7 +177,9 @@ func TestHostileRoleMatrix(t *testing.T) {
 	tokens[asAdmin] = createToken(t, dir, "ada", "admin")
 	tokens[asBadToken] = forgeToken(tokens[asAuthor])
 	setup := createToken(t, dir, "sam", "editor") // prepares articles; never a caller under test
-	ta := startTestApp(t, dir)
+	// The forged token tries every endpoint: past the limit of failures, its answers would be
+	// the throttle's 429 rather than each endpoint's own refusal (TestFailedSignInsAreThrottled).
+	ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true, FailureLimit: 1000})
 
 	article := func(a hostileArticle) string { return "/api/v1/articles/" + a.id }
 	step := func(s string) func(hostileArticle) string {

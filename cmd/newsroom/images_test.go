@@ -15,6 +15,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	nethttp "net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -202,11 +203,26 @@ func testImagesEndToEnd(t *testing.T, db string) {
 		!strings.Contains(body, "srcset=") {
 		t.Fatalf("public body_html does not show the inline image at its public renditions: %s", body)
 	}
+	// Caches keep a public image no longer than the article showing it, so that a kill takes
+	// both off them within the same bound; an address naming the content earns nothing more.
+	articleCache := r.header.Get("Cache-Control")
+	if !strings.HasPrefix(articleCache, "public, max-age=") {
+		t.Fatalf("the public article's Cache-Control = %q; want public, max-age", articleCache)
+	}
 	for name, href := range public {
 		rr := call(t, "GET", href, "", nil)
 		expectStatus(t, rr, nethttp.StatusOK, "GET "+href)
 		if !bytes.Equal(rr.body, desk[name]) {
 			t.Fatalf("public rendition %s: %d bytes, not the %d the desk serves", name, len(rr.body), len(desk[name]))
+		}
+		digest := strings.TrimPrefix(strings.Trim(rr.header.Get("ETag"), `"`), "SHA-256=")
+		for _, addr := range []string{href, href + "?v=" + url.QueryEscape(digest[:12])} {
+			if got := call(t, "GET", addr, "", nil).header.Get("Cache-Control"); got != articleCache {
+				t.Errorf("GET %s: Cache-Control = %q; want the article's, %q", addr, got, articleCache)
+			}
+		}
+		if rr := call(t, "GET", href, "", nil, "If-None-Match", rr.header.Get("ETag")); rr.status != nethttp.StatusNotModified {
+			t.Errorf("GET %s with its ETag = %d; want 304", href, rr.status)
 		}
 	}
 
@@ -357,4 +373,59 @@ func filesHolding(t *testing.T, dir string, needle []byte) []string {
 		return nil
 	})
 	return found
+}
+
+// TestImageDescriptionMovesPublicAnswers: a new caption, credit and alt text of a published
+// article's image change no article's version, yet its public JSON, page and feeds show them:
+// each answer is dropped from every public cache and comes back with a new ETag, so that a
+// client or shared cache revalidating with the old one gets the new answer, not a 304.
+func TestImageDescriptionMovesPublicAnswers(t *testing.T) {
+	// Only invalidation can make a public answer current.
+	defer func(was time.Duration) { publicCacheMaxAge = was }(publicCacheMaxAge)
+	publicCacheMaxAge = time.Hour
+	dir := t.TempDir()
+	rita, ed, admin := createToken(t, dir, "rita", "reporter"), createToken(t, dir, "ed", "editor"), createToken(t, dir, "ada", "admin")
+	ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true})
+
+	r := upload(t, ta.base, rita, "ministers.png", noisePNG(t, 400, 300, 5), map[string]string{
+		"caption": "Ministers at the table", "credit": "Photo: NATO", "alt": "Ministers seated"})
+	expectStatus(t, r, nethttp.StatusCreated, "upload")
+	id := r.json(t)["id"].(string)
+	expectStatus(t, call(t, "GET", ta.base+"/api/v1/media/"+id+"?min_position="+r.header.Get("X-Newsroom-Position"), rita, nil), 200, "the image in the media view")
+	// The inline image has no alt text of its own: the feeds show the image's.
+	_, slug := publishedArticle(t, ta.base, rita, ed, map[string]any{"headline": "Ministers meet in Brussels",
+		"body": "The ministers met.\n\n![](media:" + id + ")", "media": []map[string]any{{"id": id, "role": "main"}}})
+	waitCaughtUp(t, ta.base, admin)
+
+	paths := []string{"/public/v1/articles/" + slug, "/news/" + slug, "/public/v1/feeds/atom.xml", "/public/v1/feeds/feed.json"}
+	before := map[string]string{} // path → ETag
+	for _, path := range paths {
+		r := call(t, "GET", ta.base+path, "", nil)
+		expectStatus(t, r, 200, "GET "+path)
+		if !strings.Contains(string(r.body), "Ministers seated") {
+			t.Fatalf("GET %s does not show the image's alt text:\n%s", path, r.body)
+		}
+		before[path] = r.header.Get("ETag")
+		// Kept in the public cache from now on: only an invalidation drops it.
+		expectStatus(t, call(t, "GET", ta.base+path, "", nil, "If-None-Match", before[path]), nethttp.StatusNotModified, "GET "+path+" with its ETag")
+	}
+
+	r = call(t, "PATCH", ta.base+"/api/v1/media/"+id, rita, map[string]any{
+		"alt": "Ministers standing", "caption": "Ministers in Brussels", "credit": "Photo: NATO/Smith"}, "If-Match", `"1"`)
+	expectStatus(t, r, 200, "PATCH the image")
+	eventually(t, "the public article shows the new alt text", func() bool {
+		return strings.Contains(string(call(t, "GET", ta.base+paths[0], "", nil).body), "Ministers standing")
+	})
+	for _, path := range paths {
+		r := call(t, "GET", ta.base+path, "", nil, "If-None-Match", before[path])
+		if r.status != 200 || r.header.Get("ETag") == before[path] || !strings.Contains(string(r.body), "Ministers standing") {
+			t.Errorf("GET %s with the ETag it had before the image was described anew = %d, ETag %s (was %s); want 200, a new ETag, the new alt text:\n%s",
+				path, r.status, r.header.Get("ETag"), before[path], r.body)
+		}
+	}
+	for _, path := range paths[:2] { // the JSON and the page show the caption and credit too
+		if body := string(call(t, "GET", ta.base+path, "", nil).body); !strings.Contains(body, "Ministers in Brussels") || !strings.Contains(body, "Photo: NATO/Smith") {
+			t.Errorf("GET %s does not show the new caption and credit:\n%s", path, body)
+		}
+	}
 }

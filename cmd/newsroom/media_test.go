@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -248,5 +249,57 @@ func TestCommandsRightAfterAnUploadSeeTheImage(t *testing.T) {
 	expectStatus(t, r, nethttp.StatusUnprocessableEntity, "draft naming no image")
 	if !strings.Contains(string(r.body), "upload it first") {
 		t.Errorf("refusal = %s; want it to say the image does not exist", r.body)
+	}
+}
+
+// TestImageRefusalsSpeakOfImages: every refusal of an image route says what is wrong with the
+// image, never of an article, and has the type its kind of problem has elsewhere.
+func TestImageRefusalsSpeakOfImages(t *testing.T) {
+	dir := t.TempDir()
+	rita := createToken(t, dir, "rita", "reporter")
+	ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true})
+	r := upload(t, ta.base, rita, "dot.png", pngBytes(t, 40, 30, false), map[string]string{"alt": "A dot"})
+	expectStatus(t, r, nethttp.StatusCreated, "upload")
+	img := ta.base + "/api/v1/media/" + r.json(t)["id"].(string)
+	expectStatus(t, call(t, "GET", img+"?min_position="+r.header.Get("X-Newsroom-Position"), rita, nil), 200, "the image in the media view")
+	const unknown = "/api/v1/media/00000000-0000-4000-8000-000000000000"
+	asJSON := []string{"Content-Type", "application/json"}
+	tests := []struct {
+		name, method, url string
+		body              any
+		headers           []string
+		status            int
+		typ               string
+	}{
+		{"invalid field", "PATCH", img, `{"caption":"` + strings.Repeat("x", 2001) + `"}`, []string{"If-Match", `"1"`}, 422, "invalid-image"},
+		{"control character", "PATCH", img, `{"alt":"a\u0007b"}`, []string{"If-Match", `"1"`}, 422, "invalid-image"},
+		{"unknown field", "PATCH", img, `{"headline":"x"}`, []string{"If-Match", `"1"`}, 400, "malformed-request"},
+		{"field name's case", "PATCH", img, `{"Caption":"x"}`, []string{"If-Match", `"1"`}, 400, "malformed-request"},
+		{"bad JSON", "PATCH", img, `{"caption":`, []string{"If-Match", `"1"`}, 400, "malformed-request"},
+		{"not an object", "PATCH", img, `[]`, []string{"If-Match", `"1"`}, 400, "malformed-request"},
+		{"wrong type", "PATCH", img, `{"caption":3}`, []string{"If-Match", `"1"`}, 400, "malformed-request"},
+		{"no If-Match", "PATCH", img, `{"caption":"x"}`, nil, 428, "precondition-required"},
+		{"stale If-Match", "PATCH", img, `{"caption":"x"}`, []string{"If-Match", `"7"`}, 412, "stale-version"},
+		{"unknown image", "PATCH", ta.base + unknown, `{"caption":"x"}`, []string{"If-Match", `"1"`}, 404, "not-found"},
+		{"unknown image read", "GET", ta.base + unknown, nil, nil, 404, "not-found"},
+		{"unknown rendition", "GET", img + "/renditions/99", nil, nil, 404, "not-found"},
+		{"unknown public image", "GET", ta.base + "/public/v1/media/00000000-0000-4000-8000-000000000000/800", nil, nil, 404, "not-found"},
+		{"invalid upload field", "POST", "", nil, nil, 422, "invalid-image"},
+	}
+	for _, tt := range tests {
+		var got response
+		if tt.method == "POST" {
+			got = upload(t, ta.base, rita, "dot.png", pngBytes(t, 40, 30, false), map[string]string{"credit": strings.Repeat("x", 2001)})
+		} else {
+			got = call(t, tt.method, tt.url, rita, tt.body, append(append([]string{}, asJSON...), tt.headers...)...)
+		}
+		var p struct{ Type, Title, Detail string }
+		if err := json.Unmarshal(got.body, &p); got.status != tt.status || err != nil || p.Type != "/problems/"+tt.typ {
+			t.Errorf("%s: %d %s; want %d /problems/%s", tt.name, got.status, got.body, tt.status, tt.typ)
+			continue
+		}
+		if text := strings.ToLower(p.Title + " " + p.Detail); strings.Contains(text, "article") {
+			t.Errorf("%s: the problem speaks of an article: %s", tt.name, got.body)
+		}
 	}
 }

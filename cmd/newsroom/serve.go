@@ -63,11 +63,18 @@ func serveCommand(ctx context.Context, args []string, stderr io.Writer) error {
 	f.string(&cfg.PublicURL, "public-url", "", "public base URL of this newsroom, for article URIs in public events and feeds (default: http://<--http>)")
 	f.siteFlags(&cfg)
 	f.duration(&cfg.SessionTTL, "session-ttl", auth.DefaultSessionTTL, "how long a desk sign-in (the session cookie) lasts; at least 1s")
+	f.string(&cfg.TrustedProxies, "trusted-proxies", "", "addresses or CIDR ranges (comma-separated) of the reverse proxies in front of newsroom: "+
+		"a request from one of them comes from the address it names in X-Forwarded-For (default: none; every request comes from its connection's address, X-Forwarded-For is ignored)")
+	f.int(&cfg.FailureLimit, "failure-limit", newsroomhttp.DefaultFailureLimit, "failed sign-ins and wrong bearer tokens a client address may send within a minute; "+
+		"past it, the address is answered 429 until the minute ends (counted per instance)")
 	f.int(&cfg.MediaMaxBytes, "media-max-bytes", media.DefaultMaxBytes, "images: the largest upload accepted, in bytes (POST /api/v1/media answers 413 beyond it)")
 	var logs logSettings
 	f.logFlags(&logs)
 	if err := f.parse(args); err != nil {
 		return err
+	}
+	if _, err := trustedProxies(cfg.TrustedProxies); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	if cfg.SessionTTL < time.Second {
 		return fmt.Errorf("serve: --session-ttl %s: want at least 1s (a cookie's Max-Age counts seconds)", cfg.SessionTTL)
@@ -265,29 +272,35 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	tokens := auth.NewTokens(a.db).UseLogger(log)
+	proxies, err := trustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	handler := newsroomhttp.New(newsroomhttp.Config{
 		Desk: commands,
 		DeskViews: struct {
 			*projections.Desk
 			*projections.History
 		}{desk, history},
-		Public:      published,
-		Search:      searchView,
-		PublicCache: publicCache,
-		Readiness:   readiness{store, a.runner},
-		Positions:   a.runner,
-		Projections: a.runner,
-		Stream:      a.hub,
-		Webhooks:    a.webhooks,
-		Closing:     a.closing,
-		Tokens:      tokens,
-		Sessions:    auth.NewSessions(tokens, cfg.SessionTTL),
-		Logger:      log,
-		PublicURL:   cfg.PublicURL,
-		SiteName:    cfg.SiteName,
-		Instrument:  a.metrics.Middleware(),
-		Metrics:     metricsOnMain,
-		Version:     readBuildVersion().String(),
+		Public:         published,
+		Search:         searchView,
+		PublicCache:    publicCache,
+		Readiness:      readiness{store, a.runner},
+		Positions:      a.runner,
+		Projections:    a.runner,
+		Stream:         a.hub,
+		Webhooks:       a.webhooks,
+		Closing:        a.closing,
+		Tokens:         tokens,
+		Sessions:       auth.NewSessions(tokens, cfg.SessionTTL),
+		FailureLimit:   cfg.FailureLimit,
+		TrustedProxies: proxies,
+		Logger:         log,
+		PublicURL:      cfg.PublicURL,
+		SiteName:       cfg.SiteName,
+		Instrument:     a.metrics.Middleware(),
+		Metrics:        metricsOnMain,
+		Version:        readBuildVersion().String(),
 		Media: &newsroomhttp.MediaConfig{Library: library, Views: mediaView, Public: published,
 			MaxBytes: int64(cfg.MediaMaxBytes), Cache: mediaCache},
 		Images: mediaView,

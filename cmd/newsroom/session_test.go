@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	nethttp "net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -340,4 +341,36 @@ func TestPreview(t *testing.T) {
 	if r := call(t, "POST", api+"/preview", rita, map[string]any{"body": "x", "headline": "y"}); r.status != 400 {
 		t.Errorf("preview with an unknown field: %d; want 400", r.status)
 	}
+}
+
+// TestFailedSignInsAreThrottled: past the limit of failed sign-ins and wrong bearer tokens, the
+// client's address is answered 429 with Retry-After, whatever it sends as X-Forwarded-For (no
+// proxy is trusted by default), and a right token with it too (answering it would tell a
+// guesser it found one); successes before do not count, and a desk already signed in keeps
+// working.
+func TestFailedSignInsAreThrottled(t *testing.T) {
+	dir := t.TempDir()
+	rita := createToken(t, dir, "rita", "reporter")
+	ta := startTestAppWith(t, config{HTTP: "127.0.0.1:0", DataDir: dir, NATSListen: "127.0.0.1:0", NoSync: true, FailureLimit: 3})
+	desk := sessionSignIn(t, ta.base, rita)
+	for range 5 { // successes: not counted
+		expectStatus(t, call(t, "GET", ta.base+"/api/v1/me", rita, nil), 200, "GET /api/v1/me with the right token")
+	}
+	expectStatus(t, call(t, "POST", ta.base+"/api/v1/session", "", map[string]any{"token": "wrong"}), 401, "sign in with a wrong token")
+	for i := range 2 {
+		// Each from "another" address, as a client may claim.
+		r := call(t, "GET", ta.base+"/api/v1/me", "wrong-"+strconv.Itoa(i), nil, "X-Forwarded-For", "198.51.100."+strconv.Itoa(i))
+		expectStatus(t, r, 401, "a wrong bearer token")
+	}
+	for _, r := range []response{
+		call(t, "GET", ta.base+"/api/v1/me", "wrong-again", nil),
+		call(t, "GET", ta.base+"/api/v1/me", rita, nil, "X-Forwarded-For", "198.51.100.99"),
+		call(t, "POST", ta.base+"/api/v1/session", "", map[string]any{"token": rita}),
+	} {
+		retry, err := strconv.Atoi(r.header.Get("Retry-After"))
+		if r.status != 429 || sessionProblemType(t, r) != "/problems/too-many-failures" || err != nil || retry < 1 || retry > 60 {
+			t.Errorf("after 3 failures: %d, Retry-After %q, %s; want 429 too-many-failures, Retry-After within the minute", r.status, r.header.Get("Retry-After"), r.body)
+		}
+	}
+	expectStatus(t, desk.do(t, "GET", ta.base+"/api/v1/me", nil, false), 200, "the desk's session cookie while the address is throttled")
 }
