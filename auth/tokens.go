@@ -240,6 +240,20 @@ func (t *Tokens) Create(ctx context.Context, name string, role domain.Role) (sec
 // ErrUnavailable if the database did not answer and the secret was never confirmed by this
 // process (the caller should answer 503); otherwise a database error (the caller should answer
 // 5xx, not 401).
+// Known tells whether the database confirmed this secret before (this process remembers it),
+// without asking the database: a client past the failure limit of its address (http) is still
+// checked with such a secret, since one who guesses tokens cannot hold one.
+func (t *Tokens) Known(secret string) bool {
+	if !wellFormed(secret) {
+		return false
+	}
+	hash := hashSecret(secret)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.verified[hash]
+	return ok
+}
+
 func (t *Tokens) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	if !wellFormed(secret) {
 		return Principal{}, ErrUnauthenticated

@@ -265,6 +265,12 @@ func (api *mediaAPI) describe(c echo.Context) error {
 
 // deskRendition serves a rendition to editors, whether or not any published article shows it.
 func (api *mediaAPI) deskRendition(c echo.Context) error {
+	// The view first, every time: only the instance whose media view committed an erasure
+	// evicts the image from its rendition cache, and an erased image answers 410 on every
+	// instance. (The public route asks the PublicCache, which every instance's commits reach.)
+	if _, err := api.item(c.Request().Context(), c.Param("id")); err != nil {
+		return err
+	}
 	return api.serve(c, c.Param("id"), c.Param("name"), deskRenditionCache)
 }
 

@@ -5,9 +5,16 @@ import (
 	nethttp "net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/newsroom/newsroom/auth"
+	"github.com/newsroom/newsroom/domain"
+	"github.com/newsroom/newsroom/projections"
+	"github.com/newsroom/newsroom/sqldb"
+	"github.com/newsroom/newsroom/sqldb/sqldbtest"
 )
 
 // switchable is an image whose publicity the test changes, counting how often it is asked.
@@ -181,5 +188,51 @@ func TestRequestIDs(t *testing.T) {
 	}
 	if got := get("GET", "/healthz", "X-Request-Id", "bad id\x7f").Header().Get("X-Request-Id"); len(got) != 32 {
 		t.Errorf("a client X-Request-Id with spaces came back as %q; want a fresh one", got)
+	}
+}
+
+// erasable is an image the test erases under the cache's feet, as another instance's view
+// would: this instance's rendition cache is never told.
+type erasable struct {
+	oneImage
+	mu     sync.Mutex
+	erased bool
+}
+
+func (e *erasable) Get(ctx context.Context, id string) (projections.MediaItem, error) {
+	it, err := e.oneImage.Get(ctx, id)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.erased {
+		it.ErasedAt = time.Now()
+	}
+	return it, err
+}
+
+// A desk rendition in the cache is not served once the media view says the image was erased:
+// the instance that committed the erasure evicts its own cache only.
+func TestDeskRenditionOfAnErasedImageIsGone(t *testing.T) {
+	img := &erasable{oneImage: oneImage{body: []byte("rendition bytes")}}
+	tokens := auth.NewTokens(sqldbtest.Open(t, sqldb.SQLite))
+	secret, _, err := tokens.Create(context.Background(), "eva", domain.RoleEditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{Media: &MediaConfig{Library: img, Views: img, Public: img}, PublicCache: NewPublicCache(PublicCacheMaxAge), Tokens: tokens})
+	get := func() *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "/api/v1/media/m-1/renditions/800", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	if r := get(); r.Code != nethttp.StatusOK || r.Body.String() != "rendition bytes" {
+		t.Fatalf("GET the desk rendition = %d %q; want 200 and its bytes", r.Code, r.Body)
+	}
+	img.mu.Lock()
+	img.erased = true
+	img.mu.Unlock()
+	if r := get(); r.Code != nethttp.StatusGone || strings.Contains(r.Body.String(), "rendition bytes") {
+		t.Errorf("GET the desk rendition of an erased image = %d %q; want 410", r.Code, r.Body)
 	}
 }

@@ -78,6 +78,9 @@ type Readiness interface {
 // Authenticator checks bearer tokens; *auth.Tokens implements it.
 type Authenticator interface {
 	Authenticate(ctx context.Context, secret string) (auth.Principal, error)
+	// Known tells, without a database read, whether the secret is one the database confirmed
+	// before: such a secret is checked even from an address past its failure limit.
+	Known(secret string) bool
 }
 
 // Config is what the server serves from.
@@ -185,7 +188,7 @@ func newEcho(cfg Config) *echo.Echo {
 	api.GET("/me", me)
 	api.POST("/preview", previewAPI{media: cfg.Images}.preview)
 	if guard != nil {
-		sessions := &sessionAPI{guard: guard, failures: failures}
+		sessions := &sessionAPI{guard: guard, tokens: cfg.Tokens, failures: failures}
 		e.POST("/api/v1/session", sessions.signIn)
 		e.DELETE("/api/v1/session", sessions.signOut)
 	}

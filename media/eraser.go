@@ -27,6 +27,8 @@ type Housekeeper struct {
 	mu      sync.Mutex
 	pending map[string]bool // images of the kills since the last pass
 	all     bool            // look at every image in the next pass
+
+	onPass func() // for tests: called after each pass of the loop
 }
 
 // NewHousekeeper returns a housekeeper; users may be nil (no image is ever erased).
@@ -68,6 +70,10 @@ func (h *Housekeeper) Start(ctx context.Context, stop <-chan struct{}) {
 		tick := time.NewTicker(SweepEvery)
 		defer tick.Stop()
 		h.sweep(ctx)
+		// A kill this or another instance committed just before it stopped may have been
+		// kicked to no pass: look at every image once now, not in an hour.
+		h.eraseAll(ctx)
+		h.passed()
 		for {
 			select {
 			case <-ctx.Done():
@@ -84,9 +90,20 @@ func (h *Housekeeper) Start(ctx context.Context, stop <-chan struct{}) {
 					h.erase(ctx, ids)
 				}
 			}
+			h.passed()
 		}
 	}()
 }
+
+func (h *Housekeeper) passed() {
+	if h.onPass != nil {
+		h.onPass()
+	}
+}
+
+// retryErasure is how long a failed erasure pass waits before it is tried again (the object
+// store or the log did not answer): a killed article's images must not wait for the hourly pass.
+const retryErasure = 30 * time.Second
 
 func (h *Housekeeper) sweep(ctx context.Context) {
 	if _, err := h.Library.Sweep(ctx, time.Now()); err != nil {
@@ -118,7 +135,8 @@ func (h *Housekeeper) eraseAll(ctx context.Context) {
 	}
 	ids, err := h.Candidates(ctx)
 	if err != nil {
-		h.Library.logger().Warn("images: list images to erase", "error", err)
+		h.Library.logger().Warn("images: list images to erase; tried again shortly", "error", err)
+		time.AfterFunc(retryErasure, h.KickAll)
 		return
 	}
 	list := make([]string, 0, len(ids))
@@ -134,8 +152,10 @@ func (h *Housekeeper) erase(ctx context.Context, ids []string) {
 		return
 	}
 	erased, err := h.Library.EraseUnused(ctx, h.Users, ids, time.Now())
-	if err != nil {
-		h.Library.logger().Warn("images: erasure failed; the hourly pass retries", "error", err)
+	if err != nil && ctx.Err() == nil {
+		// Erasure is idempotent: the whole pass again.
+		h.Library.logger().Warn("images: erasure failed; tried again shortly", "error", err, "retry_in", retryErasure)
+		time.AfterFunc(retryErasure, func() { h.Kick(ids...) })
 	}
 	if len(erased) > 0 {
 		h.Library.logger().Info("images erased: only killed articles used them", "media_ids", erased)

@@ -33,9 +33,10 @@ func (u *users) set(id string, refs ...domain.ArticleStatusRef) {
 	u.refs[id] = refs
 }
 
-// The housekeeper erases, on a kick, the kicked images that only killed articles use, and on a
-// kick for all (a rebuilt desk view) every candidate that only killed articles use; an image a
-// living article shows, or that no article uses yet, stays. On a real object store and log.
+// The housekeeper erases, at its start, the images only killed articles use; on a kick, those
+// of the kicked images; on a kick for all (a rebuilt desk view), those of every candidate; an
+// image a living article shows, or that no article uses yet, stays. On a real object store and
+// log; each check follows a whole pass.
 func TestHousekeeperErasesWhatOnlyKilledArticlesUse(t *testing.T) {
 	ctx := context.Background()
 	_, js := natstest.Start(t).Connect(t)
@@ -61,48 +62,59 @@ func TestHousekeeperErasesWhatOnlyKilledArticlesUse(t *testing.T) {
 		}
 		return up.ID
 	}
-	kept, killedOnly, unused, rebuilt := upload(), upload(), upload(), upload()
+	early, kept, killedOnly, unused, rebuilt := upload(), upload(), upload(), upload(), upload()
+	killed := func(article string) domain.ArticleStatusRef {
+		return domain.ArticleStatusRef{ID: article, Status: domain.StatusKilled}
+	}
 	u := &users{refs: map[string][]domain.ArticleStatusRef{}}
-	u.set(kept, domain.ArticleStatusRef{ID: "a1", Status: domain.StatusKilled}, domain.ArticleStatusRef{ID: "a2", Status: domain.StatusPublished})
-	u.set(killedOnly, domain.ArticleStatusRef{ID: "a1", Status: domain.StatusKilled})
+	u.set(early, killed("a0")) // killed before the housekeeper started: no kick will come
 	candidates := func(context.Context) (map[string]bool, error) {
-		return map[string]bool{kept: true, killedOnly: true, unused: true, rebuilt: true}, nil
+		return map[string]bool{early: true, kept: true, killedOnly: true, unused: true, rebuilt: true}, nil
 	}
 	h := media.NewHousekeeper(lib, u, candidates)
+	passes := make(chan struct{}, 100)
+	h.OnPass(func() { passes <- struct{}{} })
 	stop := make(chan struct{})
 	defer close(stop)
 	h.Start(ctx, stop)
-
+	pass := func(what string) {
+		t.Helper()
+		select {
+		case <-passes:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no pass of the housekeeper after %s", what)
+		}
+	}
 	erased := func(id string) bool {
 		_, err := lib.Read(ctx, id, "320")
 		return errors.Is(err, media.ErrNotFound)
 	}
-	waitFor := func(what string, cond func() bool) {
+	expect := func(when string, want map[string]bool) {
 		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
+		names := map[string]string{early: "early", kept: "kept", killedOnly: "killedOnly", unused: "unused", rebuilt: "rebuilt"}
+		for id, gone := range want {
+			if erased(id) != gone {
+				t.Errorf("%s: image %s erased = %t; want %t", when, names[id], !gone, gone)
 			}
 		}
 	}
 
+	pass("its start")
+	expect("after the start", map[string]bool{early: true, kept: false, killedOnly: false, unused: false, rebuilt: false})
+
+	u.set(kept, killed("a1"), domain.ArticleStatusRef{ID: "a2", Status: domain.StatusPublished})
+	u.set(killedOnly, killed("a1"))
 	h.Kick(kept, killedOnly, unused)
-	waitFor("the image only a killed article used erased", func() bool { return erased(killedOnly) })
-	for id, what := range map[string]string{kept: "shown by a living article", unused: "used by no article yet", rebuilt: "never kicked"} {
-		if erased(id) {
-			t.Errorf("image %s erased; want it kept", what)
-		}
-	}
+	pass("a kick")
+	expect("after a kick", map[string]bool{kept: false, killedOnly: true, unused: false, rebuilt: false})
 	history, err := log.LoadMedia(ctx, killedOnly)
 	if err != nil || len(history.Events) == 0 || history.Events[len(history.Events)-1].Type != domain.TypeMediaErased {
 		t.Errorf("the erased image's log = %+v (%v); want it to end with %s", history.Events, err, domain.TypeMediaErased)
 	}
 
 	// The desk view rebuilt, holding a kill it never told of: a kick for all finds it.
-	u.set(rebuilt, domain.ArticleStatusRef{ID: "a3", Status: domain.StatusKilled})
+	u.set(rebuilt, killed("a3"))
 	h.KickAll()
-	waitFor("the image of the kill the rebuilt view holds erased", func() bool { return erased(rebuilt) })
-	if erased(kept) || erased(unused) {
-		t.Errorf("a kick for all erased an image a living article shows, or no article uses")
-	}
+	pass("a kick for all")
+	expect("after a kick for all", map[string]bool{kept: false, unused: false, rebuilt: true})
 }

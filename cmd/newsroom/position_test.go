@@ -23,24 +23,24 @@ func TestReadYourWrites(t *testing.T) {
 		expectStatus(t, r, 200, "publish")
 		pos, slug := r.header.Get("X-Newsroom-Position"), r.json(t)["slug"].(string)
 
-		r = call(t, "GET", ta.base+"/public/v1/articles/"+slug+"?min_position="+pos, "", nil)
+		r = callOnce(t, "GET", ta.base+"/public/v1/articles/"+slug+"?min_position="+pos, "", nil)
 		expectStatus(t, r, 200, "public read at the publish position")
-		r = call(t, "GET", ta.base+"/public/v1/articles", "", nil, "X-Newsroom-Min-Position", pos)
+		r = callOnce(t, "GET", ta.base+"/public/v1/articles", "", nil, "X-Newsroom-Min-Position", pos)
 		if total := r.json(t)["total"]; total != float64(i+1) {
 			t.Errorf("list at position %s: total %v; want %d", pos, total, i+1)
 		}
-		r = call(t, "GET", api+"?status=published&min_position="+pos, ed, nil)
+		r = callOnce(t, "GET", api+"?status=published&min_position="+pos, ed, nil)
 		if total := r.json(t)["total"]; total != float64(i+1) {
 			t.Errorf("desk at position %s: total %v; want %d", pos, total, i+1)
 		}
-		r = call(t, "GET", api+"/"+id+"/history?min_position="+pos, ed, nil)
+		r = callOnce(t, "GET", api+"/"+id+"/history?min_position="+pos, ed, nil)
 		if items := r.json(t)["items"].([]any); len(items) != 4 {
 			t.Errorf("history at position %s: %d entries; want 4", pos, len(items))
 		}
 	}
 
-	expectStatus(t, call(t, "GET", ta.base+"/public/v1/articles?min_position=-1", "", nil), 400, "negative position")
-	r := call(t, "GET", ta.base+"/public/v1/articles?min_position=1000000", "", nil)
+	expectStatus(t, callOnce(t, "GET", ta.base+"/public/v1/articles?min_position=-1", "", nil), 400, "negative position")
+	r := callOnce(t, "GET", ta.base+"/public/v1/articles?min_position=1000000", "", nil)
 	expectStatus(t, r, 503, "a position the log has not reached")
 	if r.header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")

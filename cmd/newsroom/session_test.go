@@ -362,15 +362,22 @@ func TestFailedSignInsAreThrottled(t *testing.T) {
 		r := call(t, "GET", ta.base+"/api/v1/me", "wrong-"+strconv.Itoa(i), nil, "X-Forwarded-For", "198.51.100."+strconv.Itoa(i))
 		expectStatus(t, r, 401, "a wrong bearer token")
 	}
+	// A right token never confirmed before is refused as a guess would be: a guesser learns
+	// nothing from the answer.
+	eva := createToken(t, dir, "eva", "editor")
 	for _, r := range []response{
 		call(t, "GET", ta.base+"/api/v1/me", "wrong-again", nil),
-		call(t, "GET", ta.base+"/api/v1/me", rita, nil, "X-Forwarded-For", "198.51.100.99"),
-		call(t, "POST", ta.base+"/api/v1/session", "", map[string]any{"token": rita}),
+		call(t, "GET", ta.base+"/api/v1/me", eva, nil, "X-Forwarded-For", "198.51.100.99"),
+		call(t, "POST", ta.base+"/api/v1/session", "", map[string]any{"token": eva}),
 	} {
 		retry, err := strconv.Atoi(r.header.Get("Retry-After"))
 		if r.status != 429 || sessionProblemType(t, r) != "/problems/too-many-failures" || err != nil || retry < 1 || retry > 60 {
 			t.Errorf("after 3 failures: %d, Retry-After %q, %s; want 429 too-many-failures, Retry-After within the minute", r.status, r.header.Get("Retry-After"), r.body)
 		}
 	}
+	// Clients whose tokens were confirmed before keep working from the throttled address (an
+	// office behind one NAT): the bearer token, a new sign-in with it, the desk's cookie.
+	expectStatus(t, call(t, "GET", ta.base+"/api/v1/me", rita, nil), 200, "a token confirmed before, from the throttled address")
+	expectStatus(t, call(t, "POST", ta.base+"/api/v1/session", "", map[string]any{"token": rita}), 201, "signing in with a token confirmed before")
 	expectStatus(t, desk.do(t, "GET", ta.base+"/api/v1/me", nil, false), 200, "the desk's session cookie while the address is throttled")
 }
