@@ -56,12 +56,15 @@ func (f freshImages) Images(ctx context.Context, ids []string) (map[string]domai
 	}
 	last, err := f.log.LastSequence(ctx)
 	if err != nil {
-		return images, nil
+		return nil, err // the log does not answer: the command could not be recorded either
 	}
 	wait, cancel := context.WithTimeout(ctx, imagesCatchUp)
 	defer cancel()
 	if err := f.views.WaitFor(wait, last, f.view.Name()); err != nil {
-		return images, nil
+		if ctx.Err() != nil {
+			return nil, ctx.Err() // the client went away
+		}
+		return images, nil // the view is far behind: what it holds decides
 	}
 	return f.view.Images(ctx, ids)
 }

@@ -92,11 +92,13 @@ async function start() {
     signedOut('Signed out.');
   });
   // Edits not saved are never lost silently: leaving the editor inside the desk asks first (a
-  // refusal puts the address back, without a route), leaving the page has the browser ask.
+  // refusal puts the address back, without a route, as a new entry: replacing the current one
+  // would drop the list's entry from the history after Back), leaving the page has the browser
+  // ask.
   let shown = location.hash;
   window.addEventListener('hashchange', () => {
     if (hasUnsavedChanges() && !window.confirm('You have unsaved changes. Leave this article and lose them?')) {
-      history.replaceState(null, '', shown || '#/');
+      history.pushState(null, '', shown || '#/');
       return;
     }
     shown = location.hash;
