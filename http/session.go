@@ -157,12 +157,13 @@ func authenticate(tokens Authenticator, g *browserGuard, failures *failureLimite
 			ip, secret := c.RealIP(), h[len(prefix):]
 			// A client whose token was confirmed before passes even past its address's limit:
 			// one stale script or guesser behind an office's NAT does not lock out the rest.
-			if err := failures.allow(ip); err != nil && !tokens.Known(secret) {
+			release, err := failures.reserve(ip)
+			if err != nil && !tokens.Known(secret) {
 				return err
 			}
 			p, err := tokens.Authenticate(c.Request().Context(), secret)
-			if errors.Is(err, auth.ErrUnauthenticated) {
-				failures.failed(ip)
+			if !errors.Is(err, auth.ErrUnauthenticated) {
+				release() // a failure is a wrong token, not a database that did not answer
 			}
 			if err != nil {
 				return err
@@ -222,12 +223,15 @@ func (api *sessionAPI) signIn(c echo.Context) error {
 		return err
 	}
 	ip := c.RealIP()
-	if err := api.failures.allow(ip); err != nil && !api.tokens.Known(req.Token) {
+	release, err := api.failures.reserve(ip)
+	if err != nil && !api.tokens.Known(req.Token) {
 		return err
 	}
 	id, s, err := api.guard.sessions.Create(c.Request().Context(), req.Token)
+	if !errors.Is(err, auth.ErrUnauthenticated) {
+		release() // a failure is a wrong token, not a database that did not answer
+	}
 	if errors.Is(err, auth.ErrUnauthenticated) {
-		api.failures.failed(ip)
 		return errSignInRefused
 	} else if err != nil {
 		return err
