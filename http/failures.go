@@ -94,11 +94,7 @@ func (l *failureLimiter) allow(ip string) error {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.allowLocked(clientKey(ip), now)
-}
-
-func (l *failureLimiter) allowLocked(key netip.Prefix, now time.Time) error {
-	el, ok := l.byAddr[key]
+	el, ok := l.byAddr[clientKey(ip)]
 	if !ok {
 		return nil
 	}
@@ -110,44 +106,25 @@ func (l *failureLimiter) allowLocked(key netip.Prefix, now time.Time) error {
 	return &tooManyFailuresError{limit: l.limit, window: l.window, retryAfter: end.Sub(now)}
 }
 
-// reserve counts an attempt of ip as a failure before its credential is checked, unless ip is
-// past its limit (then it returns a *tooManyFailuresError and counts nothing): attempts sent at
-// once cannot all pass before any of them is counted. release gives the failure back, once the
-// credential proved right or could not be checked; it may be called once.
-func (l *failureLimiter) reserve(ip string) (release func(), err error) {
+// failed counts a failure of ip.
+func (l *failureLimiter) failed(ip string) {
 	if l == nil {
-		return func() {}, nil
+		return
 	}
 	now := l.now()
 	key := clientKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if err := l.allowLocked(key, now); err != nil {
-		return func() {}, err
-	}
-	f := l.failLocked(key, now)
-	since := f.since
-	return func() {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		// Only within the window it was counted in: a new window starts from nothing.
-		if f.since.Equal(since) && f.n > 0 {
-			f.n--
-		}
-	}, nil
-}
-
-func (l *failureLimiter) failLocked(key netip.Prefix, now time.Time) *failures {
 	if el, ok := l.byAddr[key]; ok {
 		f := el.Value.(*failures)
 		if now.Before(f.since.Add(l.window)) {
 			f.n++
-			return f
+			return
 		}
 		// Its window ended: a new one begins, the newest.
 		f.since, f.n = now, 1
 		l.order.MoveToBack(el)
-		return f
+		return
 	}
 	// Forget what has expired, then the oldest windows if there are still too many.
 	for front := l.order.Front(); front != nil; front = l.order.Front() {
@@ -158,9 +135,7 @@ func (l *failureLimiter) failLocked(key netip.Prefix, now time.Time) *failures {
 		l.order.Remove(front)
 		delete(l.byAddr, f.addr)
 	}
-	f := &failures{addr: key, since: now, n: 1}
-	l.byAddr[key] = l.order.PushBack(f)
-	return f
+	l.byAddr[key] = l.order.PushBack(&failures{addr: key, since: now, n: 1})
 }
 
 // remembered is how many addresses the limiter holds (for tests).

@@ -155,19 +155,14 @@ func authenticate(tokens Authenticator, g *browserGuard, failures *failureLimite
 				return errUnauthenticated
 			}
 			ip, secret := c.RealIP(), h[len(prefix):]
-			// A client whose token was confirmed before is not counted, nor refused past its
-			// address's limit: one stale script or guesser behind an office's NAT does not lock
-			// out the rest.
-			release := func() {}
-			if !tokens.Known(secret) {
-				var err error
-				if release, err = failures.reserve(ip); err != nil {
-					return err
-				}
+			// A client whose token was confirmed before passes even past its address's limit:
+			// one stale script or guesser behind an office's NAT does not lock out the rest.
+			if err := failures.allow(ip); err != nil && !tokens.Known(secret) {
+				return err
 			}
 			p, err := tokens.Authenticate(c.Request().Context(), secret)
-			if !errors.Is(err, auth.ErrUnauthenticated) {
-				release() // a failure is a wrong token, not a database that did not answer
+			if errors.Is(err, auth.ErrUnauthenticated) {
+				failures.failed(ip)
 			}
 			if err != nil {
 				return err
@@ -227,17 +222,12 @@ func (api *sessionAPI) signIn(c echo.Context) error {
 		return err
 	}
 	ip := c.RealIP()
-	release := func() {}
-	if !api.tokens.Known(req.Token) { // as for bearer tokens (authenticate)
-		if release, err = api.failures.reserve(ip); err != nil {
-			return err
-		}
+	if err := api.failures.allow(ip); err != nil && !api.tokens.Known(req.Token) {
+		return err
 	}
 	id, s, err := api.guard.sessions.Create(c.Request().Context(), req.Token)
-	if !errors.Is(err, auth.ErrUnauthenticated) {
-		release() // a failure is a wrong token, not a database that did not answer
-	}
 	if errors.Is(err, auth.ErrUnauthenticated) {
+		api.failures.failed(ip)
 		return errSignInRefused
 	} else if err != nil {
 		return err
