@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,6 +30,20 @@ type Housekeeper struct {
 	all     bool            // look at every image in the next pass
 
 	onPass func() // for tests: called after each pass of the loop
+
+	erased, failures atomic.Uint64 // since the start: Stats
+}
+
+// HousekeeperStats counts what a housekeeper did since its start, for the metrics: an erasure
+// a kill demands and that keeps failing must show, not only in a log line.
+type HousekeeperStats struct {
+	Erased       uint64 // images erased
+	FailedPasses uint64 // erasure passes that failed (each is tried again)
+}
+
+// Stats returns what the housekeeper did since its start.
+func (h *Housekeeper) Stats() HousekeeperStats {
+	return HousekeeperStats{Erased: h.erased.Load(), FailedPasses: h.failures.Load()}
 }
 
 // NewHousekeeper returns a housekeeper; users may be nil (no image is ever erased).
@@ -135,6 +150,7 @@ func (h *Housekeeper) eraseAll(ctx context.Context) {
 	}
 	ids, err := h.Candidates(ctx)
 	if err != nil {
+		h.failures.Add(1)
 		h.Library.logger().Warn("images: list images to erase; tried again shortly", "error", err)
 		time.AfterFunc(retryErasure, h.KickAll)
 		return
@@ -152,7 +168,9 @@ func (h *Housekeeper) erase(ctx context.Context, ids []string) {
 		return
 	}
 	erased, err := h.Library.EraseUnused(ctx, h.Users, ids, time.Now())
+	h.erased.Add(uint64(len(erased)))
 	if err != nil && ctx.Err() == nil {
+		h.failures.Add(1)
 		// Erasure is idempotent: the whole pass again.
 		h.Library.logger().Warn("images: erasure failed; tried again shortly", "error", err, "retry_in", retryErasure)
 		time.AfterFunc(retryErasure, func() { h.Kick(ids...) })

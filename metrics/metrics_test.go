@@ -16,6 +16,7 @@ import (
 	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/editorial"
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/media"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/webhooks"
 )
@@ -194,6 +195,7 @@ func TestScrapeAnswersWhenASourceHangs(t *testing.T) {
 			return webhooks.Backlog{Webhooks: 2, Cursor: 7, Last: 9}, nil
 		},
 		Streams: func() events.HubStats { return events.HubStats{Subscribers: 3, Refused: 1} },
+		Images:  func() media.HousekeeperStats { return media.HousekeeperStats{Erased: 4, FailedPasses: 2} },
 	})
 	values := map[string]float64{}
 	families, err := m.Registry().Gather()
@@ -234,6 +236,8 @@ func TestScrapeAnswersWhenASourceHangs(t *testing.T) {
 		"newsroom_webhooks_registered":                   2,
 		"newsroom_sse_clients":                           3,
 		"newsroom_sse_refused_total":                     1,
+		"newsroom_images_erased_total":                   4,
+		"newsroom_image_erasure_failures_total":          2,
 	}
 	for k, v := range want {
 		got, ok := values[k]

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/newsroom/newsroom/events"
+	"github.com/newsroom/newsroom/media"
 	"github.com/newsroom/newsroom/projections"
 	"github.com/newsroom/newsroom/webhooks"
 )
@@ -27,6 +28,8 @@ type Sources struct {
 	Webhooks func(context.Context) (webhooks.Backlog, error)
 	// Streams are the event-stream (SSE) hub's counters.
 	Streams func() events.HubStats
+	// Images are the counters of the housekeeper that erases the images of killed articles.
+	Images func() media.HousekeeperStats
 }
 
 // ScrapeTimeout bounds each question a scrape asks, so that a NATS or a database that hangs
@@ -60,6 +63,7 @@ type stateCollector struct {
 	viewRebuilding, rebuildPosition, rebuildTarget  *prometheus.Desc
 	webhooksRegistered                              *prometheus.Desc
 	sseClients, sseRefused, sseCutOff, ssePastReads *prometheus.Desc
+	imagesErased, imageErasureFailures              *prometheus.Desc
 }
 
 func newStateCollector(src Sources) *stateCollector {
@@ -83,12 +87,16 @@ func newStateCollector(src Sources) *stateCollector {
 		sseRefused:         desc("sse_refused_total", "Event-stream readers turned away at --sse-max-clients."),
 		sseCutOff:          desc("sse_cut_off_total", "Event-stream readers cut off for falling behind (--sse-client-queue); they resume when they reconnect."),
 		ssePastReads:       desc("sse_past_reads_total", "Reads of the public stream for readers that resumed beyond what the instance keeps in memory."),
+		imagesErased:       desc("images_erased_total", "Images this instance erased (renditions deleted, media.erased recorded) because only killed articles used them."),
+		imageErasureFailures: desc("image_erasure_failures_total", "Passes of this instance's image erasure that failed (the object store, the log or the database did not answer); "+
+			"each is tried again 30 s later. A legal kill's images stay in the object store while it grows."),
 	}
 }
 
 func (s *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{s.natsUp, s.databaseUp, s.streamLast, s.viewPosition, s.viewLag, s.viewFailing,
-		s.viewRebuilding, s.rebuildPosition, s.rebuildTarget, s.webhooksRegistered, s.sseClients, s.sseRefused, s.sseCutOff, s.ssePastReads} {
+		s.viewRebuilding, s.rebuildPosition, s.rebuildTarget, s.webhooksRegistered, s.sseClients, s.sseRefused, s.sseCutOff, s.ssePastReads,
+		s.imagesErased, s.imageErasureFailures} {
 		ch <- d
 	}
 }
@@ -226,6 +234,11 @@ func (s *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(s.sseRefused, st.Refused)
 		counter(s.sseCutOff, st.CutOff)
 		counter(s.ssePastReads, st.PastReads)
+	}
+	if f := s.src.Images; f != nil {
+		st := f()
+		counter(s.imagesErased, st.Erased)
+		counter(s.imageErasureFailures, st.FailedPasses)
 	}
 }
 

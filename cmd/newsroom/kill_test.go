@@ -272,6 +272,17 @@ func TestKillErasesTheText(t *testing.T) {
 	eventually(t, "A's image erased", func() bool {
 		return call(t, "GET", ta.base+"/api/v1/media/"+image, ed, nil).status == 410
 	})
+	// Operators see it in the metrics: one image erased (counted once the pass is over, which
+	// may be after the view shows the erasure), no failed pass.
+	var m scrape
+	eventually(t, "the erasure counted in the metrics", func() bool {
+		m = mustScrape(t, ta.base+"/metrics")
+		n, _ := m.value("newsroom_images_erased_total")
+		return n == 1
+	})
+	if n, ok := m.value("newsroom_image_erasure_failures_total"); !ok || n != 0 {
+		t.Errorf("newsroom_image_erasure_failures_total = %v (%t); want 0", n, ok)
+	}
 	if !bytes.Contains(before, imageBytes) {
 		t.Fatalf("the data directory did not hold A's image's bytes before the kill: the search for them cannot work")
 	}

@@ -18,7 +18,7 @@ import (
 // watchState has every scrape read the log's position, the database, the views, the outbox,
 // the webhooks and the event streams: the sources /readyz and GET /api/v1/projections read.
 func watchState(m *metrics.Metrics, store *events.Store, db *sqldb.DB, runner *projections.Runner,
-	outbox *projections.Outbox, hooks *webhooks.Dispatcher, hub *events.PublicHub) {
+	outbox *projections.Outbox, hooks *webhooks.Dispatcher, hub *events.PublicHub, images *imageEraser) {
 	m.Watch(metrics.Sources{
 		LogPosition: store.LastSequence,
 		Database:    db.Read.PingContext,
@@ -26,6 +26,7 @@ func watchState(m *metrics.Metrics, store *events.Store, db *sqldb.DB, runner *p
 		Outbox:      outbox.Position,
 		Webhooks:    hooks.Backlog,
 		Streams:     hub.Stats,
+		Images:      images.h.Stats,
 	})
 }
 

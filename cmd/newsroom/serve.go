@@ -254,7 +254,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, fmt.Errorf("webhooks: %w", err)
 	}
 
-	watchState(a.metrics, store, a.db, a.runner, a.outbox, a.webhooks, a.hub)
+	watchState(a.metrics, store, a.db, a.runner, a.outbox, a.webhooks, a.hub, images)
 	var metricsOnMain nethttp.Handler
 	if cfg.MetricsListen == "" {
 		metricsOnMain = a.metrics.Handler()
