@@ -181,16 +181,7 @@ func (s *Sessions) Authenticate(ctx context.Context, id string) (Session, error)
 	}
 	s.mu.Lock()
 	// Bounded as the tokens' memory is: the session confirmed longest ago makes room.
-	if _, ok := s.verified[hash]; !ok && len(s.verified) >= s.tokens.maxVerified {
-		var oldest string
-		var oldestAt time.Time
-		for h, v := range s.verified {
-			if oldest == "" || v.at.Before(oldestAt) {
-				oldest, oldestAt = h, v.at
-			}
-		}
-		delete(s.verified, oldest)
-	}
+	makeRoom(s.verified, hash, s.tokens.maxVerified, func(v verifiedSession) time.Time { return v.at })
 	s.verified[hash] = verifiedSession{s: sess, at: now}
 	s.mu.Unlock()
 	s.tokens.touch(ctx, sess.Principal)

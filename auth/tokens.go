@@ -337,17 +337,24 @@ func (t *Tokens) lookup(ctx context.Context, hash string) (tokenRow, error) {
 func (t *Tokens) remember(hash string, p Principal, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.verified[hash]; !ok && len(t.verified) >= t.maxVerified {
-		var oldest string
-		var oldestAt time.Time
-		for h, v := range t.verified {
-			if oldest == "" || v.at.Before(oldestAt) {
-				oldest, oldestAt = h, v.at
-			}
-		}
-		delete(t.verified, oldest)
-	}
+	makeRoom(t.verified, hash, t.maxVerified, func(v verifiedToken) time.Time { return v.at })
 	t.verified[hash] = verifiedToken{p: p, at: at}
+}
+
+// makeRoom deletes from m, when it holds max entries and not key, the entry confirmed longest
+// ago (at says when each was): the memories of verified secrets and sessions stay bounded.
+func makeRoom[V any](m map[string]V, key string, max int, at func(V) time.Time) {
+	if _, ok := m[key]; ok || len(m) < max {
+		return
+	}
+	var oldest string
+	var oldestAt time.Time
+	for k, v := range m {
+		if oldest == "" || at(v).Before(oldestAt) {
+			oldest, oldestAt = k, at(v)
+		}
+	}
+	delete(m, oldest)
 }
 
 // forget drops the remembered secret with this hash.

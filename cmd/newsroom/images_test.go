@@ -22,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/newsroom/newsroom/media"
@@ -62,12 +61,8 @@ func renditionNeedle(tb testing.TB, rendition []byte) []byte {
 // bucketObjects lists the names of the objects in the images' bucket.
 func bucketObjects(tb testing.TB, natsURL string) []string {
 	tb.Helper()
-	nc, err := nats.Connect(natsURL)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	nc, js := connectNATS(tb, natsURL)
 	defer nc.Close()
-	js, _ := jetstream.New(nc)
 	ctx := context.Background()
 	bucket, err := js.ObjectStore(ctx, media.Bucket)
 	if err != nil {
