@@ -388,12 +388,8 @@ func (f feed) alternates(a projections.PublicArticle) []atomLink {
 // mainImage is an entry's main image, and the rendition a feed shows of it (the one an <img>'s
 // src names); none for an article without one, or whose image is erased.
 func (f feed) mainImage(a projections.PublicArticle) (domain.Image, domain.Rendition, bool) {
-	ref, ok := domain.MainMedia(a.Media)
-	if !ok || a.Status == projections.VisibilityRetracted {
-		return domain.Image{}, domain.Rendition{}, false
-	}
-	img, ok := f.images[ref.ID]
-	if !ok || img.Erased || len(img.Renditions) == 0 {
+	img, _, ok := mainImage(a, f.images) // the page's rules
+	if !ok {
 		return domain.Image{}, domain.Rendition{}, false
 	}
 	return img, projections.SrcRendition(img), true

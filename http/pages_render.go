@@ -214,23 +214,11 @@ func uiLang(lang string) template.HTMLAttr {
 func ogLocale(lang string) string { return strings.ReplaceAll(lang, "-", "_") }
 
 func (api *pagesAPI) feeds(base string, l listing) []feedLink {
-	q := url.Values{}
-	label := ""
-	if l.language != "" {
-		q.Set("lang", l.language)
-		label = " (" + l.language + ")"
-	}
-	if l.tag != "" {
-		q.Set("tag", l.tag)
-		label = " (" + l.tag + ")"
-	}
-	suffix := ""
-	if len(q) > 0 {
-		suffix = "?" + q.Encode()
-	}
+	// The feeds of the listing: their addresses and titles as the feeds themselves say them.
+	f := feed{base: base, language: l.language, tag: l.tag, siteName: api.siteName}
 	return []feedLink{
-		{Type: "application/atom+xml", Title: api.siteName + label + " (Atom)", Label: "Atom feed", Href: base + "/public/v1/feeds/atom.xml" + suffix},
-		{Type: "application/feed+json", Title: api.siteName + label + " (JSON Feed)", Label: "JSON Feed", Href: base + "/public/v1/feeds/feed.json" + suffix},
+		{Type: "application/atom+xml", Title: f.title() + " (Atom)", Label: "Atom feed", Href: f.url("/public/v1/feeds/atom.xml")},
+		{Type: "application/feed+json", Title: f.title() + " (JSON Feed)", Label: "JSON Feed", Href: f.url("/public/v1/feeds/feed.json")},
 	}
 }
 

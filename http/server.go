@@ -241,7 +241,7 @@ func newEcho(cfg Config) *echo.Echo {
 		return freshReads(readYourWrites(cfg.Positions, "published")(next))
 	}
 	e.GET("/public/v1/stream", public.events)
-	e.Match(read, "/public/v1/articles", composed(public.list, boundedRead, fresh))
+	e.Match(read, "/public/v1/articles", composed(public.list, fresh)) // bounds its reads (PublicCache)
 	e.Match(read, "/public/v1/articles/:slug", composed(public.get, fresh)) // bounds its reads (PublicCache)
 	if cfg.Search != nil {
 		searches := &publicSearchAPI{search: cfg.Search, cache: cfg.PublicCache}
@@ -255,14 +255,15 @@ func newEcho(cfg Config) *echo.Echo {
 	e.Match(read, "/public/v1/feeds/atom.xml", composed(feeds.atom, boundedRead, fresh))
 	e.Match(read, "/public/v1/feeds/feed.json", composed(feeds.json, boundedRead, fresh))
 
-	// The public pages (pages.go): HTML for readers, beside the public API.
+	// The public pages (pages.go): HTML for readers, beside the public API. Every read of theirs
+	// goes through the PublicCache, which bounds it (readTimeout): no boundedRead.
 	pages := &pagesAPI{articles: cfg.Public, cache: cfg.PublicCache, publicURL: strings.TrimRight(cfg.PublicURL, "/"), siteName: cfg.SiteName,
 		media: cfg.Images}
-	e.Match(read, "/news", composed(pages.index, boundedRead, fresh))
+	e.Match(read, "/news", composed(pages.index, fresh))
 	e.Match(read, "/news/:slug", composed(pages.article, fresh)) // bounds its reads (PublicCache)
-	e.Match(read, "/news/tag/:tag", composed(pages.tag, boundedRead, fresh))
-	e.Match(read, "/news/language/:lang", composed(pages.language, boundedRead, fresh))
-	e.Match(read, "/sitemap.xml", composed(pages.sitemap, boundedRead, fresh))
+	e.Match(read, "/news/tag/:tag", composed(pages.tag, fresh))
+	e.Match(read, "/news/language/:lang", composed(pages.language, fresh))
+	e.Match(read, "/sitemap.xml", composed(pages.sitemap, fresh))
 	e.Match(read, "/robots.txt", pages.robots)
 	// A reader who types the site's address lands on the index (/news/ does too: New).
 	e.Match(read, "/", toNewsIndex)
