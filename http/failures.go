@@ -106,6 +106,16 @@ func (l *failureLimiter) allow(ip string) error {
 	return &tooManyFailuresError{limit: l.limit, window: l.window, retryAfter: end.Sub(now)}
 }
 
+// admit refuses an attempt from ip past its limit, unless its secret is one the database
+// confirmed before: one stale script or guesser behind an office's NAT does not lock out the
+// rest, and one who guesses tokens cannot hold such a secret.
+func (l *failureLimiter) admit(ip, secret string, tokens Authenticator) error {
+	if err := l.allow(ip); err != nil && !tokens.Known(secret) {
+		return err
+	}
+	return nil
+}
+
 // failed counts a failure of ip.
 func (l *failureLimiter) failed(ip string) {
 	if l == nil {

@@ -131,9 +131,7 @@ func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
 			shown = map[string][]string{}
 			for _, a := range list.Items {
 				refs = append(refs, a.Media...)
-				for _, r := range a.Media {
-					shown[a.ID] = append(shown[a.ID], r.ID)
-				}
+				shown[a.ID] = domain.MediaIDs(a.Media)
 			}
 		}
 		if f.images, err = lookupImages(ctx, api.media, refs); err != nil {

@@ -59,8 +59,7 @@ type MediaConfig struct {
 const multipartOverhead = 64 << 10
 
 type mediaAPI struct {
-	cfg   MediaConfig
-	cache *MediaCache
+	cfg MediaConfig // cfg.Cache holds the renditions read
 	// publicCache remembers which images are public; nil: the view is asked every time.
 	publicCache *PublicCache
 }
@@ -72,7 +71,7 @@ func newMediaAPI(cfg MediaConfig, publicCache *PublicCache) *mediaAPI {
 	if cfg.Cache == nil {
 		cfg.Cache = NewMediaCache(0)
 	}
-	return &mediaAPI{cfg: cfg, cache: cfg.Cache, publicCache: publicCache}
+	return &mediaAPI{cfg: cfg, publicCache: publicCache}
 }
 
 // skipsBodyLimit reports whether a request is an upload, which has its own, larger, limit.
@@ -110,7 +109,7 @@ func mediaFrom(it projections.MediaItem) mediaJSON {
 		UploadedBy: it.UploadedBy, UploadedAt: it.UploadedAt, Renditions: []renditionJSON{}}
 	for _, r := range it.Renditions {
 		out.Renditions = append(out.Renditions, renditionJSON{Name: r.Name, Width: r.Width, Height: r.Height,
-			ContentType: r.ContentType, Href: "/api/v1/media/" + it.ID + "/renditions/" + r.Name})
+			ContentType: r.ContentType, Href: deskMediaHref(it.ID, r.Name)})
 	}
 	return out
 }
@@ -168,9 +167,9 @@ func (api *mediaAPI) upload(c echo.Context) error {
 	if spooled == nil {
 		return malformed("no part named file: send the image as -F file=@picture.jpg")
 	}
-	p := principal(c)
+	p, now := principal(c), time.Now()
 	up, err := api.cfg.Library.Upload(req.Context(), spooled, d, domain.Actor{ID: p.UserID, Role: p.Role},
-		events.Trace{CorrelationID: c.Response().Header().Get(echo.HeaderXRequestID)}, time.Now())
+		events.Trace{CorrelationID: c.Response().Header().Get(echo.HeaderXRequestID)}, now)
 	if err != nil {
 		return err
 	}
@@ -181,7 +180,7 @@ func (api *mediaAPI) upload(c echo.Context) error {
 	h.Set(echo.HeaderLocation, "/api/v1/media/"+up.ID)
 	h.Set("Cache-Control", "no-store")
 	return c.JSON(nethttp.StatusCreated, mediaFrom(projections.MediaItem{ID: up.ID, Version: 1, UploadedBy: e.UploadedBy,
-		UploadedAt: time.Now().UTC(), ContentType: e.ContentType, Width: e.Width, Height: e.Height,
+		UploadedAt: now.UTC(), ContentType: e.ContentType, Width: e.Width, Height: e.Height,
 		MediaDescription: e.MediaDescription, Renditions: e.Renditions}))
 }
 
@@ -236,12 +235,9 @@ func (api *mediaAPI) describe(c echo.Context) error {
 	if err := decodeInto(body, &patch); err != nil {
 		return err
 	}
-	var versions []int
+	var versions []int // nil: any version (If-Match: *)
 	if !ifMatch.Any {
-		versions = append([]int{}, ifMatch.Versions...)
-		if versions == nil {
-			versions = []int{}
-		}
+		versions = append([]int{}, ifMatch.Versions...) // never nil, even when empty
 	}
 	p := principal(c)
 	id := c.Param("id")
@@ -329,13 +325,13 @@ var (
 // on a miss. A rendition's headers are built once, when it enters the cache; its bytes are
 // written as they are kept, without a copy.
 func (api *mediaAPI) serve(c echo.Context, id, name string, cacheControl []string) error {
-	r, ok := api.cache.get(id, name)
+	r, ok := api.cfg.Cache.get(id, name)
 	if !ok {
 		var err error
 		if r, err = api.load(c.Request().Context(), id, name); err != nil {
 			return err
 		}
-		api.cache.put(id, name, r)
+		api.cfg.Cache.put(id, name, r)
 	}
 	req := c.Request()
 	res := c.Response()

@@ -29,7 +29,6 @@ type renditionKey struct{ id, name string }
 
 type cachedRendition struct {
 	key  renditionKey
-	id   string
 	body []byte
 	etag string // the digest, quoted
 	// The answer's header values, built once and shared by every answer (read-only).
@@ -68,7 +67,7 @@ func (c *MediaCache) put(id, name string, r *cachedRendition) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r.key, r.id = renditionKey{id, name}, id
+	r.key = renditionKey{id, name}
 	if c.erased[id] {
 		return
 	}
@@ -96,7 +95,7 @@ func (c *MediaCache) Evict(id string) {
 	c.erased[id] = true
 	for el := c.order.Front(); el != nil; {
 		next := el.Next()
-		if el.Value.(*cachedRendition).id == id {
+		if el.Value.(*cachedRendition).key.id == id {
 			c.remove(el)
 		}
 		el = next

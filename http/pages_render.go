@@ -245,7 +245,7 @@ func (api *pagesAPI) articlePage(base string, a projections.PublicArticle, image
 		}
 		// ImgTag escapes every value it writes: its output is HTML as it stands. The lead
 		// picture is what a reader sees first: it is not loaded lazily.
-		tag := strings.Replace(projections.ImgTag(img, img.Alt, mainImageSizes, publicMediaHref(base)), ` loading="lazy"`, ` fetchpriority="high"`, 1)
+		tag := projections.LeadImgTag(img, img.Alt, mainImageSizes, publicMediaHref(base))
 		art.MainImage = &mainImageView{Img: template.HTML(tag), Caption: caption, Credit: img.Credit}
 		lead = widest(img)
 	}
@@ -297,10 +297,9 @@ func (api *pagesAPI) articlePage(base string, a projections.PublicArticle, image
 	for _, t := range a.Tags {
 		v.Meta = append(v.Meta, metaTag{Property: "article:tag", Content: t})
 	}
-	card := "summary"
+	card, href := "summary", ""
 	if hasImage {
-		card = "summary_large_image"
-		href := publicMediaHref(base)(img.ID, lead.Name)
+		card, href = "summary_large_image", publicMediaHref(base)(img.ID, lead.Name)
 		v.Meta = append(v.Meta,
 			metaTag{Property: "og:image", Content: href},
 			metaTag{Property: "og:image:type", Content: lead.ContentType},
@@ -314,7 +313,6 @@ func (api *pagesAPI) articlePage(base string, a projections.PublicArticle, image
 	}
 	var ldImage *imageLD
 	if hasImage {
-		href := publicMediaHref(base)(img.ID, lead.Name)
 		v.Meta = append(v.Meta, metaTag{Name: "twitter:image", Content: href}, metaTag{Name: "twitter:image:alt", Content: img.Alt})
 		ldImage = &imageLD{Type: "ImageObject", URL: href, ContentURL: href, Width: lead.Width, Height: lead.Height,
 			Caption: art.MainImage.Caption, CreditText: img.Credit, CopyrightNotice: img.Copyright}

@@ -155,9 +155,7 @@ func authenticate(tokens Authenticator, g *browserGuard, failures *failureLimite
 				return errUnauthenticated
 			}
 			ip, secret := c.RealIP(), h[len(prefix):]
-			// A client whose token was confirmed before passes even past its address's limit:
-			// one stale script or guesser behind an office's NAT does not lock out the rest.
-			if err := failures.allow(ip); err != nil && !tokens.Known(secret) {
+			if err := failures.admit(ip, secret, tokens); err != nil {
 				return err
 			}
 			p, err := tokens.Authenticate(c.Request().Context(), secret)
@@ -222,7 +220,7 @@ func (api *sessionAPI) signIn(c echo.Context) error {
 		return err
 	}
 	ip := c.RealIP()
-	if err := api.failures.allow(ip); err != nil && !api.tokens.Known(req.Token) {
+	if err := api.failures.admit(ip, req.Token, api.tokens); err != nil {
 		return err
 	}
 	id, s, err := api.guard.sessions.Create(c.Request().Context(), req.Token)

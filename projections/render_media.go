@@ -81,8 +81,18 @@ func ResolveImages(bodyHTML string, refs []domain.MediaRef, images map[string]do
 }
 
 // ImgTag is the <img> of img: its middle rendition as src, every rendition in srcset, its
-// dimensions (so that the page keeps its place while it loads), alt. Values are escaped.
+// dimensions (so that the page keeps its place while it loads), alt; loaded lazily. Values are
+// escaped.
 func ImgTag(img domain.Image, alt, sizes string, href func(id, name string) string) string {
+	return imgTag(img, alt, sizes, href, ` loading="lazy"`)
+}
+
+// LeadImgTag is ImgTag for the image a page opens with: fetched first, not lazily.
+func LeadImgTag(img domain.Image, alt, sizes string, href func(id, name string) string) string {
+	return imgTag(img, alt, sizes, href, ` fetchpriority="high"`)
+}
+
+func imgTag(img domain.Image, alt, sizes string, href func(id, name string) string, loading string) string {
 	src := SrcRendition(img)
 	var set []string
 	for _, r := range img.Renditions {
@@ -93,7 +103,7 @@ func ImgTag(img domain.Image, alt, sizes string, href func(id, name string) stri
 	b.WriteString(` srcset="` + html.EscapeString(strings.Join(set, ", ")) + `"`)
 	b.WriteString(` sizes="` + html.EscapeString(sizes) + `"`)
 	b.WriteString(` width="` + strconv.Itoa(src.Width) + `" height="` + strconv.Itoa(src.Height) + `"`)
-	b.WriteString(` alt="` + html.EscapeString(alt) + `" loading="lazy" decoding="async">`)
+	b.WriteString(` alt="` + html.EscapeString(alt) + `"` + loading + ` decoding="async">`)
 	return b.String()
 }
 
