@@ -241,7 +241,7 @@ func newEcho(cfg Config) *echo.Echo {
 		return freshReads(readYourWrites(cfg.Positions, "published")(next))
 	}
 	e.GET("/public/v1/stream", public.events)
-	e.Match(read, "/public/v1/articles", composed(public.list, fresh)) // bounds its reads (PublicCache)
+	e.Match(read, "/public/v1/articles", composed(public.list, fresh))      // bounds its reads (PublicCache)
 	e.Match(read, "/public/v1/articles/:slug", composed(public.get, fresh)) // bounds its reads (PublicCache)
 	if cfg.Search != nil {
 		searches := &publicSearchAPI{search: cfg.Search, cache: cfg.PublicCache}

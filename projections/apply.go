@@ -152,7 +152,8 @@ func applyBatchTo(ctx context.Context, log *slog.Logger, db *sqldb.DB, v View, n
 	}
 	// The checkpoint passes every event of the batch, the view applies those it is about.
 	last := batch[len(batch)-1].Sequence
-	if mine := eventsOf(v, batch); len(mine) > 0 {
+	mine := eventsOf(v, batch)
+	if len(mine) > 0 {
 		if err := v.Apply(ctx, tx, t, mine); err != nil {
 			first, last := mine[0], mine[len(mine)-1]
 			if len(mine) == 1 {
@@ -174,14 +175,13 @@ func applyBatchTo(ctx context.Context, log *slog.Logger, db *sqldb.DB, v View, n
 	}
 	// Readers' caches learn of the commit first: a kill must not be served from memory while
 	// the scrub below waits for readers.
-	if c, ok := v.(committer); ok && t == Live {
-		if mine := eventsOf(v, batch); len(mine) > 0 {
-			c.committed(mine)
-		}
+	if c, ok := v.(committer); ok && t == Live && len(mine) > 0 {
+		c.committed(mine)
 	}
-	if holdsKill(batch) {
-		// The killed text left the tables; make it leave the files too. Not fatal: the next
-		// kill, or the sweep at start, scrubs again.
+	if holdsKill(mine) {
+		// The killed text left the tables; make it leave the files too (a view the kill did
+		// not concern held none of it). Not fatal: the next kill, or the sweep at start,
+		// scrubs again.
 		if err := db.Scrub(ctx); err != nil {
 			log.Warn("view: scrub after a kill", "view", v.Name(), "error", err)
 		}

@@ -75,14 +75,15 @@ func views(db *sqldb.DB) (*projections.Published, *projections.Desk, *projection
 	return published, desk, history, []projections.View{published, desk, history, projections.NewSearch(db), projections.NewMedia(db)}
 }
 
-// searchOf is the search view among all.
-func searchOf(all []projections.View) *projections.Search {
+// viewOf is the view of type V among all (its zero value if there is none).
+func viewOf[V projections.View](all []projections.View) V {
 	for _, v := range all {
-		if s, ok := v.(*projections.Search); ok {
-			return s
+		if found, ok := v.(V); ok {
+			return found
 		}
 	}
-	return nil
+	var none V
+	return none
 }
 
 // natsListenAddress is where the embedded NATS server listens: the --nats-listen given (flag);

@@ -23,15 +23,6 @@ var (
 	_ projections.MediaImages  = (*projections.Media)(nil)     // ninjs associations
 )
 
-// mediaOf is the media view among all.
-func mediaOf(all []projections.View) *projections.Media {
-	for _, v := range all {
-		if m, ok := v.(*projections.Media); ok {
-			return m
-		}
-	}
-	return nil
-}
 
 // imagesCatchUp bounds how long a command waits for the media view before it is refused for an
 // image the view does not know (yet): as long as a read under min_position waits.

@@ -183,7 +183,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 	}
 	// Public searches are cached as public lists are: the search view's commits invalidate
 	// them, here and on the other instances, as the published view's do.
-	searchView := searchOf(all)
+	searchView := viewOf[*projections.Search](all)
 	searchView.OnCommit = published.OnCommit
 	// The eraser runs beside the outbox, not in its way: the views' reader hands it every
 	// kill as soon as the views have seen it, however far behind the outbox is.
@@ -195,7 +195,7 @@ func startApp(ctx context.Context, cfg config, log *slog.Logger) (_ *app, err er
 		return nil, err
 	}
 	library := &media.Library{Objects: objects, Log: store, JS: js, Logger: log}
-	mediaView, mediaCache := mediaOf(all), newsroomhttp.NewMediaCache(0)
+	mediaView, mediaCache := viewOf[*projections.Media](all), newsroomhttp.NewMediaCache(0)
 	mediaView.OnErase = mediaCache.Evict
 	imagesDescribed(mediaView, published, publicChanged, log)
 	images := newImageEraser(library, desk, mediaView)
