@@ -205,12 +205,6 @@ func (p *Page) WaitVisible(sel string) {
 	p.do("wait for "+sel+" to be visible", chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
-// WaitGone waits until no element sel is in the page.
-func (p *Page) WaitGone(sel string) {
-	p.tb.Helper()
-	p.do("wait for "+sel+" to be gone", chromedp.WaitNotPresent(chromedp.CSS(sel)))
-}
-
 // WaitHidden waits until the element sel is absent or not visible.
 func (p *Page) WaitHidden(sel string) {
 	p.tb.Helper()
