@@ -291,6 +291,20 @@ func (p *Page) WaitUntil(what, cond string) {
 	}
 }
 
+// Poll calls ok until it is true, failing tb after ActionTimeout with what (what it waited
+// for): a wait for something outside the page's script (its console, a server) with a deadline,
+// not a fixed number of tries that a slow machine outlasts.
+func Poll(tb testing.TB, what string, ok func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(ActionTimeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("browser: timed out after %s waiting for %s", ActionTimeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // Eval runs the JavaScript expression js in the page, waits for it if it is a promise, and
 // decodes its result (as JSON) into out, which may be nil.
 func (p *Page) Eval(js string, out any) {
