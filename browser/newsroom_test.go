@@ -262,7 +262,7 @@ func (n *newsroom) draft(t *testing.T, user string, fields map[string]any) map[s
 	return n.must(t, nethttp.StatusCreated, "POST", "/api/v1/articles", user, fields).json(t)
 }
 
-// article reads an article as ed, waiting for the desk's view to reach position (0: any).
+// article reads an article as ed.
 func (n *newsroom) article(t *testing.T, id string) map[string]any {
 	t.Helper()
 	return n.must(t, nethttp.StatusOK, "GET", "/api/v1/articles/"+id, "ed", nil).json(t)
@@ -279,19 +279,4 @@ func (n *newsroom) history(t *testing.T, id, position string) []any {
 	h := n.must(t, nethttp.StatusOK, "GET", path, "ed", nil).json(t)
 	items, _ := h["items"].([]any)
 	return items
-}
-
-// publishViaAPI drafts (as rita), submits, approves (ed) and publishes (eva) an article and
-// returns its id and slug, once the public view has it.
-func (n *newsroom) publishViaAPI(t *testing.T, fields map[string]any) (id, slug string) {
-	t.Helper()
-	a := n.must(t, nethttp.StatusCreated, "POST", "/api/v1/articles", "rita", fields).json(t)
-	id = a["id"].(string)
-	n.must(t, nethttp.StatusOK, "POST", "/api/v1/articles/"+id+"/submit", "rita", nil)
-	n.must(t, nethttp.StatusOK, "POST", "/api/v1/articles/"+id+"/approve", "ed", nil)
-	r := n.must(t, nethttp.StatusOK, "POST", "/api/v1/articles/"+id+"/publish", "eva", nil)
-	slug, _ = r.json(t)["slug"].(string)
-	pos := r.header.Get("X-Newsroom-Position")
-	n.must(t, nethttp.StatusOK, "GET", "/public/v1/articles/"+slug+"?min_position="+pos, "", nil)
-	return id, slug
 }

@@ -75,8 +75,7 @@ func loadDesk(files fs.FS) *deskSite {
 }
 
 func newDeskAsset(body []byte, contentType string) deskAsset {
-	sum := sha256.Sum256(body)
-	return deskAsset{body: body, etag: `"` + hex.EncodeToString(sum[:16]) + `"`, contentType: contentType}
+	return deskAsset{body: body, etag: digestETag(body), contentType: contentType}
 }
 
 func deskContentType(name string) string {

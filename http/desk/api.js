@@ -6,17 +6,20 @@
 /** An answer other than 2xx: the problem details (RFC 9457) and the response. */
 export class ApiError extends Error {
   constructor(status, problem, headers) {
-    super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
+    // An answer without problem details (a proxy's 502 or 504) still tells the editor what to do.
+    problem = problem || {
+      title: `HTTP ${status}`, status,
+      detail: `The server answered ${status} without an explanation. Try again in a moment; if it goes on, tell an administrator.`,
+    };
+    super(problem.detail || problem.title || `HTTP ${status}`);
     this.status = status;
-    this.problem = problem || { title: `HTTP ${status}`, status };
+    this.problem = problem;
     this.headers = headers;
   }
 }
 
+// position: the highest log position this desk has written; fresh reads wait for the views to reach it.
 const state = { csrf: '', position: 0 };
-
-/** The highest log position this desk has written; reads wait for the views to reach it. */
-export function lastPosition() { return state.position; }
 
 function notePosition(headers) {
   const p = Number(headers.get('X-Newsroom-Position'));

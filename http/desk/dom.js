@@ -39,13 +39,7 @@ export function formatTime(d) {
   return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
-/** A value for <input type="datetime-local"> from an RFC 3339 time (local time), and back. */
-export function toLocalInput(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-}
+/** An RFC 3339 time from the value of an <input type="datetime-local"> (local time). */
 export function fromLocalInput(value) {
   if (!value) return '';
   const d = new Date(value); // datetime-local is read as local time
@@ -58,6 +52,6 @@ export const STATUS_LABELS = {
 };
 
 /** A status badge: the status as the API names it, styled by it. */
-export function statusBadge(status, attrs = {}) {
-  return h('span', { class: `badge badge-${status}`, title: STATUS_LABELS[status] || status, ...attrs }, status);
+export function statusBadge(status) {
+  return h('span', { class: `badge badge-${status}`, title: STATUS_LABELS[status] || status }, status);
 }

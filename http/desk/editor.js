@@ -327,9 +327,10 @@ async function reapply() {
   const mine = changedFields(ed.base, formValues());
   ed.base = fresh;
   try {
-    if (Object.keys(mine).length) await revise(fresh.version, mine);
-    else { ed.conflict = null; show($('#conflict'), false); fill(fresh); render(); }
-    fill(ed.base);
+    if (Object.keys(mine).length) {
+      await revise(fresh.version, mine);
+      fill(ed.base); // revise refills only a value the server changed: show its record whole
+    } else { ed.conflict = null; show($('#conflict'), false); fill(fresh); render(); }
   } catch (err) {
     if (err.status === 412) { await conflict(mine); return; }
     throw err;
@@ -458,14 +459,8 @@ async function runAction(name, body, path = ACTIONS[name].path, done = ACTIONS[n
   buttons.forEach((b) => { b.disabled = true; });
   try {
     const a = await api.command(ed.id, ed.base.version, path, body);
-    ed.base = a;
-    ed.correcting = false;
-    ed.action = null;
-    show($('#action-form'), false);
-    fill(a);
     notify(done);
-    render();
-    await refreshHistory(ed.generation);
+    await adopt(a);
     $('#status').focus(); // not the next button: Enter twice must not approve, then publish
   } catch (err) {
     if (err.status === 412) {
@@ -491,11 +486,17 @@ function missingAlt(err) {
 }
 
 async function reload() {
-  const a = await api.getArticle(ed.id);
+  await adopt(await api.getArticle(ed.id));
+}
+
+/** Shows article a as the server has it now, after a workflow command or in its stead: an
+ * action's form and a correction in progress end with it. */
+async function adopt(a) {
   ed.base = a;
   ed.correcting = false;
-  fill(a);
+  ed.action = null;
   show($('#action-form'), false);
+  fill(a);
   render();
   await refreshHistory(ed.generation);
 }

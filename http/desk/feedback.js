@@ -1,6 +1,6 @@
 // Where the desk tells the editor what happened: refusals in #problem (role=alert) with the
 // problem's title and detail, confirmations in #notice (role=status).
-import { $ } from './dom.js';
+import { $, h } from './dom.js';
 
 let user = null;
 /** Who is signed in ({user_id, name, role}), or null. */
@@ -12,25 +12,15 @@ export function setUser(u) { user = u; }
 export function showProblem(err, box = $('#problem')) {
   box.replaceChildren();
   if (!err) { box.hidden = true; return; }
-  const p = err.problem || { title: 'Something went wrong', detail: String(err.message || err) };
-  const title = document.createElement('strong');
-  title.className = 'problem-title';
-  title.textContent = p.title || 'Refused';
-  box.append(title);
-  if (p.detail) {
-    const d = document.createElement('span');
-    d.className = 'problem-detail';
-    d.textContent = p.detail;
-    box.append(' ', d);
-  }
+  // A fault of the desk itself (not a refusal): no problem details, so say what to do about it.
+  const p = err.problem || {
+    title: 'Something went wrong',
+    detail: `Reload the page; if it happens again, tell an administrator (${String(err.message || err)}).`,
+  };
+  box.append(h('strong', { class: 'problem-title' }, p.title || 'Refused'));
+  if (p.detail) box.append(' ', h('span', { class: 'problem-detail' }, p.detail));
   if (Array.isArray(p.errors) && p.errors.length) {
-    const ul = document.createElement('ul');
-    for (const e of p.errors) {
-      const li = document.createElement('li');
-      li.textContent = e.field ? `${e.field}: ${e.detail}` : e.detail;
-      ul.append(li);
-    }
-    box.append(ul);
+    box.append(h('ul', {}, p.errors.map((e) => h('li', {}, e.field ? `${e.field}: ${e.detail}` : e.detail))));
   }
   box.hidden = false;
   if (err.status === 401 && user) window.dispatchEvent(new CustomEvent('desk:signed-out'));

@@ -83,7 +83,6 @@ func RequireBrowser(tb testing.TB) string {
 type Browser struct {
 	ctx    context.Context // the browser's chromedp context: its first tab
 	cancel context.CancelFunc
-	path   string
 }
 
 // Start starts a headless browser with a fresh profile, closed when tb ends. It skips tb, or
@@ -123,7 +122,7 @@ func Launch(path, userDataDir string) (*Browser, error) {
 	}
 	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	b := &Browser{ctx: ctx, path: path, cancel: func() { cancel(); allocCancel() }}
+	b := &Browser{ctx: ctx, cancel: func() { cancel(); allocCancel() }}
 	// The first action starts the process and binds its life to ctx (so it cannot run under a
 	// context with a deadline); a browser that cannot start is ended after a while instead of
 	// hanging the test.
@@ -135,9 +134,6 @@ func Launch(path, userDataDir string) (*Browser, error) {
 	}
 	return b, nil
 }
-
-// Path is the browser binary's path.
-func (b *Browser) Path() string { return b.path }
 
 // Close ends the browser and its pages. It may be called more than once.
 func (b *Browser) Close() {

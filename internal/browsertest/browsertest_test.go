@@ -189,12 +189,7 @@ func TestPage(t *testing.T) {
 		p.Navigate(base + "/throws")
 		p.WaitUntil("the page to have run its script", `document.readyState === 'complete'`)
 		var errs []string
-		for range 100 {
-			if errs = p.ConsoleErrors(); len(errs) > 0 {
-				break
-			}
-			p.Eval(`new Promise(r => setTimeout(r, 20))`, nil)
-		}
+		Poll(t, "a console error", func() bool { errs = p.ConsoleErrors(); return len(errs) > 0 })
 		if len(errs) == 0 || !strings.Contains(errs[0], "the widget broke") {
 			t.Errorf("console errors %q; want the uncaught exception", errs)
 		}

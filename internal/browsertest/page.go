@@ -205,12 +205,6 @@ func (p *Page) WaitVisible(sel string) {
 	p.do("wait for "+sel+" to be visible", chromedp.WaitVisible(chromedp.CSS(sel)))
 }
 
-// WaitGone waits until no element sel is in the page.
-func (p *Page) WaitGone(sel string) {
-	p.tb.Helper()
-	p.do("wait for "+sel+" to be gone", chromedp.WaitNotPresent(chromedp.CSS(sel)))
-}
-
 // WaitHidden waits until the element sel is absent or not visible.
 func (p *Page) WaitHidden(sel string) {
 	p.tb.Helper()
@@ -294,6 +288,20 @@ func (p *Page) WaitUntil(what, cond string) {
 			p.tb.Fatalf("browser: timed out after %s waiting for %s (page %s; last error: %v)", ActionTimeout, what, p.location(), lastErr)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Poll calls ok until it is true, failing tb after ActionTimeout with what (what it waited
+// for): a wait for something outside the page's script (its console, a server) with a deadline,
+// not a fixed number of tries that a slow machine outlasts.
+func Poll(tb testing.TB, what string, ok func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(ActionTimeout)
+	for !ok() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("browser: timed out after %s waiting for %s", ActionTimeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
