@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -232,10 +233,8 @@ func (s *Sessions) forgetTokens(ids []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for h, v := range s.verified {
-		for _, id := range ids {
-			if v.s.TokenID == id {
-				delete(s.verified, h)
-			}
+		if slices.Contains(ids, v.s.TokenID) {
+			delete(s.verified, h)
 		}
 	}
 }

@@ -174,12 +174,20 @@ func testSessionTokenRevoked(t *testing.T, db *sqldb.DB) {
 			t.Errorf("%s: Authenticate error = %v; want ErrUnauthenticated", what, err)
 		}
 	}
+	mustSession := func(secret string) string {
+		t.Helper()
+		id, _, err := ss.Create(ctx, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
 
 	// Revoked through these Tokens.
 	secret, p := mustCreate(t, tk, "sess-revoked", domain.RoleEditor)
 	other, _ := mustCreate(t, tk, "sess-revoked", "") // the same user's second token
-	id, _, _ := ss.Create(ctx, secret)
-	otherID, _, _ := ss.Create(ctx, other)
+	id := mustSession(secret)
+	otherID := mustSession(other)
 	if _, err := ss.Authenticate(ctx, id); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +202,7 @@ func testSessionTokenRevoked(t *testing.T, db *sqldb.DB) {
 	// Revoked by another process (`newsroom token revoke`): at once, though the token itself
 	// is still accepted here from memory for up to 30 s.
 	secret, p = mustCreate(t, tk, "sess-revoked-elsewhere", domain.RoleEditor)
-	id, _, _ = ss.Create(ctx, secret)
+	id = mustSession(secret)
 	if err := auth.NewTokens(db).Revoke(ctx, p.TokenID); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +210,7 @@ func testSessionTokenRevoked(t *testing.T, db *sqldb.DB) {
 
 	// Every token of the user revoked.
 	secret, _ = mustCreate(t, tk, "sess-user-revoked", domain.RoleReporter)
-	id, _, _ = ss.Create(ctx, secret)
+	id = mustSession(secret)
 	if _, err := auth.NewTokens(db).RevokeUser(ctx, "sess-user-revoked"); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -240,20 +239,6 @@ func (t *Tokens) Create(ctx context.Context, name string, role domain.Role) (sec
 // ErrUnavailable if the database did not answer and the secret was never confirmed by this
 // process (the caller should answer 503); otherwise a database error (the caller should answer
 // 5xx, not 401).
-// Known tells whether the database confirmed this secret before (this process remembers it),
-// without asking the database: a client past the failure limit of its address (http) is still
-// checked with such a secret, since one who guesses tokens cannot hold one.
-func (t *Tokens) Known(secret string) bool {
-	if !wellFormed(secret) {
-		return false
-	}
-	hash := hashSecret(secret)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	_, ok := t.verified[hash]
-	return ok
-}
-
 func (t *Tokens) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	if !wellFormed(secret) {
 		return Principal{}, ErrUnauthenticated
@@ -300,6 +285,20 @@ func (t *Tokens) Authenticate(ctx context.Context, secret string) (Principal, er
 	t.remember(hash, p, now)
 	t.touch(ctx, p)
 	return p, nil
+}
+
+// Known tells whether the database confirmed this secret before (this process remembers it),
+// without asking the database: a client past the failure limit of its address (http) is still
+// checked with such a secret, since one who guesses tokens cannot hold one.
+func (t *Tokens) Known(secret string) bool {
+	if !wellFormed(secret) {
+		return false
+	}
+	hash := hashSecret(secret)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.verified[hash]
+	return ok
 }
 
 type tokenRow struct {
@@ -550,12 +549,7 @@ func validName(name string) error {
 // wellFormed reports whether s has the shape of a secret Create makes, so that garbage is
 // refused without a database lookup.
 func wellFormed(s string) bool {
-	rest, ok := strings.CutPrefix(s, secretPrefix)
-	if !ok || len(rest) != base64.RawURLEncoding.EncodedLen(secretBytes) {
-		return false
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
-	return err == nil && len(raw) == secretBytes
+	return wellFormedID(s, secretPrefix, secretBytes)
 }
 
 // hashSecret is the stored form of a secret: hex SHA-256 of the whole secret, prefix included.

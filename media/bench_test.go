@@ -1,52 +1,26 @@
 package media_test
 
 import (
-	"bytes"
-	"image"
-	"image/color"
-	"image/jpeg"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"sync"
 	"testing"
 
+	"github.com/newsroom/newsroom/bench"
 	"github.com/newsroom/newsroom/media"
 )
 
-var (
-	photoOnce sync.Once
-	photo     []byte
-)
-
-// Photo is a 4000×3000 JPEG of about 5 MB: smooth gradients under grain, which compresses as
-// a camera's picture does (a flat image would be a few hundred KB).
-func Photo(tb testing.TB) []byte {
-	tb.Helper()
-	photoOnce.Do(func() {
-		rng := rand.New(rand.NewPCG(1, 2))
-		img := image.NewRGBA(image.Rect(0, 0, 4000, 3000))
-		for y := 0; y < 3000; y++ {
-			for x := 0; x < 4000; x++ {
-				n := int(rng.IntN(48)) - 24
-				c := func(v int) uint8 { return uint8(max(0, min(255, v+n))) }
-				img.SetRGBA(x, y, color.RGBA{R: c(x * 255 / 4000), G: c(y * 255 / 3000), B: c(128), A: 255})
-			}
-		}
-		var b bytes.Buffer
-		if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 88}); err != nil {
-			panic(err)
-		}
-		photo = b.Bytes()
-	})
-	return photo
-}
+// photo is a 4000×3000 JPEG of about 5 MB, made once: the benchmark function runs several times.
+var photo = sync.OnceValues(func() ([]byte, error) { return bench.Photo(4000, 3000) })
 
 // BenchmarkProcess5MB is an upload's processing (without the object store): a 5 MB, 12
 // megapixel JPEG read from a spooled file, checked, decoded, and encoded as its renditions.
 // alloc-MB/op is what one upload allocates in all (not its peak).
 func BenchmarkProcess5MB(b *testing.B) {
-	data := Photo(b)
+	data, err := photo()
+	if err != nil {
+		b.Fatal(err)
+	}
 	f, err := os.CreateTemp(b.TempDir(), "photo")
 	if err != nil {
 		b.Fatal(err)

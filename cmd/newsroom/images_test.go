@@ -12,12 +12,9 @@ import (
 	"errors"
 	"image"
 	"image/png"
-	"io/fs"
 	"math/rand/v2"
 	nethttp "net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -345,29 +342,9 @@ func testImagesEndToEnd(t *testing.T, db string) {
 			t.Errorf("%s still names the image after the kill:\n%s", path, r.body)
 		}
 	}
-	if bytes.Contains(filesUnder(t, dir), needle) {
-		t.Errorf("the data directory still holds the erased rendition's bytes: %v", filesHolding(t, dir, needle))
-	}
+	checkNoBytes(t, "the data directory", filesUnder(t, dir), needle)
 	ta.Close()
-	if bytes.Contains(filesUnder(t, dir), needle) {
-		t.Errorf("the data directory holds the erased rendition's bytes after a stop")
-	}
-}
-
-// filesHolding lists the files under dir that hold needle.
-func filesHolding(t *testing.T, dir string, needle []byte) []string {
-	t.Helper()
-	var found []string
-	filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		if raw, err := os.ReadFile(path); err == nil && bytes.Contains(raw, needle) {
-			found = append(found, strings.TrimPrefix(path, dir))
-		}
-		return nil
-	})
-	return found
+	checkNoBytes(t, "the data directory after a stop", filesUnder(t, dir), needle)
 }
 
 // TestImageDescriptionMovesPublicAnswers: a new caption, credit and alt text of a published

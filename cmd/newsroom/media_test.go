@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -15,13 +14,9 @@ import (
 	"mime/multipart"
 	nethttp "net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/newsroom/newsroom/media"
 )
 
 // upload posts a multipart form: the file part named filename, and the text fields.
@@ -157,18 +152,8 @@ func TestMediaEndToEnd(t *testing.T) {
 	}
 
 	// The objects are in the bucket under <id>/<rendition>.
-	nc, err := nats.Connect(app.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	bucket, err := js.ObjectStore(context.Background(), media.Bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bucket.GetInfo(context.Background(), jpegID+"/800"); err != nil {
-		t.Fatalf("object %s/800: %v", jpegID, err)
+	if objects := bucketObjects(t, app.natsURL); !slices.Contains(objects, jpegID+"/800") {
+		t.Fatalf("object %s/800 not in the bucket: %v", jpegID, objects)
 	}
 
 	// The description, under If-Match.
@@ -186,7 +171,7 @@ func TestMediaEndToEnd(t *testing.T) {
 	expectStatus(t, r, nethttp.StatusPreconditionFailed, "PATCH with a stale If-Match")
 	r = call(t, "PATCH", app.base+"/api/v1/media/"+jpegID, reporter, map[string]any{"caption": "No precondition"})
 	expectStatus(t, r, nethttp.StatusPreconditionRequired, "PATCH without If-Match")
-	r = call(t, "GET", app.base+"/api/v1/media/"+jpegID+"?min_position="+fmt.Sprint(app.mustPosition(t)), reporter, nil)
+	r = call(t, "GET", app.base+"/api/v1/media/"+jpegID+"?min_position="+fmt.Sprint(logPosition(t, app.natsURL)), reporter, nil)
 	if m := r.json(t); m["caption"] != "Ministers in Brussels" {
 		t.Fatalf("GET after PATCH = %s", r.body)
 	}
@@ -208,16 +193,6 @@ func TestMediaEndToEnd(t *testing.T) {
 	// No article shows it: readers get nothing.
 	r = call(t, "GET", app.base+"/public/v1/media/"+jpegID+"/800", "", nil)
 	expectStatus(t, r, nethttp.StatusNotFound, "a public read of an image no published article shows")
-}
-
-// mustPosition is the log's last sequence.
-func (ta *testApp) mustPosition(tb testing.TB) uint64 {
-	tb.Helper()
-	seq, err := ta.store.LastSequence(context.Background())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return seq
 }
 
 // A client that names an image in a command right after uploading or describing it (201, 200)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	nethttp "net/http"
 	"strconv"
 	"strings"
@@ -54,20 +52,9 @@ func (b deskSession) do(tb testing.TB, method, url string, body any, withCSRF bo
 	return call(tb, method, url, "", body, headers...)
 }
 
-func sessionProblemType(tb testing.TB, r response) string {
-	tb.Helper()
-	var p struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(r.body, &p); err != nil {
-		tb.Fatalf("not a problem: %s", r.body)
-	}
-	return p.Type
-}
-
 func expectCSRFRefused(tb testing.TB, r response, what string) {
 	tb.Helper()
-	if r.status != 403 || sessionProblemType(tb, r) != "/problems/csrf" {
+	if r.status != 403 || r.json(tb)["type"] != "/problems/csrf" {
 		tb.Errorf("%s: %d %s; want 403 /problems/csrf", what, r.status, r.body)
 	}
 }
@@ -85,7 +72,7 @@ func TestDeskSession(t *testing.T) {
 	// A bad token, or none: 401; the answer sets no cookie.
 	for _, bad := range []string{"nr_" + strings.Repeat("A", 43), "", rita + "x"} {
 		r := call(t, "POST", api+"/session", "", map[string]any{"token": bad})
-		if r.status != 401 || sessionProblemType(t, r) != "/problems/unauthenticated" || len(r.header.Values("Set-Cookie")) != 0 {
+		if r.status != 401 || r.json(t)["type"] != "/problems/unauthenticated" || len(r.header.Values("Set-Cookie")) != 0 {
 			t.Errorf("sign in with %q: %d %v %s; want 401 without a cookie", bad, r.status, r.header.Values("Set-Cookie"), r.body)
 		}
 	}
@@ -106,7 +93,7 @@ func TestDeskSession(t *testing.T) {
 	if b.signIn["name"] != "rita" || b.signIn["role"] != "reporter" || b.signIn["user_id"] == "" {
 		t.Errorf("sign in answered %v; want rita, reporter, her user id", b.signIn)
 	}
-	if exp, err := time.Parse(time.RFC3339Nano, b.signIn["expires_at"].(string)); err != nil || time.Until(exp) < 11*time.Hour || time.Until(exp) > 12*time.Hour {
+	if exp := rfc3339(t, "expires_at", b.signIn["expires_at"].(string)); time.Until(exp) < 11*time.Hour || time.Until(exp) > 12*time.Hour {
 		t.Errorf("expires_at = %v; want about 12 h from now", b.signIn["expires_at"])
 	}
 
@@ -162,7 +149,7 @@ func TestDeskSession(t *testing.T) {
 	}
 	// The session acts as its user: the four-eyes rule sees rita, who may not approve.
 	r = b.do(t, "POST", api+"/articles/"+id+"/approve", nil, true)
-	if r.status != 403 || sessionProblemType(t, r) != "/problems/forbidden" {
+	if r.status != 403 || r.json(t)["type"] != "/problems/forbidden" {
 		t.Errorf("approve by rita's session: %d %s; want 403 forbidden", r.status, r.body)
 	}
 	// Reads need no CSRF token.
@@ -177,7 +164,7 @@ func TestDeskSession(t *testing.T) {
 		t.Errorf("sign out set cookies %v; want newsroom_session cleared", r.header.Values("Set-Cookie"))
 	}
 	r = b.do(t, "GET", api+"/me", nil, false)
-	if r.status != 401 || sessionProblemType(t, r) != "/problems/unauthenticated" {
+	if r.status != 401 || r.json(t)["type"] != "/problems/unauthenticated" {
 		t.Errorf("me after sign out: %d %s; want 401", r.status, r.body)
 	}
 	expectStatus(t, b.do(t, "DELETE", api+"/session", nil, false), 204, "sign out again (the session is gone)")
@@ -213,13 +200,19 @@ func TestDeskSessionEndsWithItsToken(t *testing.T) {
 	e := sessionSignIn(t, ta.base, ed)
 	expectStatus(t, b.do(t, "GET", ta.base+"/api/v1/me", nil, false), 200, "me before revoking")
 
-	var tokenID string
-	for _, line := range strings.Split(runNewsroomOK(t, "token", "list", "--data-dir", dir), "\n") {
-		if f := strings.Fields(line); len(f) >= 3 && f[0] == "rita" {
-			tokenID = f[2]
+	revoke := func(what string) {
+		t.Helper()
+		if _, errOut, err := runToken(t, dir, "revoke", what); err != nil {
+			t.Fatalf("token revoke %s: %v (%s)", what, err, errOut)
 		}
 	}
-	runNewsroomOK(t, "token", "revoke", "--data-dir", dir, tokenID)
+	var tokenID string
+	for _, row := range tokenTable(t, mustList(t, dir))[1:] {
+		if row[0] == "rita" {
+			tokenID = row[2]
+		}
+	}
+	revoke(tokenID)
 	r := b.do(t, "GET", ta.base+"/api/v1/me", nil, false)
 	if r.status != 401 {
 		t.Errorf("me after the token was revoked: %d %s; want 401 at once", r.status, r.body)
@@ -228,20 +221,10 @@ func TestDeskSessionEndsWithItsToken(t *testing.T) {
 		t.Errorf("the refusal set cookies %v; want the session cookie cleared", r.header.Values("Set-Cookie"))
 	}
 
-	runNewsroomOK(t, "token", "revoke", "--data-dir", dir, "ed") // every token of the user
+	revoke("ed") // every token of the user
 	if r := e.do(t, "POST", ta.base+"/api/v1/preview", map[string]any{"body": "x"}, true); r.status != 401 {
 		t.Errorf("preview after the user was revoked: %d %s; want 401", r.status, r.body)
 	}
-}
-
-// runNewsroomOK runs newsroom with args and returns its standard output.
-func runNewsroomOK(tb testing.TB, args ...string) string {
-	tb.Helper()
-	var out, errOut strings.Builder
-	if err := run(context.Background(), args, &out, &errOut); err != nil {
-		tb.Fatalf("newsroom %s: %v (%s)", strings.Join(args, " "), err, errOut.String())
-	}
-	return out.String()
 }
 
 // TestDeskSessionExpires: a session is refused once --session-ttl has passed, and its cookie
@@ -255,7 +238,7 @@ func TestDeskSessionExpires(t *testing.T) {
 		t.Errorf("cookie Max-Age = %d; want 2 (the TTL)", b.cookie.MaxAge)
 	}
 	expectStatus(t, b.do(t, "GET", ta.base+"/api/v1/me", nil, false), 200, "me while the session lasts")
-	exp, _ := time.Parse(time.RFC3339Nano, b.signIn["expires_at"].(string))
+	exp := rfc3339(t, "expires_at", b.signIn["expires_at"].(string))
 	eventually(t, "the session to expire", func() bool {
 		return b.do(t, "GET", ta.base+"/api/v1/me", nil, false).status == 401
 	})
@@ -331,7 +314,7 @@ func TestPreview(t *testing.T) {
 	}
 
 	r = call(t, "POST", api+"/preview", rita, map[string]any{"body": strings.Repeat("a", 200_001)})
-	if r.status != 422 || sessionProblemType(t, r) != "/problems/invalid-article" {
+	if r.status != 422 || r.json(t)["type"] != "/problems/invalid-article" {
 		t.Errorf("preview of 200,001 bytes: %d %s; want 422 invalid-article", r.status, r.body)
 	}
 	expectStatus(t, call(t, "POST", api+"/preview", rita, map[string]any{"body": strings.Repeat("a", 200_000)}), 200, "preview of 200,000 bytes")
@@ -371,7 +354,7 @@ func TestFailedSignInsAreThrottled(t *testing.T) {
 		call(t, "POST", ta.base+"/api/v1/session", "", map[string]any{"token": eva}),
 	} {
 		retry, err := strconv.Atoi(r.header.Get("Retry-After"))
-		if r.status != 429 || sessionProblemType(t, r) != "/problems/too-many-failures" || err != nil || retry < 1 || retry > 60 {
+		if r.status != 429 || r.json(t)["type"] != "/problems/too-many-failures" || err != nil || retry < 1 || retry > 60 {
 			t.Errorf("after 3 failures: %d, Retry-After %q, %s; want 429 too-many-failures, Retry-After within the minute", r.status, r.header.Get("Retry-After"), r.body)
 		}
 	}
