@@ -23,7 +23,6 @@ var (
 	_ projections.MediaImages  = (*projections.Media)(nil)     // ninjs associations
 )
 
-
 // imagesCatchUp bounds how long a command waits for the media view before it is refused for an
 // image the view does not know (yet): as long as a read under min_position waits.
 const imagesCatchUp = 5 * time.Second
