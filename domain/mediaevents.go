@@ -21,6 +21,13 @@ const mediaTypePrefix = "media."
 // Article views and the outboxes never see these; the media view sees only these.
 func IsMediaEvent(eventType string) bool { return strings.HasPrefix(eventType, mediaTypePrefix) }
 
+// ErasesEarlierEvents tells whether an event of this type has the earlier events of its article
+// (a kill) or image (an erasure) erased from the log: it carries all a view needs, and a view
+// that was behind sees it right after what it had.
+func ErasesEarlierEvents(eventType string) bool {
+	return eventType == TypeKilled || eventType == TypeMediaErased
+}
+
 // Rendition is one stored size of an image, named by its target width ("320", "800", "1600").
 type Rendition struct {
 	Name        string `json:"name"`

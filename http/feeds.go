@@ -71,18 +71,15 @@ type feedFormat struct {
 // feedSize newest), which a conditional request reads from an index alone; the feed itself is
 // the newest entries, rendered once and kept in the public cache.
 func (api *feedsAPI) serveFeed(c echo.Context, format feedFormat) error {
-	lang := c.QueryParam("lang")
-	if lang != "" && !domain.ValidLanguage(lang) {
-		return malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", lang)
+	lang, err := parseLanguage(c, "lang")
+	if err != nil {
+		return err
 	}
-	tag := domain.NormalizeTag(c.QueryParam("tag"))
-	if len(tag) > 4*domain.MaxTag {
-		return malformed("query parameter tag is longer than any tag can be")
+	tag, err := parseTag(c)
+	if err != nil {
+		return err
 	}
-	base := api.publicURL
-	if base == "" {
-		base = requestBase(c)
-	}
+	base := publicBase(api.publicURL, c)
 	ctx := c.Request().Context()
 	key := strings.Join([]string{"feed", format.name, base, lang, tag}, "\x00")
 	conditional := c.Request().Header.Values("If-None-Match")
@@ -208,6 +205,14 @@ func setIDs(stamps []projections.Stamp) []string {
 
 // publishedVersion is the published view's version: the HTML of the entries follows its rules.
 var publishedVersion = projections.NewPublished(nil).Version()
+
+// publicBase is the public base URL answers link under: --public-url, else the request's.
+func publicBase(publicURL string, c echo.Context) string {
+	if publicURL != "" {
+		return publicURL
+	}
+	return requestBase(c)
+}
 
 // requestBase is the public base URL as the request reached this server. Echo takes the scheme
 // from X-Forwarded-Proto only when a proxy on a loopback or private address sends it; net/http

@@ -39,10 +39,7 @@ type pagesAPI struct {
 
 // base is the public base URL pages link under.
 func (api *pagesAPI) base(c echo.Context) string {
-	if api.publicURL != "" {
-		return api.publicURL
-	}
-	return requestBase(c)
+	return publicBase(api.publicURL, c)
 }
 
 // toNewsIndex sends a reader to the index of the public pages.

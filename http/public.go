@@ -13,7 +13,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/newsroom/newsroom/domain"
 	"github.com/newsroom/newsroom/projections"
 )
 
@@ -135,12 +134,12 @@ func (api *publicAPI) list(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := projections.PublicQuery{Page: page, Before: before, Language: c.QueryParam("lang"), Tag: domain.NormalizeTag(c.QueryParam("tag"))}
-	if q.Language != "" && !domain.ValidLanguage(q.Language) {
-		return malformed("query parameter lang=%q is not a BCP 47 language tag (for example en, fr, pt-BR)", q.Language)
+	q := projections.PublicQuery{Page: page, Before: before}
+	if q.Language, err = parseLanguage(c, "lang"); err != nil {
+		return err
 	}
-	if len(q.Tag) > 4*domain.MaxTag {
-		return malformed("query parameter tag is longer than any tag can be")
+	if q.Tag, err = parseTag(c); err != nil {
+		return err
 	}
 	key := strings.Join([]string{"list", strconv.Itoa(page.Number), strconv.Itoa(page.PerPage), before.String(), q.Language, q.Tag}, "\x00")
 	a, err := api.cache.list(c.Request().Context(), key, func(ctx context.Context) (renderedAnswer, error) {
@@ -182,10 +181,7 @@ func nextPage(path string, next projections.Cursor, perPage int, filters ...stri
 
 func (api *publicAPI) get(c echo.Context) error {
 	slug := c.Param("slug")
-	base := api.publicURL
-	if base == "" {
-		base = requestBase(c)
-	}
+	base := publicBase(api.publicURL, c)
 	// The answer holds absolute URLs (its translations'): kept per base URL, as the feeds are.
 	key := base + "\x00" + slug
 	a, err := api.cache.article(c.Request().Context(), key, func(ctx context.Context) (renderedAnswer, error) {

@@ -213,7 +213,7 @@ func eventsOf(v View, batch []events.Envelope) []events.Envelope {
 
 func holdsKill(batch []events.Envelope) bool {
 	for _, env := range batch {
-		if env.Type == domain.TypeKilled || env.Type == domain.TypeMediaErased {
+		if domain.ErasesEarlierEvents(env.Type) {
 			return true
 		}
 	}
@@ -332,16 +332,19 @@ func dropTables(ctx context.Context, tx *sqlx.Tx, v View, t Tables) error {
 	return nil
 }
 
-// nextVersion checks that env is the next event of an article a view holds at version current.
+// nextVersion checks that env is the next event of an article (or image) a view holds at
+// version current.
 func nextVersion(current int, env events.Envelope) error {
-	// A kill erases the article's earlier events from the log, so a view that was behind
-	// sees the kill right after what it had: the kill carries all it needs.
-	if env.Type == domain.TypeKilled && env.ArticleVersion > current {
+	if domain.ErasesEarlierEvents(env.Type) && env.ArticleVersion > current {
 		return nil
 	}
 	if env.ArticleVersion != current+1 {
-		return fmt.Errorf("%w: article %s is at version %d, event %s (seq %d) is version %d",
-			ErrGap, env.ArticleID, current, env.ID, env.Sequence, env.ArticleVersion)
+		what := "article"
+		if domain.IsMediaEvent(env.Type) {
+			what = "image"
+		}
+		return fmt.Errorf("%w: %s %s is at version %d, event %s (seq %d) is version %d",
+			ErrGap, what, env.ArticleID, current, env.ID, env.Sequence, env.ArticleVersion)
 	}
 	return nil
 }

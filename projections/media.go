@@ -141,15 +141,15 @@ const mediaColumns = `id, version, uploaded_by, uploaded_at, content_type, width
 // Apply implements View. An image's rows are read once per batch, folded in memory and written
 // once.
 func (m *Media) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events.Envelope) error {
+	ids := articleIDs(batch) // image ids, in order of first appearance
 	var rows []mediaRow
-	if err := selectIn(ctx, tx, t, `SELECT `+mediaColumns+` FROM {media} WHERE id IN (?)`, articleIDs(batch), &rows); err != nil {
+	if err := selectIn(ctx, tx, t, `SELECT `+mediaColumns+` FROM {media} WHERE id IN (?)`, ids, &rows); err != nil {
 		return err
 	}
 	state := make(map[string]*mediaRow, len(rows))
 	for i := range rows {
 		state[rows[i].ID] = &rows[i]
 	}
-	var order []string
 	for _, env := range batch {
 		r, err := env.Recorded()
 		if err != nil {
@@ -160,17 +160,13 @@ func (m *Media) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events
 		if row != nil {
 			current = row.Version
 		}
-		// An erasure deletes the image's earlier events from the log: a view that was behind
-		// sees it right after what it had.
-		if !(env.Type == domain.TypeMediaErased && env.ArticleVersion > current) && env.ArticleVersion != current+1 {
-			return fmt.Errorf("%w: image %s is at version %d, event %s (seq %d) is version %d",
-				ErrGap, env.ArticleID, current, env.ID, env.Sequence, env.ArticleVersion)
+		if err := nextVersion(current, env); err != nil {
+			return err
 		}
 		if row == nil {
 			row = &mediaRow{ID: env.ArticleID, Renditions: "[]"}
 			state[env.ArticleID] = row
 		}
-		order = append(order, env.ArticleID)
 		row.Version = env.ArticleVersion
 		switch e := r.Event.(type) {
 		case domain.MediaUploaded:
@@ -195,12 +191,7 @@ func (m *Media) Apply(ctx context.Context, tx *sqlx.Tx, t Tables, batch []events
 			return fmt.Errorf("media view: event %s (seq %d) of type %s", env.ID, env.Sequence, env.Type)
 		}
 	}
-	written := make(map[string]bool, len(order))
-	for _, id := range order {
-		if written[id] {
-			continue
-		}
-		written[id] = true
+	for _, id := range ids {
 		r := state[id]
 		_, err := tx.ExecContext(ctx, t.SQL(tx, `INSERT INTO {media} (`+mediaColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
