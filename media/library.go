@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -217,7 +218,11 @@ func (l *Library) Erase(ctx context.Context, id, reason string, now time.Time) e
 	if err != nil {
 		return err
 	}
-	if err := l.deleteObjects(ctx, id); err != nil {
+	objects, err := l.objectsOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := l.deleteObjects(ctx, objects); err != nil {
 		return err
 	}
 	seq := s.lastSeq
@@ -237,19 +242,30 @@ func (l *Library) Erase(ctx context.Context, id, reason string, now time.Time) e
 	return nil
 }
 
-func (l *Library) deleteObjects(ctx context.Context, id string) error {
-	objects, err := l.Objects.List(ctx)
-	if errors.Is(err, jetstream.ErrNoObjectsFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("list images: %w", err)
-	}
-	var stream jetstream.Stream
-	for _, o := range objects {
-		if !strings.HasPrefix(o.Name, id+"/") {
+// objectsOf are the objects of image id in the store: its renditions, each named by its target
+// width (a lookup each, rather than a listing of the whole bucket).
+func (l *Library) objectsOf(ctx context.Context, id string) ([]*jetstream.ObjectInfo, error) {
+	var objects []*jetstream.ObjectInfo
+	for _, w := range Widths {
+		o, err := l.Objects.GetInfo(ctx, ObjectName(id, strconv.Itoa(w)))
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			continue
 		}
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", id, err)
+		}
+		objects = append(objects, o)
+	}
+	return objects, nil
+}
+
+// deleteObjects deletes objects, each securely.
+func (l *Library) deleteObjects(ctx context.Context, objects []*jetstream.ObjectInfo) error {
+	var (
+		stream jetstream.Stream
+		err    error
+	)
+	for _, o := range objects {
 		// The object store's delete purges the chunks, which leaves their bytes in the
 		// stream's block files: overwrite them first.
 		if stream == nil {
@@ -286,11 +302,13 @@ func (l *Library) Sweep(ctx context.Context, now time.Time) (int, error) {
 		return 0, fmt.Errorf("list images: %w", err)
 	}
 	newest := map[string]time.Time{}
+	byImage := map[string][]*jetstream.ObjectInfo{}
 	for _, o := range objects {
 		id, _, _ := strings.Cut(o.Name, "/")
 		if o.ModTime.After(newest[id]) {
 			newest[id] = o.ModTime
 		}
+		byImage[id] = append(byImage[id], o)
 	}
 	n := 0
 	for id, mod := range newest {
@@ -304,7 +322,7 @@ func (l *Library) Sweep(ctx context.Context, now time.Time) (int, error) {
 		if len(h.Events) > 0 && h.Events[len(h.Events)-1].Type != domain.TypeMediaErased {
 			continue
 		}
-		if err := l.deleteObjects(ctx, id); err != nil {
+		if err := l.deleteObjects(ctx, byImage[id]); err != nil {
 			return n, err
 		}
 		l.logger().Info("image objects without an upload in the log deleted", "media_id", id)
